@@ -1,0 +1,38 @@
+import { CheckpointLock, CheckpointStorage, LockOwner } from './storage.js';
+
+/** A view of one folder of a checkpoint, handed to a source or a state store as its private space. */
+export class PrefixedStorage implements CheckpointStorage {
+  readonly description: string;
+
+  constructor(private readonly inner: CheckpointStorage, private readonly prefix: string) {
+    this.description = inner.locate(prefix);
+  }
+
+  locate(path: string): string {
+    return this.inner.locate(this.full(path));
+  }
+
+  read(path: string): Promise<Buffer | null> {
+    return this.inner.read(this.full(path));
+  }
+
+  writeAtomic(path: string, data: Buffer, options: { overwrite: boolean }): Promise<void> {
+    return this.inner.writeAtomic(this.full(path), data, options);
+  }
+
+  list(dir: string): Promise<string[]> {
+    return this.inner.list(this.full(dir));
+  }
+
+  delete(path: string): Promise<void> {
+    return this.inner.delete(this.full(path));
+  }
+
+  lock(owner: LockOwner): Promise<CheckpointLock> {
+    return this.inner.lock(owner);
+  }
+
+  private full(path: string): string {
+    return path === '' ? this.prefix : `${this.prefix}/${path}`;
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * All checkpoint I/O goes through this interface so the local file system is only the embedded
+ * default: an object store can implement the same five operations. Paths are relative to the
+ * checkpoint root and use '/' separators.
+ */
+export interface CheckpointStorage {
+  /** Human-readable location, used in error messages. */
+  readonly description: string;
+  /** The full location of a relative path, for messages. */
+  locate(path: string): string;
+  /** The file's bytes, or null when it does not exist. */
+  read(path: string): Promise<Buffer | null>;
+  /**
+   * Writes the file so that a reader sees either nothing (or the old file) or all of it, and it
+   * survives a crash once this resolves. With `overwrite: false` the write fails with
+   * {@link FileExistsError} when the name is taken: two writers on one log are detected, not merged.
+   */
+  writeAtomic(path: string, data: Buffer, options: { overwrite: boolean }): Promise<void>;
+  /** Names (not paths) directly inside a folder; empty when the folder does not exist. */
+  list(dir: string): Promise<string[]>;
+  /** Removes a file or a folder tree; absent paths are fine. */
+  delete(path: string): Promise<void>;
+  /** Takes the single-writer lock of the checkpoint, or fails saying who holds it. */
+  lock(owner: LockOwner): Promise<CheckpointLock>;
+}
+
+export interface LockOwner { readonly queryId: string; readonly runId: string }
+export interface CheckpointLock { release(): Promise<void> }
+
+export class FileExistsError extends Error {
+  constructor(readonly path: string) {
+    super(`${path} already exists`);
+  }
+}
