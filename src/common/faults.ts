@@ -1,0 +1,20 @@
+/**
+ * Fault injection for the crash tests: `WEIR_FAULT=<step>@<batchId>` makes the process kill itself
+ * with SIGKILL when it reaches that step of that batch, exactly as a power cut would. Steps are the
+ * named points of the batch protocol. Unset (the normal case), this costs one property read.
+ */
+export type FaultStep = 'afterOffsetWrite' | 'midSink' | 'afterSink' | 'afterStateCommit' | 'midCommit';
+
+const spec = parseSpec(process.env['WEIR_FAULT']);
+
+function parseSpec(raw: string | undefined): { step: string; batchId: number } | null {
+  if (!raw) return null;
+  const m = /^(\w+)@(\d+)$/.exec(raw);
+  return m ? { step: m[1]!, batchId: Number(m[2]) } : null;
+}
+
+export function injectFault(step: FaultStep, batchId: number): void {
+  if (spec !== null && spec.step === step && spec.batchId === batchId) {
+    process.kill(process.pid, 'SIGKILL');
+  }
+}

@@ -1,0 +1,1 @@
+// Registers the sinks that ship with weir. One line per connector module.

@@ -1,0 +1,1 @@
+// Registers the connectors that ship with weir. One line per connector module.

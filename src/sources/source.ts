@@ -1,0 +1,60 @@
+import { CheckpointStorage } from '../checkpoint/storage.js';
+import { Options } from '../common/options.js';
+import { Row, Schema } from '../common/schema.js';
+
+/** A source's position. Sources define its shape; it must survive a JSON round trip unchanged. */
+export type Offset = unknown;
+
+/** What a source gets when its query starts. */
+export interface SourceContext {
+  /** The source's private folder of the checkpoint (`sources/<i>/`): seen-files log, ingest WAL, … */
+  readonly storage: CheckpointStorage;
+  readonly queryId: string;
+  /** Wakes the batch loop when new data arrived (push sources), so it does not wait for its next poll. */
+  readonly notifyDataAvailable: () => void;
+}
+
+/**
+ * A replayable streaming source. The engine asks for the latest offset, logs the range in its WAL,
+ * then reads exactly that range; after the batch commits it tells the source what it may discard.
+ * `getBatch(start, end)` must return the same rows every time it is called with the same range,
+ * including in a new process after a crash.
+ */
+export interface Source {
+  /** Shown in progress and `weir inspect`, e.g. `FileSource[data/events]`. */
+  readonly description: string;
+  readonly schema: Schema;
+  /** Called once before the first batch; recover durable state from `context.storage` here. */
+  open(context: SourceContext): Promise<void>;
+  /**
+   * The newest offset a batch starting at `start` may read up to, honouring the source's read
+   * limits (`maxFilesPerTrigger`, `maxRecordsPerTrigger`). Null: no data ever. Equal to `start`: nothing new.
+   */
+  latestOffset(start: Offset | null): Promise<Offset | null>;
+  /** The rows in (start, end]. Must be deterministic for a given range. */
+  getBatch(start: Offset | null, end: Offset): Promise<Row[]>;
+  /** Batches up to `end` are committed: data up to it may be discarded. */
+  commit(end: Offset): Promise<void>;
+  /**
+   * `{ availableNow: true }` trigger: fix the target as what is available now; later `latestOffset`
+   * calls never go past it (but still honour read limits).
+   */
+  prepareForTriggerAvailableNow?(): Promise<void>;
+  /** Source-specific numbers for progress (e.g. `lag`). */
+  metrics?(end: Offset | null): Record<string, number | string>;
+  /** Releases files, sockets and servers. */
+  stop(): Promise<void>;
+}
+
+/** What a user gave `readStream` / `read`: format, options, optional schema and path. */
+export interface SourceSpec {
+  readonly format: string;
+  readonly options: Options;
+  readonly schema: Schema | null;
+  readonly path: string | null;
+}
+
+/** Compares offsets by value; offsets are JSON data. */
+export function sameOffset(a: Offset | null, b: Offset | null): boolean {
+  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+}
