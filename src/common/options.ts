@@ -32,7 +32,7 @@ export class Options {
     return value;
   }
 
-  integer(name: string, fallback: number, min = 0): number;
+  integer(name: string, fallback: number, min?: number): number;
   integer(name: string, fallback: undefined, min?: number): number | undefined;
   integer(name: string, fallback: number | undefined, min = 0): number | undefined {
     const raw = this.values.get(name);
