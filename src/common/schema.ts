@@ -5,7 +5,16 @@ export interface StructType { readonly kind: 'struct'; readonly fields: readonly
 export interface ArrayType { readonly kind: 'array'; readonly element: DataType }
 export type DataType = AtomicType | StructType | ArrayType;
 
-export interface Field { readonly name: string; readonly type: DataType; readonly nullable: boolean }
+export interface Field {
+  readonly name: string;
+  readonly type: DataType;
+  readonly nullable: boolean;
+  /**
+   * Set on an event-time column (one named in `withWatermark`, or a window over it): the
+   * watermark delay in ms. Stateful operators use it to drop late rows and evict state.
+   */
+  readonly eventTimeDelayMs?: number;
+}
 /** A relation's columns, in order. */
 export type Schema = readonly Field[];
 

@@ -1,0 +1,179 @@
+import { Row, Schema, Value } from '../common/schema.js';
+import { fieldFor } from '../plan/analyzer.js';
+import { AggregateFunction, Expr, stripAlias } from '../plan/expressions.js';
+import { StateValueCodec } from '../state/state-store.js';
+import { AGGREGATES, AggregateImpl, GroupEntry } from './aggregate-functions.js';
+import { compileRowLoop } from './compile.js';
+import { ExecContext, PhysicalOperator, StatefulOperator } from './physical.js';
+import { jsonCodec, StatefulBase } from './stateful-base.js';
+
+/** The analyzed parts of `groupBy(...).agg(...)` that the aggregation operators share. */
+export interface AggregateSpec {
+  readonly input: Schema;
+  readonly output: Schema;
+  readonly groups: readonly Expr[];
+  readonly aggs: readonly { readonly fn: AggregateFunction; readonly input: Expr | null }[];
+}
+
+export function aggregateSpec(child: Schema, groups: readonly Expr[], aggs: readonly Expr[], output: Schema): AggregateSpec {
+  return {
+    input: child, output, groups: groups.map(stripAlias),
+    aggs: aggs.map((a) => {
+      const e = stripAlias(a);
+      if (e.kind !== 'aggregate') throw new Error('analyzer let a non-aggregate through');
+      return { fn: e.fn, input: e.child };
+    }),
+  };
+}
+
+/** Slot layout of the aggregates in a group entry that starts with `firstSlot` grouping values. */
+export interface SlotLayout {
+  readonly impls: readonly AggregateImpl[];
+  readonly offsets: readonly number[];
+  readonly end: number;
+}
+
+export function slotLayout(spec: AggregateSpec, firstSlot: number): SlotLayout {
+  const impls = spec.aggs.map((a) => AGGREGATES[a.fn]);
+  const offsets: number[] = [];
+  let next = firstSlot;
+  for (const impl of impls) {
+    offsets.push(next);
+    next += impl.slots;
+  }
+  return { impls, offsets, end: next };
+}
+
+/** JS statements updating every aggregate's slots of entry `e` from input locals (`ROW`: count(*)). */
+export function updateCode(layout: SlotLayout, inputs: readonly string[]): string {
+  return layout.impls.map((impl, i) => impl.update(layout.offsets[i]!, inputs[i]!)).join('\n');
+}
+
+export function initCode(layout: SlotLayout): string {
+  return layout.impls.flatMap((impl) => impl.init).join(', ');
+}
+
+/** Inputs of the aggregates as expressions, `count(*)` reading no column. */
+export function aggregateInputs(spec: AggregateSpec): { exprs: Expr[]; locals: (values: readonly string[]) => string[] } {
+  const exprs = spec.aggs.flatMap((a) => (a.input ? [a.input] : []));
+  return {
+    exprs,
+    locals: (values) => {
+      let next = 0;
+      return spec.aggs.map((a) => (a.input ? values[next++]! : 'ROW'));
+    },
+  };
+}
+
+/** Converts the Set slots of countDistinct to arrays for the checkpoint and back. */
+export function entryCodec(layout: SlotLayout): StateValueCodec<GroupEntry> {
+  const setSlots = layout.impls.flatMap((impl, i) => (impl.setSlot ? [layout.offsets[i]!] : []));
+  if (setSlots.length === 0) return jsonCodec<GroupEntry>();
+  return {
+    encode: (e) => e.map((v, i) => (setSlots.includes(i) ? [...(v as Set<Value>)] : v)),
+    decode: (d) => (d as unknown[]).map((v, i) => (setSlots.includes(i) ? new Set(v as Value[]) : v)),
+  };
+}
+
+/** A key expression over grouping locals: the value itself for one column, joined text for several. */
+export function keyCode(locals: readonly string[]): string {
+  const part = (v: string): string => `(${v} === null ? '\\u0000' : ${v})`;
+  return locals.length === 1 ? part(locals[0]!) : locals.map((v) => `String(${part(v)})`).join(` + '\\u0001' + `);
+}
+
+type AggregateLoop = (rows: readonly Row[], ctx: ExecContext, store: unknown, st: LoopStats) => void;
+interface LoopStats { dropped: number; touched: (string | number)[]; dropLate: boolean }
+
+/**
+ * Hash aggregation over fixed or event-time windows (tumbling or sliding), keeping each group's
+ * running aggregates in the state store. Rows are merged in one compiled loop; the output depends
+ * on the mode: complete emits every group, update the groups this batch changed, append the groups
+ * the watermark evicts (each exactly once).
+ */
+export class AggregateExec extends StatefulBase<GroupEntry> implements StatefulOperator {
+  private readonly loop: AggregateLoop;
+  private readonly layout: SlotLayout;
+  private readonly windowIndex: number;
+  private readonly windowSizeMs: number;
+  private readonly eventTimeIndex: number;
+
+  constructor(private readonly child: PhysicalOperator, private readonly spec: AggregateSpec) {
+    const eventTimeIndex = spec.groups.findIndex((g) => fieldFor(g, spec.input).eventTimeDelayMs !== undefined);
+    const layout = slotLayout(spec, spec.groups.length);
+    super('stateStoreSave', entryCodec(layout), eventTimeIndex >= 0);
+    this.layout = layout;
+    this.eventTimeIndex = eventTimeIndex;
+    this.windowIndex = spec.groups.findIndex((g) => g.kind === 'window');
+    const window = this.windowIndex >= 0 ? spec.groups[this.windowIndex] : undefined;
+    this.windowSizeMs = window?.kind === 'window' ? window.sizeMs : 0;
+    this.loop = this.compileLoop(window?.kind === 'window' ? window : undefined);
+  }
+
+  private compileLoop(window: Extract<Expr, { kind: 'window' }> | undefined): AggregateLoop {
+    const { spec, layout } = this;
+    const groupExprs = spec.groups.map((g) => (g.kind === 'window' ? g.time : g));
+    const inputs = aggregateInputs(spec);
+    const touchSlot = layout.end;
+    return compileRowLoop<AggregateLoop>(['ctx', 'store', 'st'], [...groupExprs, ...inputs.exprs], spec.input,
+      'const wm = ctx.watermarkMs, batch = ctx.batchId, dropLate = st.dropLate;',
+      (values) => {
+        const groups = values.slice(0, groupExprs.length);
+        const aggInputs = inputs.locals(values.slice(groupExprs.length));
+        const groupLocals = groups.map((g, i) => (i === this.windowIndex ? 'ws' : g));
+        const eventTime = this.eventTimeIndex < 0 ? null
+          : this.eventTimeIndex === this.windowIndex ? `ws + ${this.windowSizeMs}` : groups[this.eventTimeIndex]!;
+        const merge = [
+          eventTime ? `if (dropLate && ${eventTime} !== null && ${eventTime} <= wm) { st.dropped++; continue; }` : '',
+          `const key = ${keyCode(groupLocals)};`,
+          'let e = store.get(key);',
+          `if (e === undefined) { e = [${[...groupLocals, initCode(layout), 'batch'].join(', ')}]; store.put(key, e); st.touched.push(key); }`,
+          `else if (e[${touchSlot}] !== batch) { e[${touchSlot}] = batch; store.put(key, e); st.touched.push(key); }`,
+          updateCode(layout, aggInputs),
+        ].join('\n');
+        if (!window) return merge;
+        const ts = groups[this.windowIndex]!;
+        // Every window [ws, ws + size) that contains ts, newest first, aligned to the epoch plus startTime.
+        return `if (${ts} === null) continue;\n` +
+          `for (let ws = ${ts} - ((((${ts} - ${window.startMs}) % ${window.slideMs}) + ${window.slideMs}) % ${window.slideMs}); ` +
+          `ws > ${ts} - ${window.sizeMs}; ws -= ${window.slideMs}) {\n${merge}\n}`;
+      });
+  }
+
+  execute(ctx: ExecContext): Row[] {
+    const rows = this.child.execute(ctx);
+    const lateDropping = ctx.streaming && this.evictsByWatermark(ctx.outputMode);
+    const st: LoopStats = { dropped: 0, touched: [], dropLate: lateDropping };
+    this.loop(rows, ctx, this.store, st);
+    this.droppedByWatermark = st.dropped;
+    if (!ctx.streaming || ctx.outputMode === 'complete') return [...this.store.entries()].map(([, e]) => this.toRow(e));
+    const out: Row[] = [];
+    if (ctx.outputMode === 'update') {
+      for (const key of st.touched) out.push(this.toRow(this.store.get(key)!));
+    }
+    if (lateDropping) {
+      const evicted = this.evict(ctx.watermarkMs, (e) => this.eventTimeOf(e));
+      if (ctx.outputMode === 'append') for (const e of evicted) out.push(this.toRow(e));
+    }
+    return out;
+  }
+
+  private eventTimeOf(e: GroupEntry): number {
+    const v = e[this.eventTimeIndex] as number | null;
+    if (v === null) return Infinity;
+    return this.eventTimeIndex === this.windowIndex ? v + this.windowSizeMs : v;
+  }
+
+  private toRow(e: GroupEntry): Row {
+    const row: Row = {};
+    const { output } = this.spec;
+    const nGroups = this.spec.groups.length;
+    for (let i = 0; i < nGroups; i++) {
+      const v = e[i] as Value;
+      row[output[i]!.name] = i === this.windowIndex ? { start: v, end: (v as number) + this.windowSizeMs } : v;
+    }
+    this.layout.impls.forEach((impl, i) => {
+      row[output[nGroups + i]!.name] = impl.result(e, this.layout.offsets[i]!);
+    });
+    return row;
+  }
+}

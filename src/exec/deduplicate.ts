@@ -1,0 +1,51 @@
+import { Row, Schema } from '../common/schema.js';
+import { Expr } from '../plan/expressions.js';
+import { keyCode } from './aggregate.js';
+import { compileRowLoop } from './compile.js';
+import { ExecContext, PhysicalOperator, StatefulOperator } from './physical.js';
+import { jsonCodec, StatefulBase } from './stateful-base.js';
+
+type DedupLoop = (rows: readonly Row[], ctx: ExecContext, store: unknown, st: DedupStats) => void;
+interface DedupStats { dropped: number; dropLate: boolean; out: Row[] }
+
+/**
+ * `dropDuplicates(keys)` keeps the first row per key. The state holds, per key seen, the time it
+ * may be forgotten: with a watermarked event-time column among the keys, that column's value;
+ * for `dropDuplicatesWithinWatermark`, the first event time plus the watermark delay; without a
+ * watermark, never.
+ */
+export class DeduplicateExec extends StatefulBase<number> implements StatefulOperator {
+  private readonly loop: DedupLoop;
+
+  constructor(private readonly child: PhysicalOperator, input: Schema, keys: readonly string[] | null,
+    withinWatermark: boolean) {
+    const keyNames = keys && keys.length > 0 ? keys : input.map((f) => f.name);
+    const eventTime = withinWatermark
+      ? input.find((f) => f.eventTimeDelayMs !== undefined)
+      : input.find((f) => f.eventTimeDelayMs !== undefined && keyNames.includes(f.name));
+    super(withinWatermark ? 'dedupeWithinWatermark' : 'dedupe', jsonCodec<number>(), eventTime !== undefined);
+    const keyExprs = keyNames.map((name): Expr => ({ kind: 'column', path: [name] }));
+    const timeExprs: Expr[] = eventTime ? [{ kind: 'column', path: [eventTime.name] }] : [];
+    const expiryDelay = withinWatermark ? eventTime?.eventTimeDelayMs ?? 0 : 0;
+    this.loop = compileRowLoop<DedupLoop>(['ctx', 'store', 'st'], [...keyExprs, ...timeExprs], input,
+      'const wm = ctx.watermarkMs;',
+      (values) => {
+        const ts = eventTime ? values[keyExprs.length]! : null;
+        return [
+          ts ? `if (st.dropLate && ${ts} !== null && ${ts} <= wm) { st.dropped++; continue; }` : '',
+          `const key = ${keyCode(values.slice(0, keyExprs.length))};`,
+          'if (store.get(key) !== undefined) continue;',
+          `store.put(key, ${ts ? `${ts} === null ? ${Number.MAX_SAFE_INTEGER} : ${ts} + ${expiryDelay}` : String(Number.MAX_SAFE_INTEGER)});`,
+          'st.out.push(r);',
+        ].join('\n');
+      });
+  }
+
+  execute(ctx: ExecContext): Row[] {
+    const st: DedupStats = { dropped: 0, dropLate: ctx.streaming && this.evictsByWatermark(ctx.outputMode), out: [] };
+    this.loop(this.child.execute(ctx), ctx, this.store, st);
+    this.droppedByWatermark = st.dropped;
+    if (st.dropLate) this.evict(ctx.watermarkMs, (expiresAt) => expiresAt);
+    return st.out;
+  }
+}

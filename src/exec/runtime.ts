@@ -1,0 +1,108 @@
+import { AtomicType, DataType, Value } from '../common/schema.js';
+
+/**
+ * Helpers that compiled expressions call for work too large to inline. Spark's non-ANSI rules:
+ * a value that cannot be converted becomes null rather than failing the batch.
+ */
+const regexCache = new Map<string, RegExp>();
+
+function cachedRegex(key: string, make: () => RegExp): RegExp {
+  let re = regexCache.get(key);
+  if (!re) {
+    re = make();
+    regexCache.set(key, re);
+  }
+  return re;
+}
+
+export function formatTimestamp(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+export const runtime = {
+  toText(v: Value): string {
+    return typeof v === 'string' ? v : JSON.stringify(v);
+  },
+  substring(s: string, pos: number, len: number): string {
+    const start = pos > 0 ? pos - 1 : pos < 0 ? Math.max(0, s.length + pos) : 0;
+    return s.substring(start, start + Math.max(0, len));
+  },
+  likePattern(pattern: string): RegExp {
+    return cachedRegex(`like:${pattern}`, () => new RegExp(`^${pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+      .replace(/%/g, '.*').replace(/_/g, '.')}$`, 's'));
+  },
+  regex(pattern: string): RegExp {
+    return cachedRegex(`re:${pattern}`, () => new RegExp(pattern));
+  },
+  regexAll(pattern: string): RegExp {
+    return cachedRegex(`reg:${pattern}`, () => new RegExp(pattern, 'g'));
+  },
+  roundHalfUp(x: number, scale: number): number {
+    const f = 10 ** scale;
+    return Math.sign(x) * Math.round(Math.abs(x) * f) / f;
+  },
+  extreme(values: Value[], direction: 1 | -1): Value {
+    let best: Value = null;
+    for (const v of values) if (v !== null && v !== undefined && (best === null || (v > best) === (direction === 1))) best = v;
+    return best;
+  },
+  parseTimestamp(v: Value): number | null {
+    if (typeof v === 'number') return v;
+    const ms = Date.parse(String(v));
+    return Number.isNaN(ms) ? null : ms;
+  },
+  truncateTime(unit: Value, ms: number): number | null {
+    const d = new Date(ms);
+    switch (String(unit).toLowerCase()) {
+      case 'year': return Date.UTC(d.getUTCFullYear(), 0);
+      case 'month': return Date.UTC(d.getUTCFullYear(), d.getUTCMonth());
+      case 'day': return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
+      case 'hour': return ms - (((ms % 3_600_000) + 3_600_000) % 3_600_000);
+      case 'minute': return ms - (((ms % 60_000) + 60_000) % 60_000);
+      case 'second': return ms - (((ms % 1000) + 1000) % 1000);
+      default: return null;
+    }
+  },
+  hashValues(values: Value[]): number {
+    const text = JSON.stringify(values);
+    let h = 0x811c9dc5;
+    for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+    return h | 0;
+  },
+  cast(v: Value, from: DataType, to: AtomicType): Value {
+    if (v === null || v === undefined) return null;
+    switch (to) {
+      case 'string':
+        if (from === 'timestamp' && typeof v === 'number') return formatTimestamp(v);
+        if (from === 'date' && typeof v === 'number') return formatTimestamp(v).slice(0, 10);
+        return typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
+      case 'integer': case 'long': {
+        // Spark casts a timestamp to whole seconds since the epoch.
+        const n = from === 'timestamp' ? Math.floor(Number(v) / 1000) : typeof v === 'boolean' ? Number(v) : Number(v);
+        return typeof v === 'string' && v.trim() === '' ? null : Number.isFinite(n) ? Math.trunc(n) : null;
+      }
+      case 'double': {
+        if (from === 'timestamp') return Number(v) / 1000;
+        const n = typeof v === 'string' && v.trim() === '' ? NaN : Number(v);
+        return Number.isNaN(n) ? null : n;
+      }
+      case 'boolean':
+        if (typeof v === 'string') {
+          const s = v.trim().toLowerCase();
+          return s === 'true' || s === 't' || s === '1' || s === 'yes' ? true
+            : s === 'false' || s === 'f' || s === '0' || s === 'no' ? false : null;
+        }
+        return typeof v === 'number' ? v !== 0 : typeof v === 'boolean' ? v : null;
+      case 'timestamp':
+        // Numbers are seconds since the epoch, as in Spark; strings are ISO-8601.
+        if (typeof v === 'number') return from === 'timestamp' || from === 'date' ? v : Math.round(v * 1000);
+        return runtime.parseTimestamp(v);
+      case 'date': {
+        const ms = typeof v === 'number' ? (from === 'timestamp' || from === 'date' ? v : v * 1000) : runtime.parseTimestamp(v);
+        return ms === null ? null : ms - (((ms % 86_400_000) + 86_400_000) % 86_400_000);
+      }
+    }
+  },
+};
+
+export type Runtime = typeof runtime;

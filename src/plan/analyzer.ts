@@ -1,0 +1,298 @@
+import { AnalysisError } from '../common/errors.js';
+import { DataType, Field, isNumeric, Schema, typeToString, WINDOW_TYPE } from '../common/schema.js';
+import { BinaryOp, Expr, stripAlias, walk } from './expressions.js';
+import { LogicalPlan } from './logical.js';
+import { SCALAR_FUNCTIONS } from './scalar-functions.js';
+
+const schemas = new WeakMap<LogicalPlan, Schema>();
+
+/** The output columns of a plan node, resolving names and types (cached per node). */
+export function schemaOf(plan: LogicalPlan): Schema {
+  const cached = schemas.get(plan);
+  if (cached) return cached;
+  const schema = computeSchema(plan);
+  schemas.set(plan, schema);
+  return schema;
+}
+
+/** True when every input's schema is known, so the plan can be analyzed now. */
+export function isResolvable(plan: LogicalPlan): boolean {
+  if (plan.kind === 'relation') return plan.input.schema !== null;
+  if (plan.kind === 'stream') return true;
+  if (plan.kind === 'union') return isResolvable(plan.left) && isResolvable(plan.right);
+  return isResolvable(plan.child);
+}
+
+function computeSchema(plan: LogicalPlan): Schema {
+  switch (plan.kind) {
+    case 'stream': return plan.input.schema;
+    case 'relation': {
+      if (!plan.input.schema) throw new AnalysisError(`The schema of ${plan.input.description} is not known yet.`);
+      return plan.input.schema;
+    }
+    case 'project': {
+      const input = schemaOf(plan.child);
+      const fields = plan.exprs.flatMap((e) => (stripAlias(e).kind === 'star' ? input : [fieldFor(e, input)]));
+      for (const e of plan.exprs) rejectAggregates(e, 'select');
+      return fields;
+    }
+    case 'filter': {
+      const input = schemaOf(plan.child);
+      rejectAggregates(plan.condition, 'filter');
+      const t = typeOf(plan.condition, input);
+      if (t !== 'boolean') {
+        throw new AnalysisError(`The filter condition ${nameOf(plan.condition)} is ${typeToString(t)}, not boolean.`,
+          'TYPE_MISMATCH');
+      }
+      return input;
+    }
+    case 'mapRows': case 'flatMapRows': return plan.schema;
+    case 'filterRows': case 'sort': case 'limit': case 'dedup': {
+      const input = schemaOf(plan.child);
+      if (plan.kind === 'sort') for (const o of plan.orders) typeOf(o, input);
+      if (plan.kind === 'dedup') checkDedupKeys(plan.keys, input, plan.withinWatermark);
+      return input;
+    }
+    case 'union': {
+      const left = schemaOf(plan.left);
+      const right = schemaOf(plan.right);
+      if (left.length !== right.length || left.some((f, i) => f.type !== right[i]!.type && !(isNumeric(f.type) && isNumeric(right[i]!.type)))) {
+        throw new AnalysisError(`union needs inputs with the same column types by position: ` +
+          `[${describe(left)}] vs [${describe(right)}]. Select matching columns first.`, 'UNION_MISMATCH');
+      }
+      // By position, as Spark's union; the left side names the columns; event time survives if both carry it.
+      return left.map((f, i) => {
+        const r = right[i]!;
+        const delay = f.eventTimeDelayMs !== undefined && r.eventTimeDelayMs !== undefined
+          ? Math.max(f.eventTimeDelayMs, r.eventTimeDelayMs) : undefined;
+        return withEventTime({ ...f, nullable: f.nullable || r.nullable }, delay);
+      });
+    }
+    case 'watermark': {
+      const input = schemaOf(plan.child);
+      const field = input.find((f) => f.name === plan.column);
+      if (!field) throw unknownColumn(plan.column, input, 'withWatermark');
+      if (field.type !== 'timestamp') {
+        throw new AnalysisError(`withWatermark('${plan.column}') needs a timestamp column, but '${plan.column}' is ` +
+          `${typeToString(field.type)}. Cast it first, e.g. col('${plan.column}').cast('timestamp').`, 'TYPE_MISMATCH');
+      }
+      return input.map((f) => (f.name === plan.column ? { ...f, eventTimeDelayMs: plan.delayMs } : f));
+    }
+    case 'aggregate': {
+      const input = schemaOf(plan.child);
+      const fields: Field[] = plan.groups.map((g) => fieldFor(g, input));
+      for (const g of plan.groups) rejectAggregates(g, 'groupBy');
+      for (const a of plan.aggs) {
+        if (!stripAliasIsAggregate(a)) {
+          throw new AnalysisError(`agg() takes aggregate functions such as count, sum, avg; ${nameOf(a)} is not one. ` +
+            `Group by it instead, or wrap it in first().`, 'NOT_AN_AGGREGATE');
+        }
+        fields.push(fieldFor(a, input));
+      }
+      checkUniqueNames(fields, 'groupBy().agg()');
+      return fields;
+    }
+  }
+}
+
+function stripAliasIsAggregate(e: Expr): boolean {
+  const inner = stripAlias(e);
+  if (inner.kind !== 'aggregate') return false;
+  if (inner.child) rejectAggregates(inner.child, 'an aggregate function');
+  return true;
+}
+
+function rejectAggregates(expr: Expr, where: string): void {
+  walk(expr, (e) => {
+    if (e.kind === 'aggregate') {
+      throw new AnalysisError(`Aggregate function ${nameOf(e)} is not allowed in ${where}; ` +
+        `use groupBy(...).agg(...) to aggregate.`, 'MISPLACED_AGGREGATE');
+    }
+  });
+}
+
+function checkDedupKeys(keys: readonly string[] | null, input: Schema, withinWatermark: boolean): void {
+  for (const k of keys ?? []) if (!input.some((f) => f.name === k)) throw unknownColumn(k, input, 'dropDuplicates');
+  if (withinWatermark && !input.some((f) => f.eventTimeDelayMs !== undefined)) {
+    throw new AnalysisError('dropDuplicatesWithinWatermark needs a watermark: call withWatermark(column, delay) ' +
+      'before it.', 'MISSING_WATERMARK');
+  }
+}
+
+function checkUniqueNames(fields: readonly Field[], where: string): void {
+  const seen = new Set<string>();
+  for (const f of fields) {
+    if (seen.has(f.name)) {
+      throw new AnalysisError(`${where} produces two columns named '${f.name}'; give one a different name with .as().`,
+        'DUPLICATE_COLUMN');
+    }
+    seen.add(f.name);
+  }
+}
+
+function withEventTime(field: Field, delayMs: number | undefined): Field {
+  const { eventTimeDelayMs: _, ...rest } = field;
+  return delayMs === undefined ? rest : { ...rest, eventTimeDelayMs: delayMs };
+}
+
+/** The field an expression produces over the given input. */
+export function fieldFor(expr: Expr, input: Schema): Field {
+  const type = typeOf(expr, input);
+  return withEventTime({ name: nameOf(expr), type, nullable: true }, eventTimeDelayOf(expr, input));
+}
+
+/** The watermark delay an expression inherits: a reference to an event-time column, or a window over one. */
+export function eventTimeDelayOf(expr: Expr, input: Schema): number | undefined {
+  const e = stripAlias(expr);
+  if (e.kind === 'column' && e.path.length === 1) return input.find((f) => f.name === e.path[0])?.eventTimeDelayMs;
+  if (e.kind === 'window' || e.kind === 'sessionWindow') return eventTimeDelayOf(e.time, input);
+  return undefined;
+}
+
+export function resolveColumn(path: readonly string[], input: Schema): Field {
+  const top = input.find((f) => f.name === path[0]);
+  if (!top) throw unknownColumn(path.join('.'), input, 'an expression');
+  let field: Field = top;
+  for (const part of path.slice(1)) {
+    const t = field.type;
+    const next = typeof t === 'object' && t.kind === 'struct' ? t.fields.find((f) => f.name === part) : undefined;
+    if (!next) {
+      throw new AnalysisError(`Column '${path.join('.')}' does not exist: '${field.name}' has no field '${part}'.`,
+        'UNKNOWN_COLUMN');
+    }
+    field = next;
+  }
+  return field;
+}
+
+function unknownColumn(name: string, input: Schema, where: string): AnalysisError {
+  return new AnalysisError(`Column '${name}' used in ${where} does not exist. Available columns: ` +
+    `${input.map((f) => f.name).join(', ') || '(none)'}.`, 'UNKNOWN_COLUMN');
+}
+
+const ARITHMETIC = new Set<BinaryOp>(['+', '-', '*', '/', '%']);
+
+export function typeOf(expr: Expr, input: Schema): DataType {
+  switch (expr.kind) {
+    case 'column': return resolveColumn(expr.path, input).type;
+    case 'literal': {
+      const v = expr.value;
+      if (typeof v === 'number') return Number.isInteger(v) && Math.abs(v) <= 2147483647 ? 'integer' : Number.isInteger(v) ? 'long' : 'double';
+      if (typeof v === 'boolean') return 'boolean';
+      return 'string';
+    }
+    case 'alias': case 'sortOrder': return typeOf(expr.child, input);
+    case 'binary': {
+      const l = typeOf(expr.left, input);
+      const r = typeOf(expr.right, input);
+      if (!ARITHMETIC.has(expr.op)) {
+        if ((expr.op === 'and' || expr.op === 'or') && (l !== 'boolean' || r !== 'boolean')) {
+          throw new AnalysisError(`${nameOf(expr)} combines ${typeToString(l)} and ${typeToString(r)}; ` +
+            `${expr.op.toUpperCase()} needs booleans.`, 'TYPE_MISMATCH');
+        }
+        return 'boolean';
+      }
+      if (l === 'timestamp' && (expr.op === '+' || expr.op === '-') && isNumeric(r)) return 'timestamp';
+      if (!isNumeric(l) && l !== 'timestamp' || !isNumeric(r) && r !== 'timestamp') {
+        throw new AnalysisError(`${nameOf(expr)} needs numbers, but its operands are ${typeToString(l)} and ` +
+          `${typeToString(r)}. Cast them first, e.g. .cast('double').`, 'TYPE_MISMATCH');
+      }
+      if (expr.op === '/' || l === 'double' || r === 'double') return 'double';
+      return l === 'long' || r === 'long' || l === 'timestamp' || r === 'timestamp' ? 'long' : 'integer';
+    }
+    case 'unary': {
+      const t = typeOf(expr.child, input);
+      return expr.op === 'negate' ? t : 'boolean';
+    }
+    case 'cast': typeOf(expr.child, input); return expr.to;
+    case 'call': {
+      const fn = SCALAR_FUNCTIONS[expr.fn];
+      if (!fn) throw new AnalysisError(`Unknown function '${expr.fn}'.`, 'UNKNOWN_FUNCTION');
+      if (expr.args.length < fn.minArgs || expr.args.length > fn.maxArgs) {
+        throw new AnalysisError(`${fn.sqlName} takes ${fn.minArgs}${fn.maxArgs > fn.minArgs ? `..${fn.maxArgs}` : ''} ` +
+          `arguments, got ${expr.args.length}.`, 'WRONG_ARGUMENTS');
+      }
+      return fn.resultType(expr.args.map((a) => typeOf(a, input)));
+    }
+    case 'in': for (const e of [expr.child, ...expr.list]) typeOf(e, input); return 'boolean';
+    case 'case': {
+      for (const [c] of expr.branches) typeOf(c, input);
+      const types = [...expr.branches.map(([, v]) => v), ...(expr.otherwise ? [expr.otherwise] : [])]
+        .filter((v) => !(v.kind === 'literal' && v.value === null)).map((v) => typeOf(v, input));
+      if (types.includes('double')) return 'double';
+      return types[0] ?? 'string';
+    }
+    case 'aggregate': {
+      const t = expr.child ? typeOf(expr.child, input) : 'long';
+      switch (expr.fn) {
+        case 'count': case 'countDistinct': return 'long';
+        case 'avg': requireNumeric(expr, t); return 'double';
+        case 'sum': requireNumeric(expr, t); return t === 'double' ? 'double' : 'long';
+        case 'collectList': return { kind: 'array', element: t };
+        default: return t;
+      }
+    }
+    case 'window': case 'sessionWindow': {
+      const t = typeOf(expr.time, input);
+      if (t !== 'timestamp') {
+        throw new AnalysisError(`${expr.kind === 'window' ? 'window' : 'sessionWindow'}() needs a timestamp column, ` +
+          `but ${nameOf(expr.time)} is ${typeToString(t)}. Cast it with .cast('timestamp').`, 'TYPE_MISMATCH');
+      }
+      return WINDOW_TYPE;
+    }
+    case 'star': throw new AnalysisError(`'*' can only be used alone in select() or in count('*').`, 'MISPLACED_STAR');
+  }
+}
+
+function requireNumeric(expr: Expr, t: DataType): void {
+  if (!isNumeric(t)) {
+    throw new AnalysisError(`${nameOf(expr)} needs a numeric column, got ${typeToString(t)}.`, 'TYPE_MISMATCH');
+  }
+}
+
+const OP_SQL: Record<BinaryOp, string> = {
+  '+': '+', '-': '-', '*': '*', '/': '/', '%': '%', '=': '=', '!=': '!=', '>': '>', '>=': '>=', '<': '<', '<=': '<=',
+  and: 'AND', or: 'OR',
+};
+
+/** The column name Spark gives an expression that has no alias. */
+export function nameOf(expr: Expr): string {
+  switch (expr.kind) {
+    case 'column': return expr.path[expr.path.length - 1]!;
+    case 'literal': return expr.value === null ? 'NULL' : String(expr.value);
+    case 'alias': return expr.name;
+    case 'binary':
+      if (expr.op === '!=') return `(NOT (${nameOf(expr.left)} = ${nameOf(expr.right)}))`;
+      return `(${nameOf(expr.left)} ${OP_SQL[expr.op]} ${nameOf(expr.right)})`;
+    case 'unary':
+      switch (expr.op) {
+        case 'not': return `(NOT ${nameOf(expr.child)})`;
+        case 'negate': return `(- ${nameOf(expr.child)})`;
+        case 'isNull': return `(${nameOf(expr.child)} IS NULL)`;
+        case 'isNotNull': return `(${nameOf(expr.child)} IS NOT NULL)`;
+      }
+      break;
+    case 'cast':
+      return expr.child.kind === 'column' ? nameOf(expr.child) : `CAST(${nameOf(expr.child)} AS ${expr.to.toUpperCase()})`;
+    case 'call': return `${SCALAR_FUNCTIONS[expr.fn]?.sqlName ?? expr.fn}(${expr.args.map(nameOf).join(', ')})`;
+    case 'in': return `(${nameOf(expr.child)} IN (${expr.list.map(nameOf).join(', ')}))`;
+    case 'case':
+      return `CASE ${expr.branches.map(([c, v]) => `WHEN ${nameOf(c)} THEN ${nameOf(v)}`).join(' ')}` +
+        `${expr.otherwise ? ` ELSE ${nameOf(expr.otherwise)}` : ''} END`;
+    case 'aggregate': {
+      const arg = expr.child ? nameOf(expr.child) : '1';
+      if (expr.fn === 'countDistinct') return `count(DISTINCT ${arg})`;
+      if (expr.fn === 'collectList') return `collect_list(${arg})`;
+      return `${expr.fn}(${arg})`;
+    }
+    case 'window': return 'window';
+    case 'sessionWindow': return 'session_window';
+    case 'sortOrder': return `${nameOf(expr.child)} ${expr.descending ? 'DESC' : 'ASC'}`;
+    case 'star': return '*';
+  }
+  return '?';
+}
+
+function describe(schema: Schema): string {
+  return schema.map((f) => `${f.name}: ${typeToString(f.type)}`).join(', ');
+}

@@ -1,0 +1,74 @@
+import { DataType } from '../common/schema.js';
+
+/**
+ * The scalar functions expressions may call. Each entry gives the analyzer its type rule and the
+ * compiler the JavaScript it inlines; keeping both in one table means a function cannot be typed
+ * one way and run another. `emit` receives already-evaluated, non-null argument variables unless
+ * `handlesNull` is set; `rt` in emitted code is the runtime helper object of exec/runtime.ts.
+ */
+export interface ScalarFunction {
+  readonly sqlName: string;
+  readonly minArgs: number;
+  readonly maxArgs: number;
+  resultType(args: readonly DataType[]): DataType;
+  /** True when the function decides itself what a null argument means (otherwise: null in, null out). */
+  readonly handlesNull?: boolean;
+  emit(args: readonly string[]): string;
+}
+
+const str = (): DataType => 'string';
+const int = (): DataType => 'integer';
+const dbl = (): DataType => 'double';
+const bool = (): DataType => 'boolean';
+const ts = (): DataType => 'timestamp';
+const same = (args: readonly DataType[]): DataType => args[0] ?? 'string';
+
+function fn(sqlName: string, minArgs: number, maxArgs: number, resultType: ScalarFunction['resultType'],
+  emit: ScalarFunction['emit'], handlesNull = false): ScalarFunction {
+  return { sqlName, minArgs, maxArgs, resultType, emit, handlesNull };
+}
+
+const datePart = (name: string, method: string): ScalarFunction =>
+  fn(name, 1, 1, int, ([t]) => `new Date(${t}).${method}()${method === 'getUTCMonth' ? ' + 1' : ''}`);
+
+export const SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
+  upper: fn('upper', 1, 1, str, ([s]) => `String(${s}).toUpperCase()`),
+  lower: fn('lower', 1, 1, str, ([s]) => `String(${s}).toLowerCase()`),
+  length: fn('length', 1, 1, int, ([s]) => `String(${s}).length`),
+  trim: fn('trim', 1, 1, str, ([s]) => `String(${s}).trim()`),
+  ltrim: fn('ltrim', 1, 1, str, ([s]) => `String(${s}).trimStart()`),
+  rtrim: fn('rtrim', 1, 1, str, ([s]) => `String(${s}).trimEnd()`),
+  concat: fn('concat', 1, 64, str, (args) => args.map((a) => `rt.toText(${a})`).join(' + ')),
+  // Spark's substring is 1-based; position 0 behaves like 1.
+  substring: fn('substring', 2, 3, str, ([s, p, n]) => `rt.substring(String(${s}), ${p}, ${n ?? 'Infinity'})`),
+  contains: fn('contains', 2, 2, bool, ([s, t]) => `String(${s}).includes(String(${t}))`),
+  startswith: fn('startswith', 2, 2, bool, ([s, t]) => `String(${s}).startsWith(String(${t}))`),
+  endswith: fn('endswith', 2, 2, bool, ([s, t]) => `String(${s}).endsWith(String(${t}))`),
+  like: fn('like', 2, 2, bool, ([s, p]) => `rt.likePattern(${p}).test(String(${s}))`),
+  rlike: fn('rlike', 2, 2, bool, ([s, p]) => `rt.regex(${p}).test(String(${s}))`),
+  regexp_replace: fn('regexp_replace', 3, 3, str, ([s, p, r]) => `String(${s}).replace(rt.regexAll(${p}), String(${r}))`),
+  coalesce: fn('coalesce', 1, 64, same, (args) => `(${args.map((a) => `${a} ?? `).join('')}null)`, true),
+  abs: fn('abs', 1, 1, same, ([x]) => `Math.abs(${x})`),
+  round: fn('round', 1, 2, same, ([x, d]) => `rt.roundHalfUp(${x}, ${d ?? 0})`),
+  floor: fn('floor', 1, 1, () => 'long', ([x]) => `Math.floor(${x})`),
+  ceil: fn('ceil', 1, 1, () => 'long', ([x]) => `Math.ceil(${x})`),
+  sqrt: fn('sqrt', 1, 1, dbl, ([x]) => `(${x} < 0 ? null : Math.sqrt(${x}))`),
+  pow: fn('pow', 2, 2, dbl, ([x, y]) => `Math.pow(${x}, ${y})`),
+  greatest: fn('greatest', 2, 64, same, (args) => `rt.extreme([${args.join(', ')}], 1)`, true),
+  least: fn('least', 2, 64, same, (args) => `rt.extreme([${args.join(', ')}], -1)`, true),
+  // The logged batch timestamp, so a re-run batch sees the same value (DESIGN §6).
+  current_timestamp: fn('current_timestamp', 0, 0, ts, () => 'ctx.batchTimestampMs', true),
+  to_timestamp: fn('to_timestamp', 1, 1, ts, ([s]) => `rt.parseTimestamp(${s})`),
+  unix_timestamp: fn('unix_timestamp', 1, 1, () => 'long', ([t]) => `Math.floor(${t} / 1000)`),
+  from_unixtime: fn('from_unixtime', 1, 1, ts, ([s]) => `${s} * 1000`),
+  date_trunc: fn('date_trunc', 2, 2, ts, ([u, t]) => `rt.truncateTime(${u}, ${t})`),
+  year: datePart('year', 'getUTCFullYear'),
+  month: datePart('month', 'getUTCMonth'),
+  dayofmonth: datePart('dayofmonth', 'getUTCDate'),
+  hour: datePart('hour', 'getUTCHours'),
+  minute: datePart('minute', 'getUTCMinutes'),
+  second: datePart('second', 'getUTCSeconds'),
+  size: fn('size', 1, 1, int, ([a]) => `${a}.length`),
+  split: fn('split', 2, 2, () => ({ kind: 'array', element: 'string' }), ([s, p]) => `String(${s}).split(rt.regex(${p}))`),
+  hash: fn('hash', 1, 64, int, (args) => `rt.hashValues([${args.join(', ')}])`, true),
+};

@@ -1,0 +1,188 @@
+import { decodeFile, encodeFile } from '../checkpoint/file-format.js';
+import { CheckpointStorage } from '../checkpoint/storage.js';
+import { CheckpointError } from '../common/errors.js';
+import {
+  partitionOf, StateKey, StateStore, StateStoreMetrics, StateStoreOptions, StateStoreProvider,
+} from './state-store.js';
+
+const DELTA_KIND = 'state-delta';
+const SNAPSHOT_KIND = 'state-snapshot';
+const FORMAT_VERSION = 1;
+
+/** A delta or snapshot body: `[key, value]` for a key set in that version, `[key]` for a key removed. */
+type StateRecord = [StateKey, unknown] | [StateKey];
+
+/**
+ * The default provider: state lives in a Map, and each commit writes only the keys the batch
+ * changed (one delta file per partition), so commit cost follows the batch, not the state size.
+ * Snapshots are rebuilt from the files in the background every `snapshotInterval` versions, never
+ * from the live map, so they cost the batch loop no copying.
+ */
+export const inMemoryStateProvider: StateStoreProvider = {
+  name: 'memory',
+  async open<V>(options: StateStoreOptions<V>): Promise<StateStore<V>> {
+    const map = new Map<StateKey, V>();
+    for (let p = 0; p < options.numPartitions; p++) {
+      for (const [key, data] of await loadPartition(options.storage, p, options.version)) {
+        map.set(key, options.codec.decode(data));
+      }
+    }
+    return new InMemoryStateStore(options, map);
+  },
+};
+
+class InMemoryStateStore<V> implements StateStore<V> {
+  private readonly changed = new Set<StateKey>();
+  private readonly removed = new Set<StateKey>();
+  private lastMetrics: StateStoreMetrics;
+  private maintenance: Promise<void> = Promise.resolve();
+  private currentVersion: number;
+
+  constructor(private readonly options: StateStoreOptions<V>, private readonly map: Map<StateKey, V>) {
+    this.currentVersion = options.version;
+    this.lastMetrics = this.measure(0, 0, 0);
+  }
+
+  get version(): number { return this.currentVersion; }
+  get size(): number { return this.map.size; }
+
+  get(key: StateKey): V | undefined {
+    return this.map.get(key);
+  }
+
+  put(key: StateKey, value: V): void {
+    this.map.set(key, value);
+    this.changed.add(key);
+    this.removed.delete(key);
+  }
+
+  remove(key: StateKey): void {
+    if (!this.map.delete(key)) return;
+    this.changed.delete(key);
+    this.removed.add(key);
+  }
+
+  entries(): IterableIterator<[StateKey, V]> {
+    return this.map.entries();
+  }
+
+  async commit(): Promise<void> {
+    const started = performance.now();
+    const version = this.currentVersion + 1;
+    const { numPartitions, codec, storage } = this.options;
+    const byPartition: StateRecord[][] = Array.from({ length: numPartitions }, () => []);
+    for (const key of this.changed) byPartition[partitionOf(key, numPartitions)]!.push([key, codec.encode(this.map.get(key)!)]);
+    for (const key of this.removed) byPartition[partitionOf(key, numPartitions)]!.push([key]);
+    // Every partition gets a delta, empty or not, so a missing file is always detectable.
+    await Promise.all(byPartition.map((records, p) => storage.writeAtomic(`${p}/${version}.delta`,
+      encodeFile(DELTA_KIND, FORMAT_VERSION, JSON.stringify(records)), { overwrite: true })));
+    this.lastMetrics = this.measure(this.changed.size, this.removed.size, performance.now() - started);
+    this.changed.clear();
+    this.removed.clear();
+    this.currentVersion = version;
+    if (version > 0 && version % this.options.snapshotInterval === 0) {
+      this.maintenance = this.maintenance.then(() => writeSnapshots(storage, numPartitions, version))
+        .catch(() => undefined); // a missing snapshot only means loading reads more deltas
+    }
+  }
+
+  metrics(): StateStoreMetrics {
+    return this.lastMetrics;
+  }
+
+  async purgeBefore(version: number): Promise<void> {
+    await this.maintenance;
+    const { storage, numPartitions } = this.options;
+    for (let p = 0; p < numPartitions; p++) {
+      const files = await listStateFiles(storage, p);
+      // Keep the newest snapshot at or below `version` and everything after it: that rebuilds any kept version.
+      const base = Math.max(-1, ...files.filter((f) => f.snapshot && f.version <= version).map((f) => f.version));
+      if (base < 0) continue;
+      for (const f of files) if (f.version < base) await storage.delete(`${p}/${f.name}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.maintenance;
+  }
+
+  private measure(updated: number, removed: number, commitTimeMs: number): StateStoreMetrics {
+    return {
+      numRowsTotal: this.map.size, numRowsUpdated: updated, numRowsRemoved: removed,
+      memoryUsedBytes: estimateMemory(this.map), commitTimeMs: Math.round(commitTimeMs),
+    };
+  }
+}
+
+/** Bytes held, estimated from a sample of entries (exact accounting would cost a walk of the whole map). */
+function estimateMemory(map: Map<StateKey, unknown>): number {
+  if (map.size === 0) return 0;
+  let sampled = 0;
+  let bytes = 0;
+  for (const [key, value] of map) {
+    bytes += 64 + (typeof key === 'string' ? key.length * 2 : 8) + (JSON.stringify(value)?.length ?? 8) * 2;
+    if (++sampled === 64) break;
+  }
+  return Math.round((bytes / sampled) * map.size);
+}
+
+interface StateFile { readonly name: string; readonly version: number; readonly snapshot: boolean }
+
+async function listStateFiles(storage: CheckpointStorage, partition: number): Promise<StateFile[]> {
+  const files: StateFile[] = [];
+  for (const name of await storage.list(String(partition))) {
+    const m = /^(\d+)\.(delta|snapshot)$/.exec(name);
+    if (!m) {
+      const where = storage.locate(`${partition}/${name}`);
+      throw new CheckpointError('CHECKPOINT_FOREIGN', where,
+        `${where} does not belong in a weir state folder (files are <version>.delta or <version>.snapshot). Remove it.`);
+    }
+    files.push({ name, version: Number(m[1]), snapshot: m[2] === 'snapshot' });
+  }
+  return files;
+}
+
+/** The records of one partition as of `version`: the newest snapshot at or below it, then the deltas after it. */
+async function loadPartition(storage: CheckpointStorage, partition: number, version: number): Promise<Map<StateKey, unknown>> {
+  const state = new Map<StateKey, unknown>();
+  if (version < 0) return state;
+  const files = await listStateFiles(storage, partition);
+  const snapshot = Math.max(-1, ...files.filter((f) => f.snapshot && f.version <= version).map((f) => f.version));
+  if (snapshot >= 0) apply(state, await readRecords(storage, `${partition}/${snapshot}.snapshot`, SNAPSHOT_KIND));
+  for (let v = snapshot + 1; v <= version; v++) {
+    apply(state, await readRecords(storage, `${partition}/${v}.delta`, DELTA_KIND));
+  }
+  return state;
+}
+
+function apply(state: Map<StateKey, unknown>, records: StateRecord[]): void {
+  for (const record of records) {
+    if (record.length === 2) state.set(record[0], record[1]);
+    else state.delete(record[0]);
+  }
+}
+
+async function readRecords(storage: CheckpointStorage, path: string, kind: string): Promise<StateRecord[]> {
+  const where = storage.locate(path);
+  const data = await storage.read(path);
+  if (data === null) {
+    throw new CheckpointError('STATE_MISSING', where,
+      `State file ${where} is missing, so the operator's state cannot be rebuilt. Restore it from a backup, ` +
+        `or start the query on a new checkpointLocation (its state starts empty).`);
+  }
+  const { body } = decodeFile(data, kind, FORMAT_VERSION, where);
+  const records = JSON.parse(body.toString('utf8')) as unknown;
+  if (!Array.isArray(records)) {
+    throw new CheckpointError('CHECKPOINT_CORRUPT', where, `${where} has a valid checksum but is not a state record list.`);
+  }
+  return records as StateRecord[];
+}
+
+async function writeSnapshots(storage: CheckpointStorage, numPartitions: number, version: number): Promise<void> {
+  for (let p = 0; p < numPartitions; p++) {
+    const state = await loadPartition(storage, p, version);
+    const records: StateRecord[] = [...state].map(([k, v]) => [k, v]);
+    await storage.writeAtomic(`${p}/${version}.snapshot`, encodeFile(SNAPSHOT_KIND, FORMAT_VERSION,
+      JSON.stringify(records)), { overwrite: true });
+  }
+}
