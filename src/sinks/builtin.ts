@@ -1,1 +1,2 @@
 // Registers the sinks that ship with weir. One line per connector module.
+import './console.js';

@@ -1,1 +1,2 @@
 // Registers the connectors that ship with weir. One line per connector module.
+import './rate.js';

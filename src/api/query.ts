@@ -1,0 +1,33 @@
+import { StreamingQueryException } from '../common/errors.js';
+import { StreamingQueryProgress } from '../engine/progress.js';
+import { MicroBatchExecution } from '../engine/micro-batch.js';
+
+/** A running streaming query (Spark's `StreamingQuery`). */
+export class StreamingQuery {
+  constructor(private readonly execution: MicroBatchExecution, private readonly planText: string,
+    readonly name: string | null) {}
+
+  /** Stable across restarts from the same checkpoint. */
+  get id(): string { return this.execution.id; }
+  /** New on every start. */
+  get runId(): string { return this.execution.runId; }
+  get isActive(): boolean { return this.execution.active; }
+  /** The error the query stopped with, or null. */
+  get exception(): StreamingQueryException | null { return this.execution.exception; }
+  get lastProgress(): StreamingQueryProgress | null {
+    return this.execution.recentProgress[this.execution.recentProgress.length - 1] ?? null;
+  }
+  get recentProgress(): StreamingQueryProgress[] { return [...this.execution.recentProgress]; }
+
+  /**
+   * Resolves when all input available now is processed and committed, including any no-data
+   * batch it makes due; rejects if the query fails meanwhile.
+   */
+  processAllAvailable(): Promise<void> { return this.execution.processAllAvailable(); }
+  /** Resolves when the query stops; rejects with its exception if it failed. */
+  awaitTermination(): Promise<void> { return this.execution.awaitTermination(); }
+  /** Stops after the batch in flight completes; never leaves a half-written batch. */
+  stop(): Promise<void> { return this.execution.stop(); }
+  /** The query's plan as text. */
+  explain(): string { return this.planText; }
+}

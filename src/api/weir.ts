@@ -1,0 +1,96 @@
+import { SchemaLike, toSchema, Row } from '../common/schema.js';
+import { ListenerBus, StreamingQueryListener } from '../engine/progress.js';
+import { MemoryTable } from '../sinks/memory.js';
+import { MemoryStream } from '../sources/memory.js';
+import '../sources/builtin.js';
+import '../sinks/builtin.js';
+import { DataFrame, WriterFactory } from './dataframe.js';
+import { StreamingQuery } from './query.js';
+import { DataFrameReader, DataStreamReader } from './reader.js';
+import { DataStreamWriter, WriterSession } from './writer.js';
+
+/** A memory stream with a DataFrame over it: `addData(rows)` in tests, `toDF()` to query it. */
+export class MemoryStreamInput<T extends Row = Row> {
+  constructor(private readonly stream: MemoryStream, private readonly writerFactory: WriterFactory) {}
+
+  addData(rows: readonly T[]): number {
+    return this.stream.addData(rows);
+  }
+
+  toDF(): DataFrame<T> {
+    return new DataFrame<T>({
+      kind: 'stream',
+      input: { description: this.stream.name, schema: this.stream.schema, create: () => this.stream.createSource() },
+    }, this.writerFactory);
+  }
+}
+
+/** Active queries and listeners of a session (Spark's `StreamingQueryManager`). */
+export class StreamingQueryManager {
+  private readonly queries = new Set<StreamingQuery>();
+
+  constructor(readonly listeners: ListenerBus) {}
+
+  get active(): StreamingQuery[] {
+    return [...this.queries].filter((q) => q.isActive);
+  }
+
+  addListener(listener: StreamingQueryListener): void {
+    this.listeners.add(listener);
+  }
+
+  removeListener(listener: StreamingQueryListener): void {
+    this.listeners.remove(listener);
+  }
+
+  register(query: StreamingQuery): void {
+    for (const q of this.queries) if (!q.isActive) this.queries.delete(q);
+    this.queries.add(query);
+  }
+}
+
+/** The entry point: readers, memory streams and sinks, and the query manager. */
+export class Weir {
+  readonly streams = new StreamingQueryManager(new ListenerBus());
+  private readonly memoryTables = new Map<string, MemoryTable>();
+  private readonly writerFactory: WriterFactory;
+
+  constructor() {
+    const session: WriterSession = {
+      listeners: this.streams.listeners,
+      memoryTable: (name) => this.memorySink(name),
+      register: (query) => this.streams.register(query),
+    };
+    this.writerFactory = (df) => new DataStreamWriter(df, session);
+  }
+
+  get readStream(): DataStreamReader {
+    return new DataStreamReader(this.writerFactory);
+  }
+
+  get read(): DataFrameReader {
+    return new DataFrameReader(this.writerFactory);
+  }
+
+  memoryStream<T extends Row = Row>(schema: SchemaLike): MemoryStreamInput<T> {
+    return new MemoryStreamInput<T>(new MemoryStream(toSchema(schema)), this.writerFactory);
+  }
+
+  /** The result table of the memory sink of the query named `queryName`. */
+  memorySink(queryName: string): MemoryTable {
+    let table = this.memoryTables.get(queryName);
+    if (!table) {
+      table = new MemoryTable(queryName);
+      this.memoryTables.set(queryName, table);
+    }
+    return table;
+  }
+
+  /** Builds a batch DataFrame over rows in memory. */
+  createDataFrame<T extends Row = Row>(rows: readonly T[], schema: SchemaLike): DataFrame<T> {
+    const s = toSchema(schema);
+    return new DataFrame<T>({
+      kind: 'relation', input: { description: 'LocalRelation', schema: s, load: async () => ({ schema: s, rows: [...rows] }) },
+    }, this.writerFactory);
+  }
+}

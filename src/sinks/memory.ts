@@ -1,0 +1,61 @@
+import { Row } from '../common/schema.js';
+import { OutputMode, Sink, SinkContext } from './sink.js';
+
+/**
+ * The result table of a `memory` sink, readable as `weir.memorySink(queryName).rows`: in append
+ * mode every row emitted so far; in update mode the latest row per key; in complete mode the
+ * latest result table. It lives as long as the session, so a restarted query of the same name
+ * continues it — and skips batch ids it already holds, as every sink must.
+ */
+export class MemoryTable {
+  private table: Row[] = [];
+  private byKey = new Map<string, Row>();
+  private lastBatchId = -1;
+  private mode: OutputMode = 'append';
+  private keys: readonly string[] = [];
+
+  constructor(readonly name: string) {}
+
+  get rows(): Row[] {
+    return this.mode === 'update' && this.keys.length > 0 ? [...this.byKey.values()] : [...this.table];
+  }
+
+  /** The last batch id the table holds, or -1. */
+  get latestBatchId(): number {
+    return this.lastBatchId;
+  }
+
+  clear(): void {
+    this.table = [];
+    this.byKey.clear();
+    this.lastBatchId = -1;
+  }
+
+  createSink(): Sink {
+    const table = this;
+    return {
+      description: `MemorySink[${this.name}]`,
+      supportedModes: ['append', 'update', 'complete'],
+      async open(context: SinkContext) {
+        table.mode = context.outputMode;
+        table.keys = context.keyColumns;
+      },
+      async addBatch(batchId, rows) {
+        if (batchId <= table.lastBatchId) return;
+        table.append(rows);
+        table.lastBatchId = batchId;
+      },
+      async stop() {},
+    };
+  }
+
+  private append(rows: readonly Row[]): void {
+    if (this.mode === 'complete') {
+      this.table = [...rows];
+    } else if (this.mode === 'update' && this.keys.length > 0) {
+      for (const row of rows) this.byKey.set(JSON.stringify(this.keys.map((k) => row[k] ?? null)), row);
+    } else {
+      for (const row of rows) this.table.push(row);
+    }
+  }
+}
