@@ -4,8 +4,9 @@ import { OutputMode, Sink, SinkContext } from './sink.js';
 /**
  * The result table of a `memory` sink, readable as `weir.memorySink(queryName).rows`: in append
  * mode every row emitted so far; in update mode the latest row per key; in complete mode the
- * latest result table. It lives as long as the session, so a restarted query of the same name
- * continues it — and skips batch ids it already holds, as every sink must.
+ * latest result table. It lives as long as the session, so a query restarted from its checkpoint
+ * continues it — and skips batch ids it already holds, as every sink must; a query with another
+ * id (a new checkpoint) starts it afresh.
  */
 export class MemoryTable {
   private table: Row[] = [];
@@ -13,6 +14,7 @@ export class MemoryTable {
   private lastBatchId = -1;
   private mode: OutputMode = 'append';
   private keys: readonly string[] = [];
+  private queryId: string | null = null;
 
   constructor(readonly name: string) {}
 
@@ -37,6 +39,9 @@ export class MemoryTable {
       description: `MemorySink[${this.name}]`,
       supportedModes: ['append', 'update', 'complete'],
       async open(context: SinkContext) {
+        // A query on a new checkpoint starts from batch 0 again: its results start from an empty table.
+        if (context.queryId !== table.queryId) table.clear();
+        table.queryId = context.queryId;
         table.mode = context.outputMode;
         table.keys = context.keyColumns;
       },
