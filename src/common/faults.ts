@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+
 /**
  * Fault injection for the crash tests: `WEIR_FAULT=<step>@<batchId>` makes the process kill itself
  * with SIGKILL when it reaches that step of that batch, exactly as a power cut would. Steps are the
@@ -13,8 +15,10 @@ function parseSpec(raw: string | undefined): { step: string; batchId: number } |
   return m ? { step: m[1]!, batchId: Number(m[2]) } : null;
 }
 
-export function injectFault(step: FaultStep, batchId: number): void {
+/** Dies at the step; with `tornFile`, first leaves a half-written temp file there, as a crash mid-write would. */
+export function injectFault(step: FaultStep, batchId: number, tornFile?: string): void {
   if (spec !== null && spec.step === step && spec.batchId === batchId) {
+    if (tornFile) writeFileSync(tornFile, 'weir:commits v1\n{"nextBatchWat');
     process.kill(process.pid, 'SIGKILL');
   }
 }

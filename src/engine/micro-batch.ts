@@ -320,7 +320,7 @@ export class MicroBatchExecution {
       Promise.all(this.stateful.map((op) => op.commit())).then(() => { durations['stateCommit'] = performance.now() - t; }),
     ]);
     injectFault('afterSink', batchId);
-    injectFault('midCommit', batchId);
+    injectFault('midCommit', batchId, settings.storage.locate(`commits/.${batchId}.torn.tmp`));
     t = performance.now();
     const nextWatermark = this.advanceWatermark(eventTimes);
     await this.checkpoint.commits.add(batchId, { nextBatchWatermarkMs: nextWatermark, operatorWatermarksMs: this.operatorWatermarksMs });
