@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 /**
  * Fault injection for the crash tests: `WEIR_FAULT=<step>@<batchId>` makes the process kill itself
@@ -18,7 +19,10 @@ function parseSpec(raw: string | undefined): { step: string; batchId: number } |
 /** Dies at the step; with `tornFile`, first leaves a half-written temp file there, as a crash mid-write would. */
 export function injectFault(step: FaultStep, batchId: number, tornFile?: string): void {
   if (spec !== null && spec.step === step && spec.batchId === batchId) {
-    if (tornFile) writeFileSync(tornFile, 'weir:commits v1\n{"nextBatchWat');
+    if (tornFile) {
+      mkdirSync(dirname(tornFile), { recursive: true });
+      writeFileSync(tornFile, 'weir:commits v1\n{"nextBatchWat');
+    }
     process.kill(process.pid, 'SIGKILL');
   }
 }
