@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# Starts the real servers the connector tests use — PostgreSQL and nats-server with JetStream — on
+# loopback with their data in a temporary folder, installing the Debian packages when missing.
+#
+#   bash scripts/services.sh start   # install if needed, start both, wait until they accept connections
+#   bash scripts/services.sh env     # print `export WEIR_TEST_PG_URL=… WEIR_TEST_NATS_URL=…` lines
+#   bash scripts/services.sh stop    # stop both and delete their data
+#
+# Typical use: bash scripts/services.sh start && eval "$(bash scripts/services.sh env)"; npm test
+set -euo pipefail
+
+STATE_DIR="${TMPDIR:-/tmp}/weir-services"
+ENV_FILE="$STATE_DIR/env"
+PG_PORT_FIRST=54329
+NATS_PORT_FIRST=4229
+
+log() { echo "services: $*" >&2; }
+die() { log "$*"; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+APT_UPDATED=0
+apt_install() {
+  if [ "$APT_UPDATED" -eq 0 ]; then
+    log "apt-get update"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+    APT_UPDATED=1
+  fi
+  log "apt-get install -y $*"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2
+}
+
+pg_bin_dir() {
+  # The newest installed major version.
+  ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
+}
+
+ensure_packages() {
+  local missing=()
+  [ -x "$(pg_bin_dir)/postgres" ] 2>/dev/null || missing+=(postgresql)
+  command -v nats-server >/dev/null 2>&1 || missing+=(nats-server)
+  if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
+  [ -x "$(pg_bin_dir)/postgres" ] || die "PostgreSQL is not installed under /usr/lib/postgresql/*/bin after apt-get install postgresql."
+  command -v nats-server >/dev/null 2>&1 || die "nats-server is not on PATH after apt-get install nats-server."
+}
+
+port_in_use() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+free_port() {
+  local port=$1
+  while port_in_use "$port"; do
+    port=$((port + 1))
+    [ "$port" -lt $(($1 + 50)) ] || die "no free port in $1..$(($1 + 49))"
+  done
+  echo "$port"
+}
+
+# wait_for <what> <seconds> <command…>: polls the command every 0.2 s.
+wait_for() {
+  local what=$1 seconds=$2
+  shift 2
+  local tries=$((seconds * 5))
+  until "$@"; do
+    tries=$((tries - 1))
+    [ "$tries" -gt 0 ] || return 1
+    sleep 0.2
+  done
+  log "$what is ready"
+}
+
+running() {
+  [ -f "$ENV_FILE" ] || return 1
+  local run_dir
+  run_dir=$(cat "$STATE_DIR/run-dir" 2>/dev/null) || return 1
+  [ -f "$run_dir/nats.pid" ] && kill -0 "$(cat "$run_dir/nats.pid")" 2>/dev/null || return 1
+  [ -f "$run_dir/pg/postmaster.pid" ] && kill -0 "$(head -n 1 "$run_dir/pg/postmaster.pid")" 2>/dev/null
+}
+
+start() {
+  if running; then
+    log "already running (see $ENV_FILE)"
+    return 0
+  fi
+  stop_quietly
+  ensure_packages
+  mkdir -p "$STATE_DIR"
+  local run_dir
+  run_dir=$(mktemp -d "$STATE_DIR/run.XXXXXX")
+  echo "$run_dir" > "$STATE_DIR/run-dir"
+  start_postgres "$run_dir"
+  start_nats "$run_dir"
+  {
+    echo "export WEIR_TEST_PG_URL=postgres://weir@127.0.0.1:$PG_PORT/weir_test"
+    echo "export WEIR_TEST_NATS_URL=nats://127.0.0.1:$NATS_PORT"
+  } > "$ENV_FILE"
+  log "started; data in $run_dir"
+  cat "$ENV_FILE" >&2
+}
+
+# PostgreSQL refuses to run as root: then it runs as the `postgres` user (or `nobody`).
+pg_user() {
+  if [ "$(id -u)" -ne 0 ]; then id -un
+  elif id postgres >/dev/null 2>&1; then echo postgres
+  else echo nobody
+  fi
+}
+
+as_pg_user() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u "$(pg_user)" -- "$@"; else "$@"; fi
+}
+
+start_postgres() {
+  local run_dir=$1 bin
+  bin=$(pg_bin_dir)
+  mkdir -p "$run_dir/pg" "$run_dir/pgsock"
+  if [ "$(id -u)" -eq 0 ]; then
+    chown -R "$(pg_user)" "$run_dir/pg" "$run_dir/pgsock"
+    # The server user must reach its folders through the mktemp folder (mode 700).
+    chmod 755 "$run_dir"
+    chmod 755 "$STATE_DIR"
+  fi
+  as_pg_user "$bin/initdb" -D "$run_dir/pg" -U weir --auth=trust -E UTF8 --no-sync >"$run_dir/initdb.log" 2>&1 ||
+    { cat "$run_dir/initdb.log" >&2; die "initdb failed"; }
+  PG_PORT=$(free_port "$PG_PORT_FIRST")
+  # fsync off: the tests kill processes, never the machine, and it keeps them fast.
+  as_pg_user "$bin/pg_ctl" -D "$run_dir/pg" -l "$run_dir/pg/server.log" -w -t 60 \
+    -o "-h 127.0.0.1 -p $PG_PORT -k $run_dir/pgsock -c fsync=off -c max_connections=200" start >&2 ||
+    { cat "$run_dir/pg/server.log" >&2 || true; die "PostgreSQL did not start"; }
+  wait_for "PostgreSQL on 127.0.0.1:$PG_PORT" 30 "$bin/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" ||
+    die "PostgreSQL does not accept connections on 127.0.0.1:$PG_PORT"
+  as_pg_user "$bin/createdb" -h 127.0.0.1 -p "$PG_PORT" -U weir weir_test
+}
+
+nats_ready() {
+  port_in_use "$NATS_PORT" && grep -q "Server is ready" "$1/nats.log" 2>/dev/null
+}
+
+start_nats() {
+  local run_dir=$1
+  mkdir -p "$run_dir/nats"
+  NATS_PORT=$(free_port "$NATS_PORT_FIRST")
+  # setsid + closed standard streams: the server outlives this script and holds no caller's pipe open.
+  setsid nats-server -js -a 127.0.0.1 -p "$NATS_PORT" -sd "$run_dir/nats" -l "$run_dir/nats.log" \
+    -P "$run_dir/nats.pid" </dev/null >/dev/null 2>&1 &
+  wait_for "nats-server on 127.0.0.1:$NATS_PORT" 30 nats_ready "$run_dir" ||
+    { cat "$run_dir/nats.log" >&2 || true; die "nats-server did not start"; }
+}
+
+stop_quietly() {
+  local run_dir
+  run_dir=$(cat "$STATE_DIR/run-dir" 2>/dev/null) || run_dir=""
+  if [ -n "$run_dir" ] && [ -d "$run_dir" ]; then
+    if [ -f "$run_dir/pg/postmaster.pid" ]; then
+      as_pg_user "$(pg_bin_dir)/pg_ctl" -D "$run_dir/pg" -m immediate -w stop >/dev/null 2>&1 || true
+    fi
+    if [ -f "$run_dir/nats.pid" ]; then
+      local pid
+      pid=$(cat "$run_dir/nats.pid")
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+    rm -rf "$run_dir"
+  fi
+  rm -f "$ENV_FILE" "$STATE_DIR/run-dir"
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop_quietly; log "stopped" ;;
+  env)
+    [ -f "$ENV_FILE" ] || die "no services are running: run 'bash scripts/services.sh start' first."
+    cat "$ENV_FILE"
+    ;;
+  *) echo "usage: bash scripts/services.sh start|stop|env" >&2; exit 2 ;;
+esac
