@@ -1,2 +1,3 @@
 // Registers the sinks that ship with weir. One line per connector module.
 import './console.js';
+import './postgres/index.js';
