@@ -1,2 +1,3 @@
 // Registers the connectors that ship with weir. One line per connector module.
 import './rate.js';
+import './nats/index.js';

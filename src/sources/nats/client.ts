@@ -1,0 +1,60 @@
+import { JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager, StreamInfo } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { ConnectorError, errorMessage } from '../../common/errors.js';
+import { Options } from '../../common/options.js';
+
+/** The NATS server a connector uses when option `url` is not given (the NATS default). */
+export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
+
+/** A connection with its JetStream client and manager; shared by the nats source and sink. */
+export interface JetStreamHandle {
+  readonly nc: NatsConnection;
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+}
+
+/** Option `url`: one server or a comma-separated list. */
+export function natsServers(options: Options): string[] {
+  return options.string('url', DEFAULT_NATS_URL).split(',').map((s) => s.trim()).filter((s) => s !== '');
+}
+
+export async function connectJetStream(servers: readonly string[], owner: string): Promise<JetStreamHandle> {
+  let nc: NatsConnection;
+  try {
+    nc = await connect({ servers: [...servers], name: `weir ${owner}` });
+  } catch (err) {
+    throw new ConnectorError('NATS_CONNECTION',
+      `The ${owner} cannot connect to NATS at ${servers.join(', ')}: ${errorMessage(err)}. ` +
+      `Check option 'url' and that nats-server is running.`, { cause: err });
+  }
+  try {
+    return { nc, js: jetstream(nc), jsm: await jetstreamManager(nc) };
+  } catch (err) {
+    await nc.close();
+    throw new ConnectorError('NATS_CONNECTION',
+      `The ${owner} cannot use JetStream on ${servers.join(', ')}: ${errorMessage(err)}. Start nats-server with -js.`,
+      { cause: err });
+  }
+}
+
+/** The stream's info, or a clear error when there is no such stream. */
+export async function streamInfo(handle: JetStreamHandle, stream: string, owner: string): Promise<StreamInfo> {
+  try {
+    return await handle.jsm.streams.info(stream);
+  } catch (err) {
+    throw natsFailure(err, `reading stream '${stream}'`, owner);
+  }
+}
+
+/** A NATS failure as a ConnectorError naming what was being done. */
+export function natsFailure(err: unknown, doing: string, owner: string): ConnectorError {
+  if (err instanceof ConnectorError) return err;
+  if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound) {
+    return new ConnectorError('NATS_NO_STREAM',
+      `The ${owner} failed ${doing}: JetStream has no such stream. Create it (e.g. \`nats stream add\`) or check option 'stream'.`,
+      { cause: err });
+  }
+  return new ConnectorError('NATS_REQUEST', `The ${owner} failed ${doing}: ${errorMessage(err)}.`, { cause: err });
+}
