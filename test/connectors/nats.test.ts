@@ -7,10 +7,11 @@ import { AnalysisError, col, ConnectorError, Weir, window } from '../../src/inde
 import { MemoryStorage } from '../../src/checkpoint/memory-storage.js';
 import { CheckpointStorage } from '../../src/checkpoint/storage.js';
 import { Options } from '../../src/common/options.js';
-import { Row, Schema, toSchema } from '../../src/common/schema.js';
+import { Row, Schema, toSchema, WINDOW_TYPE } from '../../src/common/schema.js';
 import { NatsSink } from '../../src/sinks/nats/index.js';
 import { connectJetStream, JetStreamHandle } from '../../src/sources/nats/client.js';
 import { NatsSource } from '../../src/sources/nats/index.js';
+import { CRASH_FAULTS, crashInput, expectedCounts, runPipeline } from './pipeline-child.js';
 import { service } from './services.js';
 
 const nats = service('WEIR_TEST_NATS_URL');
@@ -325,4 +326,29 @@ describe('nats source and sink', { skip: nats.skip }, () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  test('crash test: nats -> windowed count -> nats killed at several steps publishes each result exactly once',
+    { timeout: 120_000 }, async () => {
+      const input = await newStream();
+      const output = await newStream();
+      await publish(`${input.prefix}.in`, crashInput());
+      const dir = await mkdtemp(join(tmpdir(), 'weir-nats-crash-'));
+      try {
+        const config = { checkpoint: dir, natsUrl: url, inputStream: input.stream, sink: { format: 'nats' as const, subject: `${output.prefix}.counts` } };
+        for (const fault of CRASH_FAULTS) assert.equal(await runPipeline(config, fault), 'SIGKILL', `killed at ${fault}`);
+        assert.equal(await runPipeline(config, null), null);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+      const schema: Schema = [{ name: 'window', type: WINDOW_TYPE, nullable: false }, ...toSchema('word STRING, count LONG')];
+      const reader = await openSource(output.stream, {}, new MemoryStorage(), schema);
+      try {
+        const last = (await admin.jsm.streams.info(output.stream)).state.last_seq;
+        const rows = await reader.getBatch(null, { [output.stream]: last });
+        assert.deepEqual(rows.map((r) => `${(r['window'] as { start: number }).start}|${r['word']}|${r['count']}`).sort(),
+          expectedCounts());
+      } finally {
+        await reader.stop();
+      }
+    });
 });

@@ -9,9 +9,12 @@ import { Options } from '../../src/common/options.js';
 import { Row, Schema, WINDOW_TYPE } from '../../src/common/schema.js';
 import { PostgresSink } from '../../src/sinks/postgres/index.js';
 import { OutputMode } from '../../src/sinks/sink.js';
+import { connectJetStream } from '../../src/sources/nats/client.js';
+import { CRASH_FAULTS, crashInput, expectedCounts, runPipeline } from './pipeline-child.js';
 import { service } from './services.js';
 
 const postgres = service('WEIR_TEST_PG_URL');
+const nats = service('WEIR_TEST_NATS_URL');
 
 const WORDS: Schema = [
   { name: 'word', type: 'string', nullable: false },
@@ -276,4 +279,26 @@ describe('postgres sink', { skip: postgres.skip }, () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  test('crash test: nats -> windowed count -> postgres killed at several steps writes each result exactly once',
+    { timeout: 120_000, skip: nats.skip }, async () => {
+      const table = tableName();
+      const stream = `WEIR_PG_${process.pid}`;
+      const handle = await connectJetStream([nats.url()], 'test');
+      const dir = await mkdtemp(join(tmpdir(), 'weir-pg-crash-'));
+      try {
+        await handle.jsm.streams.add({ name: stream, subjects: [`weir.pg.${process.pid}`] });
+        for (const e of crashInput()) await handle.js.publish(`weir.pg.${process.pid}`, JSON.stringify(e));
+        const config = { checkpoint: dir, natsUrl: nats.url(), inputStream: stream, sink: { format: 'postgres' as const, url, table } };
+        for (const fault of CRASH_FAULTS) assert.equal(await runPipeline(config, fault), 'SIGKILL', `killed at ${fault}`);
+        assert.equal(await runPipeline(config, null), null);
+      } finally {
+        await handle.jsm.streams.delete(stream).catch(() => false);
+        await handle.nc.close();
+        await rm(dir, { recursive: true, force: true });
+      }
+      const res = await admin.query(`SELECT (extract(epoch from window_start) * 1000)::bigint::text AS s, word, count::text AS c
+        FROM "${table}"`);
+      assert.deepEqual(res.rows.map((r: { s: string; word: string; c: string }) => `${r.s}|${r.word}|${r.c}`).sort(), expectedCounts());
+    });
 });

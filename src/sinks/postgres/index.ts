@@ -90,7 +90,7 @@ export class PostgresSink implements Sink {
   /** The open client, or a new one: a connection lost in an earlier call is replaced here. */
   private async connection(): Promise<pg.Client> {
     if (this.client) return this.client;
-    const client = new pg.Client({ connectionString: this.url });
+    const client = new pg.Client({ connectionString: this.url, keepAlive: true });
     // A connection that dies while idle reports here; without a listener the process would crash.
     client.on('error', () => {
       if (this.client === client) this.client = null;
