@@ -122,6 +122,8 @@ start_postgres() {
     # The server user must reach its folders through the mktemp folder (mode 700).
     chmod 755 "$run_dir"
     chmod 755 "$STATE_DIR"
+    as_pg_user test -w "$run_dir/pg" ||
+      die "user $(pg_user) cannot reach $run_dir (a parent folder is closed to it): set TMPDIR to a folder such as /tmp."
   fi
   as_pg_user "$bin/initdb" -D "$run_dir/pg" -U weir --auth=trust -E UTF8 --no-sync >"$run_dir/initdb.log" 2>&1 ||
     { cat "$run_dir/initdb.log" >&2; die "initdb failed"; }

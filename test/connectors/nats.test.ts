@@ -198,7 +198,7 @@ describe('nats source and sink', { skip: nats.skip }, () => {
     }
   });
 
-  test('messages purged before they were read fail the batch unless failOnDataLoss is false', async () => {
+  test('purged messages and a re-created stream fail the query unless failOnDataLoss is false', async () => {
     const { stream, prefix } = await newStream();
     await publish(`${prefix}.in`, words(1, 6));
     const source = await openSource(stream);
@@ -213,6 +213,12 @@ describe('nats source and sink', { skip: nats.skip }, () => {
         return true;
       });
       assert.deepEqual((await lenient.getBatch({ [stream]: 2 }, { [stream]: 6 })).map((r) => r['n']), [5, 6]);
+      // A stream deleted and created again starts its sequences anew, behind the offsets read.
+      await admin.jsm.streams.delete(stream);
+      await admin.jsm.streams.add({ name: stream, subjects: [`${prefix}.>`] });
+      await assert.rejects(source.latestOffset({ [stream]: 6 }), (err: unknown) =>
+        err instanceof ConnectorError && err.code === 'NATS_DATA_LOSS' && /ends at sequence 0, before sequence 6/.test(err.message));
+      assert.deepEqual(await lenient.latestOffset({ [stream]: 6 }), { [stream]: 6 });
     } finally {
       await source.stop();
       await lenient.stop();

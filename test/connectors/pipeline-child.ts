@@ -64,6 +64,7 @@ async function main(config: PipelineConfig): Promise<void> {
   await query.awaitTermination();
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+// Only as the crash tests start it (with a config); a test runner that loads every file under test/ gets nothing.
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] !== undefined) {
   await main(JSON.parse(process.argv[2]!) as PipelineConfig);
 }

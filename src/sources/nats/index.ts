@@ -76,6 +76,12 @@ export class NatsSource implements Source {
   async latestOffset(start: Offset | null): Promise<Offset | null> {
     const from = start === null ? this.initial : this.seqOf(start);
     this.lastSeq = (await streamInfo(this.connected(), this.stream, 'nats source')).state.last_seq;
+    if (this.lastSeq < from && this.failOnDataLoss) {
+      throw new ConnectorError('NATS_DATA_LOSS',
+        `Stream '${this.stream}' ends at sequence ${this.lastSeq}, before sequence ${from} that this query already read: ` +
+        `the stream was deleted and created again. Start the query with a new checkpointLocation, or set option ` +
+        `'failOnDataLoss' to false to wait for the stream to pass sequence ${from}.`);
+    }
     let end = Math.min(this.lastSeq, this.target ?? Infinity);
     if (this.maxRecordsPerTrigger !== undefined) end = Math.min(end, from + this.maxRecordsPerTrigger);
     end = Math.max(end, from);
