@@ -238,6 +238,14 @@ describe('nats source and sink', { skip: nats.skip }, () => {
       (err: unknown) => err instanceof AnalysisError && /'stream'/.test(err.message));
     await assert.rejects(openSource(`NO_SUCH_${process.pid}`), (err: unknown) =>
       err instanceof ConnectorError && err.code === 'NATS_NO_STREAM' && err.message.includes(`stream 'NO_SUCH_${process.pid}'`));
+    const { stream } = await newStream();
+    const source = await openSource(stream);
+    try {
+      await assert.rejects(source.getBatch({ OTHER: 1 }, { OTHER: 2 }), (err: unknown) =>
+        err instanceof ConnectorError && err.code === 'NATS_OFFSET' && err.message.includes(`no sequence for stream '${stream}'`));
+    } finally {
+      await source.stop();
+    }
     const closed = new URL(url);
     closed.port = '1';
     const unreachable = new NatsSource({ format: 'nats', options: new Options({ url: closed.toString(), stream: 'S' }), schema: SCHEMA, path: null });
@@ -276,6 +284,24 @@ describe('nats source and sink', { skip: nats.skip }, () => {
       assert.deepEqual(await source.getBatch(null, { [stream]: 4 }), words(1, 4));
     } finally {
       await source.stop();
+    }
+  });
+
+  test('sink: a message the stream refuses fails the batch, naming row, batch and subject', async () => {
+    const { stream, prefix } = await newStream();
+    await admin.jsm.streams.update(stream, { max_msg_size: 200 });
+    const sink = await openSink(`${prefix}.out`);
+    try {
+      await assert.rejects(sink.addBatch(3, [{ ts: 1, word: 'short', n: 1 }, { ts: 2, word: 'x'.repeat(300), n: 2 }]),
+        (err: unknown) => {
+          assert.ok(err instanceof ConnectorError);
+          assert.equal(err.code, 'NATS_PUBLISH');
+          assert.match(err.message, new RegExp(`row 1 of batch 3 to subject '${prefix.replace(/\./g, '\\.')}\\.out' failed`));
+          assert.match(err.message, /duplicate window/);
+          return true;
+        });
+    } finally {
+      await sink.stop();
     }
   });
 

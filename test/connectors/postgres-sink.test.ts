@@ -216,6 +216,25 @@ describe('postgres sink', { skip: postgres.skip }, () => {
       });
   });
 
+  test('a batch the database rejects is rolled back whole, and the sink goes on', async () => {
+    const table = tableName();
+    await admin.query(`CREATE TABLE "${table}" (word text, n bigint CHECK (n >= 0))`);
+    const sink = await openSink(table, WORDS, 'append');
+    try {
+      await assert.rejects(sink.addBatch(0, [{ word: 'a', n: 1 }, { word: 'b', n: -1 }]), (err: unknown) => {
+        assert.ok(err instanceof ConnectorError);
+        assert.equal(err.code, 'POSTGRES_WRITE');
+        assert.match(err.message, new RegExp(`failed writing batch 0 to table '${table}': .*check constraint`));
+        return true;
+      });
+      assert.deepEqual(await batchesOf(`q-${table}`), []);
+      await sink.addBatch(0, [{ word: 'a', n: 1 }]);
+      assert.deepEqual(await rowsOf(table, 'word'), [{ word: 'a', n: '1' }]);
+    } finally {
+      await sink.stop();
+    }
+  });
+
   test('connection loss mid-batch: error, nothing of the batch written, a retry writes it exactly once', async () => {
     const table = tableName();
     const sink = await openSink(table, WORDS, 'append', { createTable: 'true' });
@@ -238,7 +257,7 @@ describe('postgres sink', { skip: postgres.skip }, () => {
         assert.ok(err instanceof ConnectorError);
         assert.equal(err.code, 'POSTGRES_CONNECTION');
         assert.match(err.message, /Lost the connection to PostgreSQL .* while writing batch 0 to table/);
-        assert.match(err.message, /restart the query and the batch is written exactly once/);
+        assert.match(err.message, /restart the query: either way the batch is written exactly once/);
         return true;
       });
       assert.equal((await admin.query(`SELECT count(*)::int AS n FROM "${table}"`)).rows[0].n, 0);

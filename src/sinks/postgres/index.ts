@@ -118,8 +118,8 @@ export class PostgresSink implements Sink {
       await this.dropClient();
       return new ConnectorError('POSTGRES_CONNECTION',
         `Lost the connection to PostgreSQL at ${redact(this.url)} while ${doing}: ` +
-        `${errorMessage(err)}. The transaction was rolled back, so nothing of it was written; restart the query ` +
-        `and the batch is written exactly once.`, { cause: err });
+        `${errorMessage(err)}. The server rolls the transaction back, so nothing of it is written (had the break come ` +
+        `during COMMIT, all of it would be); restart the query: either way the batch is written exactly once.`, { cause: err });
     }
     await this.client?.query('ROLLBACK').catch(() => this.dropClient());
     if (err instanceof ConnectorError) return err;
