@@ -1,0 +1,195 @@
+import { AnalysisError, CheckpointError } from '../../common/errors.js';
+import { Row, Schema } from '../../common/schema.js';
+import { registerSource } from '../registry.js';
+import { Offset, Source, SourceContext, SourceSpec } from '../source.js';
+import { IngestServer, ServerSettings } from './server.js';
+import { IngestWal, WalStats } from './wal.js';
+
+export { IngestWal } from './wal.js';
+export type { AppendResult, WalStats } from './wal.js';
+
+/** Group-commit counters of the WAL plus where the query stands. */
+export interface HttpIngestStats extends WalStats {
+  readonly walEnd: number;
+  readonly committed: number;
+  readonly backlog: number;
+}
+
+/** The source's offset: the number of records of the WAL a batch has read up to. */
+interface HttpOffset { readonly end: number }
+
+const MiB = 1024 * 1024;
+
+/**
+ * `format('http')`: an HTTP ingest source with a durable write-ahead log. Clients POST records (JSON
+ * lines or a JSON array) to `/ingest`; each request is appended to a segmented WAL in the checkpoint
+ * (`sources/<i>/wal/`), fdatasync'd with group commit, and only then answered 200 with the positions
+ * its records got: `{"offsets": {"start": a, "end": b}}`, records a .. b-1 counted from 0. The source's
+ * offset is `{"end": n}` (n records), and a batch reads the records in [start.end, end.end) from the WAL,
+ * so any range replays after a crash. Segments are deleted once a committed batch has read past them.
+ *
+ * Options: `port` (required; 0 picks a free one, see {@link port}), `host` (127.0.0.1), `maxBodyBytes`
+ * (10 MiB, else 413), `maxBacklogRecords` (1,000,000 records not yet committed by the query, else 429
+ * with Retry-After), `authToken` (a bearer token, else 401), `maxRecordsPerTrigger`, `segmentBytes`
+ * (64 MiB), `idempotencyKeys` (100,000) and `idempotencyWindow` ('24 hours'): how many keys, and for how
+ * long, a retry with the same Idempotency-Key header gets the original offsets back instead of being
+ * ingested again. The schema is required; records are checked against it (see convert.ts) and a
+ * request with one bad record is refused whole (400 naming the line).
+ */
+export class HttpSource implements Source {
+  readonly description = 'HttpIngestSource';
+  readonly schema: Schema;
+  private readonly settings: ServerSettings;
+  private readonly maxRecordsPerTrigger: number | undefined;
+  private readonly segmentBytes: number;
+  private readonly keyLimits: { maxKeys: number; windowMs: number };
+  private wal: IngestWal | null = null;
+  private server: IngestServer | null = null;
+  private committedEnd = 0;
+  private target: number | null = null;
+  /** Records per second the query commits (smoothed), to tell refused clients when to come back. */
+  private drainRate = 0;
+  private lastCommit: { at: number; end: number } | null = null;
+  /** The source's checkpoint folder, for messages. */
+  private folder = 'the checkpoint';
+
+  constructor(spec: SourceSpec) {
+    if (!spec.schema) {
+      throw new AnalysisError('The http source needs a schema for the records it accepts: call ' +
+        ".schema('ts TIMESTAMP, user STRING, amount DOUBLE') before load().", 'MISSING_SCHEMA');
+    }
+    if (spec.path !== null) {
+      throw new AnalysisError(`The http source reads no path (got '${spec.path}'): call load() without one and set ` +
+        "option 'port' (and 'host').", 'INVALID_OPTION');
+    }
+    const o = spec.options;
+    const port = Number(o.required('port', 'the TCP port to listen on, or 0 for any free port'));
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new AnalysisError(`Option 'port' of the http source must be an integer from 0 to 65535, got '${o.string('port')}'.`,
+        'INVALID_OPTION');
+    }
+    this.schema = spec.schema;
+    this.settings = {
+      host: o.string('host', '127.0.0.1'), port,
+      maxBodyBytes: o.integer('maxBodyBytes', 10 * MiB, 1),
+      maxBacklogRecords: o.integer('maxBacklogRecords', 1_000_000, 1),
+      authToken: o.string('authToken'),
+      schema: spec.schema,
+    };
+    this.maxRecordsPerTrigger = o.integer('maxRecordsPerTrigger', undefined, 1);
+    this.segmentBytes = o.integer('segmentBytes', 64 * MiB, 1);
+    this.keyLimits = { maxKeys: o.integer('idempotencyKeys', 100_000, 1), windowMs: o.duration('idempotencyWindow', '24 hours') };
+  }
+
+  /** The bound port (after open); the one to use when option `port` is 0. */
+  get port(): number {
+    return this.address().port;
+  }
+
+  address(): { host: string; port: number } {
+    if (!this.server) throw new AnalysisError('The http source is not listening: call open() (start the query) first.', 'NOT_STARTED');
+    return this.server.address();
+  }
+
+  get stats(): HttpIngestStats {
+    const wal = this.openWal();
+    return { ...wal.stats, walEnd: wal.end, committed: this.committedEnd, backlog: this.backlog() };
+  }
+
+  async open(context: SourceContext): Promise<void> {
+    this.folder = context.storage.description;
+    const wal = await IngestWal.open(context.storage, {
+      segmentBytes: this.segmentBytes, keys: this.keyLimits, onDurable: context.notifyDataAvailable,
+    });
+    this.wal = wal;
+    this.committedEnd = wal.first;
+    try {
+      this.server = await IngestServer.listen(this.settings, {
+        wal,
+        backlog: () => this.backlog(),
+        committed: () => this.committedEnd,
+        retryAfterSeconds: () => this.retryAfterSeconds(),
+      });
+    } catch (err) {
+      await wal.close();
+      this.wal = null;
+      throw err;
+    }
+  }
+
+  async latestOffset(start: Offset | null): Promise<Offset | null> {
+    const wal = this.openWal();
+    const from = this.positionOf(start);
+    // The engine starts from its last committed offset: the backlog begins there.
+    this.committedEnd = Math.max(this.committedEnd, from);
+    let end = Math.min(wal.end, this.target ?? Infinity);
+    if (this.maxRecordsPerTrigger !== undefined) end = Math.min(end, from + this.maxRecordsPerTrigger);
+    end = Math.max(end, from);
+    if (start === null && end === 0) return null;
+    return { end } satisfies HttpOffset;
+  }
+
+  async getBatch(start: Offset | null, end: Offset): Promise<Row[]> {
+    return this.openWal().read(this.positionOf(start), this.positionOf(end));
+  }
+
+  async commit(end: Offset): Promise<void> {
+    const position = this.positionOf(end);
+    const now = Date.now();
+    if (this.lastCommit && now > this.lastCommit.at && position > this.lastCommit.end) {
+      const rate = ((position - this.lastCommit.end) * 1000) / (now - this.lastCommit.at);
+      this.drainRate = this.drainRate === 0 ? rate : 0.7 * this.drainRate + 0.3 * rate;
+    }
+    this.lastCommit = { at: now, end: position };
+    this.committedEnd = Math.max(this.committedEnd, position);
+    await this.openWal().discardBefore(this.committedEnd);
+  }
+
+  async prepareForTriggerAvailableNow(): Promise<void> {
+    this.target = this.openWal().end;
+  }
+
+  metrics(end: Offset | null): Record<string, number> {
+    const wal = this.openWal();
+    return { backlog: Math.max(0, wal.end - this.positionOf(end)), walEnd: wal.end };
+  }
+
+  /** Stops listening (requests still sending bodies are cut off, queued ones answered), then closes the WAL. */
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    await server?.close();
+    const wal = this.wal;
+    this.wal = null;
+    await wal?.close();
+  }
+
+  private backlog(): number {
+    const wal = this.openWal();
+    return wal.end + wal.pendingRecords - this.committedEnd;
+  }
+
+  private retryAfterSeconds(): number {
+    if (this.drainRate <= 0) return 1;
+    const excess = this.backlog() - this.settings.maxBacklogRecords + 1;
+    return Math.min(60, Math.max(1, Math.ceil(excess / this.drainRate)));
+  }
+
+  private openWal(): IngestWal {
+    if (!this.wal) throw new AnalysisError('The http source is not open: start the query first.', 'NOT_STARTED');
+    return this.wal;
+  }
+
+  private positionOf(offset: Offset | null): number {
+    if (offset === null) return 0;
+    const end = (offset as Partial<HttpOffset>).end;
+    if (typeof offset !== 'object' || !Number.isSafeInteger(end) || (end as number) < 0) {
+      throw new CheckpointError('OFFSET_FOREIGN', this.folder, `The http source of ${this.folder} got offset ` +
+        `${JSON.stringify(offset)} from the offsets log; its offsets look like {"end": <records>}. The checkpoint ` +
+        'belongs to another query: use a new checkpointLocation.');
+    }
+    return end as number;
+  }
+}
+
+registerSource('http', (spec) => new HttpSource(spec));

@@ -1,0 +1,73 @@
+import { decodeFile, encodeFile } from '../../checkpoint/file-format.js';
+
+/** What a request with an Idempotency-Key was given: its record range [start, end) and a hash of its body. */
+export interface KeyEntry {
+  readonly start: number;
+  readonly end: number;
+  readonly hash: number;
+  /** Acknowledgement time, epoch ms. */
+  readonly at: number;
+}
+
+export interface KeyWindowLimits {
+  /** Keys remembered at most; the oldest go first. */
+  readonly maxKeys: number;
+  /** A key is forgotten this long after its request was acknowledged. */
+  readonly windowMs: number;
+}
+
+const SNAPSHOT_KIND = 'http-ingest-keys';
+const SNAPSHOT_VERSION = 1;
+
+/**
+ * The idempotency keys of recent requests, oldest first. Bounded by count and by age, so a client
+ * retrying within the window (by default 100,000 keys and 24 hours) gets its original offsets back;
+ * a retry after the window is a new request.
+ */
+export class KeyWindow {
+  private readonly entries = new Map<string, KeyEntry>();
+
+  constructor(private readonly limits: KeyWindowLimits, private readonly now: () => number = Date.now) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(key: string): KeyEntry | undefined {
+    const entry = this.entries.get(key);
+    if (entry && entry.at <= this.now() - this.limits.windowMs) {
+      this.evict();
+      return undefined;
+    }
+    return entry;
+  }
+
+  set(key: string, entry: KeyEntry): void {
+    if (!this.entries.has(key)) this.entries.set(key, entry);
+    this.evict();
+  }
+
+  /** The window as a checkpoint file, for keys whose WAL segments are about to be deleted. */
+  encode(): Buffer {
+    const lines = [...this.entries].map(([k, e]) => JSON.stringify([k, e.start, e.end, e.hash, e.at]));
+    return encodeFile(SNAPSHOT_KIND, SNAPSHOT_VERSION, lines.join('\n'));
+  }
+
+  /** Adds the keys of a file written by {@link encode}; `where` names it in errors. */
+  load(data: Buffer, where: string): void {
+    const body = decodeFile(data, SNAPSHOT_KIND, SNAPSHOT_VERSION, where).body.toString('utf8');
+    for (const line of body.split('\n')) {
+      if (line === '') continue;
+      const [k, start, end, hash, at] = JSON.parse(line) as [string, number, number, number, number];
+      this.set(k, { start, end, hash, at });
+    }
+  }
+
+  private evict(): void {
+    const oldest = this.now() - this.limits.windowMs;
+    for (const [key, entry] of this.entries) {
+      if (this.entries.size <= this.limits.maxKeys && entry.at > oldest) break;
+      this.entries.delete(key);
+    }
+  }
+}
