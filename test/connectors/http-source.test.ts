@@ -166,6 +166,7 @@ describe('http source ingest', () => {
         [`${JSON.stringify(record(1))}\n{"ts": 5, "n": 1}`, 2, /'user' is missing but the schema says NOT NULL/],
         [`${JSON.stringify(record(1))}\n{"ts": "yesterday", "user": "b"}`, 2, /'ts'.*not a timestamp/],
         [`{"ts": 5, "user": "b", "n": 1.5}`, 1, /'n'.*not a integer/],
+        [`{"ts": 5, "user": "b", "amount": 1e999}`, 1, /'amount'.*not a double/],
         [`[\n  ${JSON.stringify(record(1))},\n  {"ts": 5, "user": "b", "n": 2147483648}\n]`, 3, /'n'/],
         [`[\n  ${JSON.stringify(record(1))},\n  {"ts": 5,, "user": "b"}\n]`, 3, /not valid JSON/],
       ];
@@ -271,6 +272,8 @@ describe('http source ingest', () => {
       assert.deepEqual(await source.latestOffset({ end: 5 }), { end: 5 });
       await assert.rejects(source.getBatch(null, 7), (err: unknown) =>
         err instanceof CheckpointError && err.code === 'OFFSET_FOREIGN' && /\{"end"/.test(err.message));
+      await assert.rejects(source.latestOffset({ end: 99 }), (err: unknown) =>
+        err instanceof CheckpointError && err.code === 'WAL_BEHIND' && /ends at record 10/.test(err.message));
     } finally {
       await source.stop();
     }
@@ -290,6 +293,27 @@ describe('http source ingest', () => {
       assert.equal(second.source.stats.truncatedBytes, 0);
     } finally {
       await second.source.stop();
+    }
+  });
+
+  test('a WAL that cannot be written refuses requests with 503, reports failed health and stops the query', async () => {
+    const folder = await tempFolder();
+    const { source, url } = await open(folder, { segmentBytes: 100 });
+    try {
+      assert.equal((await post(url, jsonLines(records(0, 5)))).status, 200);
+      await rm(walDir(folder), { recursive: true }); // the next group needs a new segment there
+      const refused = await post(url, jsonLines(records(5, 1)));
+      assert.equal(refused.status, 503);
+      assert.ok(refused.body.error!.includes(walDir(folder)), refused.body.error);
+      const health = await fetch(`${url}/health`);
+      assert.equal(health.status, 503);
+      assert.equal(((await health.json()) as { status: string }).status, 'failed');
+      assert.equal((await post(url, jsonLines(records(5, 1)))).status, 503);
+      await assert.rejects(source.latestOffset({ end: 0 }), (err: unknown) =>
+        err instanceof ConnectorError && err.code === 'WAL_WRITE_FAILED' && err.message.includes(walDir(folder)));
+      assert.deepEqual(await source.getBatch(null, { end: 5 }), records(0, 5));
+    } finally {
+      await source.stop();
     }
   });
 });

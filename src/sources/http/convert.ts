@@ -109,19 +109,21 @@ function convertValue(v: unknown, type: DataType, path: string): Value {
   switch (type) {
     case 'string':
       return typeof v === 'string' ? v : JSON.stringify(v);
+    // `+ 0` turns -0 into 0, which is what the row reads back as from the WAL's JSON.
     case 'integer':
-      return typeof v === 'number' && Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31 ? v : bad();
+      return typeof v === 'number' && Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31 ? v + 0 : bad();
     case 'long':
-      return typeof v === 'number' && Number.isSafeInteger(v) ? v : bad();
+      return typeof v === 'number' && Number.isSafeInteger(v) ? v + 0 : bad();
     case 'double':
-      return typeof v === 'number' ? v : bad();
+      // JSON.parse reads 1e999 as Infinity, which JSON cannot write back: refused rather than replayed as null.
+      return typeof v === 'number' && Number.isFinite(v) ? v + 0 : bad();
     case 'boolean':
       return typeof v === 'boolean' ? v : bad();
     case 'timestamp':
     case 'date': {
       const ms = typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' ? parseIsoTime(v) : NaN;
       if (Number.isNaN(ms)) return bad();
-      return type === 'date' ? Math.floor(ms / DAY_MS) * DAY_MS : ms;
+      return type === 'date' ? Math.floor(ms / DAY_MS) * DAY_MS + 0 : ms + 0;
     }
   }
 }

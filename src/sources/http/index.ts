@@ -119,7 +119,14 @@ export class HttpSource implements Source {
 
   async latestOffset(start: Offset | null): Promise<Offset | null> {
     const wal = this.openWal();
+    // A WAL that can no longer take records stops the query; a restart recovers the WAL.
+    if (wal.failed) throw wal.failed;
     const from = this.positionOf(start);
+    if (from > wal.end) {
+      throw new CheckpointError('WAL_BEHIND', this.folder, `The offsets log of this query has read ${from} records ` +
+        `of the http source, but its ingest WAL in ${this.folder} ends at record ${wal.end}: WAL segments were removed ` +
+        'or replaced. Restore the checkpoint folder as a whole, or start the query with a new checkpointLocation.');
+    }
     // The engine starts from its last committed offset: the backlog begins there.
     this.committedEnd = Math.max(this.committedEnd, from);
     let end = Math.min(wal.end, this.target ?? Infinity);

@@ -36,7 +36,8 @@ type Body = { readonly kind: 'ok'; readonly data: Buffer } | { readonly kind: 't
 
 /**
  * The HTTP side of the ingest source (node:http, no framework):
- *   POST /ingest (or /)  JSON lines or a JSON array -> 200 {"offsets": {"start", "end"}} once durable
+ *   POST /ingest (or /)  JSON lines or a JSON array -> 200 {"offsets": {"start", "end"}} once durable;
+ *                        a retry with a known Idempotency-Key gets its first offsets with "duplicate": true
  *   GET /health          -> 200 {status, walEnd, committed, backlog} (503 when the WAL failed or stopping)
  * Refusals: 400 malformed (with the line), 401 bad or missing bearer token, 413 body too large,
  * 415 content type, 422 idempotency key reused for another body, 429 backlog full (Retry-After),

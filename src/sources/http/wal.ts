@@ -299,7 +299,9 @@ export class IngestWal {
 
   private async startSegment(): Promise<void> {
     const path = nodePath.join(this.dir, `${String(this.durableEnd).padStart(20, '0')}${SEGMENT_SUFFIX}`);
-    await this.handle?.close();
+    const previous = this.handle;
+    this.handle = null;
+    await previous?.close();
     this.handle = await fs.open(path, 'wx');
     await syncDir(this.dir);
     this.segments.push(newSegment(this.durableEnd, path));
@@ -318,8 +320,8 @@ export class IngestWal {
   }
 
   private async writeGroup(group: Pending[]): Promise<void> {
-    let segment = this.segments[this.segments.length - 1]!;
     try {
+      let segment = this.segments[this.segments.length - 1]!;
       if (this.failure) throw this.failure;
       if (segment.size >= this.options.segmentBytes && segment.records > 0) {
         await this.startSegment();
@@ -358,7 +360,7 @@ export class IngestWal {
       for (const [p, at] of index) pushIndex(segment, p, at);
       this.durableEnd = position;
       for (const [i, request] of group.entries()) {
-        this.cache.push(...request.rows);
+        for (const row of request.rows) this.cache.push(row);
         const r = results[i]!;
         if (request.key !== null) {
           this.keys.set(request.key, { start: r.start, end: r.end, hash: r.hash, at: now });
@@ -373,8 +375,9 @@ export class IngestWal {
     } catch (err) {
       // The file's tail is now unknown: refuse further writes; reopening the WAL recovers a valid prefix.
       this.failure ??= err instanceof ConnectorError ? err : new ConnectorError('WAL_WRITE_FAILED',
-        `Could not write the ingest WAL segment ${segment.path}: ${errorMessage(err)}. Requests are refused ` +
-          '(503) until the source is restarted; nothing unacknowledged was kept. Check the disk (space, permissions).',
+        `Could not write the ingest WAL in ${this.dir}: ${errorMessage(err)}. Requests are refused (503) and the ` +
+          'query stops; restart it once the disk is fixed (space, permissions). Clients retry with their ' +
+          'Idempotency-Key: a request that got no answer may still be found complete in the WAL on restart.',
         { cause: err });
       for (const request of [...group, ...this.queue]) request.reject(this.failure);
       this.queue = [];
