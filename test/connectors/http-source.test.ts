@@ -458,8 +458,11 @@ describe('http source WAL on disk', () => {
     } finally {
       await second.source.stop();
     }
+    // Space a power cut left allocated but unwritten reads as zeros.
+    await appendFile(path, Buffer.alloc(64));
     const third = await open(folder);
     try {
+      assert.equal(third.source.stats.truncatedBytes, 64);
       assert.deepEqual(await third.source.getBatch(null, { end: 5 }), records(0, 5));
     } finally {
       await third.source.stop();
