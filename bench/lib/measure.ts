@@ -1,0 +1,40 @@
+/** Small statistics and timing helpers shared by the workloads. */
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** The q-quantile (0..1) of an ascending array, nearest-rank. */
+export function percentile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
+/** Milliseconds taken by `fn`. */
+export async function timeMs(fn: () => unknown): Promise<number> {
+  const started = performance.now();
+  await fn();
+  return performance.now() - started;
+}
+
+/**
+ * Runs two measurements alternately `reps` times (a, b, a, b, …) so that drift in the machine's
+ * speed (thermal, neighbours, GC of the previous run) hits both sides alike; returns both samples.
+ */
+export async function alternate(reps: number, a: () => Promise<number>, b: () => Promise<number>):
+  Promise<{ a: number[]; b: number[] }> {
+  const out = { a: [] as number[], b: [] as number[] };
+  for (let i = 0; i < reps; i++) {
+    out.a.push(await a());
+    out.b.push(await b());
+  }
+  return out;
+}
+
+/** Lets pending I/O callbacks and timers run, so one measurement's leftovers do not land in the next. */
+export function settle(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 20));
+}

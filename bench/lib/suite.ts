@@ -1,0 +1,59 @@
+/** What every workload gets: the run's size and the shared generated input. */
+import { EventRow, generateEvents } from './data.js';
+import { ResultRow } from './report.js';
+
+export interface Sizes {
+  /** Repetitions per figure; each figure is the median. */
+  readonly reps: number;
+  /** Rows of the in-memory workloads (W1, W2, W5). */
+  readonly rows: number;
+  /** Rows per batch when draining a backlog. */
+  readonly chunk: number;
+  /** W3: total and per-file bytes of the JSON-lines input. */
+  readonly jsonBytes: number;
+  readonly jsonFileBytes: number;
+  /** W4: seconds per latency run (the first is warm-up, not counted). */
+  readonly latencySeconds: number;
+  /** W6: keys of state for the restart, and the smaller state it is compared with. */
+  readonly restartKeys: number;
+  readonly smallKeys: number;
+  /** W7: keys measured. */
+  readonly memoryKeys: number;
+  /** W8: rows per measured batch, and the base total input (the "1×"). */
+  readonly growthBatch: number;
+  readonly growthBase: number;
+  /** NEXMark: bid events per query run. */
+  readonly nexmarkBids: number;
+}
+
+export function sizesFor(quick: boolean): Sizes {
+  return quick
+    ? {
+      reps: 1, rows: 300_000, chunk: 100_000, jsonBytes: 50e6, jsonFileBytes: 10e6, latencySeconds: 3,
+      restartKeys: 200_000, smallKeys: 10_000, memoryKeys: 200_000, growthBatch: 2_000, growthBase: 10_000,
+      nexmarkBids: 200_000,
+    }
+    : {
+      reps: 3, rows: 2_000_000, chunk: 100_000, jsonBytes: 1.05e9, jsonFileBytes: 50e6, latencySeconds: 6,
+      restartKeys: 1_000_000, smallKeys: 10_000, memoryKeys: 1_000_000, growthBatch: 10_000, growthBase: 50_000,
+      nexmarkBids: 1_000_000,
+    };
+}
+
+export class Suite {
+  private events: EventRow[] | null = null;
+
+  constructor(readonly quick: boolean, readonly sizes: Sizes) {}
+
+  /** The in-memory workloads' input, generated once per run. */
+  get eventRows(): EventRow[] {
+    this.events ??= generateEvents(0, this.sizes.rows);
+    return this.events;
+  }
+}
+
+/** A group of workloads that share setup; `ids` are what `--only` matches. */
+export interface Workload {
+  readonly ids: readonly string[];
+  run(suite: Suite, only: (id: string) => boolean): Promise<ResultRow[]>;
+}

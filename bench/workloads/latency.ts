@@ -1,0 +1,105 @@
+/**
+ * W4: latency at 1 000 rows/s with the fastest trigger (processingTime 0) and the checkpoint on disk.
+ *
+ * Method. Row i is due at t0 + i ms (performance.now clock). A producer timer appends every due row
+ * to a memory stream, which wakes the engine as a push source would. A row's latency is the time
+ * from its due time to the onQueryProgress event of the batch whose source range (startOffset,
+ * endOffset] holds it. The engine posts that event synchronously right after commits/N is durable
+ * (and after clean-up), so it is an upper bound on "committed". Counting from the due time rather
+ * than from addData means time the producer spent waiting for the event loop (because a batch was
+ * running) is counted too, as it would be for rows waiting in a socket buffer. The first second
+ * is warm-up and not counted.
+ */
+import { Weir } from '../../src/index.js';
+import type { DataFrame, StreamingQuery } from '../../src/index.js';
+import { EVENT_SCHEMA, EventRow, KEYS } from '../lib/data.js';
+import { FILE_SINK_NOTE, fileSinkRegistered, removeDir, startToFiles, tempDir } from '../lib/harness.js';
+import { median, percentile } from '../lib/measure.js';
+import { filterProject, windowedCounts } from '../lib/queries.js';
+import { figure, ResultRow } from '../lib/report.js';
+import { Suite, Workload } from '../lib/suite.js';
+
+const ROWS_PER_SECOND = 1000;
+const WARM_UP_MS = 1000;
+
+/** One run; returns the sorted latencies (ms) of the rows after warm-up. */
+async function latencyRun(seconds: number, start: (df: DataFrame, checkpoint: string, out: string) => Promise<StreamingQuery>):
+  Promise<number[]> {
+  const weir = new Weir();
+  const input = weir.memoryStream<EventRow>(EVENT_SCHEMA);
+  const total = seconds * ROWS_PER_SECOND;
+  const due = new Float64Array(total);
+  const latencies: number[] = [];
+  let t0 = 0;
+  weir.streams.addListener({
+    onQueryProgress: ({ progress }) => {
+      const at = performance.now();
+      const source = progress.sources[0];
+      const from = (source?.startOffset as number | null) ?? 0;
+      const to = (source?.endOffset as number | null) ?? 0;
+      for (let i = from; i < to; i++) if (due[i]! - t0 >= WARM_UP_MS) latencies.push(at - due[i]!);
+    },
+  });
+  const [checkpoint, out] = [await tempDir('w4-checkpoint'), await tempDir('w4-out')];
+  try {
+    const query = await start(input.toDF(), checkpoint, out);
+    t0 = performance.now();
+    let added = 0;
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        const target = Math.min(total, Math.floor(((performance.now() - t0) * ROWS_PER_SECOND) / 1000));
+        if (target > added) {
+          const rows: EventRow[] = [];
+          for (let i = added; i < target; i++) {
+            due[i] = t0 + (i * 1000) / ROWS_PER_SECOND;
+            rows.push({ ts: Date.now(), key: `k${i % KEYS}`, value: i % 100 });
+          }
+          input.addData(rows);
+          added = target;
+        }
+        if (added >= total) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 1);
+    });
+    await query.processAllAvailable();
+    await query.stop();
+  } finally {
+    await Promise.all([removeDir(checkpoint), removeDir(out)]);
+  }
+  return latencies.sort((a, b) => a - b);
+}
+
+async function measure(suite: Suite, id: string, workload: string, notes: string[],
+  start: (df: DataFrame, checkpoint: string, out: string) => Promise<StreamingQuery>): Promise<ResultRow> {
+  const p50: number[] = [];
+  const p99: number[] = [];
+  const max: number[] = [];
+  for (let i = 0; i < suite.sizes.reps; i++) {
+    const latencies = await latencyRun(suite.sizes.latencySeconds, start);
+    p50.push(percentile(latencies, 0.5));
+    p99.push(percentile(latencies, 0.99));
+    max.push(latencies[latencies.length - 1] ?? NaN);
+  }
+  const [m50, m99] = [median(p50), median(p99)];
+  return {
+    id, workload, weir: { value: m99, unit: 'ms', text: `p50 ${m50.toFixed(1)} / p99 ${m99.toFixed(1)} ms` },
+    baseline: null, baselineName: '—', ratio: null, goal: 'p99 < 25 ms', met: m99 < 25,
+    notes: [`${ROWS_PER_SECOND} rows/s for ${suite.sizes.latencySeconds} s per run (first second not counted), ` +
+      `due time → onQueryProgress after commits/N; max ${median(max).toFixed(1)} ms`, ...notes],
+    details: { p50Ms: p50, p99Ms: p99, maxMs: max, p50: figure(m50, 'ms'), p99: figure(m99, 'ms') },
+  };
+}
+
+export const latencyWorkloads: Workload = {
+  ids: ['W4'],
+  async run(suite) {
+    const stateless = await measure(suite, 'W4', 'latency, W1 query → foreachBatch', [], (df, checkpoint) =>
+      filterProject(df).writeStream.foreachBatch(() => {}).option('checkpointLocation', checkpoint)
+        .trigger({ processingTime: 0 }).start());
+    const windowed = await measure(suite, 'W4', 'latency, W2 query → files', fileSinkRegistered() ? [] : [FILE_SINK_NOTE],
+      (df, checkpoint, out) => startToFiles(windowedCounts(df), checkpoint, out));
+    return [stateless, windowed];
+  },
+};

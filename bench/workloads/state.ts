@@ -1,0 +1,147 @@
+/**
+ * W6: restart with a large state (SIGKILL, start, first batch committed), and the state commit cost
+ * of a batch that changes 1k keys with a large vs a small total state. W7: heap bytes per key of
+ * count+sum state against a raw Map. Both run in child processes (bench/child.ts): W6 to kill for
+ * real, W7 to measure heap with --expose-gc away from the suite's own allocations.
+ */
+import { ChildProcess, fork } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { median } from '../lib/measure.js';
+import { removeDir, tempDir } from '../lib/harness.js';
+import { figure, ResultRow } from '../lib/report.js';
+import { ChildMessage } from '../lib/state-query.js';
+import { Suite, Workload } from '../lib/suite.js';
+
+const CHILD = fileURLToPath(new URL('../child.js', import.meta.url));
+/** Rows per batch after a restart: each batch changes this many keys. */
+const CHANGED_KEYS = 1000;
+const BATCHES_AFTER_RESTART = 20;
+
+type Kind = ChildMessage['kind'];
+
+function spawnChild(args: readonly string[], execArgv: readonly string[] = []): ChildProcess {
+  return fork(CHILD, args, { execArgv: [...execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+}
+
+/** The child's next message of `kind`; rejects if it reports an error or exits first. */
+function waitFor<K extends Kind>(child: ChildProcess, kind: K): Promise<Extract<ChildMessage, { kind: K }>> {
+  return new Promise((resolve, reject) => {
+    const cleanup = (): void => {
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+    };
+    const onMessage = (m: ChildMessage): void => {
+      if (m.kind === kind) { cleanup(); resolve(m as Extract<ChildMessage, { kind: K }>); }
+      if (m.kind === 'error') { cleanup(); reject(new Error(`bench child failed: ${m.message}`)); }
+    };
+    const onExit = (code: number | null): void => { cleanup(); reject(new Error(`bench child exited (${code}) before '${kind}'`)); };
+    child.on('message', onMessage);
+    child.on('exit', onExit);
+  });
+}
+
+async function kill(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGKILL');
+  await exited;
+}
+
+interface RestartFigures { restartSeconds: number[]; commitMs: number[]; batchMs: number[] }
+
+/** Builds `keys` keys of state in one child, kills it, then restarts `reps` times (each killed after its batches). */
+async function restarts(keys: number, reps: number): Promise<RestartFigures> {
+  const checkpoint = await tempDir('w6');
+  const out: RestartFigures = { restartSeconds: [], commitMs: [], batchMs: [] };
+  try {
+    const builder = spawnChild(['w6-build', checkpoint, String(keys)]);
+    try {
+      await waitFor(builder, 'built');
+    } finally {
+      await kill(builder);
+    }
+    for (let rep = 0; rep < reps; rep++) {
+      const available = keys + (rep + 1) * BATCHES_AFTER_RESTART * CHANGED_KEYS;
+      const started = performance.now();
+      const child = spawnChild(['w6-restart', checkpoint, String(keys), String(available), String(CHANGED_KEYS)]);
+      try {
+        const batches = waitFor(child, 'batches');
+        batches.catch(() => undefined); // awaited below; a failure surfaces through firstCommit first
+        await waitFor(child, 'firstCommit');
+        out.restartSeconds.push((performance.now() - started) / 1000);
+        const report = await batches;
+        // The first batch after a restart is cold (JIT, file handles): the steady cost is the rest.
+        out.commitMs.push(...report.commitMs.slice(1));
+        out.batchMs.push(...report.batchMs.slice(1));
+      } finally {
+        await kill(child);
+      }
+    }
+    return out;
+  } finally {
+    await removeDir(checkpoint);
+  }
+}
+
+async function w6(suite: Suite): Promise<ResultRow[]> {
+  const { restartKeys, smallKeys, reps } = suite.sizes;
+  const large = await restarts(restartKeys, reps);
+  const small = await restarts(smallKeys, reps);
+  const [largeRestart, smallRestart] = [median(large.restartSeconds), median(small.restartSeconds)];
+  const [largeCommit, smallCommit] = [median(large.commitMs), median(small.commitMs)];
+  const keysText = (n: number): string => (n >= 1e6 ? `${n / 1e6}M` : `${n / 1e3}k`);
+  return [{
+    id: 'W6a', workload: `restart with ${keysText(restartKeys)} keys of state`, weir: figure(largeRestart, 's'),
+    baseline: figure(smallRestart, 's'), baselineName: `same, ${keysText(smallKeys)} keys`, ratio: null, goal: '< 2 s',
+    met: largeRestart < 2,
+    notes: ['SIGKILL of the running query, then spawn of a new process → its first batch committed (includes Node ' +
+      'start-up and loading the state from snapshot + deltas)'],
+    details: { large, small },
+  }, {
+    id: 'W6b', workload: `state commit of a batch changing 1k keys, ${keysText(restartKeys)} vs ${keysText(smallKeys)} keys`,
+    weir: figure(largeCommit, 'ms'), baseline: figure(smallCommit, 'ms'), baselineName: `${keysText(smallKeys)} keys total`,
+    ratio: largeCommit / smallCommit, goal: '≈ 1 (≤ 1.5)', met: largeCommit / smallCommit <= 1.5,
+    notes: [`median StateStore.commit() time over ${BATCHES_AFTER_RESTART - 1} batches × ${reps} restart(s); whole ` +
+      `batch (triggerExecution) median ${median(large.batchMs).toFixed(0)} ms vs ${median(small.batchMs).toFixed(0)} ms`],
+  }];
+}
+
+async function heapPerKey(mode: 'w7-weir' | 'w7-map', keys: number): Promise<number> {
+  const child = spawnChild([mode, String(keys)], ['--expose-gc']);
+  try {
+    const report = await waitFor(child, 'memory');
+    return report.heapBytes / report.keys;
+  } finally {
+    await kill(child);
+  }
+}
+
+async function w7(suite: Suite): Promise<ResultRow> {
+  const { memoryKeys, reps } = suite.sizes;
+  const weir: number[] = [];
+  const map: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    weir.push(await heapPerKey('w7-weir', memoryKeys));
+    map.push(await heapPerKey('w7-map', memoryKeys));
+  }
+  const [w, m] = [median(weir), median(map)];
+  return {
+    id: 'W7', workload: 'state memory, count+sum per short string key', weir: figure(w, 'B/key', 0),
+    baseline: figure(m, 'B/key', 0), baselineName: 'Map<string, {count, sum}>', ratio: w / m, goal: '≤ 2 (lower is better)',
+    met: w / m <= 2,
+    notes: [`${memoryKeys} keys 'k<n>'; heapUsed after gc, before vs after, in a child with --expose-gc; weir's ` +
+      'figure is the whole running query\'s growth (state, its change tracking, progress), its input is not retained'],
+    details: { weirBytesPerKey: weir, mapBytesPerKey: map },
+  };
+}
+
+export const stateWorkloads: Workload = {
+  ids: ['W6', 'W7'],
+  async run(suite, only) {
+    const rows: ResultRow[] = [];
+    if (only('W6')) rows.push(...await w6(suite));
+    if (only('W7')) rows.push(await w7(suite));
+    return rows;
+  },
+};
