@@ -2,3 +2,4 @@
 import './rate.js';
 import './nats/index.js';
 import './http/index.js';
+import './file/index.js';

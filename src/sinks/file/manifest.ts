@@ -1,0 +1,84 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BatchLog, LogCodec } from '../../checkpoint/batch-log.js';
+import { FileSystemStorage } from '../../checkpoint/fs-storage.js';
+import { mapInBatches } from '../../sources/file/parallel.js';
+
+/**
+ * A file sink's output folder holds its part files plus `_weir_metadata/<batchId>`: one manifest per
+ * committed batch, listing that batch's files. A part file not listed in a manifest is not output
+ * (it is left over from a crashed attempt), so readers go by the manifests, never by the listing.
+ */
+export const METADATA_FOLDER = '_weir_metadata';
+
+export interface ManifestFile {
+  /** Name of the part file inside the output folder. */
+  readonly path: string;
+  readonly size: number;
+  readonly rows: number;
+}
+
+export interface Manifest {
+  /** The query that wrote the batch: a new query (new checkpoint) must not take over the folder unnoticed. */
+  readonly queryId: string;
+  readonly batchId: number;
+  readonly files: readonly ManifestFile[];
+}
+
+/** Body: a JSON line `{queryId, batchId}`, then one JSON line per part file. */
+export const MANIFEST_CODEC: LogCodec<Manifest> = {
+  kind: 'file-sink-manifest',
+  version: 1,
+  encode: (m) => [JSON.stringify({ queryId: m.queryId, batchId: m.batchId }), ...m.files.map((f) => JSON.stringify(f))]
+    .join('\n'),
+  decode(body) {
+    const [head, ...lines] = body.split('\n');
+    const { queryId, batchId } = JSON.parse(head!) as Partial<Manifest>;
+    if (typeof queryId !== 'string' || !Number.isSafeInteger(batchId)) throw new Error('the first line lacks queryId or batchId');
+    const files = lines.map((line) => {
+      const f = JSON.parse(line) as Partial<ManifestFile>;
+      if (typeof f.path !== 'string' || !/^[^/\\]+$/.test(f.path) || f.path.startsWith('.') ||
+        !Number.isSafeInteger(f.size) || !Number.isSafeInteger(f.rows)) {
+        throw new Error(`${JSON.stringify(line).slice(0, 80)} is not a part file entry`);
+      }
+      return f as ManifestFile;
+    });
+    return { queryId, batchId: batchId!, files };
+  },
+};
+
+/** The manifest log of an output folder (storage rooted at the folder, entries under `_weir_metadata/`). */
+export function manifestLog(folder: string): { storage: FileSystemStorage; log: BatchLog<Manifest> } {
+  const storage = new FileSystemStorage(folder);
+  return { storage, log: new BatchLog(storage, METADATA_FOLDER, MANIFEST_CODEC) };
+}
+
+/** Whether `folder` is a file sink's output (it has a metadata folder). */
+export async function isSinkOutput(folder: string): Promise<boolean> {
+  try {
+    return (await stat(join(folder, METADATA_FOLDER))).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The committed manifests of an output folder, in batch order. Manifests never change once written,
+ * so each is read once; later calls read only the new ones. A foreign or corrupt file in the metadata
+ * folder is a {@link CheckpointError} naming it.
+ */
+export class CommittedManifests {
+  private readonly log: BatchLog<Manifest>;
+  private readonly known = new Map<number, Manifest>();
+
+  constructor(folder: string) {
+    this.log = manifestLog(folder).log;
+  }
+
+  async read(): Promise<Manifest[]> {
+    const fresh = (await this.log.batchIds()).filter((id) => !this.known.has(id));
+    const manifests = await mapInBatches(fresh, 64, async (id) => [id, await this.log.get(id)] as const);
+    for (const [id, manifest] of manifests) if (manifest !== null) this.known.set(id, manifest);
+    return [...this.known.entries()].sort((a, b) => a[0] - b[0]).map(([, m]) => m);
+  }
+}

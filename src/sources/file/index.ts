@@ -1,0 +1,17 @@
+import { registerBatchReader, registerSource } from '../registry.js';
+import { readFiles } from './batch.js';
+import { FileFormat } from './formats.js';
+import { FileSource } from './source.js';
+
+export { FileSource } from './source.js';
+export type { FileOffset } from './source.js';
+export { readFiles } from './batch.js';
+export { isIgnoredName } from './paths.js';
+export type { FileFormat } from './formats.js';
+export type { ParseMode, BadRecord } from './records.js';
+export { parseTimestamp } from './convert.js';
+
+for (const format of ['json', 'csv', 'text'] as const satisfies readonly FileFormat[]) {
+  registerSource(format, (spec) => new FileSource(spec, format));
+  registerBatchReader(format, (spec) => readFiles(spec, format));
+}

@@ -1,0 +1,96 @@
+import { open, readFile } from 'node:fs/promises';
+import { ConnectorError, errorMessage } from '../../common/errors.js';
+
+/** Bytes per read. Big enough that decoding and line splitting dominate, small enough to bound memory. */
+const CHUNK_BYTES = 8 << 20;
+
+/**
+ * Calls `onLine(text, lineNumber)` for every line of a file (1-based numbers; `\r\n` and `\n` both
+ * end a line; a UTF-8 byte order mark is dropped) and resolves to the number of bytes read. Reads in
+ * chunks, the next chunk in flight while the current one is split, so a file of any size streams
+ * through a fixed amount of memory.
+ */
+export async function forEachLine(path: string, onLine: (line: string, lineNumber: number) => void): Promise<number> {
+  const handle = await openInput(path);
+  const buffers = [Buffer.allocUnsafe(CHUNK_BYTES), Buffer.allocUnsafe(CHUNK_BYTES)];
+  let current = 0;
+  const read = (buffer: Buffer): Promise<{ bytesRead: number }> =>
+    handle.read(buffer, 0, CHUNK_BYTES, null).catch((err: unknown) => { throw readError(path, err); });
+  let pending: Promise<{ bytesRead: number }> | null = read(buffers[0]!);
+  let carry: Buffer | null = null;
+  let lineNumber = 0;
+  let bytes = 0;
+  const emit = (line: string): void => {
+    lineNumber++;
+    if (line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
+    if (lineNumber === 1 && line.charCodeAt(0) === 0xfeff) line = line.slice(1);
+    onLine(line, lineNumber);
+  };
+  try {
+    for (;;) {
+      const { bytesRead } = await pending!;
+      pending = null;
+      if (bytesRead === 0) break;
+      bytes += bytesRead;
+      const data = buffers[current]!.subarray(0, bytesRead);
+      current = 1 - current;
+      pending = read(buffers[current]!);
+      let from = 0;
+      if (carry !== null) {
+        const newline = data.indexOf(10);
+        if (newline < 0) {
+          carry = Buffer.concat([carry, data]);
+          continue;
+        }
+        emit(Buffer.concat([carry, data.subarray(0, newline)]).toString('utf8'));
+        carry = null;
+        from = newline + 1;
+      }
+      const last = data.lastIndexOf(10);
+      if (last >= from) {
+        const text = data.toString('utf8', from, last);
+        let at = 0;
+        for (let newline = text.indexOf('\n'); newline >= 0; newline = text.indexOf('\n', at)) {
+          emit(text.slice(at, newline));
+          at = newline + 1;
+        }
+        emit(text.slice(at));
+        from = last + 1;
+      }
+      // A copy: the buffer is reused by the read after next.
+      if (from < data.length) carry = Buffer.from(data.subarray(from));
+    }
+    if (carry !== null) emit(carry.toString('utf8'));
+    return bytes;
+  } finally {
+    await pending?.catch(() => undefined);
+    await handle.close();
+  }
+}
+
+/** The whole file, for formats whose records may span lines (CSV with quoted newlines). */
+export async function readWholeFile(path: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    throw readError(path, err);
+  }
+}
+
+async function openInput(path: string): Promise<Awaited<ReturnType<typeof open>>> {
+  try {
+    return await open(path, 'r');
+  } catch (err) {
+    throw readError(path, err);
+  }
+}
+
+function readError(path: string, err: unknown): ConnectorError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const hint = code === 'ENOENT'
+    ? ' It was listed for this batch but is gone: input files must stay in place until the query has read them ' +
+      '(a re-run after a crash reads them again).'
+    : '';
+  return new ConnectorError(code === 'ENOENT' ? 'FILE_MISSING' : 'FILE_READ', `Could not read input file ${path}: ` +
+    `${errorMessage(err)}.${hint}`, { cause: err });
+}

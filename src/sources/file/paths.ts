@@ -1,0 +1,127 @@
+import { Dirent } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import picomatch from 'picomatch';
+import { ConnectorError, errorMessage } from '../../common/errors.js';
+import { Options } from '../../common/options.js';
+import { CommittedManifests, isSinkOutput } from '../../sinks/file/manifest.js';
+import { mapInBatches } from './parallel.js';
+
+/** A file admitted for reading, as the seen-files log records it. */
+export interface InputFile {
+  readonly path: string;
+  readonly size: number;
+  readonly mtimeMs: number;
+}
+
+/**
+ * Names a reader never picks up: hidden (`.x`), underscore (`_x`, e.g. `_weir_metadata`, `_SUCCESS`)
+ * and temp (`x.tmp`) files and folders. Writers must write a file elsewhere (or under such a name)
+ * and rename it into the folder when complete: a file is read once, as it is when first listed.
+ */
+export function isIgnoredName(name: string): boolean {
+  return name.startsWith('.') || name.startsWith('_') || name.endsWith('.tmp');
+}
+
+/**
+ * The files a path option selects. The path is a folder (its files, not sub-folders unless
+ * `recursiveFileLookup` is true), a file (batch reads), or a glob such as `data/2024-*\/*.json`;
+ * option `pathGlobFilter` further filters file names. A file sink's output folder (one with
+ * `_weir_metadata/`) yields only the files its manifests list, so uncommitted files are never read.
+ */
+export class InputFiles {
+  /** The folder (or file) the listing starts from, resolved. */
+  readonly base: string;
+  private readonly matches: ((relative: string) => boolean) | null;
+  private readonly depth: number;
+  private readonly nameFilter: ((name: string) => boolean) | null;
+  private manifests: CommittedManifests | null = null;
+
+  constructor(readonly given: string, options: Options) {
+    const scan = picomatch.scan(given);
+    const glob = scan.isGlob ? scan.glob : '';
+    this.base = resolve(scan.isGlob ? scan.base || '.' : given);
+    this.matches = glob ? picomatch(glob) : null;
+    const recursive = options.boolean('recursiveFileLookup', false);
+    this.depth = recursive || glob.includes('**') ? Infinity : glob ? glob.split('/').length : 1;
+    const filter = options.string('pathGlobFilter');
+    this.nameFilter = filter ? picomatch(filter) : null;
+  }
+
+  /** What the base path is now. */
+  async kind(): Promise<'folder' | 'file' | 'missing'> {
+    try {
+      return (await stat(this.base)).isDirectory() ? 'folder' : 'file';
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
+      throw listError(this.base, err);
+    }
+  }
+
+  /** Absolute paths of the selected files, in no particular order; empty when the base does not exist. */
+  async list(): Promise<string[]> {
+    const kind = await this.kind();
+    if (kind === 'missing') return [];
+    if (kind === 'file') return [this.base];
+    if (await isSinkOutput(this.base)) {
+      this.manifests ??= new CommittedManifests(this.base);
+      return (await this.manifests.read())
+        .flatMap((m) => m.files.map((f) => f.path))
+        .filter((name) => this.selects(name, name))
+        .map((name) => join(this.base, name));
+    }
+    const out: string[] = [];
+    await this.walk(this.base, '', 1, out);
+    return out;
+  }
+
+  private selects(relative: string, name: string): boolean {
+    return (this.matches === null || this.matches(relative)) && (this.nameFilter === null || this.nameFilter(name));
+  }
+
+  private async walk(dir: string, relative: string, level: number, out: string[]): Promise<void> {
+    let entries: Dirent[];
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      // A sub-folder removed while listing is simply no longer there.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && level > 1) return;
+      throw listError(dir, err);
+    }
+    for (const entry of entries) {
+      if (isIgnoredName(entry.name)) continue;
+      const path = join(dir, entry.name);
+      const rel = relative ? `${relative}/${entry.name}` : entry.name;
+      const isDir = entry.isSymbolicLink() ? await stat(path).then((s) => s.isDirectory(), () => false) : entry.isDirectory();
+      if (isDir) {
+        if (level < this.depth) await this.walk(path, rel, level + 1, out);
+      } else if (this.selects(rel, entry.name)) {
+        out.push(path);
+      }
+    }
+  }
+}
+
+/** Size and modification time of each file; files that vanished since the listing are left out. */
+export async function describeFiles(paths: readonly string[]): Promise<InputFile[]> {
+  const found = await mapInBatches(paths, 64, async (path) => {
+    try {
+      const s = await stat(path);
+      return s.isFile() ? { path, size: s.size, mtimeMs: s.mtimeMs } : null;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw listError(path, err);
+    }
+  });
+  return found.filter((f): f is InputFile => f !== null);
+}
+
+/** Oldest first, ties by path: the order files are admitted and read in. */
+export function byAge(a: InputFile, b: InputFile): number {
+  return a.mtimeMs - b.mtimeMs || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+}
+
+function listError(path: string, err: unknown): ConnectorError {
+  return new ConnectorError('FILE_LIST', `Could not list input ${path}: ${errorMessage(err)}. Check that it exists ` +
+    'and is readable.', { cause: err });
+}
