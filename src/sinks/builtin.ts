@@ -2,3 +2,4 @@
 import './console.js';
 import './postgres/index.js';
 import './nats/index.js';
+import './file/index.js';

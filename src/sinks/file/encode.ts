@@ -1,0 +1,101 @@
+import { ConnectorError } from '../../common/errors.js';
+import { DataType, Row, Schema, Value } from '../../common/schema.js';
+
+/**
+ * Row serialisers of the file sinks, compiled once per schema. Timestamps are written as ISO-8601
+ * UTC strings (`2024-01-01T00:00:00.000Z`), dates as `YYYY-MM-DD`, structs (such as a window) as
+ * nested JSON objects with their timestamps ISO too.
+ */
+export type RowEncoder = (row: Row) => string;
+
+const MAX_TIME_MS = 8.64e15;
+
+function timeText(v: Value, column: string, date: boolean): string {
+  if (typeof v !== 'number') return String(v);
+  if (!(Math.abs(v) <= MAX_TIME_MS)) {
+    throw new ConnectorError('FILE_SINK_VALUE', `Column '${column}' holds ${v}, which is not a timestamp (epoch ` +
+      `milliseconds within ±${MAX_TIME_MS}); the file sink cannot write it as a date-time. Fix the expression that computes it.`);
+  }
+  const iso = new Date(v).toISOString();
+  return date ? iso.slice(0, 10) : iso;
+}
+
+function hasTime(t: DataType): boolean {
+  if (typeof t === 'string') return t === 'timestamp' || t === 'date';
+  return t.kind === 'array' ? hasTime(t.element) : t.fields.some((f) => hasTime(f.type));
+}
+
+/** A nested value with its timestamps and dates turned into text, ready for JSON.stringify. */
+function withTimeText(v: Value, t: DataType, column: string): Value {
+  if (v === null || v === undefined) return null;
+  if (typeof t === 'string') return t === 'timestamp' || t === 'date' ? timeText(v, column, t === 'date') : v;
+  if (t.kind === 'array') return (v as readonly Value[]).map((e) => withTimeText(e, t.element, column));
+  const obj = v as Record<string, Value>;
+  const out: Record<string, Value> = {};
+  for (const f of t.fields) out[f.name] = withTimeText(obj[f.name] ?? null, f.type, `${column}.${f.name}`);
+  return out;
+}
+
+/** JS expression writing the JSON text of `v`, a non-null value of column `i` of type `t`. */
+function jsonValue(t: DataType, i: number): string {
+  if (t === 'timestamp' || t === 'date') return `'"' + T(v, ${i}) + '"'`;
+  if (t === 'boolean') return "(v ? 'true' : 'false')";
+  if (t === 'integer' || t === 'long' || t === 'double') return "(v - v === 0 ? '' + v : JSON.stringify(v))";
+  if (typeof t !== 'string' && hasTime(t)) return `JSON.stringify(N(v, ${i}))`;
+  return 'JSON.stringify(v)';
+}
+
+/**
+ * One JSON object per row, keys in schema order. With `ignoreNullFields` (Spark's default) null
+ * fields are left out; a reader with a schema reads them back as null either way.
+ */
+export function compileJsonEncoder(schema: Schema, ignoreNullFields: boolean): RowEncoder {
+  const lines = ["let v, s = '';"];
+  schema.forEach((f, i) => {
+    const prefix = JSON.stringify(`,${JSON.stringify(f.name)}:`);
+    lines.push(`v = r[${JSON.stringify(f.name)}];`);
+    lines.push(ignoreNullFields
+      ? `if (v !== null && v !== undefined) s += ${prefix} + ${jsonValue(f.type, i)};`
+      : `s += ${prefix} + (v === null || v === undefined ? 'null' : ${jsonValue(f.type, i)});`);
+  });
+  lines.push("return s === '' ? '{}' : '{' + s.slice(1) + '}';");
+  const time = (v: Value, i: number): string => timeText(v, schema[i]!.name, schema[i]!.type === 'date');
+  const nested = (v: Value, i: number): Value => withTimeText(v, schema[i]!.type, schema[i]!.name);
+  return new Function('T', 'N', `return function encodeJson(r) {\n${lines.join('\n')}\n};`)(time, nested) as RowEncoder;
+}
+
+export interface CsvWriteSettings {
+  readonly header: boolean;
+  readonly delimiter: string;
+  readonly quote: string;
+  readonly nullValue: string;
+}
+
+/**
+ * CSV text of a field: quoted (quotes doubled) when it holds the delimiter, a quote or a line break,
+ * and when it is empty, so an empty string stays distinct from null (written as `nullValue`).
+ */
+function csvQuoter(settings: CsvWriteSettings): (text: string) => string {
+  const { delimiter, quote } = settings;
+  const doubled = quote + quote;
+  return (text) => (text === '' || text.includes(delimiter) || text.includes(quote) || text.includes('\n') || text.includes('\r')
+    ? quote + text.split(quote).join(doubled) + quote : text);
+}
+
+/** One CSV line per row, columns in schema order; `header` is the line of column names. */
+export function compileCsvEncoder(schema: Schema, settings: CsvWriteSettings): { header: string; encode: RowEncoder } {
+  const quoteText = csvQuoter(settings);
+  const sep = JSON.stringify(settings.delimiter);
+  const parts = schema.map((f, i) => {
+    const value = f.type === 'timestamp' || f.type === 'date' ? `T(v, ${i})`
+      : f.type === 'string' ? 'Q(v)' : f.type === 'boolean' ? "(v ? 'true' : 'false')" : "('' + v)";
+    return `((v = r[${JSON.stringify(f.name)}]) === null || v === undefined ? NV : ${value})`;
+  });
+  const body = `let v;\nreturn ${parts.length === 0 ? "''" : parts.join(` + ${sep} + `)};`;
+  const time = (v: Value, i: number): string => timeText(v, schema[i]!.name, schema[i]!.type === 'date');
+  // A lone empty field would be an empty line, which readers skip: a one-column null is written quoted.
+  const nullText = schema.length === 1 && settings.nullValue === '' ? settings.quote + settings.quote : settings.nullValue;
+  const encode = new Function('T', 'Q', 'NV', `return function encodeCsv(r) {\n${body}\n};`)(
+    time, (v: Value) => quoteText(String(v)), nullText) as RowEncoder;
+  return { header: schema.map((f) => quoteText(f.name)).join(settings.delimiter), encode };
+}

@@ -1,0 +1,200 @@
+import { mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { BatchLog } from '../../checkpoint/batch-log.js';
+import { encodeFile } from '../../checkpoint/file-format.js';
+import { FileSystemStorage } from '../../checkpoint/fs-storage.js';
+import { FileExistsError } from '../../checkpoint/storage.js';
+import { AnalysisError, CheckpointError, ConnectorError, errorMessage } from '../../common/errors.js';
+import { injectFault } from '../../common/faults.js';
+import { Row, typeToString } from '../../common/schema.js';
+import { mapInBatches } from '../../sources/file/parallel.js';
+import { OutputMode, Sink, SinkContext, SinkSpec } from '../sink.js';
+import { compileCsvEncoder, compileJsonEncoder, CsvWriteSettings, RowEncoder } from './encode.js';
+import { Manifest, MANIFEST_CODEC, ManifestFile, manifestLog, METADATA_FOLDER } from './manifest.js';
+
+export type FileSinkFormat = 'json' | 'csv';
+
+/** `part-<batch id, 5 digits>-<n>.<ext>`, and the temp name it is written under before the rename. */
+const PART_FILE = /^\.?part-(\d+)-\d+\.[A-Za-z0-9]+(?:\.tmp)?$/;
+
+function partName(batchId: number, n: number, ext: string): string {
+  return `part-${String(batchId).padStart(5, '0')}-${n}.${ext}`;
+}
+
+/**
+ * `writeStream.format('json' | 'csv').start(folder)`: exactly-once files.
+ *
+ * Batch N writes `part-<N>-<n>.<ext>` files (each written to a temp name, fsynced and renamed; a new
+ * file every `maxRecordsPerFile` rows, default 100000, 0 for no limit), then commits them by writing
+ * the manifest `_weir_metadata/<N>` atomically. A batch whose manifest exists is skipped, so a batch
+ * re-run after a crash never writes twice; part files without a manifest (a crash mid-batch) are
+ * deleted when the batch is written again or the sink opens, and readers never see them because
+ * they read by manifest. A batch with no rows still gets a manifest (listing no files).
+ * Append mode only, as in Spark. Manifests are kept for the life of the folder (one small file per
+ * batch; compaction is not implemented).
+ *
+ * Options: `maxRecordsPerFile`; json: `ignoreNullFields` (default true, as Spark); csv: `header`
+ * (default true, so the csv source's default reads it back), `sep`/`delimiter` (`,`), `quote` (`"`),
+ * `nullValue` (empty). CSV writes an empty string as `""`, which reads back as null (nullValue).
+ */
+export class FileSink implements Sink {
+  readonly description: string;
+  readonly supportedModes: readonly OutputMode[] = ['append'];
+  private readonly folder: string;
+  private readonly storage: FileSystemStorage;
+  private readonly log: BatchLog<Manifest>;
+  private readonly maxRecordsPerFile: number;
+  private readonly csv: CsvWriteSettings;
+  private readonly ignoreNullFields: boolean;
+  private encoder: { header: string | null; encode: RowEncoder } | null = null;
+  private queryId = '';
+
+  constructor(spec: SinkSpec, private readonly format: FileSinkFormat) {
+    const { options } = spec;
+    if (!spec.path) {
+      throw new AnalysisError(`The ${format} sink needs an output folder: call .start(path) or set option 'path', ` +
+        `e.g. .start('out/events').`, 'MISSING_PATH');
+    }
+    this.folder = resolve(spec.path);
+    ({ storage: this.storage, log: this.log } = manifestLog(this.folder));
+    this.maxRecordsPerFile = options.integer('maxRecordsPerFile', 100_000, 0);
+    this.ignoreNullFields = options.boolean('ignoreNullFields', true);
+    this.csv = {
+      header: options.boolean('header', true),
+      delimiter: options.string(options.has('sep') ? 'sep' : 'delimiter', ',') || ',',
+      quote: options.string('quote', '"') || '"',
+      nullValue: options.string('nullValue', ''),
+    };
+    this.description = `FileSink[${spec.path}]`;
+  }
+
+  async open(context: SinkContext): Promise<void> {
+    this.queryId = context.queryId;
+    if (this.format === 'csv') {
+      const nested = context.schema.filter((f) => typeof f.type !== 'string');
+      if (nested.length > 0) {
+        const first = nested[0]!;
+        const inner = typeof first.type !== 'string' && first.type.kind === 'struct' ? first.type.fields[0]?.name : undefined;
+        throw new AnalysisError(`The csv sink cannot write column(s) ${nested.map((f) => `'${f.name}' (${typeToString(f.type)})`)
+          .join(', ')}: CSV fields are flat. Select the nested fields as columns, e.g. ` +
+          `.select(col('${first.name}.${inner ?? 'field'}').as('${first.name}_${inner ?? 'field'}'), …), or write format('json').`,
+          'UNSUPPORTED_TYPE');
+      }
+      const { header, encode } = compileCsvEncoder(context.schema, this.csv);
+      this.encoder = { header: this.csv.header ? header : null, encode };
+    } else {
+      this.encoder = { header: null, encode: compileJsonEncoder(context.schema, this.ignoreNullFields) };
+    }
+    try {
+      await mkdir(this.folder, { recursive: true });
+    } catch (err) {
+      throw this.ioError('create', this.folder, err);
+    }
+    const ids = await this.log.batchIds();
+    const manifests = await mapInBatches(ids, 64, (id) => this.log.get(id));
+    manifests.forEach((m, i) => {
+      if (m !== null && m.queryId !== context.queryId) {
+        const where = this.log.locate(ids[i]!);
+        throw new CheckpointError('SINK_FOLDER_OF_OTHER_QUERY', where, `${where} was written by query ${m.queryId}, but this ` +
+          `query is ${context.queryId}: the output folder ${this.folder} belongs to a query with another checkpoint, and ` +
+          'writing into it would skip batch ids that query already used. Write to a new folder; if you deleted the ' +
+          'checkpoint on purpose, move or delete the output folder too.');
+      }
+    });
+    await this.removeOrphans(ids.length === 0 ? -1 : ids[ids.length - 1]!);
+  }
+
+  async addBatch(batchId: number, rows: readonly Row[]): Promise<void> {
+    const encoder = this.encoder;
+    if (!encoder) throw new AnalysisError(`The ${this.description} is not open: start the query first.`, 'NOT_STARTED');
+    if (await this.storage.read(`${METADATA_FOLDER}/${batchId}`) !== null) return;
+    await this.removeAttempt(batchId);
+    const files: ManifestFile[] = [];
+    const perFile = this.maxRecordsPerFile === 0 ? rows.length : this.maxRecordsPerFile;
+    for (let from = 0; from < rows.length; from += perFile) {
+      const to = Math.min(rows.length, from + perFile);
+      const lines: string[] = encoder.header === null ? [] : [encoder.header];
+      for (let i = from; i < to; i++) lines.push(encoder.encode(rows[i]!));
+      lines.push('');
+      const path = partName(batchId, files.length, this.format);
+      files.push({ path, size: await this.writePart(path, Buffer.from(lines.join('\n'))), rows: to - from });
+      if (files.length === 1) injectFault('midSink', batchId);
+    }
+    if (files.length === 0) injectFault('midSink', batchId);
+    else await this.syncFolder();
+    const manifest: Manifest = { queryId: this.queryId, batchId, files };
+    const path = `${METADATA_FOLDER}/${batchId}`;
+    try {
+      await this.storage.writeAtomic(path, encodeFile(MANIFEST_CODEC.kind, MANIFEST_CODEC.version, MANIFEST_CODEC.encode(manifest)),
+        { overwrite: false });
+    } catch (err) {
+      if (!(err instanceof FileExistsError)) throw err;
+      throw new CheckpointError('CONCURRENT_WRITER', this.storage.locate(path), `${this.storage.locate(path)} appeared while ` +
+        `batch ${batchId} was being written: another query is writing to ${this.folder} at the same time. Give each ` +
+        'query its own output folder.');
+    }
+  }
+
+  async stop(): Promise<void> {}
+
+  /** Writes the file under a temp name, fsyncs it and renames it into place; returns its size. */
+  private async writePart(name: string, data: Buffer): Promise<number> {
+    const temp = join(this.folder, `.${name}.tmp`);
+    try {
+      const handle = await open(temp, 'w');
+      try {
+        await handle.writeFile(data);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temp, join(this.folder, name));
+    } catch (err) {
+      await rm(temp, { force: true });
+      throw this.ioError('write', join(this.folder, name), err);
+    }
+    return data.length;
+  }
+
+  /** Deletes the part files an earlier, crashed attempt at this batch left (they are written in order n = 0, 1, …). */
+  private async removeAttempt(batchId: number): Promise<void> {
+    for (let n = 0; ; n++) {
+      const name = partName(batchId, n, this.format);
+      const removed = await Promise.all([name, `.${name}.tmp`].map((f) => unlink(join(this.folder, f)).then(() => true, (err: unknown) => {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+        throw this.ioError('delete', join(this.folder, f), err);
+      })));
+      if (!removed.includes(true)) return;
+    }
+  }
+
+  /** Deletes part files (and their temp files) of batches after the newest manifest: left by a crash. */
+  private async removeOrphans(newest: number): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(this.folder);
+    } catch (err) {
+      throw this.ioError('list', this.folder, err);
+    }
+    for (const name of names) {
+      const m = PART_FILE.exec(name);
+      if (m && Number(m[1]) > newest) await rm(join(this.folder, name), { force: true });
+    }
+  }
+
+  private async syncFolder(): Promise<void> {
+    const handle = await open(this.folder, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+
+  private ioError(action: string, path: string, err: unknown): ConnectorError {
+    const code = (err as NodeJS.ErrnoException).code;
+    const hint = code === 'ENOSPC' ? ' The disk is full: free space and restart the query; the batch was not committed.' : '';
+    return new ConnectorError(code === 'ENOSPC' ? 'DISK_FULL' : 'FILE_SINK_IO', `The ${this.description} could not ${action} ` +
+      `${path}: ${errorMessage(err)}.${hint}`, { cause: err });
+  }
+}
