@@ -14,6 +14,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { arch, cpus, platform, release, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { clearGenerators } from './lib/gen-source.js';
+import { flushDisk } from './lib/measure.js';
 import { consoleTable, markdownTable, notesText, ResultRow } from './lib/report.js';
 import { sizesFor, Suite, Workload } from './lib/suite.js';
 import { fileWorkloads } from './workloads/files.js';
@@ -72,6 +73,7 @@ for (const workload of WORKLOADS) {
   process.stderr.write(`running ${workload.ids.filter(selected).join(', ')} … `);
   rows.push(...await workload.run(suite, selected));
   clearGenerators();
+  flushDisk();
   process.stderr.write(`${((performance.now() - t) / 1000).toFixed(1)} s\n`);
 }
 const seconds = (performance.now() - started) / 1000;

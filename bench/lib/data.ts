@@ -26,11 +26,12 @@ export function mix(x: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-export function eventAt(i: number): EventRow {
+/** Event i; `eventsPerSecond` sets how fast event time advances (W8 uses a slower clock). */
+export function eventAt(i: number, eventsPerSecond = EVENTS_PER_SECOND): EventRow {
   const h = mix(i + 1);
   const g = mix(h);
   return {
-    ts: EPOCH + Math.floor((i * 1000) / EVENTS_PER_SECOND) - (h % JITTER_MS),
+    ts: EPOCH + Math.floor((i * 1000) / eventsPerSecond) - (h % JITTER_MS),
     key: `k${(h >>> 8) % KEYS}`,
     value: (g % 10_000) / 100,
   };

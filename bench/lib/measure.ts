@@ -1,4 +1,5 @@
 /** Small statistics and timing helpers shared by the workloads. */
+import { execFileSync } from 'node:child_process';
 
 export function median(values: readonly number[]): number {
   if (values.length === 0) return NaN;
@@ -37,4 +38,18 @@ export async function alternate(reps: number, a: () => Promise<number>, b: () =>
 /** Lets pending I/O callbacks and timers run, so one measurement's leftovers do not land in the next. */
 export function settle(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+/**
+ * Flushes the page cache's dirty data to disk (`sync`). After a workload wrote a lot (generated
+ * files, a catch-up's output), the next small fsync would otherwise wait for that writeback (on
+ * ext4 an fsync can force a journal commit that flushes other files' data), and the figure would
+ * measure the previous step's writes instead of the engine.
+ */
+export function flushDisk(): void {
+  try {
+    execFileSync('sync', { stdio: 'ignore' });
+  } catch {
+    // no sync(1) on this platform: measurements just carry more noise
+  }
 }

@@ -19,9 +19,13 @@ export interface Sizes {
   readonly smallKeys: number;
   /** W7: keys measured. */
   readonly memoryKeys: number;
-  /** W8: rows per measured batch, and the base total input (the "1×"). */
+  /**
+   * W8: rows per measured batch, the base total input (the "1×"), and the event-time rate, slow
+   * enough that the base input already spans more than the watermark delay (state at its bound).
+   */
   readonly growthBatch: number;
   readonly growthBase: number;
+  readonly growthEventsPerSecond: number;
   /** NEXMark: bid events per query run. */
   readonly nexmarkBids: number;
 }
@@ -30,12 +34,12 @@ export function sizesFor(quick: boolean): Sizes {
   return quick
     ? {
       reps: 1, rows: 300_000, chunk: 100_000, jsonBytes: 50e6, jsonFileBytes: 10e6, latencySeconds: 3,
-      restartKeys: 200_000, smallKeys: 10_000, memoryKeys: 200_000, growthBatch: 2_000, growthBase: 10_000,
+      restartKeys: 200_000, smallKeys: 10_000, memoryKeys: 200_000, growthBatch: 2_000, growthBase: 5_000, growthEventsPerSecond: 300,
       nexmarkBids: 200_000,
     }
     : {
       reps: 3, rows: 2_000_000, chunk: 100_000, jsonBytes: 1.05e9, jsonFileBytes: 50e6, latencySeconds: 6,
-      restartKeys: 1_000_000, smallKeys: 10_000, memoryKeys: 1_000_000, growthBatch: 10_000, growthBase: 50_000,
+      restartKeys: 1_000_000, smallKeys: 10_000, memoryKeys: 1_000_000, growthBatch: 10_000, growthBase: 150_000, growthEventsPerSecond: 10_000,
       nexmarkBids: 1_000_000,
     };
 }

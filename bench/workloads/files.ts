@@ -14,7 +14,7 @@ import type { DataFrame } from '../../src/index.js';
 import { EVENT_SCHEMA, JsonFiles, writeEventFiles } from '../lib/data.js';
 import { HandWindowAggregator, WindowResult } from '../lib/hand-agg.js';
 import { FILE_SINK_NOTE, fileSinkRegistered, removeDir, startToFiles, tempDir } from '../lib/harness.js';
-import { alternate, median } from '../lib/measure.js';
+import { alternate, flushDisk, median } from '../lib/measure.js';
 import { WATERMARK_MS, windowedCounts, WINDOW_MS } from '../lib/queries.js';
 import { rate, ResultRow } from '../lib/report.js';
 import { Suite, Workload } from '../lib/suite.js';
@@ -121,6 +121,7 @@ export const fileWorkloads: Workload = {
     const dir = await tempDir('w3-input');
     try {
       const files = await writeEventFiles(dir, jsonBytes, jsonFileBytes);
+      flushDisk();
       const mbps = (seconds: number): number => files.bytes / MB / seconds;
       const input = `${(files.bytes / MB).toFixed(0)} MB in ${files.files.length} files, ${files.rows} rows`;
       const rows: ResultRow[] = [];

@@ -109,8 +109,10 @@ async function w6(suite: Suite): Promise<ResultRow[]> {
 
 async function heapPerKey(mode: 'w7-weir' | 'w7-map', keys: number): Promise<number> {
   const child = spawnChild([mode, String(keys)], ['--expose-gc']);
+  const exited = once(child, 'exit');
   try {
     const report = await waitFor(child, 'memory');
+    await exited; // the child stops its query and removes its checkpoint before exiting
     return report.heapBytes / report.keys;
   } finally {
     await kill(child);
