@@ -6,6 +6,8 @@ export interface CommitEntry {
   readonly nextBatchWatermarkMs: number;
   /** Each `withWatermark` operator's own watermark, so the min/max policy survives a restart exactly. */
   readonly operatorWatermarksMs: readonly number[];
+  /** The sink that took batch N (its description), so `weir inspect` can say where each batch went. */
+  readonly sink?: string;
 }
 
 export const commitCodec: LogCodec<CommitEntry> = {
@@ -17,6 +19,10 @@ export const commitCodec: LogCodec<CommitEntry> = {
   decode(body) {
     const entry = JSON.parse(body) as Partial<CommitEntry>;
     if (typeof entry.nextBatchWatermarkMs !== 'number') throw new Error('missing nextBatchWatermarkMs');
-    return { nextBatchWatermarkMs: entry.nextBatchWatermarkMs, operatorWatermarksMs: entry.operatorWatermarksMs ?? [] };
+    return {
+      nextBatchWatermarkMs: entry.nextBatchWatermarkMs,
+      operatorWatermarksMs: entry.operatorWatermarksMs ?? [],
+      ...(typeof entry.sink === 'string' ? { sink: entry.sink } : {}),
+    };
   },
 };

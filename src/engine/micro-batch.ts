@@ -323,7 +323,9 @@ export class MicroBatchExecution {
     injectFault('midCommit', batchId, settings.storage.locate(`commits/.${batchId}.torn.tmp`));
     t = performance.now();
     const nextWatermark = this.advanceWatermark(eventTimes);
-    await this.checkpoint.commits.add(batchId, { nextBatchWatermarkMs: nextWatermark, operatorWatermarksMs: this.operatorWatermarksMs });
+    await this.checkpoint.commits.add(batchId, {
+      nextBatchWatermarkMs: nextWatermark, operatorWatermarksMs: this.operatorWatermarksMs, sink: settings.sink.description,
+    });
     durations['commitOffsets'] = performance.now() - t;
     this.committedOffsets = [...entry.sources];
     this.lastBatchWatermarkMs = entry.batchWatermarkMs;
