@@ -1,0 +1,111 @@
+/**
+ * `weir inspect <checkpoint>`: what a checkpoint says, read-only (it takes no lock, so it works on
+ * the checkpoint of a running query): the query id, its inputs and stateful operators, and for
+ * each batch still in the logs its offsets, watermark, whether it committed and which sink took it.
+ */
+import { stat } from 'node:fs/promises';
+import { Checkpoint } from '../checkpoint/checkpoint.js';
+import { FileSystemStorage } from '../checkpoint/fs-storage.js';
+import { Offset } from '../checkpoint/offset-log.js';
+import { CheckpointError } from '../common/errors.js';
+
+export interface BatchReport {
+  readonly batchId: number;
+  /** The watermark the batch ran with, ISO-8601 (null before any event time was seen). */
+  readonly watermark: string | null;
+  readonly timestamp: string;
+  readonly offsets: readonly Offset[];
+  readonly committed: boolean;
+  /** The sink that took the batch; null while it is uncommitted (or for checkpoints older than the field). */
+  readonly sink: string | null;
+}
+
+export interface StateReport {
+  readonly operator: string;
+  readonly description: string;
+  readonly partitions: number;
+  readonly files: number;
+  readonly bytes: number;
+  readonly newestVersion: number | null;
+}
+
+export interface CheckpointReport {
+  readonly checkpoint: string;
+  readonly queryId: string;
+  readonly createdAt: string;
+  readonly inputs: readonly string[];
+  readonly conf: Readonly<Record<string, string | number>>;
+  readonly batches: readonly BatchReport[];
+  readonly state: readonly StateReport[];
+}
+
+const isoOrNull = (ms: number): string | null => (ms > 0 ? new Date(ms).toISOString() : null);
+
+export async function inspectCheckpoint(location: string): Promise<CheckpointReport> {
+  const storage = new FileSystemStorage(location);
+  const checkpoint = new Checkpoint(storage);
+  const meta = await checkpoint.readMetadata();
+  if (meta === null) {
+    throw new CheckpointError('NOT_A_CHECKPOINT', storage.locate('metadata'), `${storage.description} is not a weir ` +
+      `checkpoint: it has no metadata file. Pass the folder given as the query's checkpointLocation.`);
+  }
+  const ids = [...new Set([...await checkpoint.offsets.batchIds(), ...await checkpoint.commits.batchIds()])].sort((a, b) => a - b);
+  const batches: BatchReport[] = [];
+  let conf: Readonly<Record<string, string | number>> = {};
+  for (const batchId of ids) {
+    const [offsets, commit] = await Promise.all([checkpoint.offsets.get(batchId), checkpoint.commits.get(batchId)]);
+    if (offsets === null) continue; // retention removed it; the commit alone says nothing about the batch
+    conf = offsets.conf;
+    batches.push({
+      batchId, watermark: isoOrNull(offsets.batchWatermarkMs), timestamp: new Date(offsets.batchTimestampMs).toISOString(),
+      offsets: offsets.sources, committed: commit !== null, sink: commit?.sink ?? null,
+    });
+  }
+  const state = await Promise.all(meta.statefulOperators.map((description, i) => stateReport(storage, `state/${i}`, description)));
+  return { checkpoint: storage.description, queryId: meta.id, createdAt: meta.createdAt, inputs: meta.sources, conf, batches, state };
+}
+
+async function stateReport(storage: FileSystemStorage, folder: string, description: string): Promise<StateReport> {
+  const partitions = (await storage.list(folder)).filter((p) => /^\d+$/.test(p));
+  let files = 0;
+  let bytes = 0;
+  let newestVersion: number | null = null;
+  for (const p of partitions) {
+    for (const name of await storage.list(`${folder}/${p}`)) {
+      files += 1;
+      bytes += (await stat(storage.locate(`${folder}/${p}/${name}`))).size;
+      const version = Number.parseInt(name, 10);
+      if (Number.isInteger(version)) newestVersion = Math.max(newestVersion ?? version, version);
+    }
+  }
+  return { operator: folder, description, partitions: partitions.length, files, bytes, newestVersion };
+}
+
+const clip = (text: string, width: number): string => (text.length <= width ? text : `${text.slice(0, width - 1)}…`);
+
+export function formatCheckpointReport(report: CheckpointReport): string {
+  const lines = [
+    `checkpoint  ${report.checkpoint}`,
+    `query id    ${report.queryId}`,
+    `created     ${report.createdAt}`,
+    ...report.inputs.map((input, i) => `input ${i}     ${input}`),
+    ...Object.entries(report.conf).map(([k, v]) => `conf        ${k} = ${v}`),
+    ...report.state.map((s) => `${s.operator.padEnd(11)} ${s.description}\n            ${s.partitions} partitions, ` +
+      `${s.files} files, ${(s.bytes / 1024).toFixed(1)} KiB, newest version ${s.newestVersion ?? '-'}`),
+    '',
+  ];
+  if (report.batches.length === 0) {
+    lines.push('no batches yet');
+    return lines.join('\n');
+  }
+  lines.push(`${'batch'.padEnd(7)}${'committed'.padEnd(11)}${'watermark'.padEnd(26)}${'sink'.padEnd(36)}offsets`);
+  for (const b of report.batches) {
+    lines.push(`${String(b.batchId).padEnd(7)}${(b.committed ? 'yes' : 'NO').padEnd(11)}${(b.watermark ?? '-').padEnd(26)}` +
+      `${clip(b.sink ?? '-', 34).padEnd(36)}${b.offsets.map((o, i) => `${i}: ${clip(JSON.stringify(o), 60)}`).join('  ')}`);
+  }
+  const pending = report.batches.filter((b) => !b.committed);
+  lines.push('', pending.length === 0
+    ? `All ${report.batches.length} batches in the logs committed; the next run starts at batch ${report.batches.at(-1)!.batchId + 1}.`
+    : `Batch ${pending[0]!.batchId} was planned but not committed: the next run re-runs it with the offsets above.`);
+  return lines.join('\n');
+}
