@@ -1,0 +1,81 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+
+const CLI = resolve(fileURLToPath(import.meta.url), '../../../../bin/weir.js');
+
+interface Run { code: number | null; stdout: string; stderr: string }
+
+function weir(...args: string[]): Promise<Run> {
+  return new Promise((done) => {
+    execFile(process.execPath, [CLI, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
+      done({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('weir CLI', () => {
+  let dir: string;
+  let demo: Run;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'weir-cli-'));
+    demo = await weir('demo', '--dir', join(dir, 'demo'), '--seconds', '2', '--rate', '1000', '--kills', '2');
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  it('demo: kills the pipeline, resumes it, and finds every event counted exactly once', () => {
+    assert.equal(demo.code, 0, demo.stdout + demo.stderr);
+    assert.match(demo.stdout, /events written\s+2000\n/);
+    assert.match(demo.stdout, /events counted\s+2000\n/);
+    assert.match(demo.stdout, /lost windows\s+0\n/);
+    assert.match(demo.stdout, /duplicated windows\s+0\n/);
+    assert.equal((demo.stdout.match(/^kill -9 /gm) ?? []).length, 2);
+    assert.match(demo.stdout, /resumed from the checkpoint at batch \d+/);
+  });
+
+  it('inspect: prints the query id, the input and each batch with its commit and sink', async () => {
+    const run = await weir('inspect', join(dir, 'demo', 'checkpoint'));
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /query id {4}[0-9a-f-]{36}/);
+    assert.match(run.stdout, /input 0 {5}FileSource\[/);
+    assert.match(run.stdout, /^0 +yes +- +FileSink\[/m);
+    assert.match(run.stdout, /All \d+ batches in the logs committed/);
+  });
+
+  it('inspect --json: the same report as JSON', async () => {
+    const run = await weir('inspect', join(dir, 'demo', 'checkpoint'), '--json');
+    assert.equal(run.code, 0, run.stderr);
+    const report = JSON.parse(run.stdout) as { batches: { batchId: number; committed: boolean; sink: string }[]; state: unknown[] };
+    assert.ok(report.batches.length > 0);
+    assert.ok(report.batches.every((b) => b.committed && b.sink.startsWith('FileSink[')));
+    assert.deepEqual(report.batches.map((b) => b.batchId), report.batches.map((_, i) => report.batches[0]!.batchId + i));
+    assert.equal(report.state.length, 1);
+  });
+
+  it('inspect: a folder that is not a checkpoint is refused, naming it', async () => {
+    const run = await weir('inspect', join(dir, 'demo', 'input'));
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /input is not a weir checkpoint: it has no metadata file/);
+    assert.match(run.stderr, /NOT_A_CHECKPOINT/);
+  });
+
+  it('inspect: a damaged offsets file is reported by path', async () => {
+    const offsets = join(dir, 'demo', 'checkpoint', 'offsets');
+    const newest = (await readdir(offsets)).filter((n) => /^\d+$/.test(n)).sort((a, b) => Number(a) - Number(b)).at(-1)!;
+    await writeFile(join(offsets, newest), 'v1\nnot what weir wrote\n');
+    const run = await weir('inspect', join(dir, 'demo', 'checkpoint'));
+    assert.equal(run.code, 2);
+    assert.ok(run.stderr.includes(join(offsets, newest)), run.stderr);
+  });
+
+  it('an unknown option names itself', async () => {
+    const run = await weir('demo', '--rate', 'fast');
+    assert.notEqual(run.code, 0);
+    assert.match(run.stderr, /--rate/);
+  });
+});
