@@ -81,8 +81,24 @@ export function keyCode(locals: readonly string[]): string {
   return locals.length === 1 ? part(locals[0]!) : locals.map((v) => `String(${part(v)})`).join(` + '\\u0001' + `);
 }
 
+/**
+ * With several grouping values, the state key is their joined text, and building plus hashing a new
+ * string per row dominated the loop. A batch-local tree of Maps keyed by the values themselves
+ * (whose hashes V8 caches on the input's strings) finds a group's entry without it, so the joined
+ * key is built once per group and batch. `lookup` sets `e` from the state store on a miss.
+ */
+function cachedLookup(locals: readonly string[], lookup: string): string {
+  const lines = ['let m = st.cache, next;'];
+  for (const v of locals.slice(0, -1)) {
+    lines.push(`next = m.get(${v}); if (next === undefined) { next = new Map(); m.set(${v}, next); } m = next;`);
+  }
+  const last = locals[locals.length - 1]!;
+  lines.push(`e = m.get(${last});`, `if (e === undefined) {\n${lookup}\nm.set(${last}, e);\n}`);
+  return lines.join('\n');
+}
+
 type AggregateLoop = (rows: readonly Row[], ctx: ExecContext, store: unknown, st: LoopStats) => void;
-interface LoopStats { dropped: number; touched: (string | number)[]; dropLate: boolean }
+interface LoopStats { dropped: number; touched: (string | number)[]; dropLate: boolean; cache: Map<unknown, unknown> }
 
 /**
  * Hash aggregation over fixed or event-time windows (tumbling or sliding), keeping each group's
@@ -122,12 +138,16 @@ export class AggregateExec extends StatefulBase<GroupEntry> implements StatefulO
         const groupLocals = groups.map((g, i) => (i === this.windowIndex ? 'ws' : g));
         const eventTime = this.eventTimeIndex < 0 ? null
           : this.eventTimeIndex === this.windowIndex ? `ws + ${this.windowSizeMs}` : groups[this.eventTimeIndex]!;
-        const merge = [
-          eventTime ? `if (dropLate && ${eventTime} !== null && ${eventTime} <= wm) { st.dropped++; continue; }` : '',
+        const lookup = [
           `const key = ${keyCode(groupLocals)};`,
-          'let e = store.get(key);',
+          'e = store.get(key);',
           `if (e === undefined) { e = [${[...groupLocals, initCode(layout), 'batch'].join(', ')}]; store.put(key, e); st.touched.push(key); }`,
           `else if (e[${touchSlot}] !== batch) { e[${touchSlot}] = batch; store.put(key, e); st.touched.push(key); }`,
+        ].join('\n');
+        const merge = [
+          eventTime ? `if (dropLate && ${eventTime} !== null && ${eventTime} <= wm) { st.dropped++; continue; }` : '',
+          'let e;',
+          groupLocals.length === 1 ? lookup : cachedLookup(groupLocals, lookup),
           updateCode(layout, aggInputs),
         ].join('\n');
         if (!window) return merge;
@@ -142,7 +162,7 @@ export class AggregateExec extends StatefulBase<GroupEntry> implements StatefulO
   execute(ctx: ExecContext): Row[] {
     const rows = this.child.execute(ctx);
     const lateDropping = ctx.streaming && this.evictsByWatermark(ctx.outputMode);
-    const st: LoopStats = { dropped: 0, touched: [], dropLate: lateDropping };
+    const st: LoopStats = { dropped: 0, touched: [], dropLate: lateDropping, cache: new Map() };
     this.loop(rows, ctx, this.store, st);
     this.droppedByWatermark = st.dropped;
     if (!ctx.streaming || ctx.outputMode === 'complete') return [...this.store.entries()].map(([, e]) => this.toRow(e));
