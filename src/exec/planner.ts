@@ -45,7 +45,14 @@ export function planPhysical(plan: LogicalPlan): PhysicalPlan {
       case 'union': {
         const left = build(node.left);
         const right = build(node.right);
-        return { execute: (ctx) => left.execute(ctx).concat(right.execute(ctx)) };
+        // Columns match by position and the left side names them, so right rows are renamed when names differ.
+        const names = schemaOf(node).map((f) => f.name);
+        const rightNames = schemaOf(node.right).map((f) => f.name);
+        if (rightNames.every((n, i) => n === names[i])) {
+          return { execute: (ctx) => left.execute(ctx).concat(right.execute(ctx)) };
+        }
+        const rename = (row: Row): Row => Object.fromEntries(names.map((n, i) => [n, row[rightNames[i]!] ?? null]));
+        return { execute: (ctx) => left.execute(ctx).concat(right.execute(ctx).map(rename)) };
       }
       case 'watermark': {
         const child = build(node.child);
