@@ -9,11 +9,13 @@ const LOCK_FILE = '.lock';
 /** Checkpoint storage on the local file system: temp file, fsync, rename (or link), fsync of the folder. */
 export class FileSystemStorage implements CheckpointStorage {
   readonly description: string;
+  readonly localRoot: string;
   private readonly madeDirs = new Set<string>();
 
   constructor(private readonly root: string) {
     this.root = nodePath.resolve(root);
     this.description = this.root;
+    this.localRoot = this.root;
   }
 
   locate(path: string): string {

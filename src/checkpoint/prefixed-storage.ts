@@ -3,9 +3,11 @@ import { CheckpointLock, CheckpointStorage, LockOwner } from './storage.js';
 /** A view of one folder of a checkpoint, handed to a source or a state store as its private space. */
 export class PrefixedStorage implements CheckpointStorage {
   readonly description: string;
+  readonly localRoot?: string;
 
   constructor(private readonly inner: CheckpointStorage, private readonly prefix: string) {
     this.description = inner.locate(prefix);
+    if (inner.localRoot !== undefined) this.localRoot = inner.locate(prefix);
   }
 
   locate(path: string): string {

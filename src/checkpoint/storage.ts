@@ -6,6 +6,8 @@
 export interface CheckpointStorage {
   /** Human-readable location, used in error messages. */
   readonly description: string;
+  /** The absolute path of the checkpoint folder when it is on the local disk (lets heavy maintenance run in a worker thread). */
+  readonly localRoot?: string;
   /** The full location of a relative path, for messages. */
   locate(path: string): string;
   /** The file's bytes, or null when it does not exist. */

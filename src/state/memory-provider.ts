@@ -1,22 +1,14 @@
-import { decodeFile, encodeFile } from '../checkpoint/file-format.js';
-import { CheckpointStorage } from '../checkpoint/storage.js';
-import { CheckpointError } from '../common/errors.js';
+import { writeSnapshotsInBackground } from './snapshot-writer.js';
+import { encodeDelta, listStateFiles, loadPartition, StateRecord } from './state-files.js';
 import {
   partitionOf, StateKey, StateStore, StateStoreMetrics, StateStoreOptions, StateStoreProvider,
 } from './state-store.js';
 
-const DELTA_KIND = 'state-delta';
-const SNAPSHOT_KIND = 'state-snapshot';
-const FORMAT_VERSION = 1;
-
-/** A delta or snapshot body: `[key, value]` for a key set in that version, `[key]` for a key removed. */
-type StateRecord = [StateKey, unknown] | [StateKey];
-
 /**
  * The default provider: state lives in a Map, and each commit writes only the keys the batch
  * changed (one delta file per partition), so commit cost follows the batch, not the state size.
- * Snapshots are rebuilt from the files in the background every `snapshotInterval` versions, never
- * from the live map, so they cost the batch loop no copying.
+ * Snapshots are rebuilt from the files every `snapshotInterval` versions, never from the live map
+ * (so they cost the batch loop no copying), in a worker thread when the checkpoint is local.
  */
 export const inMemoryStateProvider: StateStoreProvider = {
   name: 'memory',
@@ -75,13 +67,13 @@ class InMemoryStateStore<V> implements StateStore<V> {
     for (const key of this.removed) byPartition[partitionOf(key, numPartitions)]!.push([key]);
     // Every partition gets a delta, empty or not, so a missing file is always detectable.
     await Promise.all(byPartition.map((records, p) => storage.writeAtomic(`${p}/${version}.delta`,
-      encodeFile(DELTA_KIND, FORMAT_VERSION, JSON.stringify(records)), { overwrite: true })));
+      encodeDelta(records), { overwrite: true })));
     this.lastMetrics = this.measure(this.changed.size, this.removed.size, performance.now() - started);
     this.changed.clear();
     this.removed.clear();
     this.currentVersion = version;
     if (version > 0 && version % this.options.snapshotInterval === 0) {
-      this.maintenance = this.maintenance.then(() => writeSnapshots(storage, numPartitions, version))
+      this.maintenance = this.maintenance.then(() => writeSnapshotsInBackground(storage, numPartitions, version))
         .catch(() => undefined); // a missing snapshot only means loading reads more deltas
     }
   }
@@ -126,63 +118,3 @@ function estimateMemory(map: Map<StateKey, unknown>): number {
   return Math.round((bytes / sampled) * map.size);
 }
 
-interface StateFile { readonly name: string; readonly version: number; readonly snapshot: boolean }
-
-async function listStateFiles(storage: CheckpointStorage, partition: number): Promise<StateFile[]> {
-  const files: StateFile[] = [];
-  for (const name of await storage.list(String(partition))) {
-    const m = /^(\d+)\.(delta|snapshot)$/.exec(name);
-    if (!m) {
-      const where = storage.locate(`${partition}/${name}`);
-      throw new CheckpointError('CHECKPOINT_FOREIGN', where,
-        `${where} does not belong in a weir state folder (files are <version>.delta or <version>.snapshot). Remove it.`);
-    }
-    files.push({ name, version: Number(m[1]), snapshot: m[2] === 'snapshot' });
-  }
-  return files;
-}
-
-/** The records of one partition as of `version`: the newest snapshot at or below it, then the deltas after it. */
-async function loadPartition(storage: CheckpointStorage, partition: number, version: number): Promise<Map<StateKey, unknown>> {
-  const state = new Map<StateKey, unknown>();
-  if (version < 0) return state;
-  const files = await listStateFiles(storage, partition);
-  const snapshot = Math.max(-1, ...files.filter((f) => f.snapshot && f.version <= version).map((f) => f.version));
-  if (snapshot >= 0) apply(state, await readRecords(storage, `${partition}/${snapshot}.snapshot`, SNAPSHOT_KIND));
-  for (let v = snapshot + 1; v <= version; v++) {
-    apply(state, await readRecords(storage, `${partition}/${v}.delta`, DELTA_KIND));
-  }
-  return state;
-}
-
-function apply(state: Map<StateKey, unknown>, records: StateRecord[]): void {
-  for (const record of records) {
-    if (record.length === 2) state.set(record[0], record[1]);
-    else state.delete(record[0]);
-  }
-}
-
-async function readRecords(storage: CheckpointStorage, path: string, kind: string): Promise<StateRecord[]> {
-  const where = storage.locate(path);
-  const data = await storage.read(path);
-  if (data === null) {
-    throw new CheckpointError('STATE_MISSING', where,
-      `State file ${where} is missing, so the operator's state cannot be rebuilt. Restore it from a backup, ` +
-        `or start the query on a new checkpointLocation (its state starts empty).`);
-  }
-  const { body } = decodeFile(data, kind, FORMAT_VERSION, where);
-  const records = JSON.parse(body.toString('utf8')) as unknown;
-  if (!Array.isArray(records)) {
-    throw new CheckpointError('CHECKPOINT_CORRUPT', where, `${where} has a valid checksum but is not a state record list.`);
-  }
-  return records as StateRecord[];
-}
-
-async function writeSnapshots(storage: CheckpointStorage, numPartitions: number, version: number): Promise<void> {
-  for (let p = 0; p < numPartitions; p++) {
-    const state = await loadPartition(storage, p, version);
-    const records: StateRecord[] = [...state].map(([k, v]) => [k, v]);
-    await storage.writeAtomic(`${p}/${version}.snapshot`, encodeFile(SNAPSHOT_KIND, FORMAT_VERSION,
-      JSON.stringify(records)), { overwrite: true });
-  }
-}

@@ -1,0 +1,80 @@
+/**
+ * The durable form of keyed state under `state/<operator>/<partition>/`: `<version>.delta` holds the
+ * keys one batch set or removed, `<version>.snapshot` every key as of that version. Loading version V
+ * reads the newest snapshot at or below V and applies the deltas after it.
+ */
+import { decodeFile, encodeFile } from '../checkpoint/file-format.js';
+import { CheckpointStorage } from '../checkpoint/storage.js';
+import { CheckpointError } from '../common/errors.js';
+import { StateKey } from './state-store.js';
+
+export const DELTA_KIND = 'state-delta';
+const SNAPSHOT_KIND = 'state-snapshot';
+export const FORMAT_VERSION = 1;
+
+/** A delta or snapshot body: `[key, value]` for a key set in that version, `[key]` for a key removed. */
+export type StateRecord = [StateKey, unknown] | [StateKey];
+
+export function encodeDelta(records: readonly StateRecord[]): Buffer {
+  return encodeFile(DELTA_KIND, FORMAT_VERSION, JSON.stringify(records));
+}
+
+export interface StateFile { readonly name: string; readonly version: number; readonly snapshot: boolean }
+
+export async function listStateFiles(storage: CheckpointStorage, partition: number): Promise<StateFile[]> {
+  const files: StateFile[] = [];
+  for (const name of await storage.list(String(partition))) {
+    const m = /^(\d+)\.(delta|snapshot)$/.exec(name);
+    if (!m) {
+      const where = storage.locate(`${partition}/${name}`);
+      throw new CheckpointError('CHECKPOINT_FOREIGN', where,
+        `${where} does not belong in a weir state folder (files are <version>.delta or <version>.snapshot). Remove it.`);
+    }
+    files.push({ name, version: Number(m[1]), snapshot: m[2] === 'snapshot' });
+  }
+  return files;
+}
+
+/** The records of one partition as of `version`: the newest snapshot at or below it, then the deltas after it. */
+export async function loadPartition(storage: CheckpointStorage, partition: number, version: number): Promise<Map<StateKey, unknown>> {
+  const state = new Map<StateKey, unknown>();
+  if (version < 0) return state;
+  const files = await listStateFiles(storage, partition);
+  const snapshot = Math.max(-1, ...files.filter((f) => f.snapshot && f.version <= version).map((f) => f.version));
+  if (snapshot >= 0) apply(state, await readRecords(storage, `${partition}/${snapshot}.snapshot`, SNAPSHOT_KIND));
+  for (let v = snapshot + 1; v <= version; v++) {
+    apply(state, await readRecords(storage, `${partition}/${v}.delta`, DELTA_KIND));
+  }
+  return state;
+}
+
+function apply(state: Map<StateKey, unknown>, records: StateRecord[]): void {
+  for (const record of records) {
+    if (record.length === 2) state.set(record[0], record[1]);
+    else state.delete(record[0]);
+  }
+}
+
+async function readRecords(storage: CheckpointStorage, path: string, kind: string): Promise<StateRecord[]> {
+  const where = storage.locate(path);
+  const data = await storage.read(path);
+  if (data === null) {
+    throw new CheckpointError('STATE_MISSING', where,
+      `State file ${where} is missing, so the operator's state cannot be rebuilt. Restore it from a backup, ` +
+        `or start the query on a new checkpointLocation (its state starts empty).`);
+  }
+  const { body } = decodeFile(data, kind, FORMAT_VERSION, where);
+  const records = JSON.parse(body.toString('utf8')) as unknown;
+  if (!Array.isArray(records)) {
+    throw new CheckpointError('CHECKPOINT_CORRUPT', where, `${where} has a valid checksum but is not a state record list.`);
+  }
+  return records as StateRecord[];
+}
+
+/** Writes `<partition>/<version>.snapshot` from the files (never from live state, which the next batch changes). */
+export async function writeSnapshot(storage: CheckpointStorage, partition: number, version: number): Promise<void> {
+  const state = await loadPartition(storage, partition, version);
+  const records: StateRecord[] = [...state].map(([k, v]) => [k, v]);
+  await storage.writeAtomic(`${partition}/${version}.snapshot`, encodeFile(SNAPSHOT_KIND, FORMAT_VERSION,
+    JSON.stringify(records)), { overwrite: true });
+}
