@@ -16,8 +16,26 @@ function timeText(v: Value, column: string, date: boolean): string {
     throw new ConnectorError('FILE_SINK_VALUE', `Column '${column}' holds ${v}, which is not a timestamp (epoch ` +
       `milliseconds within ±${MAX_TIME_MS}); the file sink cannot write it as a date-time. Fix the expression that computes it.`);
   }
-  const iso = new Date(v).toISOString();
+  const iso = isoOf(v);
   return date ? iso.slice(0, 10) : iso;
+}
+
+/**
+ * Output rows of one batch mostly share a few window bounds, read alternately (start, end): two
+ * remembered texts save a Date and its formatting per value.
+ */
+const recentMs = [NaN, NaN];
+const recentIso = ['', ''];
+let nextSlot = 0;
+
+function isoOf(ms: number): string {
+  if (ms === recentMs[0]) return recentIso[0]!;
+  if (ms === recentMs[1]) return recentIso[1]!;
+  const iso = new Date(ms).toISOString();
+  recentMs[nextSlot] = ms;
+  recentIso[nextSlot] = iso;
+  nextSlot ^= 1;
+  return iso;
 }
 
 function hasTime(t: DataType): boolean {
