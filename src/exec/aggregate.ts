@@ -78,6 +78,8 @@ export function entryCodec(layout: SlotLayout): StateValueCodec<GroupEntry> {
 /** A key expression over grouping locals: the value itself for one column, joined text for several. */
 export function keyCode(locals: readonly string[]): string {
   const part = (v: string): string => `(${v} === null ? '\\u0000' : ${v})`;
+  // groupBy() without columns: one group for the whole stream.
+  if (locals.length === 0) return "''";
   return locals.length === 1 ? part(locals[0]!) : locals.map((v) => `String(${part(v)})`).join(` + '\\u0001' + `);
 }
 
