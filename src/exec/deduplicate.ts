@@ -16,17 +16,21 @@ interface DedupStats { dropped: number; dropLate: boolean; out: Row[] }
  */
 export class DeduplicateExec extends StatefulBase<number> implements StatefulOperator {
   private readonly loop: DedupLoop;
+  private readonly evictable: boolean;
 
   constructor(private readonly child: PhysicalOperator, input: Schema, keys: readonly string[] | null,
     withinWatermark: boolean) {
     const keyNames = keys && keys.length > 0 ? keys : input.map((f) => f.name);
-    const eventTime = withinWatermark
-      ? input.find((f) => f.eventTimeDelayMs !== undefined)
-      : input.find((f) => f.eventTimeDelayMs !== undefined && keyNames.includes(f.name));
+    // As Spark: late rows are dropped by the input's event-time column whether or not it is a key; state is
+    // evicted by it only when it is a key (or, within the watermark, at its first event time plus the delay).
+    const eventTime = input.find((f) => f.eventTimeDelayMs !== undefined);
+    const evictable = eventTime !== undefined && (withinWatermark || keyNames.includes(eventTime.name));
     super(withinWatermark ? 'dedupeWithinWatermark' : 'dedupe', jsonCodec<number>(), eventTime !== undefined);
+    this.evictable = evictable;
     const keyExprs = keyNames.map((name): Expr => ({ kind: 'column', path: [name] }));
     const timeExprs: Expr[] = eventTime ? [{ kind: 'column', path: [eventTime.name] }] : [];
     const expiryDelay = withinWatermark ? eventTime?.eventTimeDelayMs ?? 0 : 0;
+    const never = String(Number.MAX_SAFE_INTEGER);
     this.loop = compileRowLoop<DedupLoop>(['ctx', 'store', 'st'], [...keyExprs, ...timeExprs], input,
       'const wm = ctx.watermarkMs;',
       (values) => {
@@ -35,7 +39,7 @@ export class DeduplicateExec extends StatefulBase<number> implements StatefulOpe
           ts ? `if (st.dropLate && ${ts} !== null && ${ts} <= wm) { st.dropped++; continue; }` : '',
           `const key = ${keyCode(values.slice(0, keyExprs.length))};`,
           'if (store.get(key) !== undefined) continue;',
-          `store.put(key, ${ts ? `${ts} === null ? ${Number.MAX_SAFE_INTEGER} : ${ts} + ${expiryDelay}` : String(Number.MAX_SAFE_INTEGER)});`,
+          `store.put(key, ${ts && evictable ? `${ts} === null ? ${never} : ${ts} + ${expiryDelay}` : never});`,
           'st.out.push(r);',
         ].join('\n');
       });
@@ -45,7 +49,7 @@ export class DeduplicateExec extends StatefulBase<number> implements StatefulOpe
     const st: DedupStats = { dropped: 0, dropLate: ctx.streaming && this.evictsByWatermark(ctx.outputMode), out: [] };
     this.loop(this.child.execute(ctx), ctx, this.store, st);
     this.droppedByWatermark = st.dropped;
-    if (st.dropLate) this.evict(ctx.watermarkMs, (expiresAt) => expiresAt);
+    if (st.dropLate && this.evictable) this.evict(ctx.watermarkMs, (expiresAt) => expiresAt);
     return st.out;
   }
 }
