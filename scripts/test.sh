@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# `npm test`: builds, starts PostgreSQL and nats-server on loopback for the connector tests (unless
+# their URLs are already set, or WEIR_SKIP_SERVICES=1), runs every test file, stops the servers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rm -rf dist
+npx tsc -p tsconfig.json
+
+if [ -z "${WEIR_TEST_PG_URL:-}" ] && [ "${WEIR_SKIP_SERVICES:-}" != "1" ]; then
+  bash scripts/services.sh start
+  trap 'bash scripts/services.sh stop' EXIT
+  eval "$(bash scripts/services.sh env)"
+fi
+
+node --test --test-concurrency=2 $(find dist/test -name '*.test.js' | sort)
