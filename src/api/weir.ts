@@ -20,7 +20,9 @@ export class MemoryStreamInput<T extends Row = Row> {
   toDF(): DataFrame<T> {
     return new DataFrame<T>({
       kind: 'stream',
-      input: { description: this.stream.name, schema: this.stream.schema, create: () => this.stream.createSource() },
+      // The description is part of the checkpoint's fingerprint, so it must not depend on creation order:
+      // a query restarted with a new memory stream (new session or process) on its checkpoint is the same query.
+      input: { description: 'MemoryStream', schema: this.stream.schema, create: () => this.stream.createSource() },
     }, this.writerFactory);
   }
 }

@@ -8,8 +8,6 @@ import { Offset, Source } from './source.js';
 export class MemoryStream {
   private readonly rows: Row[] = [];
   private readonly listeners = new Set<() => void>();
-  private static counter = 0;
-  readonly name = `MemoryStream[${MemoryStream.counter++}]`;
 
   constructor(readonly schema: Schema) {}
 
