@@ -241,6 +241,6 @@ describe('query lifecycle', () => {
     assert.match(lines[0]!, /^Aggregate \[window, word\], \[count\]$/);
     assert.match(lines[1]!, /Filter \(NOT \(word = x\)\)$/);
     assert.match(lines[2]!, /EventTimeWatermark ts, 10000 ms$/);
-    assert.match(lines[3]!, /StreamingRelation MemoryStream\[\d+\] \[ts, word\]$/);
+    assert.match(lines[3]!, /StreamingRelation MemoryStream \[ts, word\]$/);
   });
 });
