@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { ChildProcess, spawn } from 'node:child_process';
 import { appendFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +14,7 @@ import { Row, Schema, toSchema } from '../../src/common/schema.js';
 import { encodeFrame, FrameKind } from '../../src/sources/http/frames.js';
 import { HttpSource } from '../../src/sources/http/index.js';
 import { CRASH_SCHEMA } from './http-crash-child.js';
+import { freePort, mulberry32 } from './harness.js';
 
 const SCHEMA = toSchema('ts TIMESTAMP, user STRING, amount DOUBLE, n INT');
 const folders: string[] = [];
@@ -610,26 +610,4 @@ function startChild(folder: string): Promise<Child> {
     });
     proc.on('exit', (code, signal) => reject(new Error(`crash child ended (${code ?? signal}) before listening: ${stderr}`)));
   });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** A small seeded generator, so a failing run can be told apart by its seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
