@@ -50,16 +50,15 @@ export abstract class StatefulBase<V> {
     // Late rows are dropped before they reach state, so nothing new can fall below an unchanged watermark.
     if (watermarkMs <= this.lastEvictionWatermarkMs) return [];
     this.lastEvictionWatermarkMs = watermarkMs;
-    const evicted: V[] = [];
-    const keys: StateKey[] = [];
-    for (const [key, value] of this.store.entries()) {
-      if (eventTimeOf(value) <= watermarkMs) {
-        keys.push(key);
-        evicted.push(value);
-      }
+    const evicted: [StateKey, V][] = [];
+    for (const entry of this.store.entries()) {
+      if (eventTimeOf(entry[1]) <= watermarkMs) evicted.push(entry);
     }
-    for (const key of keys) this.store.remove(key);
-    return evicted;
+    // A re-run of a batch must emit the same rows in the same order (the NATS sink de-duplicates by row
+    // index), but the map's order depends on its history: a restart loads it partition by partition.
+    evicted.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    for (const [key] of evicted) this.store.remove(key);
+    return evicted.map(([, value]) => value);
   }
 }
 
