@@ -11,7 +11,8 @@ import { Row, Schema, toSchema, WINDOW_TYPE } from '../../src/common/schema.js';
 import { NatsSink } from '../../src/sinks/nats/index.js';
 import { connectJetStream, JetStreamHandle } from '../../src/sources/nats/client.js';
 import { NatsSource } from '../../src/sources/nats/index.js';
-import { CRASH_FAULTS, crashInput, expectedCounts, runPipeline } from './pipeline-child.js';
+import { mulberry32 } from './harness.js';
+import { CRASH_FAULTS, crashInput, expectedCounts, PipelineConfig, runPipeline } from './pipeline-child.js';
 import { service } from './services.js';
 
 const nats = service('WEIR_TEST_NATS_URL');
@@ -359,28 +360,46 @@ describe('nats source and sink', { skip: nats.skip }, () => {
     }
   });
 
+  /** Runs `crash` against a fresh input and output stream, then checks the output holds each expected count once. */
+  async function natsCrashRun(crash: (config: PipelineConfig) => Promise<void>): Promise<void> {
+    const input = await newStream();
+    const output = await newStream();
+    await publish(`${input.prefix}.in`, crashInput());
+    const dir = await mkdtemp(join(tmpdir(), 'weir-nats-crash-'));
+    try {
+      const config = { checkpoint: dir, natsUrl: url, inputStream: input.stream, sink: { format: 'nats' as const, subject: `${output.prefix}.counts` } };
+      await crash(config);
+      assert.equal(await runPipeline(config, null), null);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    const schema: Schema = [{ name: 'window', type: WINDOW_TYPE, nullable: false }, ...toSchema('word STRING, count LONG')];
+    const reader = await openSource(output.stream, {}, new MemoryStorage(), schema);
+    try {
+      const last = (await admin.jsm.streams.info(output.stream)).state.last_seq;
+      const rows = await reader.getBatch(null, { [output.stream]: last });
+      assert.deepEqual(rows.map((r) => `${(r['window'] as { start: number }).start}|${r['word']}|${r['count']}`).sort(),
+        expectedCounts());
+    } finally {
+      await reader.stop();
+    }
+  }
+
   test('crash test: nats -> windowed count -> nats killed at several steps publishes each result exactly once',
-    { timeout: 120_000 }, async () => {
-      const input = await newStream();
-      const output = await newStream();
-      await publish(`${input.prefix}.in`, crashInput());
-      const dir = await mkdtemp(join(tmpdir(), 'weir-nats-crash-'));
-      try {
-        const config = { checkpoint: dir, natsUrl: url, inputStream: input.stream, sink: { format: 'nats' as const, subject: `${output.prefix}.counts` } };
-        for (const fault of CRASH_FAULTS) assert.equal(await runPipeline(config, fault), 'SIGKILL', `killed at ${fault}`);
-        assert.equal(await runPipeline(config, null), null);
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
-      const schema: Schema = [{ name: 'window', type: WINDOW_TYPE, nullable: false }, ...toSchema('word STRING, count LONG')];
-      const reader = await openSource(output.stream, {}, new MemoryStorage(), schema);
-      try {
-        const last = (await admin.jsm.streams.info(output.stream)).state.last_seq;
-        const rows = await reader.getBatch(null, { [output.stream]: last });
-        assert.deepEqual(rows.map((r) => `${(r['window'] as { start: number }).start}|${r['word']}|${r['count']}`).sort(),
-          expectedCounts());
-      } finally {
-        await reader.stop();
-      }
+    { timeout: 120_000 }, () => natsCrashRun(async (config) => {
+      for (const fault of CRASH_FAULTS) assert.equal(await runPipeline(config, fault), 'SIGKILL', `killed at ${fault}`);
+    }));
+
+  test('crash test: nats -> windowed count -> nats SIGKILLed at random moments publishes each result exactly once',
+    { timeout: 120_000 }, async (t) => {
+      const seed = Date.now() % 1_000_000;
+      const random = mulberry32(seed);
+      let kills = 0;
+      await natsCrashRun(async (config) => {
+        for (let run = 0; run < 16; run++) {
+          if (await runPipeline(config, null, 100 + Math.floor(random() * 250)) === 'SIGKILL') kills++;
+        }
+      });
+      t.diagnostic(`seed ${seed}: ${kills} of 16 runs were killed before they finished`);
     });
 });

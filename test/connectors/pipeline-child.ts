@@ -33,8 +33,11 @@ export function expectedCounts(): string[] {
   return [...counts].map(([k, n]) => `${k}|${n}`).sort();
 }
 
-/** Runs the child once; resolves with the signal that ended it (null when it exited), rejects on a non-zero exit. */
-export function runPipeline(config: PipelineConfig, fault: string | null): Promise<NodeJS.Signals | null> {
+/**
+ * Runs the child once, killed at `fault` (a WEIR_FAULT step) or with SIGKILL after `killAfterMs`;
+ * resolves with the signal that ended it (null when it exited), rejects on a non-zero exit.
+ */
+export function runPipeline(config: PipelineConfig, fault: string | null, killAfterMs?: number): Promise<NodeJS.Signals | null> {
   const env = { ...process.env };
   if (fault) env['WEIR_FAULT'] = fault;
   else delete env['WEIR_FAULT'];
@@ -42,9 +45,11 @@ export function runPipeline(config: PipelineConfig, fault: string | null): Promi
     { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const killer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('exit', (code, signal) => {
+      clearTimeout(killer);
       if (code !== null && code !== 0) reject(new Error(`pipeline child exited with ${code}: ${stderr}`));
       else resolve(signal);
     });
