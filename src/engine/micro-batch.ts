@@ -288,7 +288,14 @@ export class MicroBatchExecution {
       injectFault('afterOffsetWrite', batchId);
     });
     walWritten.catch(() => undefined); // awaited in runBatch; this only keeps an early failure there from going unhandled
-    await this.runBatch(batchId, entry, triggerStart, durations, walWritten);
+    try {
+      await this.runBatch(batchId, entry, triggerStart, durations, walWritten);
+    } catch (err) {
+      // A batch that fails while computing must not leave its WAL write running past the query's end: a
+      // restart would miss offsets/N, plan batch N afresh and collide with the late file.
+      await walWritten.catch(() => undefined);
+      throw err;
+    }
     return hasData ? 'data' : 'noData';
   }
 
