@@ -6,6 +6,7 @@ import { planPhysical } from '../exec/planner.js';
 import { isResolvable, schemaOf } from '../plan/analyzer.js';
 import { explainPlan } from '../plan/explain.js';
 import { Expr } from '../plan/expressions.js';
+import { JoinOn, parseJoinType } from '../plan/join-analysis.js';
 import { isStreaming, LogicalPlan, planChildren } from '../plan/logical.js';
 import { inMemoryStateProvider } from '../state/memory-provider.js';
 import { Column, ColumnLike, columnExpr } from './column.js';
@@ -141,17 +142,17 @@ export class DataFrame<T extends Row = Row> {
       throw new AnalysisError('Queries with streaming sources must be run with writeStream.start(), not collect().',
         'STREAMING_COLLECT');
     }
-    const inputs: Row[][] = [];
-    const resolved = await resolveRelations(this.plan, inputs);
-    const physical = planPhysical(resolved);
-    for (const op of physical.stateful) {
-      await op.open({ storage: new MemoryStorage(), provider: inMemoryStateProvider, numPartitions: 1,
-        version: -1, snapshotInterval: Number.MAX_SAFE_INTEGER });
-    }
-    return physical.root.execute({
-      batchId: 0, watermarkMs: 0, batchTimestampMs: Date.now(), streaming: false, outputMode: 'complete', inputs,
-      eventTimes: [],
-    }) as T[];
+    return (await collectRows(this.plan)).rows as T[];
+  }
+
+  /**
+   * Joins with another DataFrame, as Spark's `join`: `on` is a column name or names (an equi-join whose
+   * keys appear once, first) or a boolean condition; `how` is inner, left, right, full or left_semi
+   * (with Spark's aliases). Either side may be a stream; see the README for what each combination supports.
+   */
+  join(other: DataFrame, on: string | readonly string[] | Column, how = 'inner'): DataFrame {
+    const joinOn: JoinOn = on instanceof Column ? { condition: on.expr } : { using: typeof on === 'string' ? [on] : [...on] };
+    return this.derive({ kind: 'join', left: this.plan, right: other.plan, on: joinOn, joinType: parseJoinType(how) });
   }
 
   /** Builds a DataFrame over another plan node with this one's writer factory. */
@@ -164,6 +165,38 @@ export class DataFrame<T extends Row = Row> {
   }
 }
 
+/** Runs a batch plan: loads its relations, then executes it as one batch. */
+async function collectRows(plan: LogicalPlan): Promise<{ schema: Schema; rows: Row[] }> {
+  const inputs: Row[][] = [];
+  const resolved = await resolveRelations(plan, inputs);
+  const physical = planPhysical(resolved);
+  for (const op of physical.stateful) {
+    await op.open({ storage: new MemoryStorage(), provider: inMemoryStateProvider, numPartitions: 1,
+      version: -1, snapshotInterval: Number.MAX_SAFE_INTEGER });
+  }
+  const rows = physical.root.execute({
+    batchId: 0, watermarkMs: 0, batchTimestampMs: Date.now(), streaming: false, outputMode: 'complete', inputs,
+    eventTimes: [],
+  });
+  return { schema: physical.schema, rows };
+}
+
+/** Reads the static side of every stream-static join, once, as its query starts (Spark reads it per batch). */
+export async function loadStaticJoinSides(plan: LogicalPlan): Promise<LogicalPlan> {
+  if (plan.kind !== 'join') {
+    if (plan.kind === 'union') return { ...plan, left: await loadStaticJoinSides(plan.left), right: await loadStaticJoinSides(plan.right) };
+    if (planChildren(plan).length === 0) return plan;
+    return { ...plan, child: await loadStaticJoinSides((plan as { child: LogicalPlan }).child) } as LogicalPlan;
+  }
+  const load = async (side: LogicalPlan): Promise<LogicalPlan> => {
+    if (isStreaming(side)) return loadStaticJoinSides(side);
+    const { schema, rows } = await collectRows(side);
+    return { kind: 'relation', input: { description: explainPlan(side).split('\n')[0]!, schema, load: async () => ({ schema, rows }), rows } };
+  };
+  if (!isStreaming(plan)) return plan;
+  return { ...plan, left: await load(plan.left), right: await load(plan.right) };
+}
+
 /** Loads every batch relation (in leaf order) and returns the plan with their schemas known. */
 async function resolveRelations(plan: LogicalPlan, rowsOut: Row[][]): Promise<LogicalPlan> {
   if (plan.kind === 'relation') {
@@ -172,12 +205,12 @@ async function resolveRelations(plan: LogicalPlan, rowsOut: Row[][]): Promise<Lo
     return { kind: 'relation', input: { description: plan.input.description, schema, load: async () => ({ schema, rows }) } };
   }
   if (plan.kind === 'stream') return plan;
-  if (plan.kind === 'union') {
+  if (plan.kind === 'union' || plan.kind === 'join') {
     const left = await resolveRelations(plan.left, rowsOut);
     return { ...plan, left, right: await resolveRelations(plan.right, rowsOut) };
   }
   if (planChildren(plan).length === 0) return plan;
-  return { ...plan, child: await resolveRelations(plan.child, rowsOut) } as LogicalPlan;
+  return { ...plan, child: await resolveRelations((plan as { child: LogicalPlan }).child, rowsOut) } as LogicalPlan;
 }
 
 /** `groupBy(...)`: add aggregates with `agg`, or use a shorthand. */

@@ -10,13 +10,14 @@ import { resolveTrigger, Trigger } from '../engine/trigger.js';
 import { planPhysical } from '../exec/planner.js';
 import { nameOf } from '../plan/analyzer.js';
 import { explainPlan } from '../plan/explain.js';
-import { LogicalPlan, postOrder } from '../plan/logical.js';
+import { isStreaming, LogicalPlan, postOrder } from '../plan/logical.js';
 import { checkStreamingPlan, resultKeyColumns } from '../plan/streaming-rules.js';
 import { ForeachBatchFunction, foreachBatchSink } from '../sinks/foreach-batch.js';
 import { MemoryTable } from '../sinks/memory.js';
 import { createSink } from '../sinks/registry.js';
 import { OutputMode, Sink } from '../sinks/sink.js';
 import { inMemoryStateProvider } from '../state/memory-provider.js';
+import { loadStaticJoinSides } from './dataframe.js';
 import type { DataFrame } from './dataframe.js';
 import { StreamingQuery } from './query.js';
 
@@ -80,7 +81,7 @@ export class DataStreamWriter {
 
   /** Checks the query, recovers from its checkpoint and starts it. */
   async start(path?: string): Promise<StreamingQuery> {
-    const plan = this.df.plan;
+    const plan = await loadStaticJoinSides(this.df.plan);
     const options = new Options(this.optionValues, `${this.sinkFormat} sink`);
     const sink = this.createSink(path, options);
     checkStreamingPlan(plan, this.mode);
@@ -137,6 +138,9 @@ function statefulFingerprint(plan: LogicalPlan): string[] {
   return postOrder(plan).flatMap((node) => {
     if (node.kind === 'aggregate') return [`aggregate(keys: ${node.groups.map(nameOf).join(', ')}; aggregates: ${node.aggs.map(nameOf).join(', ')})`];
     if (node.kind === 'dedup') return [`${node.withinWatermark ? 'dedupWithinWatermark' : 'dedup'}(${(node.keys ?? ['*']).join(', ')})`];
+    if (node.kind === 'join' && isStreaming(node.left) && isStreaming(node.right)) {
+      return [`join(${node.joinType}; ${'using' in node.on ? node.on.using.join(', ') : nameOf(node.on.condition)})`];
+    }
     return [];
   });
 }

@@ -1,10 +1,12 @@
 import { Row, Schema, Value } from '../common/schema.js';
 import { schemaOf } from '../plan/analyzer.js';
 import { Expr } from '../plan/expressions.js';
-import { BatchInput, LogicalPlan, StreamInput } from '../plan/logical.js';
+import { analyzeJoin } from '../plan/join-analysis.js';
+import { BatchInput, isStreaming, LogicalPlan, StreamInput } from '../plan/logical.js';
 import { AggregateExec, aggregateSpec } from './aggregate.js';
 import { compileExpression, compileSteps, StatelessStep } from './compile.js';
 import { DeduplicateExec } from './deduplicate.js';
+import { BatchJoinExec, JoinSpec, StreamStaticJoinExec, StreamStreamJoinExec } from './join.js';
 import { emptyEventTimeStats, ExecContext, PhysicalOperator, StatefulOperator } from './physical.js';
 import { SessionWindowExec } from './session-window.js';
 
@@ -54,6 +56,25 @@ export function planPhysical(plan: LogicalPlan): PhysicalPlan {
         const rename = (row: Row): Row => Object.fromEntries(names.map((n, i) => [n, row[rightNames[i]!] ?? null]));
         return { execute: (ctx) => left.execute(ctx).concat(right.execute(ctx).map(rename)) };
       }
+      case 'join': {
+        const left = schemaOf(node.left);
+        const right = schemaOf(node.right);
+        const spec: JoinSpec = {
+          type: node.joinType, left, right, output: schemaOf(node), using: 'using' in node.on ? node.on.using : null,
+          analysis: analyzeJoin(left, right, node.on),
+        };
+        const [leftStreams, rightStreams] = [isStreaming(node.left), isStreaming(node.right)];
+        if (leftStreams && rightStreams) {
+          const op = new StreamStreamJoinExec(build(node.left), build(node.right), spec);
+          stateful.push(op);
+          return op;
+        }
+        if (leftStreams || rightStreams) {
+          return new StreamStaticJoinExec(build(leftStreams ? node.left : node.right), leftStreams ? 'left' : 'right',
+            preloadedRows(leftStreams ? node.right : node.left), spec);
+        }
+        return new BatchJoinExec(build(node.left), build(node.right), spec);
+      }
       case 'watermark': {
         const child = build(node.child);
         const index = watermarks.push({ column: node.column, delayMs: node.delayMs }) - 1;
@@ -101,6 +122,12 @@ export function planPhysical(plan: LogicalPlan): PhysicalPlan {
 
   const root = build(plan);
   return { root, schema: schemaOf(plan), leaves, watermarks, stateful };
+}
+
+/** The rows of a stream join's static side, read when the query started (see loadStaticJoinSides). */
+function preloadedRows(plan: LogicalPlan): readonly Row[] {
+  if (plan.kind !== 'relation' || !plan.input.rows) throw new Error('the static side of a stream join was not loaded before planning');
+  return plan.input.rows;
 }
 
 function statelessStep(node: LogicalPlan): StatelessStep | null {

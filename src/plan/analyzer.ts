@@ -1,6 +1,7 @@
 import { AnalysisError } from '../common/errors.js';
 import { DataType, Field, isNumeric, Schema, typeToString, WINDOW_TYPE } from '../common/schema.js';
 import { BinaryOp, Expr, stripAlias, walk } from './expressions.js';
+import { joinSchema } from './join-analysis.js';
 import { LogicalPlan } from './logical.js';
 import { SCALAR_FUNCTIONS } from './scalar-functions.js';
 
@@ -19,7 +20,7 @@ export function schemaOf(plan: LogicalPlan): Schema {
 export function isResolvable(plan: LogicalPlan): boolean {
   if (plan.kind === 'relation') return plan.input.schema !== null;
   if (plan.kind === 'stream') return true;
-  if (plan.kind === 'union') return isResolvable(plan.left) && isResolvable(plan.right);
+  if (plan.kind === 'union' || plan.kind === 'join') return isResolvable(plan.left) && isResolvable(plan.right);
   return isResolvable(plan.child);
 }
 
@@ -67,6 +68,20 @@ function computeSchema(plan: LogicalPlan): Schema {
           ? Math.max(f.eventTimeDelayMs, r.eventTimeDelayMs) : undefined;
         return withEventTime({ ...f, nullable: f.nullable || r.nullable }, delay);
       });
+    }
+    case 'join': {
+      const left = schemaOf(plan.left);
+      const right = schemaOf(plan.right);
+      const schema = joinSchema(left, right, plan.on, plan.joinType);
+      if ('condition' in plan.on) {
+        rejectAggregates(plan.on.condition, 'a join condition');
+        const t = typeOf(plan.on.condition, [...left, ...right]);
+        if (t !== 'boolean') {
+          throw new AnalysisError(`The join condition ${nameOf(plan.on.condition)} is ${typeToString(t)}, not boolean.`,
+            'TYPE_MISMATCH');
+        }
+      }
+      return schema;
     }
     case 'watermark': {
       const input = schemaOf(plan.child);

@@ -22,6 +22,7 @@ function describeNode(node: LogicalPlan): string {
     case 'flatMapRows': return `FlatMapRows [${columns(node)}]`;
     case 'filterRows': return 'FilterRows <function>';
     case 'union': return 'Union';
+    case 'join': return `Join ${node.joinType}, ${'using' in node.on ? `using [${node.on.using.join(', ')}]` : nameOf(node.on.condition)}`;
     case 'watermark': return `EventTimeWatermark ${node.column}, ${node.delayMs} ms`;
     case 'aggregate':
       return `Aggregate [${node.groups.map(nameOf).join(', ')}], [${node.aggs.map(nameOf).join(', ')}]`;

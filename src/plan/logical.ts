@@ -1,6 +1,7 @@
 import { Row, Schema } from '../common/schema.js';
 import { Source } from '../sources/source.js';
 import { Expr } from './expressions.js';
+import { JoinOn, JoinType } from './join-analysis.js';
 
 /** A streaming input: creates a fresh Source each time a query starts. */
 export interface StreamInput {
@@ -14,6 +15,8 @@ export interface BatchInput {
   readonly description: string;
   readonly schema: Schema | null;
   load(): Promise<{ schema: Schema; rows: Row[] }>;
+  /** Rows read before planning: a static side of a stream join is loaded when its query starts. */
+  readonly rows?: readonly Row[];
 }
 
 export type RowFunction = (row: Row) => Row;
@@ -30,6 +33,7 @@ export type LogicalPlan =
   | { readonly kind: 'flatMapRows'; readonly child: LogicalPlan; readonly fn: FlatRowFunction; readonly schema: Schema }
   | { readonly kind: 'filterRows'; readonly child: LogicalPlan; readonly fn: RowPredicate }
   | { readonly kind: 'union'; readonly left: LogicalPlan; readonly right: LogicalPlan }
+  | { readonly kind: 'join'; readonly left: LogicalPlan; readonly right: LogicalPlan; readonly on: JoinOn; readonly joinType: JoinType }
   | { readonly kind: 'watermark'; readonly child: LogicalPlan; readonly column: string; readonly delayMs: number }
   | { readonly kind: 'aggregate'; readonly child: LogicalPlan; readonly groups: readonly Expr[]; readonly aggs: readonly Expr[] }
   | { readonly kind: 'dedup'; readonly child: LogicalPlan; readonly keys: readonly string[] | null; readonly withinWatermark: boolean }
@@ -39,7 +43,7 @@ export type LogicalPlan =
 export function planChildren(plan: LogicalPlan): readonly LogicalPlan[] {
   switch (plan.kind) {
     case 'stream': case 'relation': return [];
-    case 'union': return [plan.left, plan.right];
+    case 'union': case 'join': return [plan.left, plan.right];
     default: return [plan.child];
   }
 }

@@ -1,6 +1,7 @@
 import { AnalysisError } from '../common/errors.js';
 import { fieldFor, schemaOf } from './analyzer.js';
-import { LogicalPlan, postOrder } from './logical.js';
+import { analyzeJoin, JoinType } from './join-analysis.js';
+import { isStreaming, LogicalPlan, postOrder } from './logical.js';
 
 import { OutputMode } from '../sinks/sink.js';
 export type { OutputMode };
@@ -35,6 +36,7 @@ export function checkStreamingPlan(plan: LogicalPlan, mode: OutputMode): void {
         'session can merge with a later one, so an emitted update could not be corrected.', 'UNSUPPORTED_OUTPUT_MODE');
     }
   }
+  for (const node of nodes) if (node.kind === 'join') checkStreamingJoin(node, mode);
   for (const node of nodes) {
     if (node.kind === 'sort' && !(mode === 'complete' && aggregate && postOrder(node.child).includes(aggregate))) {
       throw new AnalysisError("Sorting a stream is only supported after an aggregation in output mode 'complete'.",
@@ -52,4 +54,45 @@ export function resultKeyColumns(plan: LogicalPlan): string[] {
   if (!aggregate) return [];
   const output = new Set(schemaOf(plan).map((f) => f.name));
   return schemaOf(aggregate).slice(0, aggregate.groups.length).map((f) => f.name).filter((n) => output.has(n));
+}
+
+const JOIN_NAMES: Readonly<Record<JoinType, string>> = {
+  inner: 'An inner join', left: 'A left outer join', right: 'A right outer join', full: 'A full outer join',
+  semi: 'A left semi join', anti: 'A left anti join',
+};
+
+/** Spark's rules for joins with streams: what the buffered state and the NULL-padded rows need. */
+function checkStreamingJoin(node: Extract<LogicalPlan, { kind: 'join' }>, mode: OutputMode): void {
+  const [leftStreams, rightStreams] = [isStreaming(node.left), isStreaming(node.right)];
+  const what = JOIN_NAMES[node.joinType];
+  if (leftStreams && rightStreams) {
+    if (node.joinType === 'anti') {
+      throw new AnalysisError('A left anti join of two streams is not supported (as in Spark): a row could only be ' +
+        'emitted once no future row can match it. Join with a static DataFrame, or use a left outer join and keep the ' +
+        "rows whose right columns are null: .filter(col('<right column>').isNull()).", 'UNSUPPORTED_JOIN');
+    }
+    if (mode !== 'append') {
+      throw new AnalysisError(`A join of two streams supports only output mode 'append' (a joined row, once emitted, ` +
+        `is final); this query uses '${mode}'.`, 'UNSUPPORTED_OUTPUT_MODE');
+    }
+    const { leftBound, rightBound } = analyzeJoin(schemaOf(node.left), schemaOf(node.right), node.on);
+    const needsLeft = node.joinType === 'left' || node.joinType === 'full' || node.joinType === 'semi';
+    const needsRight = node.joinType === 'right' || node.joinType === 'full';
+    if ((needsLeft && !leftBound) || (needsRight && !rightBound)) {
+      throw new AnalysisError(`${what} of two streams needs withWatermark() on both sides and a join condition that ` +
+        'bounds how far apart the two event times can be, so weir knows when a row can no longer match (and, for an ' +
+        "outer join, when to emit it with NULLs). For example: col('clickTime').geq(col('impressionTime')).and(" +
+        "col('clickTime').leq(col('impressionTime').plus(3_600_000))), or an equality on both event-time columns.",
+      'UNSUPPORTED_JOIN');
+    }
+    return;
+  }
+  if (!leftStreams && !rightStreams) return;
+  // A static side's unmatched rows would have to be padded once per batch, so outer joins keep only the stream's side.
+  const streamSide = leftStreams ? 'left' : 'right';
+  const allowed: readonly JoinType[] = streamSide === 'left' ? ['inner', 'left', 'semi', 'anti'] : ['inner', 'right'];
+  if (!allowed.includes(node.joinType)) {
+    throw new AnalysisError(`${what} between a stream (on the ${streamSide}) and a static DataFrame is not supported: ` +
+      `with the stream on the ${streamSide}, use ${allowed.join(', ')}.`, 'UNSUPPORTED_JOIN');
+  }
 }
