@@ -259,6 +259,7 @@ export class MicroBatchExecution {
 
   /** Plans and runs at most one batch. */
   private async runTrigger(triggerStart: number): Promise<'data' | 'noData' | 'none'> {
+    if (this.purgeFailure !== null) throw this.purgeFailure;
     const durations: Record<string, number> = {};
     if (this.pendingRerun) {
       const { batchId, entry } = this.pendingRerun;
@@ -372,13 +373,20 @@ export class MicroBatchExecution {
     }
     const retain = this.settings.minBatchesToRetain;
     const oldest = batchId - retain + 1;
-    // Purging every batch costs a listing; every tenth keeps the logs bounded just as well.
+    // Purging every batch costs a listing; every tenth keeps the logs bounded just as well. It runs off
+    // the batch path (it waits for a state snapshot in progress, which made every tenth batch slow):
+    // it only deletes entries older than any re-run needs, and a failure stops the query at its next batch.
     if (oldest > 0 && batchId % 10 === 0) {
-      await this.checkpoint.offsets.purgeBefore(oldest);
-      await this.checkpoint.commits.purgeBefore(oldest);
-      await Promise.all(this.stateful.map((op) => op.purgeBefore(oldest)));
+      this.purging = this.purging.then(async () => {
+        await this.checkpoint.offsets.purgeBefore(oldest);
+        await this.checkpoint.commits.purgeBefore(oldest);
+        await Promise.all(this.stateful.map((op) => op.purgeBefore(oldest)));
+      }).catch((err: unknown) => { this.purgeFailure ??= err; });
     }
   }
+
+  private purging: Promise<void> = Promise.resolve();
+  private purgeFailure: unknown = null;
 
   private reportProgress(batchId: number, entry: OffsetEntry, triggerStart: number, durations: Record<string, number>,
     sources: SourceProgress[], eventTimes: readonly EventTimeStats[], numOutputRows: number): void {
@@ -418,6 +426,7 @@ export class MicroBatchExecution {
     const attempt = async (fn: () => Promise<void>): Promise<void> => {
       try { await fn(); } catch (err) { errors.push(err); }
     };
+    await this.purging;
     for (const source of this.sources) await attempt(() => source.stop());
     await attempt(() => this.settings.sink.stop());
     for (const op of this.stateful) await attempt(async () => { try { await op.close(); } catch { /* never opened */ } });
