@@ -24,8 +24,21 @@ export class StreamingQuery {
    * batch it makes due; rejects if the query fails meanwhile.
    */
   processAllAvailable(): Promise<void> { return this.execution.processAllAvailable(); }
-  /** Resolves when the query stops; rejects with its exception if it failed. */
-  awaitTermination(): Promise<void> { return this.execution.awaitTermination(); }
+  /**
+   * Resolves with true when the query stops (rejects with its exception if it failed); with a
+   * timeout, resolves with false if it is still running after `timeoutMs`, as Spark's does.
+   */
+  async awaitTermination(timeoutMs?: number): Promise<boolean> {
+    const terminated = this.execution.awaitTermination().then(() => true);
+    if (timeoutMs === undefined) return terminated;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), timeoutMs); });
+    try {
+      return await Promise.race([terminated, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
   /** Stops after the batch in flight completes; never leaves a half-written batch. */
   stop(): Promise<void> { return this.execution.stop(); }
   /** The query's plan as text. */

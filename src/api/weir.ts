@@ -37,6 +37,18 @@ export class StreamingQueryManager {
     return [...this.queries].filter((q) => q.isActive);
   }
 
+  /** The query with this id (stable across restarts) started in this session, or null. */
+  get(id: string): StreamingQuery | null {
+    return [...this.queries].reverse().find((q) => q.id === id) ?? null;
+  }
+
+  /** Resolves when any active query of this session stops; rejects with its exception if it failed. */
+  async awaitAnyTermination(): Promise<void> {
+    const active = this.active;
+    if (active.length === 0) return;
+    await Promise.race(active.map((q) => q.awaitTermination()));
+  }
+
   addListener(listener: StreamingQueryListener): void {
     this.listeners.add(listener);
   }
