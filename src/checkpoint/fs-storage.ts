@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as nodePath from 'node:path';
+import { syncDir, writeFileSynced } from '../common/durable-files.js';
 import { CheckpointError, errorMessage } from '../common/errors.js';
 import { CheckpointLock, CheckpointStorage, FileExistsError, LockOwner } from './storage.js';
 
@@ -37,13 +38,7 @@ export class FileSystemStorage implements CheckpointStorage {
     await this.ensureDir(dir);
     const temp = nodePath.join(dir, `.${nodePath.basename(target)}.${randomBytes(4).toString('hex')}.tmp`);
     try {
-      const handle = await fs.open(temp, 'wx');
-      try {
-        await handle.writeFile(data);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+      await writeFileSynced(temp, data, 'wx');
       if (options.overwrite) {
         await fs.rename(temp, target);
       } else {
@@ -129,15 +124,6 @@ function processAlive(pid: number): boolean {
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await fs.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
 

@@ -1,9 +1,10 @@
-import { mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { BatchLog } from '../../checkpoint/batch-log.js';
 import { encodeFile } from '../../checkpoint/file-format.js';
 import { FileSystemStorage } from '../../checkpoint/fs-storage.js';
 import { FileExistsError } from '../../checkpoint/storage.js';
+import { syncDir, writeFileSynced } from '../../common/durable-files.js';
 import { AnalysisError, CheckpointError, ConnectorError, errorMessage } from '../../common/errors.js';
 import { injectFault } from '../../common/faults.js';
 import { Row, typeToString } from '../../common/schema.js';
@@ -121,7 +122,7 @@ export class FileSink implements Sink {
       if (files.length === 1) injectFault('midSink', batchId);
     }
     if (files.length === 0) injectFault('midSink', batchId);
-    else await this.syncFolder();
+    else await syncDir(this.folder);
     const manifest: Manifest = { queryId: this.queryId, batchId, files };
     const path = `${METADATA_FOLDER}/${batchId}`;
     try {
@@ -141,13 +142,7 @@ export class FileSink implements Sink {
   private async writePart(name: string, data: Buffer): Promise<number> {
     const temp = join(this.folder, `.${name}.tmp`);
     try {
-      const handle = await open(temp, 'w');
-      try {
-        await handle.writeFile(data);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+      await writeFileSynced(temp, data);
       await rename(temp, join(this.folder, name));
     } catch (err) {
       await rm(temp, { force: true });
@@ -179,15 +174,6 @@ export class FileSink implements Sink {
     for (const name of names) {
       const m = PART_FILE.exec(name);
       if (m && Number(m[1]) > newest) await rm(join(this.folder, name), { force: true });
-    }
-  }
-
-  private async syncFolder(): Promise<void> {
-    const handle = await open(this.folder, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
     }
   }
 

@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { CheckpointStorage } from '../../checkpoint/storage.js';
+import { syncDir } from '../../common/durable-files.js';
 import { CheckpointError, ConnectorError, errorMessage } from '../../common/errors.js';
 import { Row } from '../../common/schema.js';
 import { encodeFrame, FRAME_HEADER_BYTES, FrameKind, FrameProblem, RequestEnd, scanFrames, zeroFrom } from './frames.js';
@@ -477,15 +478,6 @@ async function truncate(path: string, size: number): Promise<void> {
   const handle = await fs.open(path, 'r+');
   try {
     await handle.truncate(size);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await fs.open(dir, 'r');
-  try {
     await handle.sync();
   } finally {
     await handle.close();
