@@ -39,7 +39,7 @@ export function sizesFor(quick: boolean): Sizes {
     }
     : {
       reps: 3, rows: 2_000_000, chunk: 100_000, jsonBytes: 1.05e9, jsonFileBytes: 50e6, latencySeconds: 6,
-      restartKeys: 1_000_000, smallKeys: 10_000, memoryKeys: 1_000_000, growthBatch: 10_000, growthBase: 150_000, growthEventsPerSecond: 10_000,
+      restartKeys: 1_000_000, smallKeys: 10_000, memoryKeys: 1_000_000, growthBatch: 10_000, growthBase: 150_000, growthEventsPerSecond: 1_000,
       nexmarkBids: 1_000_000,
     };
 }
