@@ -19,6 +19,22 @@ export function formatTimestamp(ms: number): string {
   return new Date(ms).toISOString();
 }
 
+/** Spark's text of a timestamp (UTC): `yyyy-MM-dd HH:mm:ss`, plus the fraction of a second when it has one. */
+export function sparkTimestampText(ms: number): string {
+  const iso = new Date(ms).toISOString();
+  const fraction = iso.slice(20, 23).replace(/0+$/, '');
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${fraction ? `.${fraction}` : ''}`;
+}
+
+/** Java's Double.toString, which Spark's cast to string uses: `1.0`, `0.5`, `1.0E7`, `1.5E-4`. */
+export function sparkDoubleText(v: number): string {
+  if (!Number.isFinite(v)) return Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
+  const abs = Math.abs(v);
+  if (abs === 0 || (abs >= 1e-3 && abs < 1e7)) return Number.isInteger(v) ? `${v}.0` : String(v);
+  const [mantissa, exponent] = v.toExponential().split('e') as [string, string];
+  return `${mantissa.includes('.') ? mantissa : `${mantissa}.0`}E${Number(exponent)}`;
+}
+
 export const runtime = {
   toText(v: Value): string {
     return typeof v === 'string' ? v : JSON.stringify(v);
@@ -63,6 +79,7 @@ export const runtime = {
       default: return null;
     }
   },
+  timestampText: sparkTimestampText,
   hashValues(values: Value[]): number {
     const text = JSON.stringify(values);
     let h = 0x811c9dc5;
@@ -73,8 +90,9 @@ export const runtime = {
     if (v === null || v === undefined) return null;
     switch (to) {
       case 'string':
-        if (from === 'timestamp' && typeof v === 'number') return formatTimestamp(v);
+        if (from === 'timestamp' && typeof v === 'number') return sparkTimestampText(v);
         if (from === 'date' && typeof v === 'number') return formatTimestamp(v).slice(0, 10);
+        if (from === 'double' && typeof v === 'number') return sparkDoubleText(v);
         return typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
       case 'integer': case 'long': {
         // Spark casts a timestamp to whole seconds since the epoch.

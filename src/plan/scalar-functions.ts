@@ -60,7 +60,8 @@ export const SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
   current_timestamp: fn('current_timestamp', 0, 0, ts, () => 'ctx.batchTimestampMs', true),
   to_timestamp: fn('to_timestamp', 1, 1, ts, ([s]) => `rt.parseTimestamp(${s})`),
   unix_timestamp: fn('unix_timestamp', 1, 1, () => 'long', ([t]) => `Math.floor(${t} / 1000)`),
-  from_unixtime: fn('from_unixtime', 1, 1, ts, ([s]) => `${s} * 1000`),
+  // Spark's from_unixtime gives text, 'yyyy-MM-dd HH:mm:ss' (here in UTC); cast it to timestamp for a time value.
+  from_unixtime: fn('from_unixtime', 1, 1, str, ([s]) => `rt.timestampText(Math.floor(${s}) * 1000)`),
   date_trunc: fn('date_trunc', 2, 2, ts, ([u, t]) => `rt.truncateTime(${u}, ${t})`),
   year: datePart('year', 'getUTCFullYear'),
   month: datePart('month', 'getUTCMonth'),
