@@ -1,5 +1,5 @@
 import { Row, Schema } from '../common/schema.js';
-import { formatTimestamp } from '../exec/runtime.js';
+import { sparkTimestampText } from '../exec/runtime.js';
 import { registerSink } from './registry.js';
 import { Sink, SinkSpec } from './sink.js';
 
@@ -28,10 +28,10 @@ export function createConsoleSink(spec: SinkSpec): Sink {
 function formatCell(value: unknown, type: Schema[number]['type'], truncate: boolean): string {
   let text: string;
   if (value === null || value === undefined) text = 'null';
-  else if (type === 'timestamp' && typeof value === 'number') text = formatTimestamp(value);
+  else if (type === 'timestamp' && typeof value === 'number') text = sparkTimestampText(value);
   else if (typeof value === 'object' && 'start' in value && 'end' in value) {
     const w = value as { start: number; end: number };
-    text = `{${formatTimestamp(w.start)}, ${formatTimestamp(w.end)}}`;
+    text = `{${sparkTimestampText(w.start)}, ${sparkTimestampText(w.end)}}`;
   } else text = typeof value === 'object' ? JSON.stringify(value) : String(value);
   return truncate && text.length > 20 ? `${text.slice(0, 17)}...` : text;
 }
