@@ -15,9 +15,7 @@ export const inMemoryStateProvider: StateStoreProvider = {
   async open<V>(options: StateStoreOptions<V>): Promise<StateStore<V>> {
     const map = new Map<StateKey, V>();
     for (let p = 0; p < options.numPartitions; p++) {
-      for (const [key, data] of await loadPartition(options.storage, p, options.version)) {
-        map.set(key, options.codec.decode(data));
-      }
+      await loadPartition(options.storage, p, options.version, map, options.codec.decode);
     }
     return new InMemoryStateStore(options, map);
   },

@@ -36,23 +36,27 @@ export async function listStateFiles(storage: CheckpointStorage, partition: numb
 }
 
 /** The records of one partition as of `version`: the newest snapshot at or below it, then the deltas after it. */
-export async function loadPartition(storage: CheckpointStorage, partition: number, version: number): Promise<Map<StateKey, unknown>> {
-  const state = new Map<StateKey, unknown>();
-  if (version < 0) return state;
+/**
+ * Applies one partition's state as of `version` to `into` (values through `decode`): the newest
+ * snapshot at or below it, then the deltas after it. Partitions hold disjoint keys, so a store loads
+ * them all into one map without copying.
+ */
+export async function loadPartition<V>(storage: CheckpointStorage, partition: number, version: number,
+  into: Map<StateKey, V>, decode: (data: unknown) => V): Promise<Map<StateKey, V>> {
+  if (version < 0) return into;
   const files = await listStateFiles(storage, partition);
   const snapshot = Math.max(-1, ...files.filter((f) => f.snapshot && f.version <= version).map((f) => f.version));
-  if (snapshot >= 0) apply(state, await readRecords(storage, `${partition}/${snapshot}.snapshot`, SNAPSHOT_KIND));
+  const apply = (records: StateRecord[]): void => {
+    for (const record of records) {
+      if (record.length === 2) into.set(record[0], decode(record[1]));
+      else into.delete(record[0]);
+    }
+  };
+  if (snapshot >= 0) apply(await readRecords(storage, `${partition}/${snapshot}.snapshot`, SNAPSHOT_KIND));
   for (let v = snapshot + 1; v <= version; v++) {
-    apply(state, await readRecords(storage, `${partition}/${v}.delta`, DELTA_KIND));
+    apply(await readRecords(storage, `${partition}/${v}.delta`, DELTA_KIND));
   }
-  return state;
-}
-
-function apply(state: Map<StateKey, unknown>, records: StateRecord[]): void {
-  for (const record of records) {
-    if (record.length === 2) state.set(record[0], record[1]);
-    else state.delete(record[0]);
-  }
+  return into;
 }
 
 async function readRecords(storage: CheckpointStorage, path: string, kind: string): Promise<StateRecord[]> {
@@ -73,7 +77,7 @@ async function readRecords(storage: CheckpointStorage, path: string, kind: strin
 
 /** Writes `<partition>/<version>.snapshot` from the files (never from live state, which the next batch changes). */
 export async function writeSnapshot(storage: CheckpointStorage, partition: number, version: number): Promise<void> {
-  const state = await loadPartition(storage, partition, version);
+  const state = await loadPartition(storage, partition, version, new Map<StateKey, unknown>(), (data) => data);
   const records: StateRecord[] = [...state].map(([k, v]) => [k, v]);
   await storage.writeAtomic(`${partition}/${version}.snapshot`, encodeFile(SNAPSHOT_KIND, FORMAT_VERSION,
     JSON.stringify(records)), { overwrite: true });

@@ -8,10 +8,10 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { col, count, sum, Weir, window } from '../../src/index.js';
-import type { Row, Schema } from '../../src/index.js';
+import type { DataFrame, Row, Schema } from '../../src/index.js';
 
-export type PipelineKind = 'stateless' | 'windowed';
-export const PIPELINE_KINDS: readonly PipelineKind[] = ['stateless', 'windowed'];
+export type PipelineKind = 'stateless' | 'windowed' | 'join';
+export const PIPELINE_KINDS: readonly PipelineKind[] = ['stateless', 'windowed', 'join'];
 
 /** The fault steps of the batch protocol (WEIR_FAULT=<step>@<batch>); the child SIGKILLs itself there. */
 export const FAULT_STEPS = ['afterOffsetWrite', 'midSink', 'afterSink', 'midCommit'] as const;
@@ -55,11 +55,19 @@ export async function endInput(folder: string, records: readonly InputRecord[]):
 /** The query of each kind, started on the folders with the availableNow trigger (the child exits when it ends). */
 async function startPipeline(kind: PipelineKind, folders: PipelineFolders): Promise<void> {
   const weir = new Weir();
-  const input = weir.readStream.format('json').schema(INPUT_SCHEMA).option('maxFilesPerTrigger', 1).load(folders.input);
+  const read = (filesPerTrigger: number): DataFrame => weir.readStream.format('json').schema(INPUT_SCHEMA)
+    .option('maxFilesPerTrigger', filesPerTrigger).load(folders.input);
+  const input = read(1);
   const query = kind === 'stateless'
     ? input.filter(col('id').geq(0)).withColumn('doubled', col('amount').multiply(2)).drop('key')
-    : input.withWatermark('ts', '1 second').groupBy(window(col('ts'), `${WINDOW_MS / 1000} seconds`), col('key'))
-      .agg(count('*').as('n'), sum('amount').as('total'));
+    : kind === 'windowed'
+      ? input.withWatermark('ts', '1 second').groupBy(window(col('ts'), `${WINDOW_MS / 1000} seconds`), col('key'))
+        .agg(count('*').as('n'), sum('amount').as('total'))
+      // The same files read twice, the right side twice as fast: its rows wait in state for their partners.
+      : input.select(col('id').as('lid'), col('ts').as('lts'), col('amount')).withWatermark('lts', '1 second')
+        .join(read(2).select(col('id').as('rid'), col('ts').as('rts'), col('key')).withWatermark('rts', '1 second'),
+          col('lid').equalTo(col('rid')).and(col('lts').equalTo(col('rts'))))
+        .filter(col('lid').geq(0));
   const started = await query.writeStream.format('json').outputMode('append')
     .option('checkpointLocation', folders.checkpoint).trigger({ availableNow: true }).start(folders.output);
   await started.awaitTermination();
@@ -99,6 +107,11 @@ const OUTPUT_SCHEMAS: Readonly<Record<PipelineKind, Schema>> = {
     { name: 'id', type: 'long', nullable: true }, { name: 'ts', type: 'timestamp', nullable: true },
     { name: 'amount', type: 'long', nullable: true }, { name: 'doubled', type: 'long', nullable: true },
   ],
+  join: [
+    { name: 'lid', type: 'long', nullable: true }, { name: 'lts', type: 'timestamp', nullable: true },
+    { name: 'amount', type: 'long', nullable: true }, { name: 'rid', type: 'long', nullable: true },
+    { name: 'rts', type: 'timestamp', nullable: true }, { name: 'key', type: 'string', nullable: true },
+  ],
   windowed: [
     { name: 'window', nullable: false, type: { kind: 'struct', fields: [
       { name: 'start', type: 'timestamp', nullable: false }, { name: 'end', type: 'timestamp', nullable: false }] } },
@@ -110,6 +123,7 @@ const OUTPUT_SCHEMAS: Readonly<Record<PipelineKind, Schema>> = {
 /** One line per expected output row: what each input record must have produced, exactly once. */
 export function expectedLines(kind: PipelineKind, records: readonly InputRecord[]): string[] {
   if (kind === 'stateless') return records.map((r) => `${r.id}|${r.ts}|${r.amount}|${r.amount * 2}`);
+  if (kind === 'join') return records.map((r) => `${r.id}|${r.ts}|${r.amount}|${r.key}`);
   const groups = new Map<string, { n: number; total: number }>();
   for (const r of records) {
     const k = `${r.ts - (r.ts % WINDOW_MS)}|${r.key}`;
@@ -123,6 +137,10 @@ export function expectedLines(kind: PipelineKind, records: readonly InputRecord[
 
 function outputLine(kind: PipelineKind, row: Row): string {
   if (kind === 'stateless') return `${row['id']}|${row['ts']}|${row['amount']}|${row['doubled']}`;
+  if (kind === 'join') {
+    const consistent = row['lid'] === row['rid'] && row['lts'] === row['rts'];
+    return `${row['lid']}|${row['lts']}|${row['amount']}|${row['key']}${consistent ? '' : '|MISMATCHED'}`;
+  }
   return `${(row['window'] as Row)['start']}|${row['key']}|${row['n']}|${row['total']}`;
 }
 
