@@ -27,7 +27,8 @@ export function pipelineFolders(root: string): PipelineFolders {
   return { input: join(root, 'input'), output: join(root, 'output'), checkpoint: join(root, 'checkpoint') };
 }
 
-export const recordAt = (i: number): InputRecord => ({ id: i, ts: i * 100, key: `k${i % 7}`, amount: i % 13 });
+/** Event time starts above 0: a row at the initial watermark (0) would be late, as in Spark. */
+export const recordAt = (i: number): InputRecord => ({ id: i, ts: (i + 1) * 100, key: `k${i % 7}`, amount: i % 13 });
 
 async function putFile(folder: string, name: string, rows: readonly InputRecord[]): Promise<void> {
   await mkdir(folder, { recursive: true });
