@@ -17,7 +17,7 @@ import { FILE_SINK_NOTE, fileSinkRegistered, removeDir, startToFiles, tempDir } 
 import { alternate, flushDisk, median } from '../lib/measure.js';
 import { WATERMARK_MS, windowedCounts, WINDOW_MS } from '../lib/queries.js';
 import { rate, ResultRow } from '../lib/report.js';
-import { Suite, Workload } from '../lib/suite.js';
+import { Workload } from '../lib/suite.js';
 
 const MB = 1e6;
 

@@ -16,8 +16,7 @@ import { HandWindowAggregator } from '../lib/hand-agg.js';
 import { FILE_SINK_NOTE, fileSinkRegistered, removeDir, startToFiles, tempDir } from '../lib/harness.js';
 import { median } from '../lib/measure.js';
 import { WATERMARK_MS, windowedCounts, WINDOW_MS } from '../lib/queries.js';
-import { ResultRow } from '../lib/report.js';
-import { Suite, Workload } from '../lib/suite.js';
+import { Workload } from '../lib/suite.js';
 
 const MULTIPLES = [1, 10, 100] as const;
 /** Batches measured before each point: two snapshot intervals, so periodic work is represented. */

@@ -1,6 +1,6 @@
 /** The HTTP ingest benchmark (bench/http-ingest.ts) as rows of the suite's table. */
 import { runHttpIngestBench } from '../http-ingest.js';
-import { rate, ResultRow } from '../lib/report.js';
+import { rate } from '../lib/report.js';
 import { Workload } from '../lib/suite.js';
 
 export const httpWorkloads: Workload = {

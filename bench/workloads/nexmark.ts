@@ -5,7 +5,7 @@ import { removeDir, tempDir } from '../lib/harness.js';
 import { alternate, median } from '../lib/measure.js';
 import { timeBacklog } from '../lib/queries.js';
 import { rate, ResultRow } from '../lib/report.js';
-import { Suite, Workload } from '../lib/suite.js';
+import { Workload } from '../lib/suite.js';
 
 async function measure(query: NexmarkQuery, bids: readonly Bid[], chunk: number, reps: number): Promise<ResultRow> {
   const outputs = { weir: 0, hand: 0 };

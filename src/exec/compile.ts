@@ -4,7 +4,7 @@ import { resolveColumn, typeOf } from '../plan/analyzer.js';
 import { Expr, stripAlias } from '../plan/expressions.js';
 import { FlatRowFunction, RowFunction, RowPredicate } from '../plan/logical.js';
 import { SCALAR_FUNCTIONS } from '../plan/scalar-functions.js';
-import { Runtime, runtime } from './runtime.js';
+import { runtime } from './runtime.js';
 
 /** What compiled code may read besides the row: the batch's logged timestamp. */
 export interface EvalContext { readonly batchTimestampMs: number }

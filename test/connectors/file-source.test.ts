@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { appendFile, mkdir, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { FileSystemStorage } from '../../src/checkpoint/fs-storage.js';
@@ -10,18 +9,11 @@ import { Options, OptionValue } from '../../src/common/options.js';
 import { Row, Schema, toSchema } from '../../src/common/schema.js';
 import { FileSource, readFiles } from '../../src/sources/file/index.js';
 import { Offset } from '../../src/sources/source.js';
+import { removeTempDirs, tempDir } from '../api/helpers.js';
 
-const folders: string[] = [];
+after(removeTempDirs);
 
-after(async () => {
-  for (const f of folders) await rm(f, { recursive: true, force: true });
-});
-
-async function tempFolder(): Promise<string> {
-  const folder = await mkdtemp(join(tmpdir(), 'weir-file-source-'));
-  folders.push(folder);
-  return folder;
-}
+const tempFolder = (): Promise<string> => tempDir('weir-file-source-');
 
 type Format = 'json' | 'csv' | 'text';
 

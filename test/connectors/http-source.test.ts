@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { ChildProcess, spawn } from 'node:child_process';
-import { appendFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
@@ -15,19 +14,12 @@ import { encodeFrame, FrameKind } from '../../src/sources/http/frames.js';
 import { HttpSource } from '../../src/sources/http/index.js';
 import { CRASH_SCHEMA } from './http-crash-child.js';
 import { freePort, mulberry32 } from './harness.js';
+import { removeTempDirs, tempDir } from '../api/helpers.js';
 
 const SCHEMA = toSchema('ts TIMESTAMP, user STRING, amount DOUBLE, n INT');
-const folders: string[] = [];
+after(removeTempDirs);
 
-after(async () => {
-  for (const f of folders) await rm(f, { recursive: true, force: true });
-});
-
-async function tempFolder(): Promise<string> {
-  const folder = await mkdtemp(join(tmpdir(), 'weir-http-'));
-  folders.push(folder);
-  return folder;
-}
+const tempFolder = (): Promise<string> => tempDir('weir-http-');
 
 function makeSource(options: Record<string, OptionValue>, schema: Schema | null = SCHEMA): HttpSource {
   return new HttpSource({ format: 'http', schema, path: null, options: new Options(options, 'http source') });
