@@ -72,12 +72,16 @@ export class EventWriter {
   async writeFile(count: number): Promise<void> {
     const lines: string[] = [];
     for (let k = 0; k < count; k++) lines.push(JSON.stringify(demoEvent(this.nextEvent + k, this.eventsPerSecond)));
-    const name = `events-${String(this.nextFile).padStart(6, '0')}.json`;
+    await this.writeWhole(`events-${String(this.nextFile).padStart(6, '0')}.json`, lines);
+    this.nextFile += 1;
+    this.nextEvent += count;
+  }
+
+  /** Writes JSON lines under a hidden temp name and renames them in, so the source never sees a partial file. */
+  async writeWhole(name: string, lines: readonly string[]): Promise<void> {
     const temp = join(this.folder, `.${name}.tmp`);
     await writeFile(temp, `${lines.join('\n')}\n`);
     await rename(temp, join(this.folder, name));
-    this.nextFile += 1;
-    this.nextEvent += count;
   }
 
   /** Reads every event back from the input files (for the final check). */

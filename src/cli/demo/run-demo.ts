@@ -56,8 +56,8 @@ export async function runDemo(options: DemoOptions, log: (line: string) => void)
     await sleep(TICK_MS);
   }
   const last = demoEvent(total - 1, eventTimeRate(options.eventsPerSecond));
-  await writeFile(join(folders.input, END_FILE),
-    `${JSON.stringify({ ...last, id: total, ts: new Date(Date.parse(last.ts) + 4 * WINDOW_MS).toISOString(), page: '(end)' })}\n`);
+  await writer.writeWhole(END_FILE,
+    [JSON.stringify({ ...last, id: total, ts: new Date(Date.parse(last.ts) + 4 * WINDOW_MS).toISOString(), page: '(end)' })]);
   log('All events written; stopping the live pipeline and draining what is left (availableNow).');
   pipeline.kill('SIGTERM');
   await exitOk(pipeline, 'SIGTERM');
