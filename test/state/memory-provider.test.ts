@@ -1,8 +1,9 @@
 /** The default state store: versions, deltas of changed keys only, reload from snapshot plus deltas. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { unpack } from 'msgpackr';
 import { MemoryStorage } from '../../src/checkpoint/memory-storage.js';
-import { decodeFile } from '../../src/checkpoint/file-format.js';
+import { decodeFile, encodeFile } from '../../src/checkpoint/file-format.js';
 import { inMemoryStateProvider } from '../../src/state/memory-provider.js';
 import { StateStore } from '../../src/state/state-store.js';
 
@@ -18,7 +19,7 @@ async function deltaRecords(storage: MemoryStorage, version: number): Promise<un
   for (let p = 0; p < 4; p++) {
     const data = await storage.read(`${p}/${version}.delta`);
     assert.ok(data, `partition ${p} has a delta for version ${version}`);
-    records.push(...JSON.parse(decodeFile(data, 'state-delta', 1, `${p}/${version}.delta`).body.toString('utf8')) as unknown[][]);
+    records.push(...unpack(decodeFile(data, 'state-delta', 2, `${p}/${version}.delta`).body) as unknown[][]);
   }
   return records;
 }
@@ -57,4 +58,15 @@ test('loading version V gives the state as of V, from a snapshot and the deltas 
   at3.put('k9', 9);
   await at3.commit();
   assert.deepEqual((await deltaRecords(storage, 4)), [['k9', 9]]);
+});
+
+test('state files of format 1 (JSON) are still read; a body that is not records is reported by path', async () => {
+  const storage = new MemoryStorage();
+  await storage.writeAtomic('0/0.delta', encodeFile('state-delta', 1, JSON.stringify([['a', 1], ['b', 2]])), { overwrite: true });
+  for (const p of [1, 2, 3]) await storage.writeAtomic(`${p}/0.delta`, encodeFile('state-delta', 1, '[]'), { overwrite: true });
+  const store = await open(storage, 0);
+  assert.deepEqual([...store.entries()].sort(), [['a', 1], ['b', 2]]);
+  await storage.writeAtomic('0/0.delta', encodeFile('state-delta', 2, Buffer.from([0xc1, 0xc1])), { overwrite: true });
+  await assert.rejects(open(storage, 0), (err: Error & { code?: string }) =>
+    err.code === 'CHECKPOINT_CORRUPT' && /0[\\/]0\.delta/.test(err.message) && /cannot be read/.test(err.message));
 });
