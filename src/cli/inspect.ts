@@ -1,13 +1,17 @@
 /**
  * `weir inspect <checkpoint>`: what a checkpoint says, read-only (it takes no lock, so it works on
  * the checkpoint of a running query): the query id, its inputs and stateful operators, and for
- * each batch still in the logs its offsets, watermark, whether it committed and which sink took it.
+ * each batch still in the logs its offsets, watermark, whether it committed and which sink took it;
+ * with --state, an operator's keys and values.
  */
 import { stat } from 'node:fs/promises';
-import { Checkpoint } from '../checkpoint/checkpoint.js';
+import { Checkpoint, CheckpointMetadata } from '../checkpoint/checkpoint.js';
 import { FileSystemStorage } from '../checkpoint/fs-storage.js';
 import { Offset } from '../checkpoint/offset-log.js';
+import { PrefixedStorage } from '../checkpoint/prefixed-storage.js';
 import { CheckpointError } from '../common/errors.js';
+import { loadPartition } from '../state/state-files.js';
+import { StateKey } from '../state/state-store.js';
 
 export interface BatchReport {
   readonly batchId: number;
@@ -41,7 +45,7 @@ export interface CheckpointReport {
 
 const isoOrNull = (ms: number): string | null => (ms > 0 ? new Date(ms).toISOString() : null);
 
-export async function inspectCheckpoint(location: string): Promise<CheckpointReport> {
+async function openCheckpoint(location: string): Promise<{ storage: FileSystemStorage; checkpoint: Checkpoint; meta: CheckpointMetadata }> {
   const storage = new FileSystemStorage(location);
   const checkpoint = new Checkpoint(storage);
   const meta = await checkpoint.readMetadata();
@@ -49,6 +53,11 @@ export async function inspectCheckpoint(location: string): Promise<CheckpointRep
     throw new CheckpointError('NOT_A_CHECKPOINT', storage.locate('metadata'), `${storage.description} is not a weir ` +
       `checkpoint: it has no metadata file. Pass the folder given as the query's checkpointLocation.`);
   }
+  return { storage, checkpoint, meta };
+}
+
+export async function inspectCheckpoint(location: string): Promise<CheckpointReport> {
+  const { storage, checkpoint, meta } = await openCheckpoint(location);
   const ids = [...new Set([...await checkpoint.offsets.batchIds(), ...await checkpoint.commits.batchIds()])].sort((a, b) => a - b);
   const batches: BatchReport[] = [];
   let conf: Readonly<Record<string, string | number>> = {};
@@ -79,6 +88,40 @@ async function stateReport(storage: FileSystemStorage, folder: string, descripti
     }
   }
   return { operator: folder, description, partitions: partitions.length, files, bytes, newestVersion };
+}
+
+/**
+ * The keys and values of stateful operator `operator` as of the newest committed batch, one JSON
+ * line each (`store` is the operator's folder, or a join side's), sorted by key. State files are
+ * binary; this is how a person reads them.
+ */
+export async function dumpState(location: string, operator: number): Promise<string[]> {
+  const { storage, checkpoint, meta } = await openCheckpoint(location);
+  if (!Number.isInteger(operator) || operator < 0 || operator >= meta.statefulOperators.length) {
+    throw new CheckpointError('NO_SUCH_OPERATOR', storage.locate('state'), meta.statefulOperators.length === 0
+      ? `The query of ${storage.description} keeps no state (it has no stateful operator).`
+      : `The query of ${storage.description} has no stateful operator ${operator}: pass ` +
+        `${meta.statefulOperators.length === 1 ? '0' : `0 to ${meta.statefulOperators.length - 1}`} (weir inspect lists them).`);
+  }
+  const version = (await checkpoint.commits.batchIds()).at(-1) ?? -1;
+  const lines: string[] = [];
+  for (const folder of await stateStoreFolders(storage, `state/${operator}`)) {
+    const store = new PrefixedStorage(storage, folder);
+    const state = new Map<StateKey, unknown>();
+    for (const p of await store.list('')) {
+      if (/^\d+$/.test(p)) await loadPartition(store, Number(p), version, state, (data) => data);
+    }
+    const keys = [...state.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const key of keys) lines.push(JSON.stringify({ store: folder, key, value: state.get(key) }));
+  }
+  return lines;
+}
+
+/** The folder itself when it holds partitions, else its sub-folders that do (a join keeps one store per side). */
+async function stateStoreFolders(storage: FileSystemStorage, folder: string): Promise<string[]> {
+  const entries = await storage.list(folder);
+  if (entries.some((e) => /^\d+$/.test(e))) return [folder];
+  return entries.sort().map((e) => `${folder}/${e}`);
 }
 
 const clip = (text: string, width: number): string => (text.length <= width ? text : `${text.slice(0, width - 1)}…`);

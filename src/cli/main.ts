@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { WeirError } from '../common/errors.js';
 import { runDemoPipeline } from './demo/pipeline-process.js';
 import { runDemo } from './demo/run-demo.js';
-import { formatCheckpointReport, inspectCheckpoint } from './inspect.js';
+import { dumpState, formatCheckpointReport, inspectCheckpoint } from './inspect.js';
 
 function positiveNumber(value: string): number {
   const n = Number(value);
@@ -50,7 +50,13 @@ program.command('inspect')
   .description('Show a checkpoint: query id, inputs, state, and each batch\'s offsets, watermark, commit and sink.')
   .argument('<checkpoint>', 'the folder given as checkpointLocation')
   .option('--json', 'print the report as JSON', false)
-  .action(async (checkpoint: string, opts: { json: boolean }) => {
+  .option('--state <operator>', 'print that stateful operator\'s keys and values as of the last committed batch, ' +
+    'one JSON line each', count)
+  .action(async (checkpoint: string, opts: { json: boolean; state?: number }) => {
+    if (opts.state !== undefined) {
+      for (const line of await dumpState(checkpoint, opts.state)) process.stdout.write(`${line}\n`);
+      return;
+    }
     const report = await inspectCheckpoint(checkpoint);
     process.stdout.write(`${opts.json ? JSON.stringify(report, null, 2) : formatCheckpointReport(report)}\n`);
   });

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
+import { col, count, sum, Weir } from '../../src/index.js';
 
 const CLI = resolve(fileURLToPath(import.meta.url), '../../../../bin/weir.js');
 
@@ -77,5 +78,39 @@ describe('weir CLI', () => {
     const run = await weir('demo', '--rate', 'fast');
     assert.notEqual(run.code, 0);
     assert.match(run.stderr, /--rate/);
+  });
+});
+
+describe('weir inspect --state', () => {
+  let checkpoint: string;
+
+  before(async () => {
+    checkpoint = await mkdtemp(join(tmpdir(), 'weir-cli-state-'));
+    const weir = new Weir();
+    const input = weir.memoryStream('word STRING, n LONG');
+    const query = await input.toDF().groupBy(col('word')).agg(count('*').as('count'), sum('n').as('total'))
+      .writeStream.format('memory').queryName('words').outputMode('update').option('checkpointLocation', checkpoint).start();
+    input.addData([{ word: 'b', n: 1 }, { word: 'a', n: 2 }, { word: 'b', n: 3 }]);
+    await query.processAllAvailable();
+    input.addData([{ word: 'c', n: 4 }, { word: 'a', n: 5 }]);
+    await query.processAllAvailable();
+    await query.stop();
+  });
+  after(() => rm(checkpoint, { recursive: true, force: true }));
+
+  it('prints each key of the binary state files with its value, as of the last committed batch', async () => {
+    const run = await weir('inspect', checkpoint, '--state', '0');
+    assert.equal(run.code, 0, run.stderr);
+    const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { store: string; key: string; value: unknown[] });
+    assert.deepEqual(lines.map((l) => [l.store, l.key]), [['state/0', 'a'], ['state/0', 'b'], ['state/0', 'c']]);
+    // An entry holds the grouping value, then the aggregates' slots: count, then sum.
+    assert.deepEqual(lines.map((l) => l.value.slice(0, 3)), [['a', 2, 7], ['b', 2, 4], ['c', 1, 4]]);
+  });
+
+  it('an operator the query does not have is refused, saying which exist', async () => {
+    const run = await weir('inspect', checkpoint, '--state', '1');
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /has no stateful operator 1: pass 0 \(weir inspect lists them\)/);
+    assert.match(run.stderr, /NO_SUCH_OPERATOR/);
   });
 });
