@@ -3,7 +3,7 @@ import { CheckpointStorage } from '../checkpoint/storage.js';
 /** Keys are a grouping key's value (one column) or its encoded parts (several columns). */
 export type StateKey = string | number;
 
-/** Converts live state values to JSON data and back (e.g. a Set held for countDistinct). */
+/** Converts live state values to plain data (numbers, strings, arrays, objects) and back (e.g. a Set held for countDistinct). */
 export interface StateValueCodec<V> {
   encode(value: V): unknown;
   decode(data: unknown): V;
