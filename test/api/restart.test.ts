@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import {
-  collectList, countDistinct, DataFrame, first, last, Row, sessionWindow, StreamingQuery, StreamingQueryException, Weir,
+  collectList, countDistinct, DataFrame, first, last, max, min, Row, sessionWindow, StreamingQuery, StreamingQueryException, Weir,
   window,
 } from '../../src/index.js';
 import { assertRows, removeTempDirs, sec, sorted, startCollecting, tempDir, win } from './helpers.js';
@@ -222,5 +222,24 @@ describe('a failing batch', () => {
     assert.deepEqual(again.recentProgress.map((p) => [p.batchId, p.numInputRows]), [[1, 3], [2, 1]]);
     const written = await weir.read.format('json').schema(EVENTS).load(out).collect();
     assertRows(written, ['A', 'B', 'C', 'BOOM', 'D', 'E'].map((word, i) => ev(i + 1, word)));
+  });
+});
+
+describe('state values survive a restart exactly', () => {
+  test('infinite doubles in aggregation state come back as they were (JSON would have made them null)', async () => {
+    const checkpoint = await tempDir();
+    const parts: Row[][] = [[{ k: 'a', x: Infinity }, { k: 'b', x: -Infinity }], [{ k: 'a', x: 1 }, { k: 'b', x: 2 }]];
+    const batches: [number, Row[]][] = [];
+    for (let i = 0; i < parts.length; i++) {
+      const session = new Weir();
+      const input = session.memoryStream('k STRING, x DOUBLE');
+      input.addData(parts.slice(0, i).flat());
+      const q = await startCollecting(input.toDF().groupBy('k').agg(max('x').as('max'), min('x').as('min')), batches,
+        { mode: 'complete', checkpoint });
+      input.addData(parts[i]!);
+      await q.processAllAvailable();
+      await q.stop();
+    }
+    assertRows(batches.at(-1)![1], [{ k: 'a', max: Infinity, min: 1 }, { k: 'b', max: 2, min: -Infinity }]);
   });
 });
