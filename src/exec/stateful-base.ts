@@ -1,5 +1,5 @@
 import { OutputMode } from '../sinks/sink.js';
-import { StateKey, StateStore, StateValueCodec } from '../state/state-store.js';
+import { compareStateKeys, StateKey, StateStore, StateValueCodec } from '../state/state-store.js';
 import { StateOperatorProgress, StateSetup } from './physical.js';
 
 /** The state handling every stateful operator shares: open, commit, metrics, retention. */
@@ -56,7 +56,7 @@ export abstract class StatefulBase<V> {
     }
     // A re-run of a batch must emit the same rows in the same order (the NATS sink de-duplicates by row
     // index), but the map's order depends on its history: a restart loads it partition by partition.
-    evicted.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    evicted.sort((a, b) => compareStateKeys(a[0], b[0]));
     for (const [key] of evicted) this.store.remove(key);
     return evicted.map(([, value]) => value);
   }

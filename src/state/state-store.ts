@@ -3,6 +3,11 @@ import { CheckpointStorage } from '../checkpoint/storage.js';
 /** Keys are a grouping key's value (one column) or its encoded parts (several columns). */
 export type StateKey = string | number;
 
+/** A fixed order of keys (independent of a map's history), for output that must be the same on every run. */
+export function compareStateKeys(a: StateKey, b: StateKey): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /** Converts live state values to plain data (numbers, strings, arrays, objects) and back (e.g. a Set held for countDistinct). */
 export interface StateValueCodec<V> {
   encode(value: V): unknown;
