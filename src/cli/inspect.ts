@@ -11,7 +11,7 @@ import { Offset } from '../checkpoint/offset-log.js';
 import { PrefixedStorage } from '../checkpoint/prefixed-storage.js';
 import { CheckpointError } from '../common/errors.js';
 import { loadPartition } from '../state/state-files.js';
-import { StateKey } from '../state/state-store.js';
+import { compareStateKeys, StateKey } from '../state/state-store.js';
 
 export interface BatchReport {
   readonly batchId: number;
@@ -75,19 +75,22 @@ export async function inspectCheckpoint(location: string): Promise<CheckpointRep
 }
 
 async function stateReport(storage: FileSystemStorage, folder: string, description: string): Promise<StateReport> {
-  const partitions = (await storage.list(folder)).filter((p) => /^\d+$/.test(p));
+  let partitions = 0;
   let files = 0;
   let bytes = 0;
   let newestVersion: number | null = null;
-  for (const p of partitions) {
-    for (const name of await storage.list(`${folder}/${p}`)) {
-      files += 1;
-      bytes += (await stat(storage.locate(`${folder}/${p}/${name}`))).size;
-      const version = Number.parseInt(name, 10);
-      if (Number.isInteger(version)) newestVersion = Math.max(newestVersion ?? version, version);
+  for (const store of await stateStoreFolders(storage, folder)) {
+    for (const p of await partitionsOf(storage, store)) {
+      partitions += 1;
+      for (const name of await storage.list(`${store}/${p}`)) {
+        files += 1;
+        bytes += (await stat(storage.locate(`${store}/${p}/${name}`))).size;
+        const version = Number.parseInt(name, 10);
+        if (Number.isInteger(version)) newestVersion = Math.max(newestVersion ?? version, version);
+      }
     }
   }
-  return { operator: folder, description, partitions: partitions.length, files, bytes, newestVersion };
+  return { operator: folder, description, partitions, files, bytes, newestVersion };
 }
 
 /**
@@ -108,20 +111,25 @@ export async function dumpState(location: string, operator: number): Promise<str
   for (const folder of await stateStoreFolders(storage, `state/${operator}`)) {
     const store = new PrefixedStorage(storage, folder);
     const state = new Map<StateKey, unknown>();
-    for (const p of await store.list('')) {
-      if (/^\d+$/.test(p)) await loadPartition(store, Number(p), version, state, (data) => data);
+    for (const p of await partitionsOf(storage, folder)) await loadPartition(store, p, version, state, (data) => data);
+    for (const key of [...state.keys()].sort(compareStateKeys)) {
+      lines.push(JSON.stringify({ store: folder, key, value: state.get(key) }));
     }
-    const keys = [...state.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    for (const key of keys) lines.push(JSON.stringify({ store: folder, key, value: state.get(key) }));
   }
   return lines;
 }
 
-/** The folder itself when it holds partitions, else its sub-folders that do (a join keeps one store per side). */
+/** An operator's state stores: its folder, or one sub-folder per side for a join (`left`, `right`). */
 async function stateStoreFolders(storage: FileSystemStorage, folder: string): Promise<string[]> {
   const entries = await storage.list(folder);
-  if (entries.some((e) => /^\d+$/.test(e))) return [folder];
+  if (entries.length === 0 || entries.some(isPartition)) return [folder];
   return entries.sort().map((e) => `${folder}/${e}`);
+}
+
+const isPartition = (name: string): boolean => /^\d+$/.test(name);
+
+async function partitionsOf(storage: FileSystemStorage, store: string): Promise<number[]> {
+  return (await storage.list(store)).filter(isPartition).map(Number).sort((a, b) => a - b);
 }
 
 const clip = (text: string, width: number): string => (text.length <= width ? text : `${text.slice(0, width - 1)}…`);

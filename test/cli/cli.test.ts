@@ -114,3 +114,42 @@ describe('weir inspect --state', () => {
     assert.match(run.stderr, /NO_SUCH_OPERATOR/);
   });
 });
+
+describe('weir inspect on a stream-stream join', () => {
+  let checkpoint: string;
+
+  before(async () => {
+    checkpoint = await mkdtemp(join(tmpdir(), 'weir-cli-join-'));
+    const weir = new Weir();
+    const imps = weir.memoryStream({ adId: 'string', impTime: 'timestamp' });
+    const clicks = weir.memoryStream({ clickAdId: 'string', clickTime: 'timestamp' });
+    const joined = imps.toDF().withWatermark('impTime', '10 seconds').join(
+      clicks.toDF().withWatermark('clickTime', '20 seconds'),
+      col('adId').equalTo(col('clickAdId')).and(col('clickTime').geq(col('impTime')))
+        .and(col('clickTime').leq(col('impTime').plus(60_000))));
+    const query = await joined.writeStream.format('memory').queryName('ad_clicks')
+      .option('checkpointLocation', checkpoint).start();
+    imps.addData([{ adId: 'a', impTime: 1000 }]);
+    clicks.addData([{ clickAdId: 'b', clickTime: 2000 }]);
+    await query.processAllAvailable();
+    await query.stop();
+  });
+  after(() => rm(checkpoint, { recursive: true, force: true }));
+
+  it('the report counts both sides\' state files', async () => {
+    const run = await weir('inspect', checkpoint, '--json');
+    assert.equal(run.code, 0, run.stderr);
+    const [state] = (JSON.parse(run.stdout) as { state: { partitions: number; files: number; newestVersion: number }[] }).state;
+    assert.deepEqual([state!.partitions, state!.files, state!.newestVersion], [8, 8, 0]);
+  });
+
+  it('--state prints each side\'s buffered rows under its own store', async () => {
+    const run = await weir('inspect', checkpoint, '--state', '0');
+    assert.equal(run.code, 0, run.stderr);
+    const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { store: string; key: string; value: unknown[][] });
+    assert.deepEqual(lines.map((l) => [l.store, l.key, l.value[0]![0]]), [
+      ['state/0/left', 'a', { adId: 'a', impTime: 1000 }],
+      ['state/0/right', 'b', { clickAdId: 'b', clickTime: 2000 }],
+    ]);
+  });
+});
