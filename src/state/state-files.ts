@@ -3,9 +3,9 @@
  * keys one batch set or removed, `<version>.snapshot` every key as of that version. Loading version V
  * reads the newest snapshot at or below V and applies the deltas after it.
  */
+import { Packr } from 'msgpackr';
 import { decodeFile, encodeFile } from '../checkpoint/file-format.js';
 import { CheckpointStorage } from '../checkpoint/storage.js';
-import { Packr } from 'msgpackr';
 import { CheckpointError, errorMessage } from '../common/errors.js';
 import { StateKey } from './state-store.js';
 
@@ -18,8 +18,9 @@ export const FORMAT_VERSION = 2;
 export type StateRecord = [StateKey, unknown] | [StateKey];
 
 // Plain MessagePack (no msgpackr record extension), so any MessagePack reader can read a state file.
-// Chosen over JSON for bulk state: encoding a batch's changed keys took half the time, and reading
-// them back on restart a third (numbers are 9 bytes each instead of shortest-decimal text).
+// Chosen over JSON for bulk state: encoding a batch's changed keys took half the time and reading them
+// back on restart a third (doubles are copied as 8 bytes instead of formatted and parsed as decimal
+// text), and it keeps NaN and ±Infinity, which JSON turns into null.
 const packer = new Packr({ useRecords: false });
 
 function encodeRecords(kind: string, records: readonly StateRecord[]): Buffer {
@@ -95,6 +96,5 @@ async function readRecords(storage: CheckpointStorage, path: string, kind: strin
 /** Writes `<partition>/<version>.snapshot` from the files (never from live state, which the next batch changes). */
 export async function writeSnapshot(storage: CheckpointStorage, partition: number, version: number): Promise<void> {
   const state = await loadPartition(storage, partition, version, new Map<StateKey, unknown>(), (data) => data);
-  const records: StateRecord[] = [...state].map(([k, v]) => [k, v]);
-  await storage.writeAtomic(`${partition}/${version}.snapshot`, encodeRecords(SNAPSHOT_KIND, records), { overwrite: true });
+  await storage.writeAtomic(`${partition}/${version}.snapshot`, encodeRecords(SNAPSHOT_KIND, [...state]), { overwrite: true });
 }

@@ -70,3 +70,22 @@ test('state files of format 1 (JSON) are still read; a body that is not records 
   await assert.rejects(open(storage, 0), (err: Error & { code?: string }) =>
     err.code === 'CHECKPOINT_CORRUPT' && /0[\\/]0\.delta/.test(err.message) && /cannot be read/.test(err.message));
 });
+
+test('values come back from the files as they were put, NaN and infinities included', async () => {
+  const storage = new MemoryStorage();
+  const values = [NaN, Infinity, -Infinity, 0.1 + 0.2, 2 ** 53 - 1, -7];
+  const store = await inMemoryStateProvider.open<unknown>({
+    storage, numPartitions: 4, version: -1, codec: { encode: (v) => v, decode: (d) => d }, snapshotInterval: 2,
+  });
+  store.put('numbers', values);
+  store.put('nested', { list: [null, 'x', [1.5]], flag: true });
+  for (let v = 0; v <= 2; v++) await store.commit(); // version 2: a snapshot is rebuilt from the files
+  await store.close();
+  const reopened = await inMemoryStateProvider.open<unknown>({
+    storage, numPartitions: 4, version: 2, codec: { encode: (v) => v, decode: (d) => d }, snapshotInterval: 2,
+  });
+  assert.deepEqual(reopened.get('numbers'), values);
+  assert.deepEqual(reopened.get('nested'), { list: [null, 'x', [1.5]], flag: true });
+  assert.ok((await storage.list('0')).concat(await storage.list('1'), await storage.list('2'), await storage.list('3'))
+    .some((name) => name.endsWith('.snapshot')), 'a snapshot was written and read');
+});
