@@ -7,7 +7,7 @@
  */
 import { FileSystemStorage } from '../src/checkpoint/fs-storage.js';
 import { Weir } from '../src/index.js';
-import { foreachBatchSink } from '../src/sinks/foreach-batch.js';
+import { foreachBatchSink } from '../src/connectors/foreach-batch/sink.js';
 import { inMemoryStateProvider } from '../src/state/memory-provider.js';
 import { StateStoreProvider } from '../src/state/state-store.js';
 import { generatorStream, rowsOf } from './lib/gen-source.js';

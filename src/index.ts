@@ -17,8 +17,9 @@ export type {
   QueryIdleEvent, QueryTerminatedEvent,
 } from './engine/progress.js';
 export type { StateOperatorProgress } from './exec/physical.js';
-export type { OutputMode, Sink, SinkContext } from './sinks/sink.js';
+export type { OutputMode } from './common/output-mode.js';
+export type { Sink, SinkContext, SinkSpec } from './sinks/sink.js';
 export type { Source, SourceContext, Offset } from './sources/source.js';
 export type { CheckpointStorage } from './checkpoint/storage.js';
 export type { StateStore, StateStoreProvider } from './state/state-store.js';
-export { MemoryTable } from './sinks/memory.js';
+export { MemoryTable } from './connectors/memory/sink.js';

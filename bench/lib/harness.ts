@@ -12,9 +12,10 @@ import { MicroBatchExecution } from '../../src/engine/micro-batch.js';
 import { ListenerBus } from '../../src/engine/progress.js';
 import { planPhysical } from '../../src/exec/planner.js';
 import { checkStreamingPlan, resultKeyColumns } from '../../src/plan/streaming-rules.js';
-import { ForeachBatchFunction, foreachBatchSink } from '../../src/sinks/foreach-batch.js';
+import { ForeachBatchFunction, foreachBatchSink } from '../../src/connectors/foreach-batch/sink.js';
 import { createSink } from '../../src/sinks/registry.js';
-import { OutputMode, Sink } from '../../src/sinks/sink.js';
+import { OutputMode } from '../../src/common/output-mode.js';
+import { Sink } from '../../src/sinks/sink.js';
 import { inMemoryStateProvider } from '../../src/state/memory-provider.js';
 import { StateStoreProvider } from '../../src/state/state-store.js';
 

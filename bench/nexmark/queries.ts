@@ -9,7 +9,7 @@
 import { col, count, max, window } from '../../src/index.js';
 import type { DataFrame } from '../../src/index.js';
 import { Row } from '../../src/common/schema.js';
-import { OutputMode } from '../../src/sinks/sink.js';
+import { OutputMode } from '../../src/common/output-mode.js';
 import { Bid } from './generator.js';
 
 export interface NexmarkQuery {

@@ -1,9 +1,8 @@
 import { SchemaLike, toSchema, Row } from '../common/schema.js';
 import { ListenerBus, StreamingQueryListener } from '../engine/progress.js';
-import { MemoryTable } from '../sinks/memory.js';
-import { MemoryStream } from '../sources/memory.js';
-import '../sources/builtin.js';
-import '../sinks/builtin.js';
+import { MemoryTable } from '../connectors/memory/sink.js';
+import { MemoryStream } from '../connectors/memory/source.js';
+import '../connectors/builtin.js';
 import { DataFrame, WriterFactory } from './dataframe.js';
 import { StreamingQuery } from './query.js';
 import { DataFrameReader, DataStreamReader } from './reader.js';

@@ -9,7 +9,7 @@
 import { PrefixedStorage } from '../checkpoint/prefixed-storage.js';
 import { Row, Schema, Value } from '../common/schema.js';
 import { JoinAnalysis, JoinType, TimeBound } from '../plan/join-analysis.js';
-import { OutputMode } from '../sinks/sink.js';
+import { OutputMode } from '../common/output-mode.js';
 import { StateKey, StateStore } from '../state/state-store.js';
 import { compileExpression, CompiledExpr } from './compile.js';
 import { ExecContext, PhysicalOperator, StatefulOperator, StateOperatorProgress, StateSetup } from './physical.js';

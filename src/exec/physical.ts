@@ -1,6 +1,6 @@
 import { CheckpointStorage } from '../checkpoint/storage.js';
 import { Row } from '../common/schema.js';
-import { OutputMode } from '../sinks/sink.js';
+import { OutputMode } from '../common/output-mode.js';
 import { StateStoreProvider } from '../state/state-store.js';
 import { EvalContext } from './compile.js';
 

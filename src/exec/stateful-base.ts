@@ -1,4 +1,4 @@
-import { OutputMode } from '../sinks/sink.js';
+import { OutputMode } from '../common/output-mode.js';
 import { compareStateKeys, StateKey, StateStore, StateValueCodec } from '../state/state-store.js';
 import { StateOperatorProgress, StateSetup } from './physical.js';
 

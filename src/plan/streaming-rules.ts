@@ -3,7 +3,7 @@ import { fieldFor, schemaOf } from './analyzer.js';
 import { analyzeJoin, JoinType } from './join-analysis.js';
 import { isStreaming, LogicalPlan, postOrder } from './logical.js';
 
-import { OutputMode } from '../sinks/sink.js';
+import { OutputMode } from '../common/output-mode.js';
 export type { OutputMode };
 
 /**

@@ -1,7 +1,6 @@
 import { Options } from '../common/options.js';
+import { OutputMode } from '../common/output-mode.js';
 import { Row, Schema } from '../common/schema.js';
-
-export type OutputMode = 'append' | 'update' | 'complete';
 
 /** What a sink gets when its query starts. */
 export interface SinkContext {

@@ -198,7 +198,7 @@ describe('a failing batch', () => {
     const start = () => input.toDF()
       .map((r) => {
         if (r['word'] === 'boom' && !fixed) throw new Error(`cannot read '${r['word']}'`);
-        return { ts: r['ts'], word: String(r['word']).toUpperCase() };
+        return { ts: r['ts'] ?? null, word: String(r['word']).toUpperCase() };
       })
       .writeStream.format('json').option('checkpointLocation', checkpoint).start(out);
 

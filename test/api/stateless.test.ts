@@ -140,7 +140,7 @@ describe('typed row functions', () => {
 
   test('a map without a schema keeps the input schema; flatMap may emit nothing', async () => {
     const out = await through(people, peopleRows, (d) => d
-      .map((r): Row => ({ ...r, age: r['age'] === null ? 0 : r['age'] }))
+      .map((r): Row => ({ ...r, age: r['age'] ?? 0 }))
       .flatMap((r) => (r['name'] === 'bob' ? [] : [r]))
       .select('name', col('age').plus(1)));
     assertRows(out, [{ name: 'ann', '(age + 1)': 32 }, { name: 'cy', '(age + 1)': 1 }]);

@@ -101,7 +101,7 @@ describe('checkpoint errors', () => {
     const file = join(dir, 'offsets', String(await newest(dir, 'offsets')));
     const bytes = await readFile(file);
     const damaged = Buffer.from(bytes);
-    damaged[damaged.length - 20] ^= 0x20;
+    damaged[damaged.length - 20]! ^= 0x20;
     await writeFile(file, damaged);
     const err = await refused(dir, 'CHECKPOINT_CORRUPT', file);
     assert.match(err.message, /checksum/);
@@ -156,7 +156,7 @@ describe('checkpoint errors', () => {
     await rm(delta);
     await refused(dir, 'STATE_MISSING', delta);
     const damaged = Buffer.from(bytes);
-    damaged[damaged.length - 15] ^= 0x01;
+    damaged[damaged.length - 15]! ^= 0x01;
     await writeFile(delta, damaged);
     await refused(dir, 'CHECKPOINT_CORRUPT', delta);
   });

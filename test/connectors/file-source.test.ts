@@ -7,7 +7,7 @@ import { PrefixedStorage } from '../../src/checkpoint/prefixed-storage.js';
 import { AnalysisError, CheckpointError, ConnectorError, MalformedRecordError } from '../../src/common/errors.js';
 import { Options, OptionValue } from '../../src/common/options.js';
 import { Row, Schema, toSchema } from '../../src/common/schema.js';
-import { FileSource, readFiles } from '../../src/sources/file/index.js';
+import { FileSource, readFiles } from '../../src/connectors/file/index.js';
 import { Offset } from '../../src/sources/source.js';
 import { removeTempDirs, tempDir } from '../api/helpers.js';
 

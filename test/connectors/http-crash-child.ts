@@ -7,7 +7,7 @@ import { FileSystemStorage } from '../../src/checkpoint/fs-storage.js';
 import { PrefixedStorage } from '../../src/checkpoint/prefixed-storage.js';
 import { Options } from '../../src/common/options.js';
 import { toSchema } from '../../src/common/schema.js';
-import { HttpSource } from '../../src/sources/http/index.js';
+import { HttpSource } from '../../src/connectors/http/source.js';
 
 export const CRASH_SCHEMA = 'req INT, seq INT, ts TIMESTAMP';
 /** Small segments, so the test crosses segment boundaries (and crashes around them). */

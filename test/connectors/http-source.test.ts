@@ -10,8 +10,8 @@ import { FileSystemStorage } from '../../src/checkpoint/fs-storage.js';
 import { PrefixedStorage } from '../../src/checkpoint/prefixed-storage.js';
 import { Options, OptionValue } from '../../src/common/options.js';
 import { Row, Schema, toSchema } from '../../src/common/schema.js';
-import { encodeFrame, FrameKind } from '../../src/sources/http/frames.js';
-import { HttpSource } from '../../src/sources/http/index.js';
+import { encodeFrame, FrameKind } from '../../src/connectors/http/frames.js';
+import { HttpSource } from '../../src/connectors/http/source.js';
 import { CRASH_SCHEMA } from './http-crash-child.js';
 import { freePort, mulberry32 } from './harness.js';
 import { removeTempDirs, tempDir } from '../api/helpers.js';
@@ -474,7 +474,7 @@ describe('http source WAL on disk', () => {
     const path = join(walDir(folder), segment!);
     const data = await readFile(path);
     const second = encodeFrame(FrameKind.record, JSON.stringify(record(0))).length;
-    data[second + 12] ^= 0xff; // inside the payload of the second frame
+    data[second + 12]! ^= 0xff; // inside the payload of the second frame
     await writeFile(path, data);
     await assert.rejects(open(folder), (err: unknown) =>
       err instanceof CheckpointError && err.code === 'WAL_CORRUPT' && err.path === path &&

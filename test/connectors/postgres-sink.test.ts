@@ -7,9 +7,9 @@ import pg from 'pg';
 import { AnalysisError, col, ConnectorError, Weir, window } from '../../src/index.js';
 import { Options } from '../../src/common/options.js';
 import { Row, Schema, WINDOW_TYPE } from '../../src/common/schema.js';
-import { PostgresSink } from '../../src/sinks/postgres/index.js';
-import { OutputMode } from '../../src/sinks/sink.js';
-import { connectJetStream } from '../../src/sources/nats/client.js';
+import { PostgresSink } from '../../src/connectors/postgres/sink.js';
+import { OutputMode } from '../../src/common/output-mode.js';
+import { connectJetStream } from '../../src/connectors/nats/client.js';
 import { CRASH_FAULTS, crashInput, expectedCounts, runPipeline } from './pipeline-child.js';
 import { service } from './services.js';
 

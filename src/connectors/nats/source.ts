@@ -5,8 +5,7 @@ import { CheckpointStorage } from '../../checkpoint/storage.js';
 import { AnalysisError, ConnectorError } from '../../common/errors.js';
 import { Options } from '../../common/options.js';
 import { Row, Schema } from '../../common/schema.js';
-import { registerSource } from '../registry.js';
-import { Offset, Source, SourceContext, SourceSpec } from '../source.js';
+import { Offset, Source, SourceContext, SourceSpec } from '../../sources/source.js';
 import { connectJetStream, JetStreamHandle, natsFailure, natsServers, streamInfo } from './client.js';
 import { CORRUPT_RECORD, decodeJsonRow } from './decode.js';
 
@@ -212,4 +211,3 @@ function parseStartingSequence(options: Options): 'earliest' | 'latest' | number
   return options.oneOf<'earliest' | 'latest'>('startingSequence', ['earliest', 'latest'], 'earliest');
 }
 
-registerSource('nats', (spec) => new NatsSource(spec));

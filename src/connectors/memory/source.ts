@@ -1,5 +1,5 @@
-import { Row, Schema } from '../common/schema.js';
-import { Offset, Source } from './source.js';
+import { Row, Schema } from '../../common/schema.js';
+import { Offset, Source } from '../../sources/source.js';
 
 /**
  * An in-process stream for tests and examples: `addData` appends rows; a query reads them by

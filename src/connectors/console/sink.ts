@@ -1,7 +1,6 @@
-import { Row, Schema } from '../common/schema.js';
-import { sparkTimestampText } from '../exec/runtime.js';
-import { registerSink } from './registry.js';
-import { Sink, SinkSpec } from './sink.js';
+import { Row, Schema } from '../../common/schema.js';
+import { sparkTimestampText } from '../../codec/spark-text.js';
+import { Sink, SinkSpec } from '../../sinks/sink.js';
 
 /** Prints each batch as a table, like Spark's console sink. For development; at-least-once. */
 export function createConsoleSink(spec: SinkSpec): Sink {
@@ -45,4 +44,3 @@ export function formatTable(schema: Schema, rows: readonly Row[], truncate = tru
   return line + format(header) + line + cells.map(format).join('') + line;
 }
 
-registerSink('console', createConsoleSink);

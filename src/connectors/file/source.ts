@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { CheckpointStorage } from '../../checkpoint/storage.js';
 import { AnalysisError, CheckpointError, ConnectorError } from '../../common/errors.js';
 import { Row, Schema } from '../../common/schema.js';
-import { Offset, Source, SourceContext, SourceSpec } from '../source.js';
+import { Offset, Source, SourceContext, SourceSpec } from '../../sources/source.js';
 import { FileFormat, FileReader, fileReader } from './formats.js';
 import { byAge, describeFiles, InputFiles } from './paths.js';
 import { RowCollector, writeBadRecords } from './records.js';

@@ -1,8 +1,7 @@
-import { encodeFile, decodeFile } from '../checkpoint/file-format.js';
-import { CheckpointStorage } from '../checkpoint/storage.js';
-import { Row, Schema } from '../common/schema.js';
-import { registerSource } from './registry.js';
-import { Offset, Source, SourceSpec } from './source.js';
+import { encodeFile, decodeFile } from '../../checkpoint/file-format.js';
+import { CheckpointStorage } from '../../checkpoint/storage.js';
+import { Row, Schema } from '../../common/schema.js';
+import { Offset, Source, SourceSpec } from '../../sources/source.js';
 
 const RATE_SCHEMA: Schema = [
   { name: 'timestamp', type: 'timestamp', nullable: false },
@@ -59,4 +58,3 @@ async function loadOrCreateStart(storage: CheckpointStorage, fallback: number): 
   return fallback;
 }
 
-registerSource('rate', createRateSource);

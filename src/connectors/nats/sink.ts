@@ -2,9 +2,9 @@ import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { AnalysisError, ConnectorError, errorMessage } from '../../common/errors.js';
 import { injectFault } from '../../common/faults.js';
 import { DataType, Row, Schema, Value } from '../../common/schema.js';
-import { connectJetStream, JetStreamHandle, natsFailure, natsServers } from '../../sources/nats/client.js';
-import { registerSink } from '../registry.js';
-import { OutputMode, Sink, SinkContext, SinkSpec } from '../sink.js';
+import { connectJetStream, JetStreamHandle, natsFailure, natsServers } from './client.js';
+import { OutputMode } from '../../common/output-mode.js';
+import { Sink, SinkContext, SinkSpec } from '../../sinks/sink.js';
 
 /** Publishes awaiting their PubAcks at once. */
 const IN_FLIGHT = 256;
@@ -133,4 +133,3 @@ export function jsonEncoder(schema: Schema): (row: Row) => string {
   return (row) => JSON.stringify(Object.fromEntries(schema.map((f) => [f.name, convert(row[f.name], f.type)])));
 }
 
-registerSink('nats', (spec) => new NatsSink(spec));

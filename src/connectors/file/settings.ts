@@ -1,7 +1,7 @@
 import { AnalysisError } from '../../common/errors.js';
 import { Options } from '../../common/options.js';
 import { Schema, typeToString } from '../../common/schema.js';
-import { SourceSpec } from '../source.js';
+import { SourceSpec } from '../../sources/source.js';
 import { CsvSettings, FileFormat } from './formats.js';
 import { PARSE_MODES, ParseMode } from './records.js';
 

@@ -1,7 +1,6 @@
 import { AnalysisError, CheckpointError } from '../../common/errors.js';
 import { Row, Schema } from '../../common/schema.js';
-import { registerSource } from '../registry.js';
-import { Offset, Source, SourceContext, SourceSpec } from '../source.js';
+import { Offset, Source, SourceContext, SourceSpec } from '../../sources/source.js';
 import { IngestServer, ServerSettings } from './server.js';
 import { IngestWal, WalStats } from './wal.js';
 
@@ -199,4 +198,3 @@ export class HttpSource implements Source {
   }
 }
 
-registerSource('http', (spec) => new HttpSource(spec));

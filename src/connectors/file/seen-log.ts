@@ -1,7 +1,7 @@
 import { BatchLog, LogCodec } from '../../checkpoint/batch-log.js';
 import { CheckpointStorage } from '../../checkpoint/storage.js';
 import { CheckpointError } from '../../common/errors.js';
-import { mapInBatches } from './parallel.js';
+import { mapInBatches } from '../../common/parallel.js';
 import { InputFile } from './paths.js';
 
 const FOLDER = 'files';

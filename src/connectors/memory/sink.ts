@@ -1,5 +1,6 @@
-import { Row } from '../common/schema.js';
-import { OutputMode, Sink, SinkContext } from './sink.js';
+import { Row } from '../../common/schema.js';
+import { OutputMode } from '../../common/output-mode.js';
+import { Sink, SinkContext } from '../../sinks/sink.js';
 
 /**
  * The result table of a `memory` sink, readable as `weir.memorySink(queryName).rows`: in append

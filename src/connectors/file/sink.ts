@@ -8,8 +8,9 @@ import { syncDir, writeFileSynced } from '../../common/durable-files.js';
 import { AnalysisError, CheckpointError, ConnectorError, errorMessage } from '../../common/errors.js';
 import { injectFault } from '../../common/faults.js';
 import { Row, typeToString } from '../../common/schema.js';
-import { mapInBatches } from '../../sources/file/parallel.js';
-import { OutputMode, Sink, SinkContext, SinkSpec } from '../sink.js';
+import { mapInBatches } from '../../common/parallel.js';
+import { OutputMode } from '../../common/output-mode.js';
+import { Sink, SinkContext, SinkSpec } from '../../sinks/sink.js';
 import { compileCsvEncoder, compileJsonEncoder, CsvWriteSettings, RowEncoder } from './encode.js';
 import { Manifest, MANIFEST_CODEC, ManifestFile, manifestLog, METADATA_FOLDER } from './manifest.js';
 

@@ -1,5 +1,5 @@
-import { Row } from '../common/schema.js';
-import { Sink } from './sink.js';
+import { Row } from '../../common/schema.js';
+import { Sink } from '../../sinks/sink.js';
 
 export type ForeachBatchFunction = (rows: Row[], batchId: number) => void | Promise<void>;
 

@@ -2,8 +2,8 @@ import pg from 'pg';
 import { ConnectorError, errorMessage } from '../../common/errors.js';
 import { injectFault } from '../../common/faults.js';
 import { Row } from '../../common/schema.js';
-import { registerSink } from '../registry.js';
-import { OutputMode, Sink, SinkContext, SinkSpec } from '../sink.js';
+import { OutputMode } from '../../common/output-mode.js';
+import { Sink, SinkContext, SinkSpec } from '../../sinks/sink.js';
 import { columnsOf, ExistingColumn, quoteIdent, quoteTable, schemaProblems, TableColumn, tableColumns } from './columns.js';
 
 /** Records which batches of which query a database holds; written in the same transaction as the rows. */
@@ -240,4 +240,3 @@ function redact(url: string): string {
   }
 }
 
-registerSink('postgres', (spec) => new PostgresSink(spec));

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { AnalysisError } from '../../common/errors.js';
 import { Row, Schema } from '../../common/schema.js';
-import { isSinkOutput } from '../../sinks/file/manifest.js';
-import { SourceSpec } from '../source.js';
+import { isSinkOutput } from './manifest.js';
+import { SourceSpec } from '../../sources/source.js';
 import { FileFormat, fileReader } from './formats.js';
 import { inferCsvSchema, inferJsonSchema } from './infer.js';
 import { InputFiles } from './paths.js';

@@ -4,8 +4,8 @@ import { join, resolve } from 'node:path';
 import picomatch from 'picomatch';
 import { ConnectorError, errorMessage } from '../../common/errors.js';
 import { Options } from '../../common/options.js';
-import { CommittedManifests, isSinkOutput } from '../../sinks/file/manifest.js';
-import { mapInBatches } from './parallel.js';
+import { CommittedManifests, isSinkOutput } from './manifest.js';
+import { mapInBatches } from '../../common/parallel.js';
 
 /** A file admitted for reading, as the seen-files log records it. */
 export interface InputFile {

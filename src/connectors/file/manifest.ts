@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BatchLog, LogCodec } from '../../checkpoint/batch-log.js';
 import { FileSystemStorage } from '../../checkpoint/fs-storage.js';
-import { mapInBatches } from '../../sources/file/parallel.js';
+import { mapInBatches } from '../../common/parallel.js';
 
 /**
  * A file sink's output folder holds its part files plus `_weir_metadata/<batchId>`: one manifest per

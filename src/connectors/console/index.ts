@@ -1,0 +1,4 @@
+import { registerSink } from '../../sinks/registry.js';
+import { createConsoleSink } from './sink.js';
+
+registerSink('console', createConsoleSink);
