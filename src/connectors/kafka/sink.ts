@@ -1,6 +1,7 @@
 import { Kafka } from 'kafkajs';
 import type { IHeaders, KafkaConfig, Message, Producer } from 'kafkajs';
 import { AnalysisError, ConnectorError } from '../../common/errors.js';
+import { injectFault } from '../../common/faults.js';
 import { OutputMode } from '../../common/output-mode.js';
 import { DataType, Row, Schema, Value } from '../../common/schema.js';
 import { Sink, SinkContext, SinkSpec } from '../../sinks/sink.js';
@@ -70,19 +71,31 @@ export class KafkaSink implements Sink {
     const records = await this.place(batchId, rows);
     const written = this.mayHavePartialBatch ? await this.writtenSoFar(batchId, records) : new Map<string, number>();
     const toSend = records.filter((r) => r.index > (written.get(partitionKey(r)) ?? -1));
+    // Half the batch, then the crash tests' mid-sink fault point, then the rest: a crash there leaves a partial batch.
+    const half = Math.ceil(toSend.length / 2);
+    await this.send(batchId, toSend.slice(0, half));
+    injectFault('midSink', batchId);
+    await this.send(batchId, toSend.slice(half));
+    this.mayHavePartialBatch = false;
+  }
+
+  /** Sends records in order, in requests of SEND_CHUNK, each acknowledged by all in-sync replicas. */
+  private async send(batchId: number, records: readonly OutRecord[]): Promise<void> {
     const producer = this.producer;
     if (!producer) throw new ConnectorError('KAFKA_NOT_OPEN', `${this.description} is used before open() or after stop().`);
-    for (let i = 0; i < toSend.length; i += SEND_CHUNK) {
-      const chunk = toSend.slice(i, i + SEND_CHUNK);
+    for (let i = 0; i < records.length; i += SEND_CHUNK) {
       const byTopic = new Map<string, Message[]>();
-      for (const r of chunk) byTopic.set(r.topic, [...(byTopic.get(r.topic) ?? []), r.message]);
+      for (const r of records.slice(i, i + SEND_CHUNK)) {
+        const messages = byTopic.get(r.topic) ?? [];
+        messages.push(r.message);
+        byTopic.set(r.topic, messages);
+      }
       try {
         await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
       } catch (err) {
         throw kafkaFailure(err, `writing batch ${batchId}`, this.config);
       }
     }
-    this.mayHavePartialBatch = false;
   }
 
   async stop(): Promise<void> {
