@@ -1,8 +1,5 @@
 /** Helpers of the Kafka tests: a producer for input, a reader for output, a private mock cluster. */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Message } from 'kafkajs';
 import { Row, Weir } from '../../src/index.js';
@@ -34,17 +31,4 @@ export function text(v: unknown): string | null {
 }
 
 /** A mock cluster of the test's own (for tests that lose it), as scripts/services.sh starts the shared one. */
-export async function startPrivateCluster(): Promise<{ brokers: string; stop(): void }> {
-  const python = process.env['WEIR_TEST_KAFKA_PYTHON'] ?? '/usr/bin/python3';
-  const script = join(dirname(fileURLToPath(import.meta.url)), '../../../scripts/kafka-mock.py');
-  const child = spawn(python, [script, '--until-stdin-closes'], { stdio: ['pipe', 'pipe', 'ignore'] });
-  const brokers = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('\n')) resolve(out.split('\n')[0]!);
-    });
-    child.on('exit', (code) => reject(new Error(`the Kafka mock exited with ${code} before printing its brokers`)));
-  });
-  return { brokers, stop: () => { child.stdin.end(); child.kill('SIGTERM'); } };
-}
+export { startKafkaMock as startPrivateCluster } from '../../bench/lib/kafka-mock.js';
