@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { Kafka, logLevel } from 'kafkajs';
 import { col, DataFrame, Row, StreamingQuery, Weir, WeirError } from '../../src/index.js';
 import { partitionForKey } from '../../src/connectors/kafka/partitioner.js';
 import { produce, readTopic, startPrivateCluster, text, uniqueTopic } from './kafka-cluster.js';
@@ -114,6 +115,31 @@ describe('kafka source and sink', { skip: kafka.skip }, () => {
     assert.deepEqual(headers.map((h) => [h.key, text(h.value)]), [['origin', 'test']]);
     const metrics = q.lastProgress!.sources[0]!.metrics;
     assert.equal(metrics['maxOffsetsBehindLatest'], 0);
+  });
+
+  test('minOffsetsPerTrigger waits for enough records (within maxTriggerDelay); kafka.group.id receives committed offsets', async () => {
+    const topic = uniqueTopic('min');
+    const group = uniqueTopic('lag-tools');
+    await produce(brokers, topic, numbered('w', 10));
+    const weir = new Weir();
+    const q = await toMemory(stream(weir, {
+      subscribe: topic, startingOffsets: 'earliest', minOffsetsPerTrigger: 25, maxTriggerDelay: '1 hour', 'kafka.group.id': group,
+    }), 'min', 'min');
+    await q.processAllAvailable();
+    assert.equal(weir.memorySink('min').rows.length, 0, '10 waiting records are fewer than minOffsetsPerTrigger');
+    await produce(brokers, topic, numbered('w', 20, 10));
+    await q.processAllAvailable();
+    await q.stop();
+    assert.deepEqual(values(weir.memorySink('min').rows), numbered('w', 30).map((m) => m.value).sort());
+    const admin = new Kafka({ brokers: brokers.split(','), logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+      const total = committed!.partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
+      assert.equal(total, 30, 'the group holds the end offsets of the last committed batch');
+    } finally {
+      await admin.disconnect();
+    }
   });
 
   test('failOnDataLoss: a topic recreated below the logged offsets stops the query by default, or is skipped', async () => {

@@ -138,10 +138,14 @@ export class KafkaRangeReader {
   private onProgress: (() => void) | null = null;
   private failure: unknown = null;
 
-  constructor(kafka: Kafka, private readonly config: KafkaConfig, readonly topics: readonly string[], groupId: string,
-    private readonly timeoutMs: number) {
+  /**
+   * `group` is either a prefix (a unique group is made from it, as Spark does) or, with `exact`, the
+   * group to join as is (Spark's `kafka.group.id`).
+   */
+  constructor(kafka: Kafka, private readonly config: KafkaConfig, readonly topics: readonly string[],
+    group: { readonly name: string; readonly exact: boolean }, private readonly timeoutMs: number) {
     this.consumer = kafka.consumer({
-      groupId: `${groupId}-${randomUUID()}`, maxWaitTimeInMs: 100, sessionTimeout: 30_000, rebalanceTimeout: 30_000,
+      groupId: group.exact ? group.name : `${group.name}-${randomUUID()}`, maxWaitTimeInMs: 100, sessionTimeout: 30_000, rebalanceTimeout: 30_000,
       heartbeatInterval: 3_000, retry: { retries: 5 },
     });
   }
@@ -180,6 +184,12 @@ export class KafkaRangeReader {
       this.consumer.pause(this.topics.map((topic) => ({ topic })));
     }
     return wanted.flatMap((r) => this.pending.get(partitionKey(r))!.records);
+  }
+
+  /** Commits positions to the reader's group, for lag tools (never read back by weir). */
+  async commit(offsets: readonly (TopicPartition & { readonly offset: number })[]): Promise<void> {
+    if (this.running === null) return;
+    await this.consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })));
   }
 
   async close(): Promise<void> {

@@ -29,7 +29,7 @@ registerBatchReader('kafka', async (spec) => {
       .filter((r) => r.to > r.from);
     const checked = settings.checkRanges(ranges, bounds, () => undefined);
     reader = new KafkaRangeReader(kafka, settings.config, [...new Set(checked.map((r) => r.topic))].sort(),
-      settings.groupIdPrefix, settings.pollTimeoutMs);
+      { name: settings.groupIdPrefix, exact: false }, settings.pollTimeoutMs);
     return { schema: kafkaSourceSchema(settings.includeHeaders), rows: settings.toRows(await reader.read(checked)) };
   } finally {
     await reader?.close();

@@ -156,7 +156,7 @@ export class KafkaSink implements Sink {
     if (targets.size === 0) return result;
     const bounds = await this.metadata!.bounds([...targets.values()]);
     const reader = new KafkaRangeReader(this.kafka, this.config, [...new Set(records.map((r) => r.topic))].sort(),
-      'weir-kafka-sink-recovery', this.pollTimeoutMs);
+      { name: 'weir-kafka-sink-recovery', exact: false }, this.pollTimeoutMs);
     try {
       for (const [key, tp] of targets) {
         const b = bounds.get(key);

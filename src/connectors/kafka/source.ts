@@ -284,20 +284,12 @@ export class KafkaSource implements Source {
 
   async commit(end: Offset): Promise<void> {
     // For lag tools only: recovery reads the offset log, never the group's offsets (as in Spark).
-    if (this.groupId === undefined) return;
+    if (this.groupId === undefined || this.reader === null) return;
     const offset = asKafkaOffset(end, 'The committed kafka offset', false);
-    const admin = this.kafka.admin();
-    try {
-      await admin.connect();
-      for (const [topic, parts] of Object.entries(offset)) {
-        await admin.setOffsets({ groupId: this.groupId, topic,
-          partitions: Object.entries(parts).map(([partition, o]) => ({ partition: Number(partition), offset: String(o) })) });
-      }
-    } catch {
-      // A group with live members refuses new offsets; lag reporting is best effort and never fails a batch.
-    } finally {
-      await admin.disconnect().catch(() => undefined);
-    }
+    const committed = partitionsOf(offset).filter((tp) => this.reader!.topics.includes(tp.topic))
+      .map((tp) => ({ ...tp, offset: offsetAt(offset, tp)! }));
+    // Best effort: a failure here must not fail a batch that is already committed.
+    await this.reader.commit(committed).catch(() => undefined);
   }
 
   async prepareForTriggerAvailableNow(): Promise<void> {
@@ -337,8 +329,8 @@ export class KafkaSource implements Source {
     const topics = [...new Set(ranges.map((r) => r.topic))].sort();
     if (this.reader && this.reader.topics.join(',') === topics.join(',')) return this.reader;
     void this.reader?.close();
-    this.reader = new KafkaRangeReader(this.kafka, this.settings.config, topics, this.settings.groupIdPrefix,
-      this.settings.pollTimeoutMs);
+    const group = this.groupId === undefined ? { name: this.settings.groupIdPrefix, exact: false } : { name: this.groupId, exact: true };
+    this.reader = new KafkaRangeReader(this.kafka, this.settings.config, topics, group, this.settings.pollTimeoutMs);
     return this.reader;
   }
 
