@@ -3,7 +3,7 @@
  *
  *   npm run bench                       default size (under 10 minutes on 2 cores)
  *   npm run bench -- --quick            small size (under a minute)
- *   npm run bench -- --only W2,W6       some workloads (ids: W1…W8, DUCKDB, NEXMARK, HTTP)
+ *   npm run bench -- --only W2,W6       some workloads (ids: W1…W8, DUCKDB, NEXMARK, HTTP, KAFKA)
  *
  * Prints a table of medians and ratios. A full default run writes bench/results/latest.json and
  * latest.md (the README includes the latter); a full quick run writes quick.json / quick.md (not
@@ -20,6 +20,7 @@ import { sizesFor, Suite, Workload } from './lib/suite.js';
 import { fileWorkloads } from './workloads/files.js';
 import { growthWorkloads } from './workloads/growth.js';
 import { httpWorkloads } from './workloads/http.js';
+import { kafkaWorkloads } from './workloads/kafka.js';
 import { latencyWorkloads } from './workloads/latency.js';
 import { memoryWorkloads } from './workloads/memory.js';
 import { nexmarkWorkloads } from './workloads/nexmark.js';
@@ -27,6 +28,7 @@ import { stateWorkloads } from './workloads/state.js';
 
 const WORKLOADS: readonly Workload[] = [
   memoryWorkloads, fileWorkloads, latencyWorkloads, stateWorkloads, growthWorkloads, nexmarkWorkloads, httpWorkloads,
+  kafkaWorkloads,
 ];
 const KNOWN_IDS = WORKLOADS.flatMap((w) => w.ids);
 const RESULTS = fileURLToPath(new URL('../../bench/results/', import.meta.url));

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Starts the real servers the connector tests use — PostgreSQL and nats-server with JetStream — on
-# loopback with their data in a temporary folder, installing the Debian packages when missing.
+# Starts the real servers the connector tests use — PostgreSQL, nats-server with JetStream and
+# librdkafka's mock Kafka cluster — on loopback with their data in a temporary folder, installing the
+# Debian packages when missing.
 #
-#   bash scripts/services.sh start   # install if needed, start both, wait until they accept connections
-#   bash scripts/services.sh env     # print `export WEIR_TEST_PG_URL=… WEIR_TEST_NATS_URL=…` lines
-#   bash scripts/services.sh stop    # stop both and delete their data
+#   bash scripts/services.sh start   # install if needed, start them, wait until they accept connections
+#   bash scripts/services.sh env     # print `export WEIR_TEST_PG_URL=… WEIR_TEST_NATS_URL=… WEIR_TEST_KAFKA_BROKERS=…` lines
+#   bash scripts/services.sh stop    # stop them and delete their data
 #
 # Typical use: bash scripts/services.sh start && eval "$(bash scripts/services.sh env)"; npm test
 set -euo pipefail
@@ -13,6 +14,8 @@ STATE_DIR="${TMPDIR:-/tmp}/weir-services"
 ENV_FILE="$STATE_DIR/env"
 PG_PORT_FIRST=54329
 NATS_PORT_FIRST=4229
+# Debian's python3, which has Debian's confluent-kafka (librdkafka's mock Kafka cluster).
+KAFKA_PYTHON="${KAFKA_PYTHON:-/usr/bin/python3}"
 
 log() { echo "services: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -41,6 +44,7 @@ ensure_packages() {
   local missing=()
   [ -x "$(pg_bin_dir)/postgres" ] 2>/dev/null || missing+=(postgresql)
   command -v nats-server >/dev/null 2>&1 || missing+=(nats-server)
+  "$KAFKA_PYTHON" -c 'import confluent_kafka' >/dev/null 2>&1 || missing+=(python3-confluent-kafka)
   if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
   [ -x "$(pg_bin_dir)/postgres" ] || die "PostgreSQL is not installed under /usr/lib/postgresql/*/bin after apt-get install postgresql."
   command -v nats-server >/dev/null 2>&1 || die "nats-server is not on PATH after apt-get install nats-server."
@@ -93,9 +97,12 @@ start() {
   echo "$run_dir" > "$STATE_DIR/run-dir"
   start_postgres "$run_dir"
   start_nats "$run_dir"
+  start_kafka "$run_dir"
   {
     echo "export WEIR_TEST_PG_URL=postgres://weir@127.0.0.1:$PG_PORT/weir_test"
     echo "export WEIR_TEST_NATS_URL=nats://127.0.0.1:$NATS_PORT"
+    echo "export WEIR_TEST_KAFKA_BROKERS=$KAFKA_BROKERS"
+    echo "export WEIR_TEST_KAFKA_PYTHON=$KAFKA_PYTHON"
   } > "$ENV_FILE"
   log "started; data in $run_dir"
   cat "$ENV_FILE" >&2
@@ -152,6 +159,17 @@ start_nats() {
     { cat "$run_dir/nats.log" >&2 || true; die "nats-server did not start"; }
 }
 
+# librdkafka's mock cluster: there is no Kafka broker package; the mock speaks the protocol in memory.
+start_kafka() {
+  local run_dir=$1 here
+  here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+  setsid "$KAFKA_PYTHON" "$here/kafka-mock.py" </dev/null >"$run_dir/kafka.out" 2>"$run_dir/kafka.log" &
+  echo $! > "$run_dir/kafka.pid"
+  wait_for "Kafka mock cluster" 30 test -s "$run_dir/kafka.out" ||
+    { cat "$run_dir/kafka.log" >&2 || true; die "the Kafka mock cluster did not start"; }
+  KAFKA_BROKERS=$(head -n 1 "$run_dir/kafka.out")
+}
+
 stop_quietly() {
   local run_dir
   run_dir=$(cat "$STATE_DIR/run-dir" 2>/dev/null) || run_dir=""
@@ -159,6 +177,7 @@ stop_quietly() {
     if [ -f "$run_dir/pg/postmaster.pid" ]; then
       as_pg_user "$(pg_bin_dir)/pg_ctl" -D "$run_dir/pg" -m immediate -w stop >/dev/null 2>&1 || true
     fi
+    if [ -f "$run_dir/kafka.pid" ]; then kill "$(cat "$run_dir/kafka.pid")" 2>/dev/null || true; fi
     if [ -f "$run_dir/nats.pid" ]; then
       local pid
       pid=$(cat "$run_dir/nats.pid")

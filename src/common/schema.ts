@@ -1,6 +1,6 @@
 import { AnalysisError } from './errors.js';
 
-export type AtomicType = 'string' | 'integer' | 'long' | 'double' | 'boolean' | 'timestamp' | 'date';
+export type AtomicType = 'string' | 'integer' | 'long' | 'double' | 'boolean' | 'timestamp' | 'date' | 'binary';
 export interface StructType { readonly kind: 'struct'; readonly fields: readonly Field[] }
 export interface ArrayType { readonly kind: 'array'; readonly element: DataType }
 export type DataType = AtomicType | StructType | ArrayType;
@@ -19,7 +19,7 @@ export interface Field {
 export type Schema = readonly Field[];
 
 /** Values in rows. Timestamps and dates are epoch milliseconds; a window is `{ start, end }`. */
-export type Value = number | string | boolean | null | readonly Value[] | { readonly [k: string]: Value };
+export type Value = number | string | boolean | null | Uint8Array | readonly Value[] | { readonly [k: string]: Value };
 export type Row = Record<string, Value>;
 
 export const WINDOW_TYPE: StructType = {
@@ -36,14 +36,14 @@ const TYPE_NAMES: Record<string, AtomicType> = {
   long: 'long', bigint: 'long',
   double: 'double', float: 'double', real: 'double', decimal: 'double', number: 'double',
   boolean: 'boolean', bool: 'boolean',
-  timestamp: 'timestamp', date: 'date',
+  timestamp: 'timestamp', date: 'date', binary: 'binary',
 };
 
 export function parseTypeName(name: string, context: string): AtomicType {
   const t = TYPE_NAMES[name.trim().toLowerCase().replace(/\(.*\)$/, '')];
   if (!t) {
     throw new AnalysisError(
-      `Unknown type '${name}' for ${context}: use one of string, int, long, double, boolean, timestamp, date.`,
+      `Unknown type '${name}' for ${context}: use one of string, int, long, double, boolean, timestamp, date, binary.`,
       'UNKNOWN_TYPE');
   }
   return t;

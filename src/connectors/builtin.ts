@@ -2,6 +2,7 @@
 import './console/index.js';
 import './file/index.js';
 import './http/index.js';
+import './kafka/index.js';
 import './nats/index.js';
 import './postgres/index.js';
 import './rate/index.js';

@@ -74,6 +74,8 @@ export const runtime = {
         if (from === 'timestamp' && typeof v === 'number') return sparkTimestampText(v);
         if (from === 'date' && typeof v === 'number') return formatTimestamp(v).slice(0, 10);
         if (from === 'double' && typeof v === 'number') return sparkDoubleText(v);
+        // Spark decodes bytes as UTF-8, replacing invalid sequences.
+        if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf8');
         return typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
       case 'integer': case 'long': {
         // Spark casts a timestamp to whole seconds since the epoch.
@@ -100,6 +102,9 @@ export const runtime = {
         const ms = typeof v === 'number' ? (from === 'timestamp' || from === 'date' ? v : v * 1000) : runtime.parseTimestamp(v);
         return ms === null ? null : ms - (((ms % 86_400_000) + 86_400_000) % 86_400_000);
       }
+      case 'binary':
+        // Spark casts only strings to binary (their UTF-8 bytes).
+        return typeof v === 'string' ? Buffer.from(v, 'utf8') : v instanceof Uint8Array ? v : null;
     }
   },
 };

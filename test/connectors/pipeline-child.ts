@@ -1,17 +1,22 @@
 /**
- * Crash tests for the connectors: a child process runs NATS -> 10-second windowed count (append) ->
- * NATS or PostgreSQL with the `availableNow` trigger; the parent kills it at chosen steps of chosen
+ * Crash tests for the connectors: a child process runs NATS or Kafka -> 10-second windowed count
+ * (append) -> NATS, PostgreSQL or Kafka with the `availableNow` trigger; the parent kills it at chosen steps of chosen
  * batches (WEIR_FAULT) and restarts it from its checkpoint until it finishes.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { col, Weir, window } from '../../src/index.js';
+import { col, Row, Weir, window } from '../../src/index.js';
 
 export interface PipelineConfig {
   readonly checkpoint: string;
   readonly natsUrl: string;
   readonly inputStream: string;
-  readonly sink: { readonly format: 'nats'; readonly subject: string } | { readonly format: 'postgres'; readonly url: string; readonly table: string };
+  /** Reads this Kafka topic (JSON values) instead of the NATS stream. */
+  readonly kafkaInput?: { readonly brokers: string; readonly topic: string };
+  readonly sink:
+    | { readonly format: 'nats'; readonly subject: string }
+    | { readonly format: 'postgres'; readonly url: string; readonly table: string }
+    | { readonly format: 'kafka'; readonly brokers: string; readonly topic: string };
 }
 
 /** Where the crash tests kill the child, in batch order; the last run then finishes without a fault. */
@@ -58,14 +63,23 @@ export function runPipeline(config: PipelineConfig, fault: string | null, killAf
 
 async function main(config: PipelineConfig): Promise<void> {
   const weir = new Weir();
-  const writer = weir.readStream.format('nats').schema('ts TIMESTAMP, word STRING').option('url', config.natsUrl)
-    .option('stream', config.inputStream).option('maxRecordsPerTrigger', 4).load()
-    .withWatermark('ts', '0 seconds').groupBy(window(col('ts'), '10 seconds'), col('word')).count()
-    .writeStream.outputMode('append').option('checkpointLocation', config.checkpoint).trigger({ availableNow: true });
+  const events = config.kafkaInput
+    ? weir.readStream.format('kafka').option('kafka.bootstrap.servers', config.kafkaInput.brokers)
+      .option('subscribe', config.kafkaInput.topic).option('startingOffsets', 'earliest').option('maxOffsetsPerTrigger', 4).load()
+      .select(col('value').cast('string').as('json'))
+      .map((r) => JSON.parse(String(r['json'])) as Row, { ts: 'timestamp', word: 'string' })
+    : weir.readStream.format('nats').schema('ts TIMESTAMP, word STRING').option('url', config.natsUrl)
+      .option('stream', config.inputStream).option('maxRecordsPerTrigger', 4).load();
+  const counts = events.withWatermark('ts', '0 seconds').groupBy(window(col('ts'), '10 seconds'), col('word')).count();
   const sink = config.sink;
+  const writer = (sink.format === 'kafka'
+    ? counts.map((r) => ({ key: r['word'] ?? null, value: JSON.stringify(r) }), { key: 'string', value: 'string' })
+    : counts).writeStream.outputMode('append').option('checkpointLocation', config.checkpoint).trigger({ availableNow: true });
   const query = sink.format === 'nats'
     ? await writer.format('nats').option('url', config.natsUrl).option('subject', sink.subject).start()
-    : await writer.format('postgres').option('url', sink.url).option('table', sink.table).option('createTable', true).start();
+    : sink.format === 'kafka'
+      ? await writer.format('kafka').option('kafka.bootstrap.servers', sink.brokers).option('topic', sink.topic).start()
+      : await writer.format('postgres').option('url', sink.url).option('table', sink.table).option('createTable', true).start();
   await query.awaitTermination();
 }
 

@@ -9,7 +9,7 @@ export interface Service {
   url(): string;
 }
 
-export function service(envVar: 'WEIR_TEST_PG_URL' | 'WEIR_TEST_NATS_URL'): Service {
+export function service(envVar: 'WEIR_TEST_PG_URL' | 'WEIR_TEST_NATS_URL' | 'WEIR_TEST_KAFKA_BROKERS'): Service {
   const value = process.env[envVar];
   const skipAll = process.env['WEIR_SKIP_SERVICES'] === '1';
   return {

@@ -133,6 +133,8 @@ function convertJson(v: unknown, type: DataType, path: string, slot: ProblemSlot
       if (Number.isNaN(ms)) return mismatch(v, type, path, slot);
       return type === 'date' ? toDay(ms) : ms;
     }
+    case 'binary':
+      return mismatch(v, type, path, slot);
   }
 }
 

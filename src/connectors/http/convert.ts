@@ -125,6 +125,8 @@ function convertValue(v: unknown, type: DataType, path: string): Value {
       if (Number.isNaN(ms)) return bad();
       return type === 'date' ? Math.floor(ms / DAY_MS) * DAY_MS + 0 : ms + 0;
     }
+    case 'binary':
+      return bad();
   }
 }
 

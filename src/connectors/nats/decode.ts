@@ -64,5 +64,7 @@ function decodeValue(v: unknown, type: DataType, path: string, problems: string[
       if (Number.isNaN(ms)) return bad();
       return type === 'date' ? Math.floor(ms / 86_400_000) * 86_400_000 : ms;
     }
+    case 'binary':
+      return bad();
   }
 }
