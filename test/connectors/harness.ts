@@ -13,6 +13,19 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * The seed of a randomized test: WEIR_TEST_SEED when set (to re-run a failing seed), else a new one.
+ * It is printed with the test's output; put it in assertion messages too.
+ */
+export function testSeed(t: { diagnostic(message: string): void }): number {
+  const fixed = process.env['WEIR_TEST_SEED'];
+  const seed = fixed === undefined || fixed === '' ? Date.now() % 1_000_000 : Number(fixed);
+  if (!Number.isSafeInteger(seed)) throw new Error(`WEIR_TEST_SEED must be a whole number, not ${JSON.stringify(fixed)}`);
+  t.diagnostic(`seed ${seed} (re-run with WEIR_TEST_SEED=${seed})`);
+  process.stdout.write(`# seed ${seed} (re-run with WEIR_TEST_SEED=${seed})\n`);
+  return seed;
+}
+
 /** A small seeded generator, so a failing run can be told apart by its seed. */
 export function mulberry32(seed: number): () => number {
   let a = seed;
