@@ -22,7 +22,6 @@ export function testSeed(t: { diagnostic(message: string): void }): number {
   const seed = fixed === undefined || fixed === '' ? Date.now() % 1_000_000 : Number(fixed);
   if (!Number.isSafeInteger(seed)) throw new Error(`WEIR_TEST_SEED must be a whole number, not ${JSON.stringify(fixed)}`);
   t.diagnostic(`seed ${seed} (re-run with WEIR_TEST_SEED=${seed})`);
-  process.stdout.write(`# seed ${seed} (re-run with WEIR_TEST_SEED=${seed})\n`);
   return seed;
 }
 
