@@ -61,7 +61,7 @@ export class MicroBatchExecution {
   private readonly retention: LogRetention;
   private readonly lifecycle = new QueryLifecycle();
   private progress: ProgressReporter | null = null;
-  // Fixed by recovery (from the offset log where the checkpoint has one), then advanced per committed batch.
+  // Set by recovery: the conf from the offset log (this run's options on a fresh checkpoint), the watermarks as last committed.
   private conf!: BatchConf;
   private watermark!: WatermarkTracker;
   private committedOffsets: (Offset | null)[] = [];
