@@ -137,7 +137,7 @@ export async function acquireLock(lockDir: string, owner: LockOwner, checkpoint:
       await fs.rm(generationPath(lockDir, mine), { force: true });
       continue;
     }
-    return holdLock(lockDir, mine, me);
+    return holdLock(lockDir, mine, me, checkpoint);
   }
   throw new CheckpointError('CHECKPOINT_IN_USE', lockDir,
     `Could not take the lock of ${checkpoint}: other processes kept taking it over while this one tried. ` +
@@ -218,19 +218,33 @@ async function claim(lockDir: string, generation: number, me: LockHolder): Promi
   }
 }
 
-async function holdLock(lockDir: string, generation: number, me: LockHolder): Promise<CheckpointLock> {
+async function holdLock(lockDir: string, generation: number, me: LockHolder, checkpoint: string): Promise<CheckpointLock> {
   heldTokens.add(me.token);
   const path = generationPath(lockDir, generation);
   // Older generations are dead holders' records; a process that re-creates one sees this generation above it and backs off.
   for (const older of (await generations(lockDir)).filter((g) => g < generation)) {
     await fs.rm(generationPath(lockDir, older), { force: true }).catch(() => undefined);
   }
+  let lost: CheckpointError | null = null;
   const heartbeat = setInterval(() => {
     const now = new Date();
     fs.utimes(path, now, now).catch(() => undefined); // a missed beat only lets a watcher decide later
+    // A process that judged this one gone (paused past a watcher's patience, say) holds a higher generation now.
+    void generations(lockDir).then((all) => {
+      const above = all.filter((g) => g > generation);
+      if (lost !== null || (above.length === 0 && all.includes(generation))) return;
+      lost = new CheckpointError('CHECKPOINT_LOCK_LOST', path, above.length > 0
+        ? `The lock of ${checkpoint} was taken over by another process (generation ${above.at(-1)}) while this query ` +
+          `held it (generation ${generation}): that process judged this one gone, e.g. because it was paused longer ` +
+          `than ${LOCK_HEARTBEAT_WATCH_MS} ms. This query stops so that only one writes the checkpoint.`
+        : `The lock file ${path} of this query was removed by someone else. This query stops so that only one writes the checkpoint.`);
+    }, () => undefined);
   }, LOCK_HEARTBEAT_MS);
   heartbeat.unref();
   return {
+    assertHeld: () => {
+      if (lost !== null) throw lost;
+    },
     release: async () => {
       clearInterval(heartbeat);
       heldTokens.delete(me.token);

@@ -27,7 +27,11 @@ export interface CheckpointStorage {
 }
 
 export interface LockOwner { readonly queryId: string; readonly runId: string }
-export interface CheckpointLock { release(): Promise<void> }
+export interface CheckpointLock {
+  /** Throws when another process has taken the lock over (this one was judged gone): its holder must stop writing. */
+  assertHeld(): void;
+  release(): Promise<void>;
+}
 
 export class FileExistsError extends Error {
   constructor(readonly path: string) {

@@ -3,7 +3,7 @@ import { Checkpoint } from '../checkpoint/checkpoint.js';
 import { CheckpointPaths, localPath } from '../checkpoint/layout.js';
 import { BatchConf, OffsetEntry } from '../checkpoint/offset-log.js';
 import { PrefixedStorage } from '../checkpoint/prefixed-storage.js';
-import { CheckpointStorage } from '../checkpoint/storage.js';
+import { CheckpointLock, CheckpointStorage } from '../checkpoint/storage.js';
 import { CheckpointError, errorMessage, StreamingQueryException } from '../common/errors.js';
 import { injectFault } from '../common/faults.js';
 import { OutputMode } from '../common/output-mode.js';
@@ -68,7 +68,7 @@ export class MicroBatchExecution {
   private nextBatchId = 0;
   private pendingRerun: { batchId: number; entry: OffsetEntry } | null = null;
   private currentBatchId: number | null = null;
-  private releaseLock: (() => Promise<void>) | null = null;
+  private lock: CheckpointLock | null = null;
   private readonly openedOperators: StatefulOperator[] = [];
 
   constructor(private readonly settings: EngineSettings) {
@@ -88,8 +88,7 @@ export class MicroBatchExecution {
     const meta = await this.checkpoint.openMetadata(leaves.map((l) => `${l.description} [${schemaLine(l)}]`),
       settings.statefulFingerprint);
     this.id = meta.id;
-    const lock = await settings.storage.lock({ queryId: this.id, runId: this.runId });
-    this.releaseLock = () => lock.release();
+    this.lock = await settings.storage.lock({ queryId: this.id, runId: this.runId });
     try {
       await this.recover();
       for (const [i, leaf] of leaves.entries()) {
@@ -252,6 +251,7 @@ export class MicroBatchExecution {
   /** Plans and runs at most one batch. */
   private async runTrigger(triggerStart: number): Promise<'data' | 'noData' | 'none'> {
     this.retention.throwIfFailed();
+    this.lock!.assertHeld();
     const durations: Record<string, number> = {};
     if (this.pendingRerun) {
       const { batchId, entry } = this.pendingRerun;
@@ -331,6 +331,7 @@ export class MicroBatchExecution {
       : localPath(settings.storage, CheckpointPaths.tornCommit(batchId), 'A torn-commit fault'));
     t = performance.now();
     const advance = this.watermark.advance(eventTimes);
+    this.lock!.assertHeld(); // a process that knows it lost the lock does not commit
     await this.checkpoint.commits.add(batchId, {
       nextBatchWatermarkMs: advance.nextBatchMs, operatorWatermarksMs: advance.operatorMs, sink: settings.sink.description,
     });
@@ -364,8 +365,9 @@ export class MicroBatchExecution {
     for (const op of this.openedOperators) {
       await attempt(`closing the state of operator ${this.stateful.indexOf(op)} (${op.operatorName})`, () => op.close());
     }
-    if (this.releaseLock) await attempt(`releasing the lock of ${this.settings.storage.description}`, this.releaseLock);
-    this.releaseLock = null;
+    const lock = this.lock;
+    this.lock = null;
+    if (lock) await attempt(`releasing the lock of ${this.settings.storage.description}`, () => lock.release());
     if (this.settings.onTerminated) await attempt('cleaning up after the query', this.settings.onTerminated);
     return failures;
   }

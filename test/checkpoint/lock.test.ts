@@ -14,7 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { FileSystemStorage } from '../../src/checkpoint/fs-storage.js';
 import { judgeHolder, LOCK_HEARTBEAT_WATCH_MS, LockHolder, thisProcessView } from '../../src/checkpoint/fs-lock.js';
 import { CheckpointError } from '../../src/common/errors.js';
-import { removeTempDirs, tempDir } from '../api/helpers.js';
+import { Weir } from '../../src/index.js';
+import { removeTempDirs, startMemory, tempDir } from '../api/helpers.js';
 import { mulberry32, testSeed } from '../connectors/harness.js';
 
 after(removeTempDirs);
@@ -102,6 +103,26 @@ describe('checkpoint lock: who holds it', () => {
     const started = Date.now();
     await (await new FileSystemStorage(silent).lock(owner)).release();
     assert.ok(Date.now() - started >= LOCK_HEARTBEAT_WATCH_MS - 50, 'a silent holder is taken over only after watching it');
+  });
+});
+
+describe('checkpoint lock: losing it', () => {
+  test('a query whose lock another process took over stops, saying so', async () => {
+    const dir = await tempDir();
+    const weir = new Weir();
+    const input = weir.memoryStream('n LONG');
+    const query = await startMemory(input.toDF(), 'fenced', { checkpoint: dir });
+    input.addData([{ n: 1 }]);
+    await query.processAllAvailable();
+    // What a process that judged this one gone (paused past the heartbeat watch) leaves: the next generation.
+    const [mine] = await readdir(join(dir, '.lock'));
+    await writeGeneration(dir, Number(mine) + 1, holder({ queryId: 'successor', token: 'theirs', pidNamespace: 'pid:[elsewhere]' }));
+    await assert.rejects(query.awaitTermination(), (err: Error) => {
+      assert.match(err.message, /was taken over by another process \(generation \d+\) while this query held it/);
+      assert.equal((err.cause as CheckpointError).code, 'CHECKPOINT_LOCK_LOST');
+      return true;
+    });
+    assert.deepEqual(weir.memorySink('fenced').rows, [{ n: 1 }]);
   });
 });
 
