@@ -516,6 +516,31 @@ describe('http source in a query', () => {
   });
 });
 
+describe('http source under a trigger interval', () => {
+  test('requests posted between trigger ticks wait for the next batch instead of each starting one', async () => {
+    const port = await freePort();
+    const weir = new Weir();
+    let idle = false;
+    weir.streams.addListener({ onQueryIdle: () => { idle = true; } });
+    const query = await weir.readStream.format('http').schema('ts TIMESTAMP, user STRING, amount DOUBLE, n INT')
+      .option('port', port).load()
+      .writeStream.format('memory').queryName('http_ticks').option('checkpointLocation', await tempFolder())
+      .trigger({ processingTime: '1 hour' }).start();
+    try {
+      while (!idle) await new Promise<void>((resolve) => setTimeout(resolve, 1)); // the first trigger found nothing
+      const url = `http://127.0.0.1:${port}`;
+      // Each acknowledged request is durable and announced to the query; none may start a batch before the next tick.
+      for (let r = 0; r < 12; r++) assert.equal((await post(url, jsonLines(records(r * 100, 100)))).status, 200);
+      assert.equal(query.recentProgress.length, 0);
+      await query.processAllAvailable();
+      assert.deepEqual(query.recentProgress.map((p) => p.numInputRows), [1200]);
+      assert.equal(weir.memorySink('http_ticks').rows.length, 1200);
+    } finally {
+      await query.stop();
+    }
+  });
+});
+
 describe('http source crash safety', () => {
   test('SIGKILLed at random moments: every acknowledged request is in the WAL exactly once', async (t) => {
     const folder = await tempFolder();
