@@ -63,10 +63,7 @@ export type Liveness = 'alive' | 'dead' | 'unknown';
 /** Tokens of the locks this process holds now. */
 const heldTokens = new Set<string>();
 
-/**
- * Judges a holder from what this process can see; 'unknown' means only its heartbeat can tell.
- * `legacy` is a lock file of weir versions that recorded only a pid.
- */
+/** Judges a holder from what this process can see; 'unknown' means only its heartbeat can tell. */
 export function judgeHolder(holder: LockHolder, view: ProcessView): Liveness {
   if (heldTokens.has(holder.token)) return 'alive';
   if (holder.host !== view.host) return 'unknown';
