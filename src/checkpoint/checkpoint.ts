@@ -3,6 +3,7 @@ import { CheckpointError } from '../common/errors.js';
 import { BatchLog } from './batch-log.js';
 import { CommitEntry, commitCodec } from './commit-log.js';
 import { decodeFile, encodeFile } from './file-format.js';
+import { CheckpointPaths } from './layout.js';
 import { OffsetEntry, offsetCodec } from './offset-log.js';
 import { CheckpointStorage } from './storage.js';
 
@@ -32,14 +33,14 @@ export class Checkpoint {
   readonly commits: BatchLog<CommitEntry>;
 
   constructor(readonly storage: CheckpointStorage) {
-    this.offsets = new BatchLog(storage, 'offsets', offsetCodec);
-    this.commits = new BatchLog(storage, 'commits', commitCodec);
+    this.offsets = new BatchLog(storage, CheckpointPaths.offsets, offsetCodec);
+    this.commits = new BatchLog(storage, CheckpointPaths.commits, commitCodec);
   }
 
   async readMetadata(): Promise<CheckpointMetadata | null> {
-    const data = await this.storage.read('metadata');
+    const data = await this.storage.read(CheckpointPaths.metadata);
     if (data === null) return null;
-    const where = this.storage.locate('metadata');
+    const where = this.storage.locate(CheckpointPaths.metadata);
     const { body } = decodeFile(data, METADATA_KIND, METADATA_VERSION, where);
     const meta = JSON.parse(body.toString('utf8')) as Partial<CheckpointMetadata>;
     if (typeof meta.id !== 'string' || !Array.isArray(meta.sources) || !Array.isArray(meta.statefulOperators)) {
@@ -55,7 +56,7 @@ export class Checkpoint {
    */
   async openMetadata(sources: readonly string[], statefulOperators: readonly string[]): Promise<CheckpointMetadata> {
     const existing = await this.readMetadata();
-    const where = this.storage.locate('metadata');
+    const where = this.storage.locate(CheckpointPaths.metadata);
     if (existing) {
       const mismatch = describeMismatch('inputs', existing.sources, sources)
         ?? describeMismatch('stateful operators', existing.statefulOperators, statefulOperators);
@@ -72,7 +73,7 @@ export class Checkpoint {
         'the checkpoint is incomplete. Restore the metadata file or use a new checkpointLocation.');
     }
     const meta: CheckpointMetadata = { id: randomUUID(), sources, statefulOperators, createdAt: new Date().toISOString() };
-    await this.storage.writeAtomic('metadata', encodeFile(METADATA_KIND, METADATA_VERSION, JSON.stringify(meta)),
+    await this.storage.writeAtomic(CheckpointPaths.metadata, encodeFile(METADATA_KIND, METADATA_VERSION, JSON.stringify(meta)),
       { overwrite: false });
     return meta;
   }
@@ -88,7 +89,7 @@ export class Checkpoint {
     if (n !== null && (c === n - 1 || (c === null && n === 0))) {
       const previousOffsets = n > 0 ? await this.offsets.get(n - 1) : null;
       if (n > 0 && previousOffsets === null && c !== null) {
-        throw this.gap(`offsets/${n - 1} is missing although commits/${c} exists`);
+        throw this.gap(`${this.offsets.locate(n - 1)} is missing although ${this.commits.locate(c)} exists`);
       }
       return {
         kind: 'rerun', batchId: n, offsets: await this.mustGetOffsets(n), previousOffsets,
@@ -96,7 +97,7 @@ export class Checkpoint {
       };
     }
     if (n === null || (c !== null && c > n)) {
-      throw this.gap(`commits/${c} exists without its offsets entry (newest offsets: ${n ?? 'none'})`);
+      throw this.gap(`${this.commits.locate(c!)} exists without its offsets entry (newest offsets: ${n ?? 'none'})`);
     }
     throw this.gap(`the newest offsets entry is ${n} but the newest commit is ${c ?? 'none'}: batches in between are missing`);
   }

@@ -44,6 +44,6 @@ export class MemoryStorage implements CheckpointStorage {
         `In-memory checkpoint is in use by another query (this one is ${owner.queryId}).`);
     }
     this.locked = true;
-    return { release: async () => { this.locked = false; } };
+    return { assertHeld: () => undefined, release: async () => { this.locked = false; } };
   }
 }

@@ -1,3 +1,4 @@
+import * as nodePath from 'node:path';
 import { CheckpointLock, CheckpointStorage, LockOwner } from './storage.js';
 
 /** A view of one folder of a checkpoint, handed to a source or a state store as its private space. */
@@ -7,7 +8,7 @@ export class PrefixedStorage implements CheckpointStorage {
 
   constructor(private readonly inner: CheckpointStorage, private readonly prefix: string) {
     this.description = inner.locate(prefix);
-    if (inner.localRoot !== undefined) this.localRoot = inner.locate(prefix);
+    if (inner.localRoot !== undefined) this.localRoot = nodePath.join(inner.localRoot, ...prefix.split('/'));
   }
 
   locate(path: string): string {

@@ -6,9 +6,12 @@
 export interface CheckpointStorage {
   /** Human-readable location, used in error messages. */
   readonly description: string;
-  /** The absolute path of the checkpoint folder when it is on the local disk (lets heavy maintenance run in a worker thread). */
+  /** The absolute path of the checkpoint folder when it is on the local disk (for a WAL appended in place, or maintenance in a worker thread). */
   readonly localRoot?: string;
-  /** The full location of a relative path, for messages. */
+  /**
+   * The full location of a relative path, for messages only: it need not be a file path. Code that needs
+   * a real local file uses `localRoot` (see `localPath` in layout.ts), which refuses a storage without one.
+   */
   locate(path: string): string;
   /** The file's bytes, or null when it does not exist. */
   read(path: string): Promise<Buffer | null>;
@@ -27,7 +30,11 @@ export interface CheckpointStorage {
 }
 
 export interface LockOwner { readonly queryId: string; readonly runId: string }
-export interface CheckpointLock { release(): Promise<void> }
+export interface CheckpointLock {
+  /** Throws when another process has taken the lock over (this one was judged gone): its holder must stop writing. */
+  assertHeld(): void;
+  release(): Promise<void>;
+}
 
 export class FileExistsError extends Error {
   constructor(readonly path: string) {

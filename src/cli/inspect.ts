@@ -7,7 +7,8 @@
 import { stat } from 'node:fs/promises';
 import { Checkpoint, CheckpointMetadata } from '../checkpoint/checkpoint.js';
 import { FileSystemStorage } from '../checkpoint/fs-storage.js';
-import { Offset } from '../checkpoint/offset-log.js';
+import { CheckpointPaths, localPath, operatorStoreFolders, StateStorePaths, storePartitions } from '../checkpoint/layout.js';
+import { BatchConf, Offset } from '../checkpoint/offset-log.js';
 import { PrefixedStorage } from '../checkpoint/prefixed-storage.js';
 import { CheckpointError } from '../common/errors.js';
 import { loadPartition } from '../state/state-files.js';
@@ -38,7 +39,8 @@ export interface CheckpointReport {
   readonly queryId: string;
   readonly createdAt: string;
   readonly inputs: readonly string[];
-  readonly conf: Readonly<Record<string, string | number>>;
+  /** The settings the newest batch in the logs ran with (null before the first batch). */
+  readonly conf: BatchConf | null;
   readonly batches: readonly BatchReport[];
   readonly state: readonly StateReport[];
 }
@@ -50,7 +52,7 @@ async function openCheckpoint(location: string): Promise<{ storage: FileSystemSt
   const checkpoint = new Checkpoint(storage);
   const meta = await checkpoint.readMetadata();
   if (meta === null) {
-    throw new CheckpointError('NOT_A_CHECKPOINT', storage.locate('metadata'), `${storage.description} is not a weir ` +
+    throw new CheckpointError('NOT_A_CHECKPOINT', storage.locate(CheckpointPaths.metadata), `${storage.description} is not a weir ` +
       `checkpoint: it has no metadata file. Pass the folder given as the query's checkpointLocation.`);
   }
   return { storage, checkpoint, meta };
@@ -60,7 +62,7 @@ export async function inspectCheckpoint(location: string): Promise<CheckpointRep
   const { storage, checkpoint, meta } = await openCheckpoint(location);
   const ids = [...new Set([...await checkpoint.offsets.batchIds(), ...await checkpoint.commits.batchIds()])].sort((a, b) => a - b);
   const batches: BatchReport[] = [];
-  let conf: Readonly<Record<string, string | number>> = {};
+  let conf: BatchConf | null = null;
   for (const batchId of ids) {
     const [offsets, commit] = await Promise.all([checkpoint.offsets.get(batchId), checkpoint.commits.get(batchId)]);
     if (offsets === null) continue; // retention removed it; the commit alone says nothing about the batch
@@ -70,27 +72,27 @@ export async function inspectCheckpoint(location: string): Promise<CheckpointRep
       offsets: offsets.sources, committed: commit !== null, sink: commit?.sink ?? null,
     });
   }
-  const state = await Promise.all(meta.statefulOperators.map((description, i) => stateReport(storage, `state/${i}`, description)));
+  const state = await Promise.all(meta.statefulOperators.map((description, i) => stateReport(storage, i, description)));
   return { checkpoint: storage.description, queryId: meta.id, createdAt: meta.createdAt, inputs: meta.sources, conf, batches, state };
 }
 
-async function stateReport(storage: FileSystemStorage, folder: string, description: string): Promise<StateReport> {
+async function stateReport(storage: FileSystemStorage, operatorId: number, description: string): Promise<StateReport> {
   let partitions = 0;
   let files = 0;
   let bytes = 0;
   let newestVersion: number | null = null;
-  for (const store of await stateStoreFolders(storage, folder)) {
-    for (const p of await partitionsOf(storage, store)) {
+  for (const store of await operatorStoreFolders(storage, operatorId)) {
+    for (const p of await storePartitions(storage, store)) {
       partitions += 1;
       for (const name of await storage.list(`${store}/${p}`)) {
         files += 1;
-        bytes += (await stat(storage.locate(`${store}/${p}/${name}`))).size;
+        bytes += (await stat(localPath(storage, `${store}/${StateStorePaths.partition(p)}/${name}`, 'weir inspect'))).size;
         const version = Number.parseInt(name, 10);
         if (Number.isInteger(version)) newestVersion = Math.max(newestVersion ?? version, version);
       }
     }
   }
-  return { operator: folder, description, partitions, files, bytes, newestVersion };
+  return { operator: CheckpointPaths.operatorState(operatorId), description, partitions, files, bytes, newestVersion };
 }
 
 /**
@@ -101,35 +103,22 @@ async function stateReport(storage: FileSystemStorage, folder: string, descripti
 export async function dumpState(location: string, operator: number): Promise<string[]> {
   const { storage, checkpoint, meta } = await openCheckpoint(location);
   if (!Number.isInteger(operator) || operator < 0 || operator >= meta.statefulOperators.length) {
-    throw new CheckpointError('NO_SUCH_OPERATOR', storage.locate('state'), meta.statefulOperators.length === 0
+    throw new CheckpointError('NO_SUCH_OPERATOR', storage.locate(CheckpointPaths.stateRoot), meta.statefulOperators.length === 0
       ? `The query of ${storage.description} keeps no state (it has no stateful operator).`
       : `The query of ${storage.description} has no stateful operator ${operator}: pass ` +
         `${meta.statefulOperators.length === 1 ? '0' : `0 to ${meta.statefulOperators.length - 1}`} (weir inspect lists them).`);
   }
   const version = (await checkpoint.commits.batchIds()).at(-1) ?? -1;
   const lines: string[] = [];
-  for (const folder of await stateStoreFolders(storage, `state/${operator}`)) {
+  for (const folder of await operatorStoreFolders(storage, operator)) {
     const store = new PrefixedStorage(storage, folder);
     const state = new Map<StateKey, unknown>();
-    for (const p of await partitionsOf(storage, folder)) await loadPartition(store, p, version, state, (data) => data);
+    for (const p of await storePartitions(storage, folder)) await loadPartition(store, p, version, state, (data) => data);
     for (const key of [...state.keys()].sort(compareStateKeys)) {
       lines.push(JSON.stringify({ store: folder, key, value: state.get(key) }));
     }
   }
   return lines;
-}
-
-/** An operator's state stores: its folder, or one sub-folder per side for a join (`left`, `right`). */
-async function stateStoreFolders(storage: FileSystemStorage, folder: string): Promise<string[]> {
-  const entries = await storage.list(folder);
-  if (entries.length === 0 || entries.some(isPartition)) return [folder];
-  return entries.sort().map((e) => `${folder}/${e}`);
-}
-
-const isPartition = (name: string): boolean => /^\d+$/.test(name);
-
-async function partitionsOf(storage: FileSystemStorage, store: string): Promise<number[]> {
-  return (await storage.list(store)).filter(isPartition).map(Number).sort((a, b) => a - b);
 }
 
 const clip = (text: string, width: number): string => (text.length <= width ? text : `${text.slice(0, width - 1)}…`);
@@ -140,7 +129,7 @@ export function formatCheckpointReport(report: CheckpointReport): string {
     `query id    ${report.queryId}`,
     `created     ${report.createdAt}`,
     ...report.inputs.map((input, i) => `input ${i}     ${input}`),
-    ...Object.entries(report.conf).map(([k, v]) => `conf        ${k} = ${v}`),
+    ...Object.entries(report.conf ?? {}).map(([k, v]) => `conf        ${k} = ${v}`),
     ...report.state.map((s) => `${s.operator.padEnd(11)} ${s.description}\n            ${s.partitions} partitions, ` +
       `${s.files} files, ${(s.bytes / 1024).toFixed(1)} KiB, newest version ${s.newestVersion ?? '-'}`),
     '',

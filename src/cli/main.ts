@@ -30,9 +30,11 @@ program.command('demo')
   .option('--rate <n>', 'events per second', positiveNumber, 2000)
   .option('--kills <n>', 'how many times to SIGKILL the pipeline', count, 3)
   .option('--fresh', 'start over even if the folder holds an interrupted demo', false)
-  .action(async (opts: { dir: string; seconds: number; rate: number; kills: number; fresh: boolean }) => {
+  .option('--seed <n>', 'seed of the random kill moments (to repeat a run)', count)
+  .action(async (opts: { dir: string; seconds: number; rate: number; kills: number; fresh: boolean; seed?: number }) => {
     const check = await runDemo({
       dir: resolve(opts.dir), seconds: opts.seconds, eventsPerSecond: opts.rate, kills: opts.kills, fresh: opts.fresh,
+      seed: opts.seed ?? Date.now() % 1_000_000,
       cli: [process.execPath, process.argv[1]!],
     }, (line) => process.stdout.write(`${line}\n`));
     const exact = check.lost === 0 && check.duplicated === 0 && check.wrong === 0 && check.eventsCounted === check.events;

@@ -1,21 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import { Checkpoint } from '../checkpoint/checkpoint.js';
-import { CommitEntry } from '../checkpoint/commit-log.js';
-import { OffsetEntry } from '../checkpoint/offset-log.js';
+import { CheckpointPaths, localPath } from '../checkpoint/layout.js';
+import { BatchConf, OffsetEntry } from '../checkpoint/offset-log.js';
 import { PrefixedStorage } from '../checkpoint/prefixed-storage.js';
-import { CheckpointStorage } from '../checkpoint/storage.js';
+import { CheckpointLock, CheckpointStorage } from '../checkpoint/storage.js';
 import { CheckpointError, errorMessage, StreamingQueryException } from '../common/errors.js';
 import { injectFault } from '../common/faults.js';
+import { OutputMode } from '../common/output-mode.js';
 import { Row } from '../common/schema.js';
-import { emptyEventTimeStats, EventTimeStats, ExecContext } from '../exec/physical.js';
+import { emptyEventTimeStats, EventTimeStats, ExecContext, StatefulOperator } from '../exec/physical.js';
 import { PhysicalPlan } from '../exec/planner.js';
 import { StreamInput } from '../plan/logical.js';
-import { OutputMode } from '../common/output-mode.js';
 import { Sink } from '../sinks/sink.js';
 import { Offset, sameOffset, Source } from '../sources/source.js';
 import { StateStoreProvider } from '../state/state-store.js';
+import { LogRetention } from './log-retention.js';
 import { ListenerBus, SourceProgress, StreamingQueryProgress } from './progress.js';
+import { ProgressReporter } from './progress-reporter.js';
+import { QueryLifecycle } from './query-lifecycle.js';
 import { ResolvedTrigger } from './trigger.js';
+import { WatermarkPosition, WatermarkTracker } from './watermark-tracker.js';
 
 export interface EngineSettings {
   readonly name: string | null;
@@ -40,8 +44,6 @@ export interface EngineSettings {
   readonly onTerminated?: () => Promise<void>;
 }
 
-interface Waiter { readonly requestedAtRound: number; resolve(): void; reject(err: unknown): void }
-
 /**
  * The micro-batch loop of DESIGN §2: recover, plan, write ahead, execute, sink, commit, clean up.
  * Everything a batch does is derived from its offsets entry, so a batch re-run after a crash has
@@ -50,32 +52,33 @@ interface Waiter { readonly requestedAtRound: number; resolve(): void; reject(er
 export class MicroBatchExecution {
   readonly runId = randomUUID();
   id = '';
-  readonly recentProgress: StreamingQueryProgress[] = [];
   exception: StreamingQueryException | null = null;
   active = false;
 
   private readonly checkpoint: Checkpoint;
   private readonly sources: Source[] = [];
   private readonly stateful;
+  private readonly retention: LogRetention;
+  private readonly lifecycle = new QueryLifecycle();
+  private progress: ProgressReporter | null = null;
+  // Set by recovery: the conf from the offset log (this run's options on a fresh checkpoint), the watermarks as last committed.
+  private conf!: BatchConf;
+  private watermark!: WatermarkTracker;
   private committedOffsets: (Offset | null)[] = [];
   private nextBatchId = 0;
-  private watermarkMs = 0;
-  private operatorWatermarksMs: number[] = [];
-  private lastBatchWatermarkMs = 0;
   private pendingRerun: { batchId: number; entry: OffsetEntry } | null = null;
-  private stopRequested = false;
-  private wake: (() => void) | null = null;
-  private planningRound = 0;
-  private waiters: Waiter[] = [];
-  private idleReported = false;
-  private lastTriggerStartMs = 0;
-  private loopDone!: Promise<void>;
-  private terminationWaiters: { resolve(): void; reject(err: unknown): void }[] = [];
-  private releaseLock: (() => Promise<void>) | null = null;
+  private currentBatchId: number | null = null;
+  private lock: CheckpointLock | null = null;
+  private readonly openedOperators: StatefulOperator[] = [];
 
   constructor(private readonly settings: EngineSettings) {
     this.checkpoint = new Checkpoint(settings.storage);
     this.stateful = settings.plan.stateful;
+    this.retention = new LogRetention(this.checkpoint, this.stateful, settings.minBatchesToRetain);
+  }
+
+  get recentProgress(): readonly StreamingQueryProgress[] {
+    return this.progress?.recentProgress ?? [];
   }
 
   /** Recovers from the checkpoint and starts the loop; fails (without running anything) on a bad checkpoint. */
@@ -85,16 +88,15 @@ export class MicroBatchExecution {
     const meta = await this.checkpoint.openMetadata(leaves.map((l) => `${l.description} [${schemaLine(l)}]`),
       settings.statefulFingerprint);
     this.id = meta.id;
-    const lock = await settings.storage.lock({ queryId: this.id, runId: this.runId });
-    this.releaseLock = () => lock.release();
+    this.lock = await settings.storage.lock({ queryId: this.id, runId: this.runId });
     try {
       await this.recover();
       for (const [i, leaf] of leaves.entries()) {
         const source = leaf.create();
         this.sources.push(source);
         await source.open({
-          storage: new PrefixedStorage(settings.storage, `sources/${i}`), queryId: this.id,
-          notifyDataAvailable: () => this.wakeUp(),
+          storage: new PrefixedStorage(settings.storage, CheckpointPaths.source(i)), queryId: this.id,
+          notifyDataAvailable: () => this.lifecycle.dataArrived(),
         });
       }
       await settings.sink.open({
@@ -102,61 +104,62 @@ export class MicroBatchExecution {
         keyColumns: settings.keyColumns,
       });
       const stateVersion = this.pendingRerun ? this.pendingRerun.batchId - 1 : this.nextBatchId - 1;
-      await Promise.all(this.stateful.map((op, i) => op.open({
-        storage: new PrefixedStorage(settings.storage, `state/${i}`), provider: settings.stateStoreProvider,
-        numPartitions: this.numStatePartitions(), version: stateVersion, snapshotInterval: settings.stateSnapshotInterval,
-      })));
+      await Promise.all(this.stateful.map(async (op, i) => {
+        await op.open({
+          storage: new PrefixedStorage(settings.storage, CheckpointPaths.operatorState(i)), provider: settings.stateStoreProvider,
+          numPartitions: this.conf.numStatePartitions, version: stateVersion, snapshotInterval: settings.stateSnapshotInterval,
+        });
+        this.openedOperators.push(op);
+      }));
       if (settings.trigger.kind === 'availableNow') {
         for (const source of this.sources) await source.prepareForTriggerAvailableNow?.();
       }
     } catch (err) {
-      await this.release();
+      const failures = await this.release();
+      // The start failure is what the caller must act on; what could not be released is still said.
+      for (const failure of failures) process.emitWarning(`Query ${this.id} failed to start; then ${failure}`);
       throw err;
     }
+    this.progress = new ProgressReporter({ id: this.id, runId: this.runId, name: settings.name }, settings.listeners,
+      settings.recentProgressSize, this.stateful, settings.sink.description, settings.plan.watermarks.length > 0);
     this.active = true;
     settings.listeners.post('onQueryStarted', { id: this.id, runId: this.runId, name: settings.name, timestamp: new Date().toISOString() });
-    this.loopDone = this.runLoop();
-  }
-
-  private conf: Record<string, string | number> = {};
-
-  private numStatePartitions(): number {
-    return Number(this.conf['numStatePartitions'] ?? this.settings.numStatePartitions);
+    this.lifecycle.loopDone = this.runLoop();
   }
 
   private async recover(): Promise<void> {
     const recovery = await this.checkpoint.recover();
-    const leaves = this.settings.plan.leaves.length;
-    const watermarks = this.settings.plan.watermarks.length;
-    this.committedOffsets = new Array<Offset | null>(leaves).fill(null);
-    this.operatorWatermarksMs = new Array<number>(watermarks).fill(0);
-    this.conf = {
-      numStatePartitions: this.settings.numStatePartitions,
-      multipleWatermarkPolicy: this.settings.multipleWatermarkPolicy,
-    };
-    const restore = (commit: CommitEntry | null): void => {
-      if (commit && commit.operatorWatermarksMs.length === watermarks) this.operatorWatermarksMs = [...commit.operatorWatermarksMs];
+    const { plan } = this.settings;
+    const delaysMs = plan.watermarks.map((w) => w.delayMs);
+    this.committedOffsets = new Array<Offset | null>(plan.leaves.length).fill(null);
+    const watermarkFrom = (position: WatermarkPosition, logged: BatchConf): void => {
+      // Settings that shape state come from the log, not from this run's options.
+      this.conf = logged;
+      this.watermark = new WatermarkTracker(delaysMs, logged.multipleWatermarkPolicy, position);
     };
     switch (recovery.kind) {
-      case 'fresh': return;
+      case 'fresh':
+        watermarkFrom({ nextBatchMs: 0, lastBatchMs: 0, operatorMs: [] }, {
+          numStatePartitions: this.settings.numStatePartitions, multipleWatermarkPolicy: this.settings.multipleWatermarkPolicy,
+        });
+        return;
       case 'committed':
         this.checkSourceCount(recovery.offsets, recovery.batchId);
-        this.conf = { ...recovery.offsets.conf };
         this.committedOffsets = [...recovery.offsets.sources];
         this.nextBatchId = recovery.batchId + 1;
-        this.watermarkMs = recovery.commit.nextBatchWatermarkMs;
-        this.lastBatchWatermarkMs = recovery.offsets.batchWatermarkMs;
-        restore(recovery.commit);
+        watermarkFrom({
+          nextBatchMs: recovery.commit.nextBatchWatermarkMs, lastBatchMs: recovery.offsets.batchWatermarkMs,
+          operatorMs: recovery.commit.operatorWatermarksMs,
+        }, recovery.offsets.conf);
         return;
       case 'rerun':
         this.checkSourceCount(recovery.offsets, recovery.batchId);
-        // Settings that shape state come from the log, not from this run's options.
-        this.conf = { ...recovery.offsets.conf };
         if (recovery.previousOffsets) this.committedOffsets = [...recovery.previousOffsets.sources];
         this.nextBatchId = recovery.batchId;
-        this.watermarkMs = recovery.offsets.batchWatermarkMs;
-        this.lastBatchWatermarkMs = recovery.previousOffsets?.batchWatermarkMs ?? 0;
-        restore(recovery.previousCommit);
+        watermarkFrom({
+          nextBatchMs: recovery.offsets.batchWatermarkMs, lastBatchMs: recovery.previousOffsets?.batchWatermarkMs ?? 0,
+          operatorMs: recovery.previousCommit?.operatorWatermarksMs ?? [],
+        }, recovery.offsets.conf);
         this.pendingRerun = { batchId: recovery.batchId, entry: recovery.offsets };
     }
   }
@@ -172,29 +175,19 @@ export class MicroBatchExecution {
   /** Resolves once everything available now has been processed and committed (see DESIGN §5). */
   processAllAvailable(): Promise<void> {
     if (!this.active) return this.exception ? Promise.reject(this.exception) : Promise.resolve();
-    return new Promise((resolve, reject) => {
-      this.waiters.push({ requestedAtRound: this.planningRound, resolve, reject });
-      this.wakeUp();
-    });
+    return this.lifecycle.awaitAllAvailable();
   }
 
   awaitTermination(): Promise<void> {
     if (!this.active) return this.exception ? Promise.reject(this.exception) : Promise.resolve();
-    return new Promise((resolve, reject) => this.terminationWaiters.push({ resolve, reject }));
+    return this.lifecycle.awaitTermination();
   }
 
   /** Stops after the batch in flight finishes (a batch is never cut in half), then releases everything. */
   async stop(): Promise<void> {
     if (!this.active) return;
-    this.stopRequested = true;
-    this.wakeUp();
-    await this.loopDone;
-  }
-
-  private wakeUp(): void {
-    const wake = this.wake;
-    this.wake = null;
-    wake?.();
+    this.lifecycle.requestStop();
+    await this.lifecycle.loopDone;
   }
 
   private async runLoop(): Promise<void> {
@@ -204,63 +197,61 @@ export class MicroBatchExecution {
     } catch (err) {
       const batchId = this.currentBatchId;
       failure = err instanceof StreamingQueryException ? err : new StreamingQueryException(
-        `Query ${this.settings.name ?? ''} [id = ${this.id}, runId = ${this.runId}] terminated with an error in batch ` +
-          `${batchId ?? '(planning)'}: ${errorMessage(err)}. Fix the cause and restart the query: it resumes from ` +
-          'the checkpoint.', batchId, err);
+        `${this.describe()} terminated with an error in batch ${batchId ?? '(planning)'}: ${errorMessage(err)}. Fix the ` +
+          'cause and restart the query: it resumes from the checkpoint.', batchId, err);
     }
+    const releaseFailures = await this.release();
+    if (releaseFailures.length > 0) failure = this.withReleaseFailures(failure, releaseFailures);
     this.exception = failure;
-    await this.release().catch(() => undefined);
     this.active = false;
-    for (const w of this.waiters) failure ? w.reject(failure) : w.resolve();
-    this.waiters = [];
     this.settings.listeners.post('onQueryTerminated', { id: this.id, runId: this.runId, exception: failure?.message ?? null });
-    for (const w of this.terminationWaiters) failure ? w.reject(failure) : w.resolve();
-    this.terminationWaiters = [];
+    this.lifecycle.terminated(failure);
   }
 
-  private currentBatchId: number | null = null;
+  private describe(): string {
+    return `Query ${this.settings.name ?? ''} [id = ${this.id}, runId = ${this.runId}]`;
+  }
+
+  private withReleaseFailures(failure: StreamingQueryException | null, releaseFailures: readonly string[]): StreamingQueryException {
+    const list = releaseFailures.join('; ');
+    if (failure) {
+      return new StreamingQueryException(`${failure.message} Releasing the query's resources then failed too: ${list}.`,
+        failure.batchId, failure.cause);
+    }
+    return new StreamingQueryException(`${this.describe()} stopped, but releasing its resources failed: ${list}. ` +
+      'Its batches are committed; check what is named before restarting it.', null, undefined);
+  }
 
   private async loop(): Promise<void> {
     const { trigger } = this.settings;
-    while (!this.stopRequested) {
+    const intervalMs = trigger.kind === 'processingTime' ? trigger.intervalMs : 0;
+    while (!this.lifecycle.stopRequested) {
       const triggerStart = Date.now();
-      const round = ++this.planningRound;
+      const round = this.lifecycle.newPlanningRound();
       const ran = await this.runTrigger(triggerStart);
       if (trigger.kind === 'once' && ran !== 'none') return;
       if (ran === 'none') {
-        this.resolveWaiters(round);
+        this.lifecycle.planningRoundFoundNothing(round);
         if (trigger.kind !== 'processingTime') return;
-        if (!this.idleReported) {
-          this.idleReported = true;
-          this.settings.listeners.post('onQueryIdle', { id: this.id, runId: this.runId, timestamp: new Date().toISOString() });
-        }
-      } else {
-        this.idleReported = false;
+        this.progress!.triggerIdle();
       }
-      if (this.stopRequested) return;
-      const interval = trigger.kind === 'processingTime' ? trigger.intervalMs : 0;
-      const waitMs = interval > 0 ? triggerStart + interval - Date.now() : ran === 'none' ? this.settings.idlePollMs : 0;
-      if (waitMs > 0 && !(interval > 0 && this.waiters.length > 0 && ran === 'none')) await this.sleep(waitMs);
-      else await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.lifecycle.stopRequested) return;
+      if (intervalMs > 0) {
+        // Batches start on the trigger's interval whatever the source (Spark's ProcessingTimeExecutor): data
+        // arriving meanwhile waits for the next tick. Only processAllAvailable() and stop() cut the wait short.
+        await this.lifecycle.waitUntil(triggerStart + intervalMs, { wakeOnData: false });
+      } else if (ran === 'none') {
+        await this.lifecycle.waitUntil(Date.now() + this.settings.idlePollMs, { wakeOnData: true });
+      } else {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
     }
-  }
-
-  private resolveWaiters(round: number): void {
-    const done = this.waiters.filter((w) => w.requestedAtRound < round);
-    this.waiters = this.waiters.filter((w) => w.requestedAtRound >= round);
-    for (const w of done) w.resolve();
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => { this.wake = null; resolve(); }, ms);
-      this.wake = () => { clearTimeout(timer); resolve(); };
-    });
   }
 
   /** Plans and runs at most one batch. */
   private async runTrigger(triggerStart: number): Promise<'data' | 'noData' | 'none'> {
-    if (this.purgeFailure !== null) throw this.purgeFailure;
+    this.retention.throwIfFailed();
+    this.lock!.assertHeld();
     const durations: Record<string, number> = {};
     if (this.pendingRerun) {
       const { batchId, entry } = this.pendingRerun;
@@ -273,11 +264,11 @@ export class MicroBatchExecution {
     for (const [i, source] of this.sources.entries()) ends.push(await source.latestOffset(this.committedOffsets[i] ?? null));
     durations['latestOffset'] = performance.now() - t0;
     const hasData = ends.some((end, i) => end !== null && !sameOffset(end, this.committedOffsets[i] ?? null));
-    const noDataDue = !hasData && this.settings.trigger.kind !== 'once' && this.watermarkMs > this.lastBatchWatermarkMs &&
+    const noDataDue = !hasData && this.settings.trigger.kind !== 'once' && this.watermark.movedSinceLastBatch &&
       this.stateful.some((op) => op.evictsByWatermark(this.settings.outputMode));
     if (!hasData && !noDataDue) return 'none';
     const entry: OffsetEntry = {
-      batchWatermarkMs: this.watermarkMs, batchTimestampMs: Date.now(), conf: this.conf,
+      batchWatermarkMs: this.watermark.nextBatchWatermarkMs, batchTimestampMs: Date.now(), conf: this.conf,
       sources: hasData ? ends : this.committedOffsets,
     };
     const t1 = performance.now();
@@ -336,104 +327,49 @@ export class MicroBatchExecution {
       Promise.all(this.stateful.map((op) => op.commit())).then(() => { durations['stateCommit'] = performance.now() - t; }),
     ]);
     injectFault('afterSink', batchId);
-    injectFault('midCommit', batchId, settings.storage.locate(`commits/.${batchId}.torn.tmp`));
+    injectFault('midCommit', batchId, settings.storage.localRoot === undefined ? undefined
+      : localPath(settings.storage, CheckpointPaths.tornCommit(batchId), 'A torn-commit fault'));
     t = performance.now();
-    const nextWatermark = this.advanceWatermark(eventTimes);
+    const advance = this.watermark.advance(eventTimes);
+    this.lock!.assertHeld(); // a process that knows it lost the lock does not commit
     await this.checkpoint.commits.add(batchId, {
-      nextBatchWatermarkMs: nextWatermark, operatorWatermarksMs: this.operatorWatermarksMs, sink: settings.sink.description,
+      nextBatchWatermarkMs: advance.nextBatchMs, operatorWatermarksMs: advance.operatorMs, sink: settings.sink.description,
     });
     durations['commitOffsets'] = performance.now() - t;
     this.committedOffsets = [...entry.sources];
-    this.lastBatchWatermarkMs = entry.batchWatermarkMs;
-    this.watermarkMs = nextWatermark;
+    this.watermark.committed(entry.batchWatermarkMs, advance);
     this.nextBatchId = batchId + 1;
     this.currentBatchId = null;
-    await this.cleanUp(batchId, entry);
-    // walCommit overlaps the batch (see runTrigger), so it is inside `started`..now already.
-    const triggerMs = performance.now() - started + (durations['latestOffset'] ?? 0);
-    durations['triggerExecution'] = triggerMs;
-    this.reportProgress(batchId, entry, triggerStart, durations, sourceProgress, eventTimes, output.length);
-  }
-
-  /** Each watermark node moves to max(previous, max event time − delay); the global one never goes back. */
-  private advanceWatermark(eventTimes: readonly EventTimeStats[]): number {
-    const { watermarks } = this.settings.plan;
-    if (watermarks.length === 0) return this.watermarkMs;
-    this.operatorWatermarksMs = this.operatorWatermarksMs.map((previous, i) => {
-      const stats = eventTimes[i]!;
-      return stats.count === 0 ? previous : Math.max(previous, stats.max - watermarks[i]!.delayMs);
-    });
-    const policy = this.conf['multipleWatermarkPolicy'] === 'max' ? Math.max : Math.min;
-    return Math.max(this.watermarkMs, policy(...this.operatorWatermarksMs));
-  }
-
-  private async cleanUp(batchId: number, entry: OffsetEntry): Promise<void> {
     for (const [i, source] of this.sources.entries()) {
       const end = entry.sources[i];
       if (end !== null && end !== undefined) await source.commit(end);
     }
-    const retain = this.settings.minBatchesToRetain;
-    const oldest = batchId - retain + 1;
-    // Purging every batch costs a listing; every tenth keeps the logs bounded just as well. It runs off
-    // the batch path (it waits for a state snapshot in progress, which made every tenth batch slow):
-    // it only deletes entries older than any re-run needs, and a failure stops the query at its next batch.
-    if (oldest > 0 && batchId % 10 === 0) {
-      this.purging = this.purging.then(async () => {
-        await this.checkpoint.offsets.purgeBefore(oldest);
-        await this.checkpoint.commits.purgeBefore(oldest);
-        await Promise.all(this.stateful.map((op) => op.purgeBefore(oldest)));
-      }).catch((err: unknown) => { this.purgeFailure ??= err; });
-    }
+    this.retention.afterCommit(batchId);
+    // walCommit overlaps the batch (see runTrigger), so it is inside `started`..now already.
+    durations['triggerExecution'] = performance.now() - started + (durations['latestOffset'] ?? 0);
+    this.progress!.batchCommitted({
+      batchId, batchWatermarkMs: entry.batchWatermarkMs, triggerStartMs: triggerStart, durationsMs: durations,
+      sources: sourceProgress, eventTimes, numOutputRows: output.length,
+    });
   }
 
-  private purging: Promise<void> = Promise.resolve();
-  private purgeFailure: unknown = null;
-
-  private reportProgress(batchId: number, entry: OffsetEntry, triggerStart: number, durations: Record<string, number>,
-    sources: SourceProgress[], eventTimes: readonly EventTimeStats[], numOutputRows: number): void {
-    const numInputRows = sources.reduce((n, s) => n + s.numInputRows, 0);
-    const sinceLast = this.lastTriggerStartMs > 0 ? (triggerStart - this.lastTriggerStartMs) / 1000 : 0;
-    this.lastTriggerStartMs = triggerStart;
-    const seconds = (durations['triggerExecution'] ?? 0) / 1000;
-    const rate = (rows: number, s: number): number => (s > 0 ? Math.round((rows / s) * 10) / 10 : 0);
-    const eventTime: Record<string, string> = {};
-    if (this.settings.plan.watermarks.length > 0) {
-      eventTime['watermark'] = new Date(entry.batchWatermarkMs).toISOString();
-      const all = eventTimes.filter((s) => s.count > 0);
-      if (all.length > 0) {
-        const count = all.reduce((n, s) => n + s.count, 0);
-        eventTime['min'] = new Date(Math.min(...all.map((s) => s.min))).toISOString();
-        eventTime['max'] = new Date(Math.max(...all.map((s) => s.max))).toISOString();
-        eventTime['avg'] = new Date(Math.round(all.reduce((n, s) => n + s.sum, 0) / count)).toISOString();
-      }
+  /** Stops the sources, the sink and the state stores and releases the lock; returns what failed, each named. */
+  private async release(): Promise<string[]> {
+    const failures: string[] = [];
+    const attempt = async (what: string, fn: () => Promise<void>): Promise<void> => {
+      try { await fn(); } catch (err) { failures.push(`${what}: ${errorMessage(err)}`); }
+    };
+    await this.retention.settled();
+    for (const source of this.sources) await attempt(`stopping source ${source.description}`, () => source.stop());
+    await attempt(`stopping sink ${this.settings.sink.description}`, () => this.settings.sink.stop());
+    for (const op of this.openedOperators) {
+      await attempt(`closing the state of operator ${this.stateful.indexOf(op)} (${op.operatorName})`, () => op.close());
     }
-    const progress: StreamingQueryProgress = {
-      id: this.id, runId: this.runId, name: this.settings.name, timestamp: new Date(triggerStart).toISOString(), batchId,
-      numInputRows, inputRowsPerSecond: rate(numInputRows, sinceLast), processedRowsPerSecond: rate(numInputRows, seconds),
-      durationMs: Object.fromEntries(Object.entries(durations).map(([k, v]) => [k, Math.round(v)])),
-      eventTime, stateOperators: this.stateful.map((op) => op.progress()),
-      sources: sources.map((s) => ({
-        ...s, inputRowsPerSecond: rate(s.numInputRows, sinceLast), processedRowsPerSecond: rate(s.numInputRows, seconds),
-      })),
-      sink: { description: this.settings.sink.description, numOutputRows },
-    };
-    this.recentProgress.push(progress);
-    if (this.recentProgress.length > this.settings.recentProgressSize) this.recentProgress.shift();
-    this.settings.listeners.post('onQueryProgress', { progress });
-  }
-
-  private async release(): Promise<void> {
-    const errors: unknown[] = [];
-    const attempt = async (fn: () => Promise<void>): Promise<void> => {
-      try { await fn(); } catch (err) { errors.push(err); }
-    };
-    await this.purging;
-    for (const source of this.sources) await attempt(() => source.stop());
-    await attempt(() => this.settings.sink.stop());
-    for (const op of this.stateful) await attempt(async () => { try { await op.close(); } catch { /* never opened */ } });
-    if (this.releaseLock) await attempt(this.releaseLock);
-    this.releaseLock = null;
-    if (this.settings.onTerminated) await attempt(this.settings.onTerminated);
+    const lock = this.lock;
+    this.lock = null;
+    if (lock) await attempt(`releasing the lock of ${this.settings.storage.description}`, () => lock.release());
+    if (this.settings.onTerminated) await attempt('cleaning up after the query', this.settings.onTerminated);
+    return failures;
   }
 }
 

@@ -6,6 +6,7 @@
  * range in the condition, buffered rows that can no longer match are evicted, and an outer join
  * emits a row that never matched NULL-padded at that moment.
  */
+import { StateStorePaths } from '../checkpoint/layout.js';
 import { PrefixedStorage } from '../checkpoint/prefixed-storage.js';
 import { Row, Schema, Value } from '../common/schema.js';
 import { JoinAnalysis, JoinType, TimeBound } from '../plan/join-analysis.js';
@@ -198,7 +199,7 @@ export class StreamStreamJoinExec implements StatefulOperator {
   async open(setup: StateSetup): Promise<void> {
     for (const s of this.sides) {
       s.store = await setup.provider.open<Bucket>({
-        storage: new PrefixedStorage(setup.storage, s.side), numPartitions: setup.numPartitions, version: setup.version,
+        storage: new PrefixedStorage(setup.storage, StateStorePaths.joinSide(s.side)), numPartitions: setup.numPartitions, version: setup.version,
         codec: { encode: (b) => b, decode: (d) => d as Bucket }, snapshotInterval: setup.snapshotInterval,
       });
     }

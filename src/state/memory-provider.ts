@@ -1,3 +1,4 @@
+import { StateStorePaths } from '../checkpoint/layout.js';
 import { writeSnapshotsInBackground } from './snapshot-writer.js';
 import { encodeDelta, listStateFiles, loadPartition, StateRecord } from './state-files.js';
 import {
@@ -64,7 +65,7 @@ class InMemoryStateStore<V> implements StateStore<V> {
     for (const key of this.changed) byPartition[partitionOf(key, numPartitions)]!.push([key, codec.encode(this.map.get(key)!)]);
     for (const key of this.removed) byPartition[partitionOf(key, numPartitions)]!.push([key]);
     // Every partition gets a delta, empty or not, so a missing file is always detectable.
-    await Promise.all(byPartition.map((records, p) => storage.writeAtomic(`${p}/${version}.delta`,
+    await Promise.all(byPartition.map((records, p) => storage.writeAtomic(StateStorePaths.delta(p, version),
       encodeDelta(records), { overwrite: true })));
     this.lastMetrics = this.measure(this.changed.size, this.removed.size, performance.now() - started);
     this.changed.clear();
@@ -88,7 +89,7 @@ class InMemoryStateStore<V> implements StateStore<V> {
       // Keep the newest snapshot at or below `version` and everything after it: that rebuilds any kept version.
       const base = Math.max(-1, ...files.filter((f) => f.snapshot && f.version <= version).map((f) => f.version));
       if (base < 0) continue;
-      for (const f of files) if (f.version < base) await storage.delete(`${p}/${f.name}`);
+      for (const f of files) if (f.version < base) await storage.delete(`${StateStorePaths.partition(p)}/${f.name}`);
     }
   }
 

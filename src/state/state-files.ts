@@ -5,6 +5,7 @@
  */
 import { Packr } from 'msgpackr';
 import { decodeFile, encodeFile } from '../checkpoint/file-format.js';
+import { StateStorePaths } from '../checkpoint/layout.js';
 import { CheckpointStorage } from '../checkpoint/storage.js';
 import { CheckpointError, errorMessage } from '../common/errors.js';
 import { StateKey } from './state-store.js';
@@ -35,14 +36,14 @@ export interface StateFile { readonly name: string; readonly version: number; re
 
 export async function listStateFiles(storage: CheckpointStorage, partition: number): Promise<StateFile[]> {
   const files: StateFile[] = [];
-  for (const name of await storage.list(String(partition))) {
-    const m = /^(\d+)\.(delta|snapshot)$/.exec(name);
-    if (!m) {
-      const where = storage.locate(`${partition}/${name}`);
+  for (const name of await storage.list(StateStorePaths.partition(partition))) {
+    const file = StateStorePaths.parseFile(name);
+    if (!file) {
+      const where = storage.locate(`${StateStorePaths.partition(partition)}/${name}`);
       throw new CheckpointError('CHECKPOINT_FOREIGN', where,
         `${where} does not belong in a weir state folder (files are <version>.delta or <version>.snapshot). Remove it.`);
     }
-    files.push({ name, version: Number(m[1]), snapshot: m[2] === 'snapshot' });
+    files.push({ name, ...file });
   }
   return files;
 }
@@ -64,9 +65,9 @@ export async function loadPartition<V>(storage: CheckpointStorage, partition: nu
       else into.delete(record[0]);
     }
   };
-  if (snapshot >= 0) apply(await readRecords(storage, `${partition}/${snapshot}.snapshot`, SNAPSHOT_KIND));
+  if (snapshot >= 0) apply(await readRecords(storage, StateStorePaths.snapshot(partition, snapshot), SNAPSHOT_KIND));
   for (let v = snapshot + 1; v <= version; v++) {
-    apply(await readRecords(storage, `${partition}/${v}.delta`, DELTA_KIND));
+    apply(await readRecords(storage, StateStorePaths.delta(partition, v), DELTA_KIND));
   }
   return into;
 }
@@ -96,5 +97,5 @@ async function readRecords(storage: CheckpointStorage, path: string, kind: strin
 /** Writes `<partition>/<version>.snapshot` from the files (never from live state, which the next batch changes). */
 export async function writeSnapshot(storage: CheckpointStorage, partition: number, version: number): Promise<void> {
   const state = await loadPartition(storage, partition, version, new Map<StateKey, unknown>(), (data) => data);
-  await storage.writeAtomic(`${partition}/${version}.snapshot`, encodeRecords(SNAPSHOT_KIND, [...state]), { overwrite: true });
+  await storage.writeAtomic(StateStorePaths.snapshot(partition, version), encodeRecords(SNAPSHOT_KIND, [...state]), { overwrite: true });
 }

@@ -71,9 +71,10 @@ describe('checkpoint errors', () => {
     await again.query.stop();
   });
 
-  test('the lock of a process that died is taken over', async () => {
+  test('the lock file of an older weir whose process died is taken over', async () => {
     const dir = await tempDir();
     await runBatches(dir, 1);
+    await rm(join(dir, '.lock'), { recursive: true });
     await writeFile(join(dir, '.lock'), JSON.stringify({ pid: 2 ** 22 + 12345, queryId: 'q', runId: 'r', since: 'then' }));
     const { query } = await startCounts(dir);
     assert.equal(query.isActive, true);

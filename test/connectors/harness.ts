@@ -13,13 +13,20 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** A small seeded generator, so a failing run can be told apart by its seed. */
-export function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
+/**
+ * The seed of a randomized test: WEIR_TEST_SEED when set (to re-run a failing seed), else a new one.
+ * It is printed with the test's output (`t`), or as a comment line of the run's output from a hook; put
+ * it in assertion messages too.
+ */
+export function testSeed(t?: { diagnostic(message: string): void }): number {
+  const fixed = process.env['WEIR_TEST_SEED'];
+  const seed = fixed === undefined || fixed === '' ? Date.now() % 1_000_000 : Number(fixed);
+  if (!Number.isSafeInteger(seed)) throw new Error(`WEIR_TEST_SEED must be a whole number, not ${JSON.stringify(fixed)}`);
+  const line = `seed ${seed} (re-run with WEIR_TEST_SEED=${seed})`;
+  if (t) t.diagnostic(line);
+  else process.stdout.write(`# ${line}\n`);
+  return seed;
 }
+
+/** A small seeded generator, so a failing run can be told apart by its seed. */
+export { seededRandom as mulberry32 } from '../../src/common/random.js';

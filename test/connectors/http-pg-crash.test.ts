@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { HTTP_PG_WINDOW_MS } from './http-pg-child.js';
-import { freePort, mulberry32 } from './harness.js';
+import { freePort, mulberry32, testSeed } from './harness.js';
 import { service } from './services.js';
 
 const postgres = service('WEIR_TEST_PG_URL');
@@ -40,7 +40,7 @@ function expectedRows(): string[] {
 
 test('HTTP -> windowed count -> PostgreSQL, SIGKILLed at random while clients post: exact counts', { skip: postgres.skip }, async (t) => {
   const url = postgres.url();
-  const seed = Date.now() % 1_000_000;
+  const seed = testSeed(t);
   const random = mulberry32(seed);
   const folder = await mkdtemp(join(tmpdir(), 'weir-http-pg-'));
   const table = `crash_http_${process.pid}_${seed}`;

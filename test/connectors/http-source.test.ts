@@ -13,7 +13,7 @@ import { Row, Schema, toSchema } from '../../src/common/schema.js';
 import { encodeFrame, FrameKind } from '../../src/connectors/http/frames.js';
 import { HttpSource } from '../../src/connectors/http/source.js';
 import { CRASH_SCHEMA } from './http-crash-child.js';
-import { freePort, mulberry32 } from './harness.js';
+import { freePort, mulberry32, testSeed } from './harness.js';
 import { removeTempDirs, tempDir } from '../api/helpers.js';
 
 const SCHEMA = toSchema('ts TIMESTAMP, user STRING, amount DOUBLE, n INT');
@@ -516,10 +516,35 @@ describe('http source in a query', () => {
   });
 });
 
+describe('http source under a trigger interval', () => {
+  test('requests posted between trigger ticks wait for the next batch instead of each starting one', async () => {
+    const port = await freePort();
+    const weir = new Weir();
+    let idle = false;
+    weir.streams.addListener({ onQueryIdle: () => { idle = true; } });
+    const query = await weir.readStream.format('http').schema('ts TIMESTAMP, user STRING, amount DOUBLE, n INT')
+      .option('port', port).load()
+      .writeStream.format('memory').queryName('http_ticks').option('checkpointLocation', await tempFolder())
+      .trigger({ processingTime: '1 hour' }).start();
+    try {
+      while (!idle) await new Promise<void>((resolve) => setTimeout(resolve, 1)); // the first trigger found nothing
+      const url = `http://127.0.0.1:${port}`;
+      // Each acknowledged request is durable and announced to the query; none may start a batch before the next tick.
+      for (let r = 0; r < 12; r++) assert.equal((await post(url, jsonLines(records(r * 100, 100)))).status, 200);
+      assert.equal(query.recentProgress.length, 0);
+      await query.processAllAvailable();
+      assert.deepEqual(query.recentProgress.map((p) => p.numInputRows), [1200]);
+      assert.equal(weir.memorySink('http_ticks').rows.length, 1200);
+    } finally {
+      await query.stop();
+    }
+  });
+});
+
 describe('http source crash safety', () => {
   test('SIGKILLed at random moments: every acknowledged request is in the WAL exactly once', async (t) => {
     const folder = await tempFolder();
-    const seed = Date.now() % 1_000_000;
+    const seed = testSeed(t);
     const random = mulberry32(seed);
     const REQUESTS = 150;
     const PER_REQUEST = 8;
@@ -529,6 +554,7 @@ describe('http source crash safety', () => {
     const acked = new Map<number, { start: number; end: number }>();
     let duplicates = 0;
     let tornTails = 0;
+    let killsMidIngest = 0;
     for (let round = 0; acked.size < REQUESTS; round++) {
       assert.ok(round <= KILLS + 1, `seed ${seed}: requests still unacknowledged after the last, unkilled run`);
       const child = await startChild(folder);
@@ -551,6 +577,7 @@ describe('http source crash safety', () => {
           if (reply.body.duplicate) duplicates++;
           if (++acksThisRound === killAfter) {
             killed = true;
+            killsMidIngest++;
             setTimeout(() => child.kill('SIGKILL'), Math.floor(random() * 3));
           }
         }
@@ -559,6 +586,7 @@ describe('http source crash safety', () => {
       child.kill('SIGKILL');
       await child.exited;
     }
+    assert.ok(killsMidIngest > 0, `seed ${seed}: no run was killed while requests were in flight; the test proved nothing`);
     const { source } = await open(folder, { segmentBytes: 4096 }, toSchema(CRASH_SCHEMA));
     try {
       const total = REQUESTS * PER_REQUEST;

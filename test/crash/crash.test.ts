@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { mulberry32 } from '../connectors/harness.js';
+import { mulberry32, testSeed } from '../connectors/harness.js';
 import {
   appendInput, checkOutput, endInput, FAULT_STEPS, PIPELINE_KINDS, pipelineFolders, runPipelineChild,
 } from './file-pipeline.js';
@@ -45,7 +45,7 @@ for (const kind of PIPELINE_KINDS) {
     });
 
     test('SIGKILLed at random moments, then finished: every record exactly once', async (t) => {
-      const seed = Date.now() % 1_000_000;
+      const seed = testSeed(t);
       const random = mulberry32(seed);
       const root = await mkdtemp(join(tmpdir(), `weir-crash-${kind}-`));
       try {

@@ -2,7 +2,7 @@
  * The long crash soak (`npm run soak`): hundreds of kills of the file pipelines — SIGKILL at random
  * moments and faults injected at random steps of random batches — then a check of every record.
  *
- *   npm run soak -- [--kills 300] [--seed 42]
+ *   npm run soak -- [--kills 300] [--seed 42]     (or the seed in WEIR_TEST_SEED)
  *
  * Prints per pipeline: rounds, kills, records expected, lost, duplicated, wrong; exits 1 on any.
  */
@@ -24,12 +24,14 @@ interface Tally { rounds: number; kills: number; faults: number; expected: numbe
 
 const { values } = parseArgs({ options: { kills: { type: 'string', default: '300' }, seed: { type: 'string' } } });
 const targetKills = Number(values.kills);
-const seed = values.seed === undefined ? Date.now() % 1_000_000 : Number(values.seed);
+const chosenSeed = values.seed ?? process.env['WEIR_TEST_SEED'];
+const seed = chosenSeed === undefined || chosenSeed === '' ? Date.now() % 1_000_000 : Number(chosenSeed);
 if (!Number.isInteger(targetKills) || targetKills < 1 || !Number.isFinite(seed)) {
   process.stderr.write('usage: npm run soak -- [--kills N (a whole number ≥ 1)] [--seed S]\n');
   process.exit(2);
 }
 const random = mulberry32(seed);
+process.stdout.write(`seed ${seed} (re-run with --seed ${seed} or WEIR_TEST_SEED=${seed})\n`);
 const tallies = new Map<PipelineKind, Tally>(PIPELINE_KINDS.map((k) => [k, { rounds: 0, kills: 0, faults: 0, expected: 0, lost: 0, duplicated: 0, wrong: 0 }]));
 
 /** The newest batch id in the checkpoint's offsets log (-1 before the first). */

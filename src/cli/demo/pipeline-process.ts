@@ -5,6 +5,10 @@
 import { Weir } from '../../api/weir.js';
 import { demoFolders, startDemoQuery } from './pipeline.js';
 
+/** How the pipeline's first batch line starts: on a new checkpoint, or resumed from one. */
+export const FIRST_BATCH_NEW = 'new checkpoint: starting at batch';
+export const FIRST_BATCH_RESUMED = 'resumed from the checkpoint at batch';
+
 export async function runDemoPipeline(dir: string, drain: boolean): Promise<void> {
   const weir = new Weir();
   let first = true;
@@ -12,8 +16,7 @@ export async function runDemoPipeline(dir: string, drain: boolean): Promise<void
     onQueryProgress({ progress }) {
       if (first) {
         first = false;
-        process.stdout.write(progress.batchId === 0 ? 'new checkpoint: starting at batch 0\n'
-          : `resumed from the checkpoint at batch ${progress.batchId}\n`);
+        process.stdout.write(progress.batchId === 0 ? `${FIRST_BATCH_NEW} 0\n` : `${FIRST_BATCH_RESUMED} ${progress.batchId}\n`);
       }
       if (progress.numInputRows === 0 && progress.sink.numOutputRows === 0) return;
       process.stdout.write(`batch ${progress.batchId}: ${progress.numInputRows} events in, ` +

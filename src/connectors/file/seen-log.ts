@@ -3,8 +3,9 @@ import { CheckpointStorage } from '../../checkpoint/storage.js';
 import { CheckpointError } from '../../common/errors.js';
 import { mapInBatches } from '../../common/parallel.js';
 import { InputFile } from './paths.js';
+import { SourcePaths } from '../../checkpoint/layout.js';
 
-const FOLDER = 'files';
+const FOLDER = SourcePaths.seenFiles;
 
 const CODEC: LogCodec<InputFile[]> = {
   kind: 'file-source-log',

@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as nodePath from 'node:path';
+import { localPath, SourcePaths } from '../../checkpoint/layout.js';
 import { CheckpointStorage } from '../../checkpoint/storage.js';
 import { syncDir } from '../../common/durable-files.js';
 import { CheckpointError, ConnectorError, errorMessage } from '../../common/errors.js';
@@ -12,7 +13,7 @@ import { KeyEntry, KeyWindow, KeyWindowLimits } from './keys.js';
  * The ingest write-ahead log of a push source: records are positions 0, 1, 2, … in arrival order, kept
  * in segment files `wal/<first record's position, 20 digits>.seg` of framed records (see frames.ts).
  *
- * Segments are written with node:fs in the folder `storage.locate('wal')`, not through the checkpoint
+ * Segments are written with node:fs in the local folder `wal` of the source's checkpoint folder, not through the checkpoint
  * storage interface: a WAL needs append and fsync, which atomic whole-file writes cannot give at
  * ingest speed. The WAL therefore needs a checkpoint on the local file system.
  *
@@ -80,7 +81,7 @@ const SEGMENT_SUFFIX = '.seg';
 const INDEX_STRIDE = 1024;
 /** Rows of the newest records kept in memory, so batches that keep up never read the disk. */
 const TAIL_CACHE_ROWS = 100_000;
-const KEYS_FILE = 'keys';
+const KEYS_FILE = SourcePaths.ingestKeys;
 
 export class IngestWal {
   private readonly segments: Segment[] = [];
@@ -103,12 +104,7 @@ export class IngestWal {
 
   /** Opens (or creates) the WAL in `storage`'s folder `wal`, recovering it as described above. */
   static async open(storage: CheckpointStorage, options: WalOptions): Promise<IngestWal> {
-    const dir = storage.locate('wal');
-    if (!nodePath.isAbsolute(dir)) {
-      throw new ConnectorError('WAL_NEEDS_FILE_SYSTEM',
-        `The http source keeps its ingest WAL in the checkpoint, which must be a local folder; ${storage.description} is not. ` +
-          'Set checkpointLocation to a folder on a local disk.');
-    }
+    const dir = localPath(storage, SourcePaths.ingestWal, 'The http source\'s ingest WAL (appended and fsynced in place)');
     const wal = new IngestWal(dir, storage, options);
     await wal.recover();
     return wal;

@@ -8,6 +8,7 @@ import { Row, Schema } from '../../common/schema.js';
 import { Offset, Source, SourceContext, SourceSpec } from '../../sources/source.js';
 import { connectJetStream, JetStreamHandle, natsFailure, natsServers, streamInfo } from './client.js';
 import { CORRUPT_RECORD, decodeJsonRow } from './decode.js';
+import { SourcePaths } from '../../checkpoint/layout.js';
 
 export type ReadMode = 'PERMISSIVE' | 'DROPMALFORMED' | 'FAILFAST';
 /** Messages asked for per pull request. */
@@ -191,16 +192,16 @@ export class NatsSource implements Source {
 
   /** The start is fixed at the query's first start, so a null start means the same range after a restart. */
   private async loadOrFixStart(storage: CheckpointStorage): Promise<number> {
-    const stored = await storage.read('start');
+    const stored = await storage.read(SourcePaths.startOffset);
     if (stored !== null) {
-      const body = decodeFile(stored, 'nats-start', 1, storage.locate('start')).body.toString('utf8');
+      const body = decodeFile(stored, 'nats-start', 1, storage.locate(SourcePaths.startOffset)).body.toString('utf8');
       return this.seqOf(JSON.parse(body) as Offset);
     }
     const { state } = await streamInfo(this.connected(), this.stream, 'nats source');
     const initial = this.startingSequence === 'latest' ? state.last_seq
       : this.startingSequence === 'earliest' ? (state.messages > 0 ? state.first_seq - 1 : state.last_seq)
       : this.startingSequence - 1;
-    await storage.writeAtomic('start', encodeFile('nats-start', 1, JSON.stringify({ [this.stream]: initial })), { overwrite: false });
+    await storage.writeAtomic(SourcePaths.startOffset, encodeFile('nats-start', 1, JSON.stringify({ [this.stream]: initial })), { overwrite: false });
     return initial;
   }
 }

@@ -2,6 +2,7 @@ import { encodeFile, decodeFile } from '../../checkpoint/file-format.js';
 import { CheckpointStorage } from '../../checkpoint/storage.js';
 import { Row, Schema } from '../../common/schema.js';
 import { Offset, Source, SourceSpec } from '../../sources/source.js';
+import { SourcePaths } from '../../checkpoint/layout.js';
 
 const RATE_SCHEMA: Schema = [
   { name: 'timestamp', type: 'timestamp', nullable: false },
@@ -50,11 +51,11 @@ export function createRateSource(spec: SourceSpec): Source {
 }
 
 async function loadOrCreateStart(storage: CheckpointStorage, fallback: number): Promise<number> {
-  const data = await storage.read('start');
+  const data = await storage.read(SourcePaths.startOffset);
   if (data !== null) {
-    return Number(decodeFile(data, 'rate-start', 1, storage.locate('start')).body.toString('utf8'));
+    return Number(decodeFile(data, 'rate-start', 1, storage.locate(SourcePaths.startOffset)).body.toString('utf8'));
   }
-  await storage.writeAtomic('start', encodeFile('rate-start', 1, String(fallback)), { overwrite: false });
+  await storage.writeAtomic(SourcePaths.startOffset, encodeFile('rate-start', 1, String(fallback)), { overwrite: false });
   return fallback;
 }
 
