@@ -175,6 +175,7 @@ export class DataStreamWriter {
   }
 
   private createSink(path: string | undefined, options: Options): Sink {
+    // These sinks read no options of their own: only the check of the names matters.
     if (this.batchFunction || this.sinkFormat === 'memory') options.declare(['path', ...QUERY_OPTIONS]);
     if (this.batchFunction) return foreachBatchSink(this.batchFunction);
     if (this.sinkFormat === 'memory') {
