@@ -5,13 +5,10 @@
  *   node dist/bench/child.js w6-restart <checkpoint> <keys> <available> <batchRows>
  *   node --expose-gc dist/bench/child.js w7-weir|w7-map <keys>
  */
-import { FileSystemStorage } from '../src/checkpoint/fs-storage.js';
-import { Weir } from '../src/index.js';
-import { foreachBatchSink } from '../src/connectors/foreach-batch/sink.js';
-import { inMemoryStateProvider } from '../src/state/memory-provider.js';
-import { StateStoreProvider } from '../src/state/state-store.js';
+import { inMemoryStateProvider, Weir } from '../src/index.js';
+import type { StateStoreProvider } from '../src/index.js';
 import { generatorStream, rowsOf } from './lib/gen-source.js';
-import { removeDir, startOnStorage, tempDir } from './lib/harness.js';
+import { removeDir, tempDir } from './lib/harness.js';
 import { ChildMessage, counterRow, COUNTER_SCHEMA, countAndSum } from './lib/state-query.js';
 
 function send(message: ChildMessage): void {
@@ -24,10 +21,9 @@ const BUILD_BATCH = 250_000;
 async function startCounter(checkpoint: string, keys: number, available: number, batchRows: number,
   provider: StateStoreProvider, weir = new Weir()) {
   const control = { available, maxPerTrigger: batchRows, rows: rowsOf((i) => counterRow(i, keys)) };
-  return startOnStorage(countAndSum(generatorStream(weir, COUNTER_SCHEMA, control)), {
-    storage: new FileSystemStorage(checkpoint), sink: foreachBatchSink(() => {}), mode: 'update',
-    listeners: weir.streams.listeners, stateStoreProvider: provider,
-  });
+  return countAndSum(generatorStream(weir, COUNTER_SCHEMA, control)).writeStream.outputMode('update')
+    .foreachBatch(() => {}).option('checkpointLocation', checkpoint).stateStore(provider).trigger({ processingTime: 0 })
+    .start();
 }
 
 /** Builds `keys` keys of state, reports, and idles until the suite kills it with SIGKILL. */

@@ -19,7 +19,17 @@ export type {
 export type { StateOperatorProgress } from './exec/physical.js';
 export type { OutputMode } from './common/output-mode.js';
 export type { Sink, SinkContext, SinkSpec } from './sinks/sink.js';
-export type { Source, SourceContext, Offset } from './sources/source.js';
-export type { CheckpointStorage } from './checkpoint/storage.js';
-export type { StateStore, StateStoreProvider } from './state/state-store.js';
+export type { SinkFactory } from './sinks/registry.js';
+export type { Source, SourceContext, SourceSpec, Offset } from './sources/source.js';
+export type { SourceFactory } from './sources/registry.js';
+export { Options } from './common/options.js';
+export type { OptionValue, ConnectorDeclaration } from './common/options.js';
+export type { CheckpointStorage, CheckpointLock, LockOwner } from './checkpoint/storage.js';
+export { FileExistsError } from './checkpoint/storage.js';
+export { FileSystemStorage } from './checkpoint/fs-storage.js';
+export type { CheckpointStorageFactory } from './checkpoint/registry.js';
+export type {
+  StateStore, StateStoreProvider, StateStoreOptions, StateStoreMetrics, StateKey, StateValueCodec,
+} from './state/state-store.js';
+export { inMemoryStateProvider } from './state/memory-provider.js';
 export { MemoryTable } from './connectors/memory/sink.js';

@@ -5,10 +5,8 @@
  * maxOffsetsPerTrigger): batches run back to back with no idle rounds in between, which a memory
  * stream fed chunk by chunk would add (each chunk would also cost a no-data batch).
  */
-import type { DataFrame, Weir } from '../../src/index.js';
-import { Row } from '../../src/common/schema.js';
-import { registerSource } from '../../src/sources/registry.js';
-import { Offset } from '../../src/sources/source.js';
+import { Weir } from '../../src/index.js';
+import type { DataFrame, Offset, Row } from '../../src/index.js';
 
 export interface GeneratorControl {
   /** Rows [0, available) exist. */
@@ -48,7 +46,7 @@ export function rowsFrom(rows: readonly Row[]): (start: number, end: number) => 
   return (start, end) => rows.slice(start, end);
 }
 
-registerSource('bench-gen', (spec) => {
+Weir.registerSource('bench-gen', (spec) => {
   const id = spec.options.required('control', 'the suite passes the id of its generator control');
   const control = controls.get(id);
   if (!control || !spec.schema) throw new Error(`bench-gen: unknown control ${id} or no schema`);
@@ -67,4 +65,4 @@ registerSource('bench-gen', (spec) => {
     async commit() {},
     async stop() {},
   };
-});
+}, { options: ['control'] });

@@ -13,7 +13,7 @@ import { Weir } from '../../src/index.js';
 import type { DataFrame } from '../../src/index.js';
 import { EVENT_SCHEMA, JsonFiles, writeEventFiles } from '../lib/data.js';
 import { HandWindowAggregator, WindowResult } from '../lib/hand-agg.js';
-import { FILE_SINK_NOTE, fileSinkRegistered, removeDir, startToFiles, tempDir } from '../lib/harness.js';
+import { removeDir, startToFiles, tempDir } from '../lib/harness.js';
 import { alternate, flushDisk, median } from '../lib/measure.js';
 import { WATERMARK_MS, windowedCounts, WINDOW_MS } from '../lib/queries.js';
 import { rate, ResultRow } from '../lib/report.js';
@@ -144,7 +144,6 @@ export const fileWorkloads: Workload = {
         const hand = median(samples.b);
         const notes = [`${input}; maxFilesPerTrigger 1 (a batch per file); checkpoint on local disk (fsync)`];
         if (weirMissing) notes.push('json file source not registered yet: weir not measured');
-        if (!fileSinkRegistered()) notes.push(FILE_SINK_NOTE);
         if (!weirMissing && outputs.weir !== outputs.hand) {
           notes.push(`CHECK: weir emitted ${outputs.weir} rows, the baseline ${outputs.hand}`);
         }

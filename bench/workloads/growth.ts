@@ -13,7 +13,7 @@ import type { StreamingQueryProgress } from '../../src/index.js';
 import { eventAt, EVENT_SCHEMA } from '../lib/data.js';
 import { generatorStream, rowsOf } from '../lib/gen-source.js';
 import { HandWindowAggregator } from '../lib/hand-agg.js';
-import { FILE_SINK_NOTE, fileSinkRegistered, removeDir, startToFiles, tempDir } from '../lib/harness.js';
+import { removeDir, startToFiles, tempDir } from '../lib/harness.js';
 import { median } from '../lib/measure.js';
 import { WATERMARK_MS, windowedCounts, WINDOW_MS } from '../lib/queries.js';
 import { Workload } from '../lib/suite.js';
@@ -74,7 +74,6 @@ export const growthWorkloads: Workload = {
       `${MULTIPLES.map((m) => m * growthBase).join(' / ')} rows of input (1× / 10× / 100×), ${eps} events per ` +
       `event-time second; weir grows ${growth.toFixed(2)}×, the cron recompute ${(cron[2]! / cron[0]!).toFixed(1)}×; ` +
       'ratio is weir ÷ cron at 100×'];
-    if (!fileSinkRegistered()) notes.push(FILE_SINK_NOTE);
     return [{
       id: 'W8', workload: 'per-batch cost at 1× / 10× / 100× input', weir: { value: weir[2]!, unit: 'ms', text: text(weir) },
       baseline: { value: cron[2]!, unit: 'ms', text: text(cron) }, baselineName: 'cron: recompute all',

@@ -13,7 +13,7 @@
 import { Weir } from '../../src/index.js';
 import type { DataFrame, StreamingQuery } from '../../src/index.js';
 import { EVENT_SCHEMA, EventRow, KEYS } from '../lib/data.js';
-import { FILE_SINK_NOTE, fileSinkRegistered, removeDir, startToFiles, tempDir } from '../lib/harness.js';
+import { removeDir, startToFiles, tempDir } from '../lib/harness.js';
 import { median, percentile } from '../lib/measure.js';
 import { filterProject, windowedCounts } from '../lib/queries.js';
 import { figure, ResultRow } from '../lib/report.js';
@@ -98,7 +98,7 @@ export const latencyWorkloads: Workload = {
     const stateless = await measure(suite, 'W4', 'latency, W1 query → foreachBatch', [], (df, checkpoint) =>
       filterProject(df).writeStream.foreachBatch(() => {}).option('checkpointLocation', checkpoint)
         .trigger({ processingTime: 0 }).start());
-    const windowed = await measure(suite, 'W4', 'latency, W2 query → files', fileSinkRegistered() ? [] : [FILE_SINK_NOTE],
+    const windowed = await measure(suite, 'W4', 'latency, W2 query → files', [],
       (df, checkpoint, out) => startToFiles(windowedCounts(df), checkpoint, out));
     return [stateless, windowed];
   },

@@ -4,13 +4,12 @@
  */
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FileSystemStorage } from '../../src/checkpoint/fs-storage.js';
+import { FileSystemStorage } from '../../src/index.js';
 import { MemoryStorage } from '../../src/checkpoint/memory-storage.js';
-import { CheckpointStorage } from '../../src/checkpoint/storage.js';
+import type { CheckpointStorage } from '../../src/index.js';
 import { EVENT_SCHEMA, EventRow } from '../lib/data.js';
 import { HandWindowAggregator, WindowResult } from '../lib/hand-agg.js';
-import { FILE_SINK_NOTE, fileResultSink, fileSinkRegistered, removeDir, startOnStorage, startToFiles, tempDir }
-  from '../lib/harness.js';
+import { removeDir, startToFiles, tempDir } from '../lib/harness.js';
 import { alternate, median } from '../lib/measure.js';
 import { filterProject, handFilterProject, timeBacklog, WATERMARK_MS, windowedCounts, WINDOW_MS } from '../lib/queries.js';
 import { rate, ResultRow } from '../lib/report.js';
@@ -97,7 +96,6 @@ async function w2(suite: Suite): Promise<ResultRow> {
   const weir = median(samples.a);
   const hand = median(samples.b);
   const notes = [`${rows.length} rows, ${chunk} per batch, 10k keys, 1 s windows; checkpoint on local disk (fsync)`];
-  if (!fileSinkRegistered()) notes.push(FILE_SINK_NOTE);
   if (outputs.weir !== outputs.hand) notes.push(`CHECK: weir emitted ${outputs.weir} rows, the baseline ${outputs.hand}`);
   return {
     id: 'W2', workload: 'windowed aggregation → files', weir: rate(weir, 'rows/s'), baseline: rate(hand, 'rows/s'),
@@ -112,9 +110,7 @@ async function w5(suite: Suite): Promise<ResultRow> {
   const run = async (storage: (dir: string) => CheckpointStorage): Promise<number> => {
     const [checkpoint, out] = [await tempDir('w5-checkpoint'), await tempDir('w5-out')];
     try {
-      const result = await timeBacklog(rows, EVENT_SCHEMA, chunk, (df, weir) => startOnStorage(windowedCounts(df), {
-        storage: storage(checkpoint), sink: fileResultSink(out), mode: 'append', listeners: weir.streams.listeners,
-      }));
+      const result = await timeBacklog(rows, EVENT_SCHEMA, chunk, (df) => startToFiles(windowedCounts(df), storage(checkpoint), out));
       return perSecond(rows.length, result.ms);
     } finally {
       await Promise.all([removeDir(checkpoint), removeDir(out)]);
@@ -126,8 +122,8 @@ async function w5(suite: Suite): Promise<ResultRow> {
   return {
     id: 'W5', workload: 'W2, checkpoint on disk vs in memory', weir: rate(disk, 'rows/s'), baseline: rate(memory, 'rows/s'),
     baselineName: 'same engine, MemoryStorage', ratio: disk / memory, goal: '≥ 0.9', met: disk / memory >= 0.9,
-    notes: ['both sides start through the suite\'s startOnStorage (internal wiring of MicroBatchExecution), so only ' +
-      'the checkpoint storage differs; the result files are written the same way in both'],
+    notes: ['both sides start through the public writer with writeStream.checkpointStorage(storage), so only the ' +
+      'checkpoint storage differs; the result files are written the same way in both'],
     details: { diskRowsPerSecond: samples.a, memoryRowsPerSecond: samples.b },
   };
 }

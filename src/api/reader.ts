@@ -1,12 +1,14 @@
 import { AnalysisError } from '../common/errors.js';
 import { Options, OptionValue } from '../common/options.js';
 import { Schema, SchemaLike, toSchema } from '../common/schema.js';
-import { batchReaderFor, createSource } from '../sources/registry.js';
+import { createSource, prepareBatchRead } from '../sources/registry.js';
 import { SourceSpec } from '../sources/source.js';
 import { DataFrame, WriterFactory } from './dataframe.js';
 
 /** Shared builder state of `readStream` and `read`. */
 abstract class ReaderBase<Self> {
+  /** How options name their owner in messages. */
+  protected abstract readonly kind: string;
   protected sourceFormat = '';
   protected userSchema: Schema | null = null;
   protected readonly optionValues = new Map<string, string>();
@@ -39,15 +41,17 @@ abstract class ReaderBase<Self> {
       throw new AnalysisError("No source format given: call .format('json' | 'csv' | 'text' | 'rate' | …) before load().",
         'MISSING_FORMAT');
     }
+    const options = new Options(this.optionValues, `${this.sourceFormat} ${this.kind}`);
     return {
-      format: this.sourceFormat, options: new Options(this.optionValues, `${this.sourceFormat} source`),
-      schema: this.userSchema, path: path ?? this.optionValues.get('path') ?? null,
+      format: this.sourceFormat, options, schema: this.userSchema, path: path ?? options.string('path') ?? null,
     };
   }
 }
 
 /** `weir.readStream`: a streaming input (Spark's `DataStreamReader`). */
 export class DataStreamReader extends ReaderBase<DataStreamReader> {
+  protected readonly kind = 'source';
+
   load(path?: string): DataFrame {
     const spec = this.spec(path);
     // Build one source now to validate options and learn the schema; each query start builds its own.
@@ -61,12 +65,14 @@ export class DataStreamReader extends ReaderBase<DataStreamReader> {
 
 /** `weir.read`: a batch input (Spark's `DataFrameReader`); reading a file sink's folder sees committed files only. */
 export class DataFrameReader extends ReaderBase<DataFrameReader> {
+  protected readonly kind = 'reader';
+
   load(path?: string): DataFrame {
     const spec = this.spec(path);
-    const reader = batchReaderFor(spec.format);
+    const read = prepareBatchRead(spec);
     return new DataFrame({
       kind: 'relation',
-      input: { description: `${spec.format}[${spec.path ?? ''}]`, schema: spec.schema, load: () => reader(spec) },
+      input: { description: `${spec.format}[${spec.path ?? ''}]`, schema: spec.schema, load: read },
     }, this.writerFactory);
   }
 }

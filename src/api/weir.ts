@@ -1,4 +1,10 @@
+import { CheckpointStorageFactory, registerCheckpointStorage } from '../checkpoint/registry.js';
+import { ConnectorDeclaration } from '../common/options.js';
 import { SchemaLike, toSchema, Row } from '../common/schema.js';
+import { registerSink, SinkFactory } from '../sinks/registry.js';
+import { registerSource, SourceFactory } from '../sources/registry.js';
+import { registerStateStoreProvider } from '../state/registry.js';
+import { StateStoreProvider } from '../state/state-store.js';
 import { ListenerBus, StreamingQueryListener } from '../engine/progress.js';
 import { MemoryTable } from '../connectors/memory/sink.js';
 import { MemoryStream } from '../connectors/memory/source.js';
@@ -62,8 +68,39 @@ export class StreamingQueryManager {
   }
 }
 
-/** The entry point: readers, memory streams and sinks, and the query manager. */
+/**
+ * The entry point: readers, memory streams and sinks, and the query manager. Its static methods
+ * extend every session of the process (as Spark's data source registrations do): a name taken by a
+ * built-in or an earlier registration is refused.
+ */
 export class Weir {
+  /**
+   * Makes `readStream.format(format)` create its sources with `factory`, once at `load()` (for the
+   * schema and option checks) and once per query start. With `declaration.options`, options outside
+   * that list (and `path`) are refused at `load()`.
+   */
+  static registerSource(format: string, factory: SourceFactory, declaration?: ConnectorDeclaration): void {
+    registerSource(format, factory, declaration);
+  }
+
+  /**
+   * Makes `writeStream.format(format)` create its sinks with `factory`, once per query start. With
+   * `declaration.options`, options outside that list, `path` and the writer's own are refused at `start()`.
+   */
+  static registerSink(format: string, factory: SinkFactory, declaration?: ConnectorDeclaration): void {
+    registerSink(format, factory, declaration);
+  }
+
+  /** Makes `writeStream.option('stateStoreProvider', provider.name)` keep operator state with `provider`. */
+  static registerStateStoreProvider(provider: StateStoreProvider): void {
+    registerStateStoreProvider(provider);
+  }
+
+  /** Makes a `checkpointLocation` of the form `<scheme>://…` open its checkpoint with `factory`. */
+  static registerCheckpointStorage(scheme: string, factory: CheckpointStorageFactory): void {
+    registerCheckpointStorage(scheme, factory);
+  }
+
   readonly streams = new StreamingQueryManager(new ListenerBus());
   private readonly memoryTables = new Map<string, MemoryTable>();
   private readonly writerFactory: WriterFactory;

@@ -1,7 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileSystemStorage } from '../checkpoint/fs-storage.js';
+import { openCheckpointStorage } from '../checkpoint/registry.js';
+import { CheckpointStorage } from '../checkpoint/storage.js';
 import { AnalysisError } from '../common/errors.js';
 import { Options, OptionValue } from '../common/options.js';
 import { loadStaticJoinSides } from '../engine/batch-execution.js';
@@ -18,7 +19,9 @@ import { MemoryTable } from '../connectors/memory/sink.js';
 import { createSink } from '../sinks/registry.js';
 import { OutputMode } from '../common/output-mode.js';
 import { Sink } from '../sinks/sink.js';
-import { inMemoryStateProvider } from '../state/memory-provider.js';
+import { stateStoreProviderNamed } from '../state/registry.js';
+import { StateStoreProvider } from '../state/state-store.js';
+import { unknownNameError } from '../common/nearest-name.js';
 import type { DataFrame } from './dataframe.js';
 import { StreamingQuery } from './query.js';
 
@@ -31,6 +34,15 @@ export interface WriterSession {
 
 const OUTPUT_MODES: readonly OutputMode[] = ['append', 'update', 'complete'];
 
+/** The writer's own options (Spark's query-level settings); every sink accepts them too. */
+const QUERY_OPTIONS = [
+  'checkpointLocation', 'minBatchesToRetain', 'numStatePartitions', 'stateSnapshotInterval', 'multipleWatermarkPolicy',
+  'pollIntervalMs', 'stateStoreProvider',
+] as const;
+
+/** Sinks the writer makes itself, without the registry. */
+const SESSION_SINKS = ['memory'] as const;
+
 /** `df.writeStream`: where and how a streaming query writes (Spark's `DataStreamWriter`). */
 export class DataStreamWriter {
   private sinkFormat = 'console';
@@ -39,6 +51,8 @@ export class DataStreamWriter {
   private triggerSpec: Trigger | undefined;
   private name: string | null = null;
   private batchFunction: ForeachBatchFunction | null = null;
+  private storageInstance: CheckpointStorage | null = null;
+  private providerInstance: StateStoreProvider | null = null;
 
   constructor(private readonly df: DataFrame, private readonly session: WriterSession) {}
 
@@ -47,9 +61,11 @@ export class DataStreamWriter {
     return this;
   }
 
-  outputMode(mode: OutputMode | string): this {
-    const m = OUTPUT_MODES.find((o) => o === mode.toLowerCase());
-    if (!m) throw new AnalysisError(`Unknown output mode '${mode}': use append, update or complete.`, 'INVALID_OUTPUT_MODE');
+  /** `append` (default), `update` or `complete`; checked at runtime too, for callers without types. */
+  outputMode(mode: OutputMode): this {
+    const given: string = mode;
+    const m = OUTPUT_MODES.find((o) => o === given.toLowerCase());
+    if (!m) throw unknownNameError({ what: 'output mode', given, known: OUTPUT_MODES, code: 'INVALID_OUTPUT_MODE' });
     this.mode = m;
     return this;
   }
@@ -80,32 +96,46 @@ export class DataStreamWriter {
     return this;
   }
 
+  /**
+   * Keeps the query's checkpoint in `storage` instead of the one `checkpointLocation` names (a local
+   * folder, or a URL whose scheme has a storage registered with `Weir.registerCheckpointStorage`).
+   */
+  checkpointStorage(storage: CheckpointStorage): this {
+    this.storageInstance = storage;
+    return this;
+  }
+
+  /**
+   * Keeps the query's operator state with `provider` (default: the in-memory provider, `'memory'`);
+   * a registered provider may also be chosen by name with `option('stateStoreProvider', name)`.
+   */
+  stateStore(provider: StateStoreProvider): this {
+    this.providerInstance = provider;
+    return this;
+  }
+
   /** Checks the query, recovers from its checkpoint and starts it. */
   async start(path?: string): Promise<StreamingQuery> {
-    const plan = await loadStaticJoinSides(this.df.plan);
-    const options = new Options(this.optionValues, `${this.sinkFormat} sink`);
+    const options = new Options(this.optionValues, `${this.batchFunction ? 'foreachBatch' : this.sinkFormat} sink`);
     const sink = this.createSink(path, options);
+    const storage = this.checkpoint(options);
+    const stateStoreProvider = this.stateStoreProvider(options);
+    const plan = await loadStaticJoinSides(this.df.plan);
     checkStreamingPlan(plan, this.mode);
     if (!sink.supportedModes.includes(this.mode)) {
       throw new AnalysisError(`The ${sink.description} sink does not support output mode '${this.mode}'; it supports ` +
         `${sink.supportedModes.join(', ')}.`, 'UNSUPPORTED_OUTPUT_MODE');
     }
-    const location = options.string('checkpointLocation');
-    let temporary: string | null = null;
-    if (!location && !this.batchFunction && !['memory', 'console'].includes(this.sinkFormat)) {
-      throw new AnalysisError(`The ${this.sinkFormat} sink needs option 'checkpointLocation' (a folder for the ` +
-        "query's offsets, commits and state): .option('checkpointLocation', 'checkpoints/my-query').", 'MISSING_OPTION');
-    }
-    if (!location) temporary = await mkdtemp(join(tmpdir(), 'weir-checkpoint-'));
+    const temporary = storage ? null : await mkdtemp(join(tmpdir(), 'weir-checkpoint-'));
     const policy = options.oneOf('multipleWatermarkPolicy', ['min', 'max'] as const, 'min');
     const execution = new MicroBatchExecution({
-      name: this.name, storage: new FileSystemStorage(location ?? temporary!), plan: planPhysical(plan),
+      name: this.name, storage: storage ?? openCheckpointStorage(temporary!), plan: planPhysical(plan),
       statefulFingerprint: statefulFingerprint(plan), outputMode: this.mode, sink, keyColumns: resultKeyColumns(plan),
       trigger: resolveTrigger(this.triggerSpec),
       minBatchesToRetain: options.integer('minBatchesToRetain', 100, 1),
       numStatePartitions: options.integer('numStatePartitions', 4, 1),
       stateSnapshotInterval: options.integer('stateSnapshotInterval', 10, 1),
-      stateStoreProvider: inMemoryStateProvider, multipleWatermarkPolicy: policy,
+      stateStoreProvider, multipleWatermarkPolicy: policy,
       idlePollMs: options.integer('pollIntervalMs', 10, 1),
       listeners: this.session.listeners, recentProgressSize: 100,
       onTerminated: temporary ? () => rm(temporary!, { recursive: true, force: true }) : undefined,
@@ -121,7 +151,32 @@ export class DataStreamWriter {
     return query;
   }
 
+  /** The checkpoint's storage; null when the sink may run on a temporary checkpoint (memory, console, foreachBatch). */
+  private checkpoint(options: Options): CheckpointStorage | null {
+    const location = options.string('checkpointLocation');
+    if (this.storageInstance && location !== undefined) {
+      throw new AnalysisError(`Both option 'checkpointLocation' ('${location}') and checkpointStorage(...) are set: keep one.`,
+        'CONFLICTING_OPTIONS');
+    }
+    if (this.storageInstance) return this.storageInstance;
+    if (location) return openCheckpointStorage(location);
+    if (this.batchFunction || this.sinkFormat === 'memory' || this.sinkFormat === 'console') return null;
+    throw new AnalysisError(`The ${this.sinkFormat} sink needs option 'checkpointLocation' (a folder for the ` +
+      "query's offsets, commits and state): .option('checkpointLocation', 'checkpoints/my-query').", 'MISSING_OPTION');
+  }
+
+  private stateStoreProvider(options: Options): StateStoreProvider {
+    const name = options.string('stateStoreProvider');
+    if (this.providerInstance && name !== undefined) {
+      throw new AnalysisError(`Both option 'stateStoreProvider' ('${name}') and stateStore(...) are set: keep one.`,
+        'CONFLICTING_OPTIONS');
+    }
+    return this.providerInstance ?? stateStoreProviderNamed(name ?? 'memory');
+  }
+
   private createSink(path: string | undefined, options: Options): Sink {
+    // These sinks read no options of their own: only the check of the names matters.
+    if (this.batchFunction || this.sinkFormat === 'memory') options.declare(['path', ...QUERY_OPTIONS]);
     if (this.batchFunction) return foreachBatchSink(this.batchFunction);
     if (this.sinkFormat === 'memory') {
       if (!this.name) {
@@ -130,7 +185,8 @@ export class DataStreamWriter {
       }
       return this.session.memoryTable(this.name).createSink();
     }
-    return createSink({ format: this.sinkFormat, options, path: path ?? options.string('path') ?? null });
+    return createSink({ format: this.sinkFormat, options, path: path ?? options.string('path') ?? null }, QUERY_OPTIONS,
+      SESSION_SINKS);
   }
 }
 

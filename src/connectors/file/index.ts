@@ -17,9 +17,17 @@ export type { FileSinkFormat } from './sink.js';
 export { CommittedManifests, METADATA_FOLDER } from './manifest.js';
 export type { Manifest, ManifestFile } from './manifest.js';
 
+/** The options the file readers read, batch and streaming, for all three formats (as Spark, json ignores csv's). */
+const FILE_READER_OPTIONS = [
+  'mode', 'columnNameOfCorruptRecord', 'badRecordsPath', 'inferSchema', 'recursiveFileLookup', 'pathGlobFilter',
+  'header', 'sep', 'delimiter', 'quote', 'escape', 'comment', 'nullValue',
+];
+const FILE_SOURCE_OPTIONS = [...FILE_READER_OPTIONS, 'maxFilesPerTrigger'];
+const FILE_SINK_OPTIONS = ['maxRecordsPerFile', 'ignoreNullFields', 'header', 'sep', 'delimiter', 'quote', 'nullValue'];
+
 for (const format of ['json', 'csv', 'text'] as const satisfies readonly FileFormat[]) {
-  registerSource(format, (spec) => new FileSource(spec, format));
-  registerBatchReader(format, (spec) => readFiles(spec, format));
+  registerSource(format, (spec) => new FileSource(spec, format), { options: FILE_SOURCE_OPTIONS });
+  registerBatchReader(format, (spec) => readFiles(spec, format), { options: FILE_READER_OPTIONS });
 }
-registerSink('json', (spec) => new FileSink(spec, 'json'));
-registerSink('csv', (spec) => new FileSink(spec, 'csv'));
+registerSink('json', (spec) => new FileSink(spec, 'json'), { options: FILE_SINK_OPTIONS });
+registerSink('csv', (spec) => new FileSink(spec, 'csv'), { options: FILE_SINK_OPTIONS });

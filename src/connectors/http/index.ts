@@ -3,4 +3,10 @@ import { HttpSource } from './source.js';
 
 export { HttpSource } from './source.js';
 
-registerSource('http', (spec) => new HttpSource(spec));
+/** The options the http source reads. */
+const HTTP_SOURCE_OPTIONS = [
+  'port', 'host', 'authToken', 'maxBodyBytes', 'maxBacklogRecords', 'maxRecordsPerTrigger', 'segmentBytes',
+  'idempotencyKeys', 'idempotencyWindow',
+];
+
+registerSource('http', (spec) => new HttpSource(spec), { options: HTTP_SOURCE_OPTIONS });

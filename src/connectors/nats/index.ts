@@ -6,5 +6,9 @@ import { NatsSource } from './source.js';
 export { NatsSink } from './sink.js';
 export { NatsSource } from './source.js';
 
-registerSource('nats', (spec) => new NatsSource(spec));
-registerSink('nats', (spec) => new NatsSink(spec));
+/** The options the nats source and sink read. */
+const NATS_SOURCE_OPTIONS = ['url', 'stream', 'subject', 'maxRecordsPerTrigger', 'startingSequence', 'mode', 'failOnDataLoss'];
+const NATS_SINK_OPTIONS = ['url', 'subject', 'stream', 'createStream', 'duplicateWindow'];
+
+registerSource('nats', (spec) => new NatsSource(spec), { options: NATS_SOURCE_OPTIONS });
+registerSink('nats', (spec) => new NatsSink(spec), { options: NATS_SINK_OPTIONS });

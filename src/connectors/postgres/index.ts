@@ -3,4 +3,7 @@ import { PostgresSink } from './sink.js';
 
 export { PostgresSink } from './sink.js';
 
-registerSink('postgres', (spec) => new PostgresSink(spec));
+/** The options the postgres sink reads. */
+const POSTGRES_SINK_OPTIONS = ['url', 'table', 'createTable'];
+
+registerSink('postgres', (spec) => new PostgresSink(spec), { options: POSTGRES_SINK_OPTIONS });
