@@ -4,6 +4,7 @@ import { CommitEntry } from '../checkpoint/commit-log.js';
 import { OffsetEntry } from '../checkpoint/offset-log.js';
 import { PrefixedStorage } from '../checkpoint/prefixed-storage.js';
 import { CheckpointStorage } from '../checkpoint/storage.js';
+import { descriptorShortage } from '../common/descriptor-shortage.js';
 import { CheckpointError, errorMessage, StreamingQueryException } from '../common/errors.js';
 import { injectFault } from '../common/faults.js';
 import { Row } from '../common/schema.js';
@@ -219,6 +220,8 @@ export class MicroBatchExecution {
   }
 
   private currentBatchId: number | null = null;
+  /** Process-wide descriptor wait when the current trigger started (see descriptor-shortage.ts). */
+  private descriptorWaitAtTrigger = 0;
 
   private async loop(): Promise<void> {
     const { trigger } = this.settings;
@@ -262,6 +265,7 @@ export class MicroBatchExecution {
   private async runTrigger(triggerStart: number): Promise<'data' | 'noData' | 'none'> {
     if (this.purgeFailure !== null) throw this.purgeFailure;
     const durations: Record<string, number> = {};
+    this.descriptorWaitAtTrigger = descriptorShortage().waitedMs;
     if (this.pendingRerun) {
       const { batchId, entry } = this.pendingRerun;
       this.pendingRerun = null;
@@ -352,6 +356,9 @@ export class MicroBatchExecution {
     // walCommit overlaps the batch (see runTrigger), so it is inside `started`..now already.
     const triggerMs = performance.now() - started + (durations['latestOffset'] ?? 0);
     durations['triggerExecution'] = triggerMs;
+    // File operations that ran out of descriptors waited instead of failing the batch: say how long.
+    const descriptorWait = descriptorShortage().waitedMs - this.descriptorWaitAtTrigger;
+    if (descriptorWait > 0) durations['descriptorWait'] = descriptorWait;
     this.reportProgress(batchId, entry, triggerStart, durations, sourceProgress, eventTimes, output.length);
   }
 

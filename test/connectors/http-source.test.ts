@@ -246,7 +246,7 @@ describe('http source ingest', () => {
       assert.equal((await fetch(`${url}/`, {
         method: 'POST', body: jsonLines(records(4, 1)), headers: { 'content-type': 'application/json; charset=utf-8' },
       })).status, 200);
-      assert.deepEqual(source.metrics({ end: 2 }), { backlog: 3, walEnd: 5 });
+      assert.deepEqual(source.metrics({ end: 2 }), { backlog: 3, walEnd: 5, refusedConnections: 0, acceptFailures: 0 });
     } finally {
       await source.stop();
     }
