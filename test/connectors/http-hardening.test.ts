@@ -4,15 +4,18 @@
  * connections than it should hold.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { connect, Socket } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { crc32 } from 'node:zlib';
 import { encodeFile } from '../../src/checkpoint/file-format.js';
 import { AnalysisError } from '../../src/index.js';
 import { encodeFrame, FrameKind } from '../../src/connectors/http/frames.js';
+import { freePort } from './harness.js';
 import { jsonLines, makeSource, open, post, records, tempFolder, walDir } from './http-helpers.js';
 import { removeTempDirs } from '../api/helpers.js';
 
@@ -57,6 +60,10 @@ function withCrc32(prefix: Buffer, target: number): Buffer {
   assert.equal(crc32(forged), target, 'the forged body has the target CRC-32');
   return forged;
 }
+
+const ingestHead = (token: string, length: number, extra = ''): string =>
+  `POST /ingest HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\nAuthorization: Bearer ${token}\r\n` +
+  `Content-Length: ${length}\r\n${extra}\r\n`;
 
 /** Resolves once `check` holds, looking again every few milliseconds. */
 async function waitFor(check: () => boolean): Promise<void> {
@@ -223,9 +230,7 @@ describe('http source request checks', () => {
 });
 
 describe('http source connections', () => {
-  const head = (token: string, length: number, extra = ''): string =>
-    `POST /ingest HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\nAuthorization: Bearer ${token}\r\n` +
-    `Content-Length: ${length}\r\n${extra}\r\n`;
+  const head = ingestHead;
 
   test('a wrong token is refused from the headers: no 100 Continue, and the body is never read', HANG_GUARD, async () => {
     const { source, url } = await open(await tempFolder(), { authToken: 's3cret' });
@@ -298,5 +303,55 @@ describe('http source connections', () => {
       } finally {
         await source.stop();
       }
+    });
+});
+
+describe('http source out of file descriptors', () => {
+  test('connections that use up the descriptors neither crash the server nor fail the batch: it waits, and progress says so',
+    HANG_GUARD, async (t) => {
+      const dir = await tempFolder();
+      const port = await freePort();
+      const script = fileURLToPath(new URL('./http-descriptors-child.js', import.meta.url));
+      const child = spawn('bash', ['-c', 'ulimit -n 256 && exec "$0" "$@"', process.execPath, script, dir, String(port)],
+        { stdio: ['ignore', 'pipe', 'pipe'] });
+      t.after(() => { child.kill('SIGKILL'); });
+      const lines: Record<string, unknown>[] = [];
+      let stdout = '';
+      let stderr = '';
+      let ended: string | null = null;
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        for (let nl = stdout.indexOf('\n'); nl >= 0; nl = stdout.indexOf('\n')) {
+          lines.push(JSON.parse(stdout.slice(0, nl)) as Record<string, unknown>);
+          stdout = stdout.slice(nl + 1);
+        }
+      });
+      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+      child.on('exit', (code, signal) => { ended = String(code ?? signal); });
+      const seen = (match: (line: Record<string, unknown>) => boolean): Promise<void> => waitFor(() => {
+        if (ended !== null) throw new Error(`the query's process ended (${ended}): ${stderr}`);
+        return lines.some(match);
+      });
+      const url = `http://127.0.0.1:${port}`;
+      await seen((l) => l['ready'] === true);
+      // A request whose body is held back until the descriptors are gone: its records make the next batch.
+      const body = jsonLines(records(0, 4));
+      const held = await rawConnection(url);
+      held.socket.write(ingestHead('none', Buffer.byteLength(body), 'Expect: 100-continue\r\n'));
+      await waitFor(() => held.received().startsWith('HTTP/1.1 100 Continue'));
+      held.socket.write(body.slice(0, -1));
+      const idle = (await Promise.allSettled(Array.from({ length: 400 }, () => rawConnection(url))))
+        .flatMap((c) => (c.status === 'fulfilled' ? [c.value] : []));
+      // Out of descriptors, the server accepts the connections it cannot keep and closes them at once.
+      await Promise.race(idle.map((c) => c.closed));
+      held.socket.write(body.slice(-1));
+      await waitFor(() => held.received().includes('"offsets"'));
+      assert.match(held.received(), /HTTP\/1\.1 200 [^]*\{"offsets":\{"start":0,"end":4\}\}/);
+      await seen((l) => l['warning'] === 'WEIR_DESCRIPTOR_SHORTAGE');
+      for (const c of idle) c.socket.destroy();
+      await seen((l) => l['numInputRows'] === 4);
+      const progress = lines.find((l) => l['numInputRows'] === 4)!;
+      assert.ok(((progress['durationMs'] as Record<string, number>)['descriptorWait'] ?? 0) > 0, JSON.stringify(progress));
+      held.socket.destroy();
     });
 });
