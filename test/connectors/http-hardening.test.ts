@@ -171,6 +171,18 @@ describe('http source request checks', () => {
     }
   });
 
+  test("curl's default form content type gets 415 naming the header to send; nothing is ingested", async () => {
+    const { source, url } = await open(await tempFolder());
+    try {
+      const reply = await post(url, jsonLines(records(0, 1)), { 'content-type': 'application/x-www-form-urlencoded' });
+      assert.equal(reply.status, 415);
+      assert.match(reply.body.error!, /-H 'Content-Type: application\/x-ndjson'/);
+      assert.equal(source.stats.records, 0);
+    } finally {
+      await source.stop();
+    }
+  });
+
   test('with authenticateHealth, GET /health needs the token as well', async () => {
     assert.throws(() => makeSource({ port: 0, authenticateHealth: true }), (err: unknown) =>
       err instanceof AnalysisError && /'authToken'/.test(err.message));
