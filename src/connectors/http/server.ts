@@ -64,9 +64,10 @@ type Body = { readonly kind: 'ok'; readonly data: Buffer } | { readonly kind: 't
  *   POST /ingest (or /)  JSON lines or a JSON array -> 200 {"offsets": {"start", "end"}} once durable;
  *                        a retry with a known Idempotency-Key gets its first offsets with "duplicate": true
  *   GET /health          -> 200 {status, walEnd, committed, backlog} (503 when the WAL failed or stopping)
- * Refusals: 400 malformed (with the line), 401 bad or missing bearer token, 413 body too large,
- * 415 content type, 422 idempotency key reused for another body, 429 backlog full (Retry-After),
- * 503 WAL failure or stopping. The health endpoint needs no token unless authenticateHealth is set.
+ * Refusals: 400 malformed (with the line) or two Idempotency-Key headers, 401 bad or missing bearer
+ * token, 408 headers or request too slow (node's, by the timeouts), 413 body too large or holding more
+ * records than maxBacklogRecords, 415 content type, 422 idempotency key reused for another body,
+ * 429 backlog full (Retry-After), 503 WAL failure or stopping. The health endpoint needs no token unless authenticateHealth is set.
  *
  * Everything decided from the headers (token, content type, key, declared size) is decided before any
  * of the body is read: such a refusal closes the connection instead of draining the body, and a client
