@@ -19,7 +19,7 @@ export interface ServerSettings {
   readonly authenticateHealth: boolean;
   /** Open connections at most; further ones are closed as they arrive. */
   readonly maxConnections: number;
-  /** A connection must have sent a request's headers this long after it opened or its previous request ended. */
+  /** A connection must have sent a request's headers this long after it opened or began the request. */
   readonly headersTimeoutMs: number;
   /** A request must have arrived whole (headers and body) this long after it started. */
   readonly requestTimeoutMs: number;
