@@ -33,8 +33,8 @@ export interface IngestBackend {
   backlog(): number;
   /** Records committed by the query (the start of the backlog). */
   committed(): number;
-  /** How long a client refused with 429 should wait, in whole seconds. */
-  retryAfterSeconds(): number;
+  /** How long a client refused with 429 should wait before `records` more fit, in whole seconds. */
+  retryAfterSeconds(records: number): number;
 }
 
 /** Connections the server could not take, cumulative since it started listening. */
@@ -260,7 +260,7 @@ export class IngestServer {
     return reply(res, 429, {
       error: `The source holds ${this.backend.backlog()} records not yet processed${records > 0 ? `, and this request ` +
         `adds ${records}` : ''} (option maxBacklogRecords is ${max}); retry after the Retry-After delay.`,
-    }, { 'retry-after': String(this.backend.retryAfterSeconds()) });
+    }, { 'retry-after': String(this.backend.retryAfterSeconds(Math.max(1, records))) });
   }
 
   private tooLarge(res: ServerResponse): void {

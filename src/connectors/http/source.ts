@@ -123,7 +123,7 @@ export class HttpSource implements Source {
         wal,
         backlog: () => this.backlog(),
         committed: () => this.committedEnd,
-        retryAfterSeconds: () => this.retryAfterSeconds(),
+        retryAfterSeconds: (records) => this.retryAfterSeconds(records),
       });
     } catch (err) {
       await wal.close();
@@ -195,9 +195,9 @@ export class HttpSource implements Source {
     return wal.end + wal.pendingRecords - this.committedEnd;
   }
 
-  private retryAfterSeconds(): number {
+  private retryAfterSeconds(records: number): number {
     if (this.drainRate <= 0) return 1;
-    const excess = this.backlog() - this.settings.maxBacklogRecords + 1;
+    const excess = this.backlog() + records - this.settings.maxBacklogRecords;
     return Math.min(60, Math.max(1, Math.ceil(excess / this.drainRate)));
   }
 
