@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as nodePath from 'node:path';
+import { retryOnDescriptorShortage } from '../common/descriptor-shortage.js';
 import { syncDir, writeFileSynced } from '../common/durable-files.js';
 import { acquireLock } from './fs-lock.js';
 import { checkpointIoError as ioError } from './io-error.js';
@@ -24,8 +25,9 @@ export class FileSystemStorage implements CheckpointStorage {
   }
 
   async read(path: string): Promise<Buffer | null> {
+    const file = this.locate(path);
     try {
-      return await fs.readFile(this.locate(path));
+      return await retryOnDescriptorShortage(file, () => fs.readFile(file));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw ioError('read', this.locate(path), err);
@@ -61,7 +63,8 @@ export class FileSystemStorage implements CheckpointStorage {
 
   async list(dir: string): Promise<string[]> {
     try {
-      return (await fs.readdir(this.locate(dir))).filter((n) => !n.endsWith('.tmp'));
+      const folder = this.locate(dir);
+      return (await retryOnDescriptorShortage(folder, () => fs.readdir(folder))).filter((n) => !n.endsWith('.tmp'));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw ioError('list', this.locate(dir), err);

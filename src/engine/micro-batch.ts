@@ -4,6 +4,7 @@ import { CheckpointPaths, localPath } from '../checkpoint/layout.js';
 import { BatchConf, OffsetEntry } from '../checkpoint/offset-log.js';
 import { PrefixedStorage } from '../checkpoint/prefixed-storage.js';
 import { CheckpointLock, CheckpointStorage } from '../checkpoint/storage.js';
+import { descriptorShortage } from '../common/descriptor-shortage.js';
 import { CheckpointError, errorMessage, StreamingQueryException } from '../common/errors.js';
 import { injectFault } from '../common/faults.js';
 import { OutputMode } from '../common/output-mode.js';
@@ -222,6 +223,9 @@ export class MicroBatchExecution {
       'Its batches are committed; check what is named before restarting it.', null, undefined);
   }
 
+  /** Process-wide descriptor wait when the current trigger started (see descriptor-shortage.ts). */
+  private descriptorWaitAtTrigger = 0;
+
   private async loop(): Promise<void> {
     const { trigger } = this.settings;
     const intervalMs = trigger.kind === 'processingTime' ? trigger.intervalMs : 0;
@@ -253,6 +257,7 @@ export class MicroBatchExecution {
     this.retention.throwIfFailed();
     this.lock!.assertHeld();
     const durations: Record<string, number> = {};
+    this.descriptorWaitAtTrigger = descriptorShortage().waitedMs;
     if (this.pendingRerun) {
       const { batchId, entry } = this.pendingRerun;
       this.pendingRerun = null;
@@ -347,6 +352,9 @@ export class MicroBatchExecution {
     this.retention.afterCommit(batchId);
     // walCommit overlaps the batch (see runTrigger), so it is inside `started`..now already.
     durations['triggerExecution'] = performance.now() - started + (durations['latestOffset'] ?? 0);
+    // File operations that ran out of descriptors waited instead of failing the batch: say how long.
+    const descriptorWait = descriptorShortage().waitedMs - this.descriptorWaitAtTrigger;
+    if (descriptorWait > 0) durations['descriptorWait'] = descriptorWait;
     this.progress!.batchCommitted({
       batchId, batchWatermarkMs: entry.batchWatermarkMs, triggerStartMs: triggerStart, durationsMs: durations,
       sources: sourceProgress, eventTimes, numOutputRows: output.length,

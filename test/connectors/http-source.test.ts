@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { ChildProcess, spawn } from 'node:child_process';
-import { appendFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,59 +8,16 @@ import { after, describe, test } from 'node:test';
 import { AnalysisError, CheckpointError, ConnectorError, Weir } from '../../src/index.js';
 import { FileSystemStorage } from '../../src/checkpoint/fs-storage.js';
 import { PrefixedStorage } from '../../src/checkpoint/prefixed-storage.js';
-import { Options, OptionValue } from '../../src/common/options.js';
-import { Row, Schema, toSchema } from '../../src/common/schema.js';
+import { Row, toSchema } from '../../src/common/schema.js';
 import { encodeFrame, FrameKind } from '../../src/connectors/http/frames.js';
-import { HttpSource } from '../../src/connectors/http/source.js';
 import { CRASH_SCHEMA } from './http-crash-child.js';
 import { freePort, mulberry32, testSeed } from './harness.js';
-import { removeTempDirs, tempDir } from '../api/helpers.js';
+import { jsonLines, makeSource, open, post, record, records, Reply, segments, tempFolder, walDir } from './http-helpers.js';
+import { removeTempDirs } from '../api/helpers.js';
 
-const SCHEMA = toSchema('ts TIMESTAMP, user STRING, amount DOUBLE, n INT');
 after(removeTempDirs);
 
-const tempFolder = (): Promise<string> => tempDir('weir-http-');
-
-function makeSource(options: Record<string, OptionValue>, schema: Schema | null = SCHEMA): HttpSource {
-  return new HttpSource({ format: 'http', schema, path: null, options: new Options(options, 'http source') });
-}
-
-interface Opened {
-  readonly source: HttpSource;
-  readonly url: string;
-  notified(): number;
-}
-
-async function open(folder: string, options: Record<string, OptionValue> = {}, schema: Schema = SCHEMA): Promise<Opened> {
-  const source = makeSource({ port: 0, ...options }, schema);
-  let notified = 0;
-  await source.open({
-    storage: new PrefixedStorage(new FileSystemStorage(folder), 'sources/0'), queryId: 'q',
-    notifyDataAvailable: () => { notified++; },
-  });
-  return { source, url: `http://127.0.0.1:${source.port}`, notified: () => notified };
-}
-
-const walDir = (folder: string): string => join(folder, 'sources', '0', 'wal');
 const startOf = (segment: string): number => Number(segment.slice(0, 20));
-const segments = async (folder: string): Promise<string[]> => (await readdir(walDir(folder))).filter((n) => n.endsWith('.seg')).sort();
-
-interface Reply {
-  readonly status: number;
-  readonly body: { offsets?: { start: number; end: number }; duplicate?: boolean; error?: string; line?: number; record?: number };
-  readonly headers: Headers;
-}
-
-async function post(url: string, body: string, headers: Record<string, string> = {}): Promise<Reply> {
-  const res = await fetch(`${url}/ingest`, {
-    method: 'POST', body, headers: { 'content-type': 'application/x-ndjson', ...headers },
-  });
-  return { status: res.status, body: (await res.json()) as Reply['body'], headers: res.headers };
-}
-
-const record = (i: number): Row => ({ ts: 1_000 + i, user: `u${i}`, amount: i / 2, n: i });
-const records = (from: number, count: number): Row[] => Array.from({ length: count }, (_, i) => record(from + i));
-const jsonLines = (rows: readonly object[]): string => rows.map((r) => JSON.stringify(r)).join('\n');
 
 describe('http source options', () => {
   test('a schema is required, naming the method to call', () => {
@@ -246,7 +203,7 @@ describe('http source ingest', () => {
       assert.equal((await fetch(`${url}/`, {
         method: 'POST', body: jsonLines(records(4, 1)), headers: { 'content-type': 'application/json; charset=utf-8' },
       })).status, 200);
-      assert.deepEqual(source.metrics({ end: 2 }), { backlog: 3, walEnd: 5 });
+      assert.deepEqual(source.metrics({ end: 2 }), { backlog: 3, walEnd: 5, refusedConnections: 0, acceptFailures: 0 });
     } finally {
       await source.stop();
     }

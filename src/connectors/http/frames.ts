@@ -13,13 +13,15 @@ export const FRAME_HEADER_BYTES = 9;
 export const FrameKind = { record: 1, requestEnd: 2 } as const;
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 
-/** Payload of a request-end frame: the request's record count, and its idempotency key with a hash of its body. */
+/** Payload of a request-end frame: the request's record count, and its idempotency key with a digest of its body. */
 export interface RequestEnd {
   /** Records in the request (the frames just before this one). */
   readonly n: number;
   /** Idempotency-Key header, when the client sent one. */
   readonly k?: string;
-  /** crc32 of the request body, to refuse a key reused for a different body. */
+  /** Digest of the request body (`sha256:…`, see digest.ts), to refuse a key reused for a different body. */
+  readonly d?: string;
+  /** Format 1 (read, no longer written): the body's CRC-32 in place of `d`. */
   readonly h?: number;
   /** When the request was acknowledged (epoch ms), for the key window. */
   readonly t: number;

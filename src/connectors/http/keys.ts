@@ -1,10 +1,11 @@
 import { decodeFile, encodeFile } from '../../checkpoint/file-format.js';
+import { BodyDigest, legacyDigest } from './digest.js';
 
-/** What a request with an Idempotency-Key was given: its record range [start, end) and a hash of its body. */
+/** What a request with an Idempotency-Key was given: its record range [start, end) and a digest of its body. */
 export interface KeyEntry {
   readonly start: number;
   readonly end: number;
-  readonly hash: number;
+  readonly digest: BodyDigest;
   /** Acknowledgement time, epoch ms. */
   readonly at: number;
 }
@@ -17,7 +18,8 @@ export interface KeyWindowLimits {
 }
 
 const SNAPSHOT_KIND = 'http-ingest-keys';
-const SNAPSHOT_VERSION = 1;
+/** Version 2 stores body digests (`sha256:…`); version 1 stored CRC-32 numbers and is still read. */
+const SNAPSHOT_VERSION = 2;
 
 /**
  * The idempotency keys of recent requests, oldest first. Bounded by count and by age, so a client
@@ -49,17 +51,17 @@ export class KeyWindow {
 
   /** The window as a checkpoint file, for keys whose WAL segments are about to be deleted. */
   encode(): Buffer {
-    const lines = [...this.entries].map(([k, e]) => JSON.stringify([k, e.start, e.end, e.hash, e.at]));
+    const lines = [...this.entries].map(([k, e]) => JSON.stringify([k, e.start, e.end, e.digest, e.at]));
     return encodeFile(SNAPSHOT_KIND, SNAPSHOT_VERSION, lines.join('\n'));
   }
 
   /** Adds the keys of a file written by {@link encode}; `where` names it in errors. */
   load(data: Buffer, where: string): void {
-    const body = decodeFile(data, SNAPSHOT_KIND, SNAPSHOT_VERSION, where).body.toString('utf8');
-    for (const line of body.split('\n')) {
+    const { version, body } = decodeFile(data, SNAPSHOT_KIND, SNAPSHOT_VERSION, where);
+    for (const line of body.toString('utf8').split('\n')) {
       if (line === '') continue;
-      const [k, start, end, hash, at] = JSON.parse(line) as [string, number, number, number, number];
-      this.set(k, { start, end, hash, at });
+      const [k, start, end, digest, at] = JSON.parse(line) as [string, number, number, string | number, number];
+      this.set(k, { start, end, digest: version === 1 ? legacyDigest(Number(digest)) : String(digest), at });
     }
   }
 

@@ -1,14 +1,14 @@
 import { AnalysisError, CheckpointError } from '../../common/errors.js';
 import { Row, Schema } from '../../common/schema.js';
 import { Offset, Source, SourceContext, SourceSpec } from '../../sources/source.js';
-import { IngestServer, ServerSettings } from './server.js';
+import { ConnectionStats, IngestServer, ServerSettings } from './server.js';
 import { IngestWal, WalStats } from './wal.js';
 
 export { IngestWal } from './wal.js';
 export type { AppendResult, WalStats } from './wal.js';
 
-/** Group-commit counters of the WAL plus where the query stands. */
-export interface HttpIngestStats extends WalStats {
+/** Group-commit counters of the WAL, connections the server could not take, and where the query stands. */
+export interface HttpIngestStats extends WalStats, ConnectionStats {
   readonly walEnd: number;
   readonly committed: number;
   readonly backlog: number;
@@ -29,7 +29,9 @@ const MiB = 1024 * 1024;
  *
  * Options: `port` (required; 0 picks a free one, see {@link port}), `host` (127.0.0.1), `maxBodyBytes`
  * (10 MiB, else 413), `maxBacklogRecords` (1,000,000 records not yet committed by the query, else 429
- * with Retry-After), `authToken` (a bearer token, else 401), `maxRecordsPerTrigger`, `segmentBytes`
+ * with Retry-After; a request larger than that alone gets 413), `authToken` (a bearer token, else 401),
+ * `authenticateHealth` (false: whether GET /health needs the token too), `maxConnections` (512),
+ * `headersTimeout` ('10 seconds'), `requestTimeout` ('1 minute'), `maxRecordsPerTrigger`, `segmentBytes`
  * (64 MiB), `idempotencyKeys` (100,000) and `idempotencyWindow` ('24 hours'): how many keys, and for how
  * long, a retry with the same Idempotency-Key header gets the original offsets back instead of being
  * ingested again. The schema is required; records are checked against it (see convert.ts) and a
@@ -73,8 +75,22 @@ export class HttpSource implements Source {
       maxBodyBytes: o.integer('maxBodyBytes', 10 * MiB, 1),
       maxBacklogRecords: o.integer('maxBacklogRecords', 1_000_000, 1),
       authToken: o.string('authToken'),
+      authenticateHealth: o.boolean('authenticateHealth', false),
+      maxConnections: o.integer('maxConnections', 512, 1),
+      headersTimeoutMs: o.duration('headersTimeout', '10 seconds'),
+      requestTimeoutMs: o.duration('requestTimeout', '1 minute'),
       schema: spec.schema,
     };
+    const { headersTimeoutMs, requestTimeoutMs } = this.settings;
+    if (headersTimeoutMs < 1 || requestTimeoutMs < headersTimeoutMs) {
+      throw new AnalysisError(`Options 'headersTimeout' (${headersTimeoutMs} ms) and 'requestTimeout' ` +
+        `(${requestTimeoutMs} ms) of the http source must be positive, and a request's headers are part of it: ` +
+        'make requestTimeout at least headersTimeout.', 'INVALID_OPTION');
+    }
+    if (this.settings.authenticateHealth && this.settings.authToken === undefined) {
+      throw new AnalysisError("Option 'authenticateHealth' of the http source puts GET /health behind the bearer " +
+        "token, but no 'authToken' is set: set one, or drop authenticateHealth.", 'INVALID_OPTION');
+    }
     this.maxRecordsPerTrigger = o.integer('maxRecordsPerTrigger', undefined, 1);
     this.segmentBytes = o.integer('segmentBytes', 64 * MiB, 1);
     this.keyLimits = { maxKeys: o.integer('idempotencyKeys', 100_000, 1), windowMs: o.duration('idempotencyWindow', '24 hours') };
@@ -92,7 +108,7 @@ export class HttpSource implements Source {
 
   get stats(): HttpIngestStats {
     const wal = this.openWal();
-    return { ...wal.stats, walEnd: wal.end, committed: this.committedEnd, backlog: this.backlog() };
+    return { ...wal.stats, ...this.connectionStats(), walEnd: wal.end, committed: this.committedEnd, backlog: this.backlog() };
   }
 
   async open(context: SourceContext): Promise<void> {
@@ -107,7 +123,7 @@ export class HttpSource implements Source {
         wal,
         backlog: () => this.backlog(),
         committed: () => this.committedEnd,
-        retryAfterSeconds: () => this.retryAfterSeconds(),
+        retryAfterSeconds: (records) => this.retryAfterSeconds(records),
       });
     } catch (err) {
       await wal.close();
@@ -157,7 +173,7 @@ export class HttpSource implements Source {
 
   metrics(end: Offset | null): Record<string, number> {
     const wal = this.openWal();
-    return { backlog: Math.max(0, wal.end - this.positionOf(end)), walEnd: wal.end };
+    return { backlog: Math.max(0, wal.end - this.positionOf(end)), walEnd: wal.end, ...this.connectionStats() };
   }
 
   /** Stops listening (requests still sending bodies are cut off, queued ones answered), then closes the WAL. */
@@ -170,14 +186,18 @@ export class HttpSource implements Source {
     await wal?.close();
   }
 
+  private connectionStats(): ConnectionStats {
+    return this.server?.connectionStats ?? { refusedConnections: 0, acceptFailures: 0 };
+  }
+
   private backlog(): number {
     const wal = this.openWal();
     return wal.end + wal.pendingRecords - this.committedEnd;
   }
 
-  private retryAfterSeconds(): number {
+  private retryAfterSeconds(records: number): number {
     if (this.drainRate <= 0) return 1;
-    const excess = this.backlog() - this.settings.maxBacklogRecords + 1;
+    const excess = this.backlog() + records - this.settings.maxBacklogRecords;
     return Math.min(60, Math.max(1, Math.ceil(excess / this.drainRate)));
   }
 

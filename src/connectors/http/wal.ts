@@ -3,9 +3,10 @@ import type { FileHandle } from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { localPath, SourcePaths } from '../../checkpoint/layout.js';
 import { CheckpointStorage } from '../../checkpoint/storage.js';
-import { syncDir } from '../../common/durable-files.js';
+import { openFile, syncDir } from '../../common/durable-files.js';
 import { CheckpointError, ConnectorError, errorMessage } from '../../common/errors.js';
 import { Row } from '../../common/schema.js';
+import { BodyDigest, legacyDigest } from './digest.js';
 import { encodeFrame, FRAME_HEADER_BYTES, FrameKind, FrameProblem, RequestEnd, scanFrames, zeroFrom } from './frames.js';
 import { KeyEntry, KeyWindow, KeyWindowLimits } from './keys.js';
 
@@ -36,13 +37,19 @@ export interface WalOptions {
   readonly onDurable: () => void;
 }
 
+/** The Idempotency-Key of a request and the digest of its body (see digest.ts). */
+export interface RequestKey {
+  readonly key: string;
+  readonly digest: BodyDigest;
+}
+
 /** A request's result: its records' positions [start, end); `duplicate` when its key was already ingested. */
 export interface AppendResult {
   readonly start: number;
   readonly end: number;
   readonly duplicate: boolean;
-  /** The body hash stored with the key (to tell a true retry from a reused key). */
-  readonly hash: number;
+  /** The body digest stored with the key (to tell a true retry from a reused key); null without a key. */
+  readonly digest: BodyDigest | null;
 }
 
 /** Group-commit counters, cumulative since open. */
@@ -71,8 +78,7 @@ interface Segment {
 
 interface Pending {
   readonly rows: readonly Row[];
-  readonly key: string | null;
-  readonly hash: number;
+  readonly requestKey: RequestKey | null;
   readonly resolve: (r: AppendResult) => void;
   readonly reject: (err: Error) => void;
 }
@@ -146,8 +152,12 @@ export class IngestWal {
     return running.then((r) => ({ ...r, duplicate: true }), () => undefined);
   }
 
-  /** Appends one request's rows; resolves once they are durable. A known key returns its first result instead. */
-  append(rows: readonly Row[], key: string | null, hash: number): Promise<AppendResult> {
+  /**
+   * Appends one request's rows; resolves once they are durable. A known key returns its first result
+   * instead.
+   */
+  append(rows: readonly Row[], requestKey: RequestKey | null): Promise<AppendResult> {
+    const key = requestKey?.key ?? null;
     if (this.closed) return Promise.reject(new ConnectorError('WAL_CLOSED', `The ingest WAL ${this.dir} is closed.`));
     if (this.failure) return Promise.reject(this.failure);
     if (key !== null) {
@@ -157,7 +167,7 @@ export class IngestWal {
       if (running) return running.then((r) => ({ ...r, duplicate: true }));
     }
     const result = new Promise<AppendResult>((resolve, reject) => {
-      this.queue.push({ rows, key, hash, resolve, reject });
+      this.queue.push({ rows, requestKey, resolve, reject });
     });
     this.queuedRecords += rows.length;
     if (key !== null) {
@@ -245,7 +255,7 @@ export class IngestWal {
     }
     const last = this.segments[this.segments.length - 1];
     if (last) {
-      this.handle = await fs.open(last.path, 'a');
+      this.handle = await openFile(last.path, 'a');
     } else {
       await this.startSegment();
     }
@@ -275,7 +285,7 @@ export class IngestWal {
       committedBytes = pos + FRAME_HEADER_BYTES + payload.length;
       if (end.k !== undefined) {
         const last = segment.start + segment.records;
-        this.keys.set(end.k, { start: last - end.n, end: last, hash: end.h ?? 0, at: end.t });
+        this.keys.set(end.k, { start: last - end.n, end: last, digest: end.d ?? legacyDigest(end.h ?? 0), at: end.t });
         segment.hasKeys = true;
       }
       for (const [position, at] of indexAt.splice(0)) pushIndex(segment, position, at);
@@ -299,7 +309,7 @@ export class IngestWal {
     const previous = this.handle;
     this.handle = null;
     await previous?.close();
-    this.handle = await fs.open(path, 'wx');
+    this.handle = await openFile(path, 'wx');
     await syncDir(this.dir);
     this.segments.push(newSegment(this.durableEnd, path));
   }
@@ -339,12 +349,13 @@ export class IngestWal {
           bytes += frame.length;
           position++;
         }
-        const end: RequestEnd = request.key === null ? { n: request.rows.length, t: now }
-          : { n: request.rows.length, k: request.key, h: request.hash, t: now };
+        const keyed = request.requestKey;
+        const end: RequestEnd = keyed === null ? { n: request.rows.length, t: now }
+          : { n: request.rows.length, k: keyed.key, d: keyed.digest, t: now };
         const frame = encodeFrame(FrameKind.requestEnd, JSON.stringify(end));
         frames.push(frame);
         bytes += frame.length;
-        results.push({ start, end: position, duplicate: false, hash: request.hash });
+        results.push({ start, end: position, duplicate: false, digest: keyed?.digest ?? null });
       }
       const buffer = Buffer.concat(frames);
       for (let written = 0; written < buffer.length;) {
@@ -359,8 +370,9 @@ export class IngestWal {
       for (const [i, request] of group.entries()) {
         for (const row of request.rows) this.cache.push(row);
         const r = results[i]!;
-        if (request.key !== null) {
-          this.keys.set(request.key, { start: r.start, end: r.end, hash: r.hash, at: now });
+        const keyed = request.requestKey;
+        if (keyed !== null) {
+          this.keys.set(keyed.key, { start: r.start, end: r.end, digest: keyed.digest, at: now });
           segment.hasKeys = true;
         }
       }
@@ -410,7 +422,7 @@ export class IngestWal {
     const startPos = poss[lo] ?? 0;
     const endPos = hi < offs.length ? poss[hi]! : segment.size;
     const data = Buffer.allocUnsafe(endPos - startPos);
-    const handle = await fs.open(segment.path, 'r');
+    const handle = await openFile(segment.path, 'r');
     try {
       for (let got = 0; got < data.length;) {
         const { bytesRead } = await handle.read(data, got, data.length - got, startPos + got);
@@ -441,7 +453,7 @@ function pushIndex(segment: Segment, position: number, at: number): void {
 }
 
 function duplicateOf(entry: KeyEntry): AppendResult {
-  return { start: entry.start, end: entry.end, duplicate: true, hash: entry.hash };
+  return { start: entry.start, end: entry.end, duplicate: true, digest: entry.digest };
 }
 
 /**
