@@ -11,6 +11,7 @@ import { emptyEventTimeStats, EventTimeStats, ExecContext } from '../exec/physic
 import { PhysicalPlan } from '../exec/planner.js';
 import { StreamInput } from '../plan/logical.js';
 import { OutputMode } from '../common/output-mode.js';
+import { batchDigest } from '../sinks/batch-identity.js';
 import { Sink } from '../sinks/sink.js';
 import { Offset, sameOffset, Source } from '../sources/source.js';
 import { StateStoreProvider } from '../state/state-store.js';
@@ -332,7 +333,7 @@ export class MicroBatchExecution {
     // The sink and the state commit are independent until commits/N, so they overlap.
     t = performance.now();
     await Promise.all([
-      settings.sink.addBatch(batchId, output).then(() => { durations['addBatch'] = performance.now() - t; }),
+      settings.sink.addBatch(batchId, output, batchDigest(entry)).then(() => { durations['addBatch'] = performance.now() - t; }),
       Promise.all(this.stateful.map((op) => op.commit())).then(() => { durations['stateCommit'] = performance.now() - t; }),
     ]);
     injectFault('afterSink', batchId);
@@ -415,7 +416,7 @@ export class MicroBatchExecution {
       sources: sources.map((s) => ({
         ...s, inputRowsPerSecond: rate(s.numInputRows, sinceLast), processedRowsPerSecond: rate(s.numInputRows, seconds),
       })),
-      sink: { description: this.settings.sink.description, numOutputRows },
+      sink: { description: this.settings.sink.description, numOutputRows, metrics: this.settings.sink.metrics?.() ?? {} },
     };
     this.recentProgress.push(progress);
     if (this.recentProgress.length > this.settings.recentProgressSize) this.recentProgress.shift();
