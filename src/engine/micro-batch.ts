@@ -11,12 +11,12 @@ import { emptyEventTimeStats, EventTimeStats, ExecContext } from '../exec/physic
 import { PhysicalPlan } from '../exec/planner.js';
 import { StreamInput } from '../plan/logical.js';
 import { OutputMode } from '../common/output-mode.js';
-import { batchDigest } from '../sinks/batch-identity.js';
 import { Sink } from '../sinks/sink.js';
 import { Offset, sameOffset, Source } from '../sources/source.js';
 import { StateStoreProvider } from '../state/state-store.js';
 import { ListenerBus, SourceProgress, StreamingQueryProgress } from './progress.js';
 import { ResolvedTrigger } from './trigger.js';
+import { batchDigest } from './batch-digest.js';
 
 export interface EngineSettings {
   readonly name: string | null;
@@ -330,10 +330,11 @@ export class MicroBatchExecution {
     const output = settings.plan.root.execute(ctx);
     durations['execution'] = performance.now() - t;
     await walWritten;
+    const digest = await batchDigest(entry, this.sources, this.committedOffsets);
     // The sink and the state commit are independent until commits/N, so they overlap.
     t = performance.now();
     await Promise.all([
-      settings.sink.addBatch(batchId, output, batchDigest(entry)).then(() => { durations['addBatch'] = performance.now() - t; }),
+      settings.sink.addBatch(batchId, output, digest).then(() => { durations['addBatch'] = performance.now() - t; }),
       Promise.all(this.stateful.map((op) => op.commit())).then(() => { durations['stateCommit'] = performance.now() - t; }),
     ]);
     injectFault('afterSink', batchId);

@@ -1,24 +1,11 @@
-import { createHash } from 'node:crypto';
-import { OffsetEntry } from '../checkpoint/offset-log.js';
 import { CheckpointError } from '../common/errors.js';
 
-/**
- * A batch's identity beyond its id: a digest of the input its offsets entry fixes (each source's end
- * offset and the batch watermark). A re-run after a crash reads the same entry, so it carries the
- * same digest; a batch id re-planned over other input (a checkpoint restored from a backup, then new
- * data) carries another. Sinks store it with a committed batch and compare it before skipping one.
+/*
+ * A batch's identity beyond its id is a digest of its input (engine/batch-digest.ts): a re-run after a
+ * crash carries the same digest, a batch id re-planned over other input (a checkpoint restored from a
+ * backup, then new data) carries another. Sinks store it with a committed batch and compare it here
+ * before skipping one.
  */
-export function batchDigest(entry: OffsetEntry): string {
-  const text = canonicalJson({ sources: entry.sources, watermarkMs: entry.batchWatermarkMs });
-  return createHash('sha256').update(text).digest('hex').slice(0, 32);
-}
-
-/** JSON with object keys sorted: offsets read back from the log may list their keys in another order. */
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => (v !== null && typeof v === 'object' && !Array.isArray(v)
-    ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-    : v));
-}
 
 const RECOVERY_FIX = 'Restart from the newest checkpoint rather than a backup; to process again from the backup, write ' +
   'to a new output';
