@@ -116,15 +116,16 @@ export class PostgresSink implements Sink {
     try {
       await client.query('BEGIN');
       // Claiming the batch id first also makes a concurrent writer of the same batch wait for this one.
-      const claimed = await client.query(`INSERT INTO ${BATCH_TABLE} (query_id, batch_id, committed_at, digest) ` +
-        'VALUES ($1, $2, now(), $3) ON CONFLICT DO NOTHING RETURNING 1', [this.queryId, batchId, digest]);
-      const recorded = await client.query<{ batch_id: string; digest: string | null }>(`SELECT batch_id, digest FROM ${BATCH_TABLE} ` +
-        'WHERE query_id = $1 AND batch_id >= $2 ORDER BY batch_id DESC', [this.queryId, batchId]);
-      const newest = Number(recorded.rows[0]?.batch_id ?? -1);
-      const committed = claimed.rowCount === 0 ? recorded.rows.find((r) => Number(r.batch_id) === batchId)?.digest ?? null : undefined;
+      // The subqueries see the table as it was before the claim: this batch's digest if it was
+      // committed, and the newest batch of the query.
+      const claim = await client.query<{ claimed: boolean; newest: string | null; digest: string | null }>(
+        `WITH claim AS (INSERT INTO ${BATCH_TABLE} (query_id, batch_id, committed_at, digest) VALUES ($1, $2, now(), $3) ` +
+        `ON CONFLICT DO NOTHING RETURNING 1) SELECT EXISTS (SELECT 1 FROM claim) AS claimed, ` +
+        `(SELECT max(batch_id) FROM ${BATCH_TABLE} WHERE query_id = $1) AS newest, ` +
+        `(SELECT digest FROM ${BATCH_TABLE} WHERE query_id = $1 AND batch_id = $2) AS digest`, [this.queryId, batchId, digest]);
+      const { claimed, newest, digest: committed } = claim.rows[0]!;
       if (isCommittedBatch(this.description, `${BATCH_TABLE} (query ${this.queryId}, batch ${batchId})`, batchId, digest,
-        committed, newest,
-        `table, or delete this query's rows from ${BATCH_TABLE} from batch ${batchId} on after removing what they wrote`)) {
+        claimed ? undefined : committed, Number(newest ?? -1), 'table')) {
         await client.query('ROLLBACK');
         return 0;
       }
