@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { col, ConnectorError, StreamingQueryException, Weir } from '../../src/index.js';
+import { col, ConnectorError, pow, StreamingQueryException, Weir } from '../../src/index.js';
 import type { DataFrame, Row, StreamingQueryProgress } from '../../src/index.js';
 import { removeTempDirs, tempDir } from '../api/helpers.js';
 import { isPoison, PoisonRecord, runPoisonChild, writePoisonInput, YEAR_10000_SECS } from './poison-child.js';
@@ -132,4 +132,17 @@ test('crash test: killed between the dead-letter write and the manifest, a resta
   assert.deepEqual(await outputIds(config.sink.output), idsOf(files, (r) => !isPoison(r)));
   const lines = await deadLetters(config.sink.deadLetterPath);
   assert.deepEqual(lines.map((l) => [l.batchId, l.row['id']]), [[1, 6], [1, 8], [2, 9]]);
+});
+
+test('json writes NaN and the infinities a query computes as the strings Spark writes, instead of null', async () => {
+  const [checkpoint, out] = [await tempDir(), await tempDir()];
+  const weir = new Weir();
+  const input = weir.memoryStream('x DOUBLE, y DOUBLE');
+  input.addData([{ x: -1, y: 0.5 }, { x: 10, y: 400 }, { x: 2, y: 2 }]);
+  const query = await input.toDF().select(pow(col('x'), col('y')).as('d')).writeStream.format('json')
+    .option('checkpointLocation', checkpoint).start(out);
+  await query.processAllAvailable();
+  await query.stop();
+  const part = (await readdir(out)).find((f) => f.startsWith('part-'))!;
+  assert.equal(await readFile(join(out, part), 'utf8'), '{"d":"NaN"}\n{"d":"Infinity"}\n{"d":4}\n');
 });

@@ -1,9 +1,11 @@
 import { DataType, Row, Schema, Value } from '../../common/schema.js';
+import { rowJson } from '../../sinks/rejected-rows.js';
 
 /**
  * Row serialisers of the file sinks, compiled once per schema. Timestamps are written as ISO-8601
  * UTC strings (`2024-01-01T00:00:00.000Z`), dates as `YYYY-MM-DD`, structs (such as a window) as
- * nested JSON objects with their timestamps ISO too. Rows reach them checked (value-domain.ts): every
+ * nested JSON objects with their timestamps ISO too; JSON's missing NaN and infinities as the strings
+ * Spark writes. Rows reach them checked (value-domain.ts): every
  * timestamp and date is within years 0001-9999, which ISO-8601 writes with four-digit years.
  */
 export type RowEncoder = (row: Row) => string;
@@ -52,9 +54,10 @@ function withTimeText(v: Value, t: DataType): Value {
 function jsonValue(t: DataType, i: number): string {
   if (t === 'timestamp' || t === 'date') return `'"' + T(v, ${i}) + '"'`;
   if (t === 'boolean') return "(v ? 'true' : 'false')";
-  if (t === 'integer' || t === 'long' || t === 'double') return "(v - v === 0 ? '' + v : JSON.stringify(v))";
-  if (typeof t !== 'string' && hasTime(t)) return `JSON.stringify(N(v, ${i}))`;
-  return 'JSON.stringify(v)';
+  // JSON has no NaN or Infinity: written as the strings "NaN", "Infinity", "-Infinity", as Spark does.
+  if (t === 'integer' || t === 'long' || t === 'double') return "(v - v === 0 ? '' + v : '\"' + v + '\"')";
+  if (typeof t !== 'string' && hasTime(t)) return `J(N(v, ${i}))`;
+  return typeof t === 'string' ? 'JSON.stringify(v)' : 'J(v)';
 }
 
 /**
@@ -73,7 +76,7 @@ export function compileJsonEncoder(schema: Schema, ignoreNullFields: boolean): R
   lines.push("return s === '' ? '{}' : '{' + s.slice(1) + '}';");
   const time = (v: Value, i: number): string => timeText(v, schema[i]!.type === 'date');
   const nested = (v: Value, i: number): Value => withTimeText(v, schema[i]!.type);
-  return new Function('T', 'N', `return function encodeJson(r) {\n${lines.join('\n')}\n};`)(time, nested) as RowEncoder;
+  return new Function('T', 'N', 'J', `return function encodeJson(r) {\n${lines.join('\n')}\n};`)(time, nested, rowJson) as RowEncoder;
 }
 
 export interface CsvWriteSettings {

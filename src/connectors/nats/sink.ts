@@ -6,7 +6,7 @@ import { DataType, Row, Schema, Value } from '../../common/schema.js';
 import { connectJetStream, JetStreamHandle, natsFailure, natsServers } from './client.js';
 import { OutputMode } from '../../common/output-mode.js';
 import { isCommittedBatch } from '../../sinks/batch-identity.js';
-import { DeadLetterFolder, rejectedRowError, splitRejected } from '../../sinks/rejected-rows.js';
+import { DeadLetterFolder, rejectedRowError, rowJson, splitRejected } from '../../sinks/rejected-rows.js';
 import { Sink, SinkContext, SinkSpec } from '../../sinks/sink.js';
 import { compileRowCheck, RowCheck } from '../../sinks/value-domain.js';
 
@@ -41,7 +41,7 @@ export class NatsSink implements Sink {
   private readonly duplicateWindowMs: number;
   private handle: JetStreamHandle | null = null;
   private queryId = '';
-  private encode: (row: Row) => string = JSON.stringify;
+  private encode: (row: Row) => string = rowJson;
   private rowCheck: RowCheck | null = null;
   private readonly deadLetter: DeadLetterFolder | null;
   /** The batch of this query the subject's newest message belongs to, until the first batch is checked against it. */
@@ -176,11 +176,14 @@ export class NatsSink implements Sink {
   }
 }
 
-/** JSON text of a row: timestamps as ISO-8601 UTC strings and dates as YYYY-MM-DD, as the file sinks write them. */
+/**
+ * JSON text of a row: timestamps as ISO-8601 UTC strings and dates as YYYY-MM-DD, as the file sinks
+ * write them; NaN and infinities as the strings "NaN", "Infinity", "-Infinity" (JSON has no such numbers).
+ */
 export function jsonEncoder(schema: Schema): (row: Row) => string {
   const hasTime = (t: DataType): boolean => typeof t === 'string' ? t === 'timestamp' || t === 'date'
     : t.kind === 'array' ? hasTime(t.element) : t.fields.some((f) => hasTime(f.type));
-  if (!schema.some((f) => hasTime(f.type))) return (row) => JSON.stringify(row);
+  if (!schema.some((f) => hasTime(f.type))) return rowJson;
   const convert = (v: Value | undefined, t: DataType): Value => {
     if (v === null || v === undefined) return null;
     if (typeof t === 'string') {
@@ -191,6 +194,5 @@ export function jsonEncoder(schema: Schema): (row: Row) => string {
     const obj = v as Record<string, Value>;
     return Object.fromEntries(t.fields.map((f) => [f.name, convert(obj[f.name], f.type)]));
   };
-  return (row) => JSON.stringify(Object.fromEntries(schema.map((f) => [f.name, convert(row[f.name], f.type)])));
+  return (row) => rowJson(Object.fromEntries(schema.map((f) => [f.name, convert(row[f.name], f.type)])));
 }
-
