@@ -21,6 +21,7 @@ import { ProgressReporter } from './progress-reporter.js';
 import { QueryLifecycle } from './query-lifecycle.js';
 import { ResolvedTrigger } from './trigger.js';
 import { WatermarkPosition, WatermarkTracker } from './watermark-tracker.js';
+import { batchDigest } from './batch-digest.js';
 
 export interface EngineSettings {
   readonly name: string | null;
@@ -325,10 +326,11 @@ export class MicroBatchExecution {
     const output = settings.plan.root.execute(ctx);
     durations['execution'] = performance.now() - t;
     await walWritten;
+    const digest = await batchDigest(entry, this.sources, this.committedOffsets);
     // The sink and the state commit are independent until commits/N, so they overlap.
     t = performance.now();
     await Promise.all([
-      settings.sink.addBatch(batchId, output).then(() => { durations['addBatch'] = performance.now() - t; }),
+      settings.sink.addBatch(batchId, output, digest).then(() => { durations['addBatch'] = performance.now() - t; }),
       Promise.all(this.stateful.map((op) => op.commit())).then(() => { durations['stateCommit'] = performance.now() - t; }),
     ]);
     injectFault('afterSink', batchId);
@@ -357,7 +359,7 @@ export class MicroBatchExecution {
     if (descriptorWait > 0) durations['descriptorWait'] = descriptorWait;
     this.progress!.batchCommitted({
       batchId, batchWatermarkMs: entry.batchWatermarkMs, triggerStartMs: triggerStart, durationsMs: durations,
-      sources: sourceProgress, eventTimes, numOutputRows: output.length,
+      sources: sourceProgress, eventTimes, numOutputRows: output.length, sinkMetrics: settings.sink.metrics?.() ?? {},
     });
   }
 

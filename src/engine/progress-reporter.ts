@@ -18,6 +18,8 @@ export interface BatchFigures {
   /** One entry per `withWatermark` input. */
   readonly eventTimes: readonly EventTimeStats[];
   readonly numOutputRows: number;
+  /** The sink's own figures for the batch (e.g. `numRejectedRows`). */
+  readonly sinkMetrics: Readonly<Record<string, number>>;
 }
 
 /**
@@ -49,7 +51,7 @@ export class ProgressReporter {
       sources: batch.sources.map((s) => ({
         ...s, inputRowsPerSecond: rate(s.numInputRows, sinceLast), processedRowsPerSecond: rate(s.numInputRows, seconds),
       })),
-      sink: { description: this.sinkDescription, numOutputRows: batch.numOutputRows },
+      sink: { description: this.sinkDescription, numOutputRows: batch.numOutputRows, metrics: batch.sinkMetrics },
     };
     this.recentProgress.push(progress);
     if (this.recentProgress.length > this.recentProgressSize) this.recentProgress.shift();

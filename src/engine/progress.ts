@@ -28,7 +28,8 @@ export interface StreamingQueryProgress {
   readonly eventTime: Readonly<Record<string, string>>;
   readonly stateOperators: readonly StateOperatorProgress[];
   readonly sources: readonly SourceProgress[];
-  readonly sink: { readonly description: string; readonly numOutputRows: number };
+  /** `metrics`: the sink's figures of the batch, e.g. `numRejectedRows` (rows sent to the dead-letter place). */
+  readonly sink: { readonly description: string; readonly numOutputRows: number; readonly metrics: Readonly<Record<string, number>> };
 }
 
 /** A query's events, as Spark's `StreamingQueryListener` receives them. */

@@ -33,6 +33,13 @@ export interface Source {
   latestOffset(start: Offset | null): Promise<Offset | null>;
   /** The rows in (start, end]. Must be deterministic for a given range. */
   getBatch(start: Offset | null, end: Offset): Promise<Row[]>;
+  /**
+   * What the range (start, end] holds, when its offsets alone do not name it: offsets that are
+   * positions in a log the checkpoint keeps, which a checkpoint restored from a backup can fill with
+   * other content. Part of the batch digest sinks compare before skipping a committed batch id.
+   * Omitted by sources whose offsets name their content for good (stream sequence numbers).
+   */
+  inputIdentity?(start: Offset | null, end: Offset): Promise<string>;
   /** Batches up to `end` are committed: data up to it may be discarded. */
   commit(end: Offset): Promise<void>;
   /**

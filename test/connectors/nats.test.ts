@@ -264,15 +264,15 @@ describe('nats source and sink', { skip: nats.skip }, () => {
     const { stream, prefix } = await newStream();
     const sink = await openSink(`${prefix}.out`);
     try {
-      await sink.addBatch(0, words(1, 3));
-      await sink.addBatch(0, words(1, 3));
-      await sink.addBatch(1, words(4, 4));
-      await sink.addBatch(1, words(4, 4));
+      await sink.addBatch(0, words(1, 3), 'digest-0');
+      await sink.addBatch(0, words(1, 3), 'digest-0');
+      await sink.addBatch(1, words(4, 4), 'digest-1');
+      await sink.addBatch(1, words(4, 4), 'digest-1');
     } finally {
       await sink.stop();
     }
     const again = await openSink(`${prefix}.out`);
-    await again.addBatch(1, words(4, 4));
+    await again.addBatch(1, words(4, 4), 'digest-1');
     await again.stop();
     const info = await admin.jsm.streams.info(stream);
     assert.equal(info.state.messages, 4);
@@ -293,7 +293,7 @@ describe('nats source and sink', { skip: nats.skip }, () => {
     await admin.jsm.streams.update(stream, { max_msg_size: 200 });
     const sink = await openSink(`${prefix}.out`);
     try {
-      await assert.rejects(sink.addBatch(3, [{ ts: 1, word: 'short', n: 1 }, { ts: 2, word: 'x'.repeat(300), n: 2 }]),
+      await assert.rejects(sink.addBatch(3, [{ ts: 1, word: 'short', n: 1 }, { ts: 2, word: 'x'.repeat(300), n: 2 }], 'digest-3'),
         (err: unknown) => {
           assert.ok(err instanceof ConnectorError);
           assert.equal(err.code, 'NATS_PUBLISH');
@@ -317,8 +317,8 @@ describe('nats source and sink', { skip: nats.skip }, () => {
       return true;
     });
     const sink = await openSink(subject, { stream, createStream: 'true', duplicateWindow: '5 minutes' });
-    await sink.addBatch(0, words(1, 2));
-    await sink.addBatch(0, words(1, 2));
+    await sink.addBatch(0, words(1, 2), 'digest-0');
+    await sink.addBatch(0, words(1, 2), 'digest-0');
     await sink.stop();
     const info = await admin.jsm.streams.info(stream);
     assert.equal(info.config.duplicate_window, 5 * 60 * 1000 * 1_000_000);

@@ -70,10 +70,10 @@ describe('postgres sink', { skip: postgres.skip }, () => {
     const table = tableName();
     const sink = await openSink(table, WORDS, 'append', { createTable: 'true' });
     try {
-      await sink.addBatch(0, [{ word: 'a', n: 1 }, { word: 'b', n: null }]);
-      await sink.addBatch(1, [{ word: 'c', n: 3 }]);
-      await sink.addBatch(1, [{ word: 'c', n: 3 }]);
-      await sink.addBatch(0, [{ word: 'zzz', n: 9 }]);
+      await sink.addBatch(0, [{ word: 'a', n: 1 }, { word: 'b', n: null }], 'digest-0');
+      await sink.addBatch(1, [{ word: 'c', n: 3 }], 'digest-1');
+      await sink.addBatch(1, [{ word: 'c', n: 3 }], 'digest-1');
+      await sink.addBatch(0, [{ word: 'zzz', n: 9 }], 'digest-0');
       assert.deepEqual(await rowsOf(table, 'word'), [{ word: 'a', n: '1' }, { word: 'b', n: null }, { word: 'c', n: '3' }]);
       assert.deepEqual(await batchesOf(`q-${table}`), [0, 1]);
     } finally {
@@ -84,11 +84,11 @@ describe('postgres sink', { skip: postgres.skip }, () => {
   test('a second sink of the same query (a restart) skips batches already written', async () => {
     const table = tableName();
     const first = await openSink(table, WORDS, 'append', { createTable: 'true' });
-    await first.addBatch(0, [{ word: 'a', n: 1 }]);
+    await first.addBatch(0, [{ word: 'a', n: 1 }], 'digest-0');
     await first.stop();
     const again = await openSink(table, WORDS, 'append');
-    await again.addBatch(0, [{ word: 'a', n: 1 }]);
-    await again.addBatch(1, [{ word: 'b', n: 2 }]);
+    await again.addBatch(0, [{ word: 'a', n: 1 }], 'digest-0');
+    await again.addBatch(1, [{ word: 'b', n: 2 }], 'digest-1');
     await again.stop();
     assert.deepEqual(await rowsOf(table, 'word'), [{ word: 'a', n: '1' }, { word: 'b', n: '2' }]);
   });
@@ -103,8 +103,8 @@ describe('postgres sink', { skip: postgres.skip }, () => {
     const sink = await openSink(table, schema, 'update', { createTable: 'true' }, ['window', 'word']);
     try {
       const w = { start: Date.UTC(2024, 0, 1), end: Date.UTC(2024, 0, 1, 0, 0, 10) };
-      await sink.addBatch(0, [{ window: w, word: 'a', count: 1 }, { window: w, word: 'b', count: 1 }]);
-      await sink.addBatch(1, [{ window: w, word: 'a', count: 2 }]);
+      await sink.addBatch(0, [{ window: w, word: 'a', count: 1 }, { window: w, word: 'b', count: 1 }], 'digest-0');
+      await sink.addBatch(1, [{ window: w, word: 'a', count: 2 }], 'digest-1');
       const rows = await rowsOf(table, 'word');
       assert.deepEqual(rows.map((r) => [(r['window_start'] as unknown as Date).toISOString(), (r['window_end'] as unknown as Date).toISOString(),
         r['word'], r['count']]), [
@@ -122,9 +122,9 @@ describe('postgres sink', { skip: postgres.skip }, () => {
     const table = tableName();
     const sink = await openSink(table, WORDS, 'complete', { createTable: 'true' });
     try {
-      await sink.addBatch(0, [{ word: 'a', n: 1 }, { word: 'b', n: 1 }]);
-      await sink.addBatch(1, [{ word: 'a', n: 2 }]);
-      await sink.addBatch(0, [{ word: 'a', n: 1 }, { word: 'b', n: 1 }]);
+      await sink.addBatch(0, [{ word: 'a', n: 1 }, { word: 'b', n: 1 }], 'digest-0');
+      await sink.addBatch(1, [{ word: 'a', n: 2 }], 'digest-1');
+      await sink.addBatch(0, [{ word: 'a', n: 1 }, { word: 'b', n: 1 }], 'digest-0');
       assert.deepEqual(await rowsOf(table, 'word'), [{ word: 'a', n: '2' }]);
     } finally {
       await sink.stop();
@@ -142,7 +142,7 @@ describe('postgres sink', { skip: postgres.skip }, () => {
     const sink = await openSink(table, schema, 'append', { createTable: 'true' });
     try {
       const ts = Date.UTC(2024, 5, 1, 12, 30, 0, 250);
-      await sink.addBatch(0, [{ s: 'x', i: 7, l: 2 ** 40, d: 1.5, b: true, ts, day: Date.UTC(2024, 5, 1), tags: ['p', 'q'] }]);
+      await sink.addBatch(0, [{ s: 'x', i: 7, l: 2 ** 40, d: 1.5, b: true, ts, day: Date.UTC(2024, 5, 1), tags: ['p', 'q'] }], 'digest-0');
       const res = await admin.query(`SELECT s, i, l::text AS l, d, b, (extract(epoch from ts) * 1000)::bigint::text AS ts, day::text AS day, tags
         FROM "${table}"`);
       assert.deepEqual(res.rows[0], { s: 'x', i: 7, l: String(2 ** 40), d: 1.5, b: true, ts: String(ts), day: '2024-06-01', tags: ['p', 'q'] });
@@ -169,7 +169,7 @@ describe('postgres sink', { skip: postgres.skip }, () => {
     const table = tableName();
     await admin.query(`CREATE TABLE "${table}" (word varchar(20), n numeric(20), note text)`);
     const sink = await openSink(table, WORDS, 'append');
-    await sink.addBatch(0, [{ word: 'a', n: 5 }]);
+    await sink.addBatch(0, [{ word: 'a', n: 5 }], 'digest-0');
     await sink.stop();
     assert.deepEqual(await rowsOf(table, 'word'), [{ word: 'a', n: '5', note: null }]);
   });
@@ -216,19 +216,24 @@ describe('postgres sink', { skip: postgres.skip }, () => {
       });
   });
 
-  test('a batch the database rejects is rolled back whole, and the sink goes on', async () => {
+  test('a row the database refuses (a CHECK constraint) fails the batch naming the row and both fixes; nothing is written', async () => {
     const table = tableName();
     await admin.query(`CREATE TABLE "${table}" (word text, n bigint CHECK (n >= 0))`);
     const sink = await openSink(table, WORDS, 'append');
     try {
-      await assert.rejects(sink.addBatch(0, [{ word: 'a', n: 1 }, { word: 'b', n: -1 }]), (err: unknown) => {
+      await assert.rejects(sink.addBatch(0, [{ word: 'a', n: 1 }, { word: 'b', n: -1 }], 'digest-0'), (err: unknown) => {
         assert.ok(err instanceof ConnectorError);
-        assert.equal(err.code, 'POSTGRES_WRITE');
-        assert.match(err.message, new RegExp(`failed writing batch 0 to table '${table}': .*check constraint`));
+        assert.equal(err.code, 'SINK_REJECTED_ROW');
+        assert.match(err.message, /row 1 of batch 0/);
+        assert.match(err.message, /check constraint/);
+        assert.match(err.message, /"word":"b"/);
+        assert.match(err.message, /filter such rows out in the query/);
+        assert.match(err.message, /'deadLetterTable'/);
         return true;
       });
       assert.deepEqual(await batchesOf(`q-${table}`), []);
-      await sink.addBatch(0, [{ word: 'a', n: 1 }]);
+      assert.deepEqual(await rowsOf(table, 'word'), []);
+      await sink.addBatch(0, [{ word: 'a', n: 1 }], 'digest-0');
       assert.deepEqual(await rowsOf(table, 'word'), [{ word: 'a', n: '1' }]);
     } finally {
       await sink.stop();
@@ -246,7 +251,7 @@ describe('postgres sink', { skip: postgres.skip }, () => {
     await admin.query('SELECT pg_advisory_lock(4711)');
     try {
       const rows: Row[] = Array.from({ length: 2500 }, (_, i) => ({ word: i === 2100 ? 'stall' : `w${i}`, n: i }));
-      const writing = sink.addBatch(0, rows);
+      const writing = sink.addBatch(0, rows, 'digest-0');
       let pid: number | undefined;
       while (pid === undefined) {
         const res = await admin.query(`SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'`);
@@ -268,8 +273,8 @@ describe('postgres sink', { skip: postgres.skip }, () => {
     await admin.query(`DROP TRIGGER stall ON "${table}"`);
     await admin.query(`DROP FUNCTION "${table}_stall"()`);
     const again: Row[] = Array.from({ length: 2500 }, (_, i) => ({ word: `w${i}`, n: i }));
-    await sink.addBatch(0, again);
-    await sink.addBatch(0, again);
+    await sink.addBatch(0, again, 'digest-0');
+    await sink.addBatch(0, again, 'digest-0');
     await sink.stop();
     const res = await admin.query(`SELECT count(*)::int AS n, count(DISTINCT word)::int AS d FROM "${table}"`);
     assert.deepEqual(res.rows[0], { n: 2500, d: 2500 });

@@ -1,21 +1,17 @@
-import { ConnectorError } from '../../common/errors.js';
 import { DataType, Row, Schema, Value } from '../../common/schema.js';
+import { rowJson } from '../../sinks/rejected-rows.js';
 
 /**
  * Row serialisers of the file sinks, compiled once per schema. Timestamps are written as ISO-8601
  * UTC strings (`2024-01-01T00:00:00.000Z`), dates as `YYYY-MM-DD`, structs (such as a window) as
- * nested JSON objects with their timestamps ISO too.
+ * nested JSON objects with their timestamps ISO too; JSON's missing NaN and infinities as the strings
+ * Spark writes. Rows reach them checked (value-domain.ts): every
+ * timestamp and date is within years 0001-9999, which ISO-8601 writes with four-digit years.
  */
 export type RowEncoder = (row: Row) => string;
 
-const MAX_TIME_MS = 8.64e15;
-
-function timeText(v: Value, column: string, date: boolean): string {
+function timeText(v: Value, date: boolean): string {
   if (typeof v !== 'number') return String(v);
-  if (!(Math.abs(v) <= MAX_TIME_MS)) {
-    throw new ConnectorError('FILE_SINK_VALUE', `Column '${column}' holds ${v}, which is not a timestamp (epoch ` +
-      `milliseconds within ±${MAX_TIME_MS}); the file sink cannot write it as a date-time. Fix the expression that computes it.`);
-  }
   const iso = isoOf(v);
   return date ? iso.slice(0, 10) : iso;
 }
@@ -44,13 +40,13 @@ function hasTime(t: DataType): boolean {
 }
 
 /** A nested value with its timestamps and dates turned into text, ready for JSON.stringify. */
-function withTimeText(v: Value, t: DataType, column: string): Value {
+function withTimeText(v: Value, t: DataType): Value {
   if (v === null || v === undefined) return null;
-  if (typeof t === 'string') return t === 'timestamp' || t === 'date' ? timeText(v, column, t === 'date') : v;
-  if (t.kind === 'array') return (v as readonly Value[]).map((e) => withTimeText(e, t.element, column));
+  if (typeof t === 'string') return t === 'timestamp' || t === 'date' ? timeText(v, t === 'date') : v;
+  if (t.kind === 'array') return (v as readonly Value[]).map((e) => withTimeText(e, t.element));
   const obj = v as Record<string, Value>;
   const out: Record<string, Value> = {};
-  for (const f of t.fields) out[f.name] = withTimeText(obj[f.name] ?? null, f.type, `${column}.${f.name}`);
+  for (const f of t.fields) out[f.name] = withTimeText(obj[f.name] ?? null, f.type);
   return out;
 }
 
@@ -58,9 +54,10 @@ function withTimeText(v: Value, t: DataType, column: string): Value {
 function jsonValue(t: DataType, i: number): string {
   if (t === 'timestamp' || t === 'date') return `'"' + T(v, ${i}) + '"'`;
   if (t === 'boolean') return "(v ? 'true' : 'false')";
-  if (t === 'integer' || t === 'long' || t === 'double') return "(v - v === 0 ? '' + v : JSON.stringify(v))";
-  if (typeof t !== 'string' && hasTime(t)) return `JSON.stringify(N(v, ${i}))`;
-  return 'JSON.stringify(v)';
+  // JSON has no NaN or Infinity: written as the strings "NaN", "Infinity", "-Infinity", as Spark does.
+  if (t === 'integer' || t === 'long' || t === 'double') return "(v - v === 0 ? '' + v : '\"' + v + '\"')";
+  if (typeof t !== 'string' && hasTime(t)) return `J(N(v, ${i}))`;
+  return typeof t === 'string' ? 'JSON.stringify(v)' : 'J(v)';
 }
 
 /**
@@ -77,9 +74,9 @@ export function compileJsonEncoder(schema: Schema, ignoreNullFields: boolean): R
       : `s += ${prefix} + (v === null || v === undefined ? 'null' : ${jsonValue(f.type, i)});`);
   });
   lines.push("return s === '' ? '{}' : '{' + s.slice(1) + '}';");
-  const time = (v: Value, i: number): string => timeText(v, schema[i]!.name, schema[i]!.type === 'date');
-  const nested = (v: Value, i: number): Value => withTimeText(v, schema[i]!.type, schema[i]!.name);
-  return new Function('T', 'N', `return function encodeJson(r) {\n${lines.join('\n')}\n};`)(time, nested) as RowEncoder;
+  const time = (v: Value, i: number): string => timeText(v, schema[i]!.type === 'date');
+  const nested = (v: Value, i: number): Value => withTimeText(v, schema[i]!.type);
+  return new Function('T', 'N', 'J', `return function encodeJson(r) {\n${lines.join('\n')}\n};`)(time, nested, rowJson) as RowEncoder;
 }
 
 export interface CsvWriteSettings {
@@ -110,7 +107,7 @@ export function compileCsvEncoder(schema: Schema, settings: CsvWriteSettings): {
     return `((v = r[${JSON.stringify(f.name)}]) === null || v === undefined ? NV : ${value})`;
   });
   const body = `let v;\nreturn ${parts.length === 0 ? "''" : parts.join(` + ${sep} + `)};`;
-  const time = (v: Value, i: number): string => timeText(v, schema[i]!.name, schema[i]!.type === 'date');
+  const time = (v: Value, i: number): string => timeText(v, schema[i]!.type === 'date');
   // A lone empty field would be an empty line, which readers skip: a one-column null is written quoted.
   const nullText = schema.length === 1 && settings.nullValue === '' ? settings.quote + settings.quote : settings.nullValue;
   const encode = new Function('T', 'Q', 'NV', `return function encodeCsv(r) {\n${body}\n};`)(

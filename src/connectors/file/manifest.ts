@@ -22,19 +22,22 @@ export interface Manifest {
   /** The query that wrote the batch: a new query (new checkpoint) must not take over the folder unnoticed. */
   readonly queryId: string;
   readonly batchId: number;
+  /** The batch's digest (batch-identity.ts); null in manifests written before weir recorded it. */
+  readonly digest: string | null;
   readonly files: readonly ManifestFile[];
 }
 
-/** Body: a JSON line `{queryId, batchId}`, then one JSON line per part file. */
+/** Body: a JSON line `{queryId, batchId, digest}`, then one JSON line per part file. */
 export const MANIFEST_CODEC: LogCodec<Manifest> = {
   kind: 'file-sink-manifest',
   version: 1,
-  encode: (m) => [JSON.stringify({ queryId: m.queryId, batchId: m.batchId }), ...m.files.map((f) => JSON.stringify(f))]
-    .join('\n'),
+  encode: (m) => [JSON.stringify({ queryId: m.queryId, batchId: m.batchId, digest: m.digest }),
+    ...m.files.map((f) => JSON.stringify(f))].join('\n'),
   decode(body) {
     const [head, ...lines] = body.split('\n');
-    const { queryId, batchId } = JSON.parse(head!) as Partial<Manifest>;
+    const { queryId, batchId, digest } = JSON.parse(head!) as Partial<Manifest>;
     if (typeof queryId !== 'string' || !Number.isSafeInteger(batchId)) throw new Error('the first line lacks queryId or batchId');
+    if (digest !== undefined && digest !== null && typeof digest !== 'string') throw new Error('the first line has a digest that is not text');
     const files = lines.map((line) => {
       const f = JSON.parse(line) as Partial<ManifestFile>;
       if (typeof f.path !== 'string' || !/^[^/\\]+$/.test(f.path) || f.path.startsWith('.') ||
@@ -43,7 +46,7 @@ export const MANIFEST_CODEC: LogCodec<Manifest> = {
       }
       return f as ManifestFile;
     });
-    return { queryId, batchId: batchId!, files };
+    return { queryId, batchId: batchId!, digest: digest ?? null, files };
   },
 };
 

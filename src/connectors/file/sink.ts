@@ -10,7 +10,10 @@ import { injectFault } from '../../common/faults.js';
 import { Row, typeToString } from '../../common/schema.js';
 import { mapInBatches } from '../../common/parallel.js';
 import { OutputMode } from '../../common/output-mode.js';
+import { isCommittedBatch } from '../../sinks/batch-identity.js';
+import { DeadLetterFolder, rejectedRowError, splitRejected } from '../../sinks/rejected-rows.js';
 import { Sink, SinkContext, SinkSpec } from '../../sinks/sink.js';
+import { compileRowCheck, RowCheck, wellFormedText } from '../../sinks/value-domain.js';
 import { compileCsvEncoder, compileJsonEncoder, CsvWriteSettings, RowEncoder } from './encode.js';
 import { Manifest, MANIFEST_CODEC, ManifestFile, manifestLog, METADATA_FOLDER } from './manifest.js';
 
@@ -29,7 +32,8 @@ function partName(batchId: number, n: number, ext: string): string {
  * Batch N writes `part-<N>-<n>.<ext>` files (each written to a temp name, fsynced and renamed; a new
  * file every `maxRecordsPerFile` rows, default 100000, 0 for no limit), then commits them by writing
  * the manifest `_weir_metadata/<N>` atomically. A batch whose manifest exists is skipped, so a batch
- * re-run after a crash never writes twice; part files without a manifest (a crash mid-batch) are
+ * re-run after a crash never writes twice (the manifest holds the batch's digest: the same batch id
+ * planned over other input is refused, see batch-identity.ts); part files without a manifest (a crash mid-batch) are
  * deleted when the batch is written again or the sink opens, and readers never see them because
  * they read by manifest. A batch with no rows still gets a manifest (listing no files).
  * Append mode only, as in Spark. Manifests are kept for the life of the folder (one small file per
@@ -38,6 +42,8 @@ function partName(batchId: number, n: number, ext: string): string {
  * Options: `maxRecordsPerFile`; json: `ignoreNullFields` (default true, as Spark); csv: `header`
  * (default true, so the csv source's default reads it back), `sep`/`delimiter` (`,`), `quote` (`"`),
  * `nullValue` (empty). CSV writes an empty string as `""`, which reads back as null (nullValue).
+ * `deadLetterPath`: a folder for the rows the sink rejects (values outside their type's range; in CSV,
+ * text that is not valid Unicode), written before the manifest; without it such a row fails the batch.
  */
 export class FileSink implements Sink {
   readonly description: string;
@@ -49,7 +55,12 @@ export class FileSink implements Sink {
   private readonly csv: CsvWriteSettings;
   private readonly ignoreNullFields: boolean;
   private encoder: { header: string | null; encode: RowEncoder } | null = null;
+  private rowCheck: RowCheck | null = null;
+  private readonly deadLetter: DeadLetterFolder | null;
   private queryId = '';
+  /** The newest batch id with a manifest, or -1. */
+  private newestCommitted = -1;
+  private rejectedRows = 0;
 
   constructor(spec: SinkSpec, private readonly format: FileSinkFormat) {
     const { options } = spec;
@@ -68,6 +79,7 @@ export class FileSink implements Sink {
       nullValue: options.string('nullValue', ''),
     };
     this.description = `FileSink[${spec.path}]`;
+    this.deadLetter = DeadLetterFolder.fromOptions(options, this.description);
   }
 
   async open(context: SinkContext): Promise<void> {
@@ -87,6 +99,8 @@ export class FileSink implements Sink {
     } else {
       this.encoder = { header: null, encode: compileJsonEncoder(context.schema, this.ignoreNullFields) };
     }
+    // JSON escapes every string losslessly; CSV text is UTF-8 bytes, which a lone surrogate has no form in.
+    this.rowCheck = compileRowCheck(context.schema, this.format === 'csv' ? wellFormedText : null);
     try {
       await mkdir(this.folder, { recursive: true });
     } catch (err) {
@@ -103,14 +117,24 @@ export class FileSink implements Sink {
           'checkpoint on purpose, move or delete the output folder too.');
       }
     });
-    await this.removeOrphans(ids.length === 0 ? -1 : ids[ids.length - 1]!);
+    this.newestCommitted = ids.length === 0 ? -1 : ids[ids.length - 1]!;
+    await this.removeOrphans(this.newestCommitted);
   }
 
-  async addBatch(batchId: number, rows: readonly Row[]): Promise<void> {
+  async addBatch(batchId: number, allRows: readonly Row[], digest: string): Promise<void> {
     const encoder = this.encoder;
     if (!encoder) throw new AnalysisError(`The ${this.description} is not open: start the query first.`, 'NOT_STARTED');
-    if (await this.storage.read(`${METADATA_FOLDER}/${batchId}`) !== null) return;
+    this.rejectedRows = 0;
+    const committed = await this.log.get(batchId);
+    if (isCommittedBatch(this.description, this.log.locate(batchId), batchId, digest, committed === null ? undefined : committed.digest,
+      this.newestCommitted, `folder; or delete ${METADATA_FOLDER}/${batchId} and the later manifests, and the output ` +
+      'matches the backup again: the part files they list are removed at the next start')) return;
+    const { accepted: rows, rejected } = splitRejected(allRows, this.rowCheck);
+    if (rejected.length > 0 && !this.deadLetter) {
+      throw rejectedRowError(this.description, batchId, rejected, `option 'deadLetterPath' (a folder)`);
+    }
     await this.removeAttempt(batchId);
+    await this.deadLetter?.record(this.queryId, batchId, rejected);
     const files: ManifestFile[] = [];
     const perFile = this.maxRecordsPerFile === 0 ? rows.length : this.maxRecordsPerFile;
     for (let from = 0; from < rows.length; from += perFile) {
@@ -124,7 +148,7 @@ export class FileSink implements Sink {
     }
     if (files.length === 0) injectFault('midSink', batchId);
     else await syncDir(this.folder);
-    const manifest: Manifest = { queryId: this.queryId, batchId, files };
+    const manifest: Manifest = { queryId: this.queryId, batchId, digest, files };
     const path = `${METADATA_FOLDER}/${batchId}`;
     try {
       await this.storage.writeAtomic(path, encodeFile(MANIFEST_CODEC.kind, MANIFEST_CODEC.version, MANIFEST_CODEC.encode(manifest)),
@@ -135,6 +159,12 @@ export class FileSink implements Sink {
         `batch ${batchId} was being written: another query is writing to ${this.folder} at the same time. Give each ` +
         'query its own output folder.');
     }
+    this.newestCommitted = Math.max(this.newestCommitted, batchId);
+    this.rejectedRows = rejected.length;
+  }
+
+  metrics(): Readonly<Record<string, number>> {
+    return { numRejectedRows: this.rejectedRows };
   }
 
   async stop(): Promise<void> {}

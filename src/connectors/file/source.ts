@@ -96,6 +96,12 @@ export class FileSource implements Source {
     return out.rows;
   }
 
+  /** The files the range admitted: after a restored checkpoint, the same log offsets can list others. */
+  async inputIdentity(start: Offset | null, end: Offset): Promise<string> {
+    const files = this.openLog().filesBetween(this.positionOf(start), this.positionOf(end));
+    return JSON.stringify(files.map((f) => [f.path, f.size, f.mtimeMs]));
+  }
+
   async commit(): Promise<void> {
     // The seen-files log is kept whole: it is what stops a file from being admitted twice.
   }

@@ -1,18 +1,22 @@
 import { Row } from '../../common/schema.js';
 import { OutputMode } from '../../common/output-mode.js';
+import { isCommittedBatch } from '../../sinks/batch-identity.js';
 import { Sink, SinkContext } from '../../sinks/sink.js';
 
 /**
  * The result table of a `memory` sink, readable as `weir.memorySink(queryName).rows`: in append
  * mode every row emitted so far; in update mode the latest row per key; in complete mode the
  * latest result table. It lives as long as the session, so a query restarted from its checkpoint
- * continues it — and skips batch ids it already holds, as every sink must; a query with another
- * id (a new checkpoint) starts it afresh.
+ * continues it — and skips batch ids it already holds, as every sink must (refusing one planned over
+ * other input, see batch-identity.ts); a query with another id (a new checkpoint) starts it afresh.
+ * It writes every value as it is, so it rejects none.
  */
 export class MemoryTable {
   private table: Row[] = [];
   private byKey = new Map<string, Row>();
   private lastBatchId = -1;
+  /** Digest of each batch the table holds. */
+  private readonly digests = new Map<number, string>();
   private mode: OutputMode = 'append';
   private keys: readonly string[] = [];
   private queryId: string | null = null;
@@ -32,12 +36,14 @@ export class MemoryTable {
     this.table = [];
     this.byKey.clear();
     this.lastBatchId = -1;
+    this.digests.clear();
   }
 
   createSink(): Sink {
     const table = this;
+    const description = `MemorySink[${this.name}]`;
     return {
-      description: `MemorySink[${this.name}]`,
+      description,
       supportedModes: ['append', 'update', 'complete'],
       async open(context: SinkContext) {
         // A query on a new checkpoint starts from batch 0 again: its results start from an empty table.
@@ -46,10 +52,12 @@ export class MemoryTable {
         table.mode = context.outputMode;
         table.keys = context.keyColumns;
       },
-      async addBatch(batchId, rows) {
-        if (batchId <= table.lastBatchId) return;
+      async addBatch(batchId, rows, digest) {
+        if (isCommittedBatch(description, `memory table '${table.name}'`, batchId, digest, table.digests.get(batchId),
+          table.lastBatchId, `query name, or clear the memory table with weir.memorySink('${table.name}').clear()`)) return;
         table.append(rows);
         table.lastBatchId = batchId;
+        table.digests.set(batchId, digest);
       },
       async stop() {},
     };

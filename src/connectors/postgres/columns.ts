@@ -1,4 +1,6 @@
+import { ConnectorError } from '../../common/errors.js';
 import { DataType, Row, Schema, Value } from '../../common/schema.js';
+import { rowJson } from '../../sinks/rejected-rows.js';
 
 /**
  * How a query's schema lands in a PostgreSQL table. Atomic columns map one to one; a struct column
@@ -7,6 +9,8 @@ import { DataType, Row, Schema, Value } from '../../common/schema.js';
  */
 export interface TableColumn {
   readonly name: string;
+  /** The query column it comes from (itself, or the struct column it is a field of). */
+  readonly queryColumn: string;
   /** The type `createTable` uses. */
   readonly sqlType: string;
   /** Type names (as `format_type` prints them, without modifiers) an existing table may use instead. */
@@ -33,11 +37,12 @@ const ATOMIC: Record<string, { sqlType: string; accepts: string[]; encode: (v: V
 
 export function tableColumns(schema: Schema): TableColumn[] {
   const out: TableColumn[] = [];
+  let queryColumn = '';
   const visit = (name: string, type: DataType, nullable: boolean, get: (row: Row) => Value | undefined): void => {
     if (typeof type === 'string') {
       const atomic = ATOMIC[type]!;
       out.push({
-        name, sqlType: atomic.sqlType, accepts: atomic.accepts, nullable,
+        name, queryColumn, sqlType: atomic.sqlType, accepts: atomic.accepts, nullable,
         value: (row) => {
           const v = get(row);
           return v === null || v === undefined ? null : atomic.encode(v);
@@ -45,10 +50,10 @@ export function tableColumns(schema: Schema): TableColumn[] {
       });
     } else if (type.kind === 'array') {
       out.push({
-        name, sqlType: 'jsonb', accepts: ['jsonb', 'json'], nullable,
+        name, queryColumn, sqlType: 'jsonb', accepts: ['jsonb', 'json'], nullable,
         value: (row) => {
           const v = get(row);
-          return v === null || v === undefined ? null : JSON.stringify(v);
+          return v === null || v === undefined ? null : rowJson(v);
         },
       });
     } else {
@@ -60,7 +65,10 @@ export function tableColumns(schema: Schema): TableColumn[] {
       }
     }
   };
-  for (const f of schema) visit(f.name, f.type, f.nullable, (row) => row[f.name]);
+  for (const f of schema) {
+    queryColumn = f.name;
+    visit(f.name, f.type, f.nullable, (row) => row[f.name]);
+  }
   return out;
 }
 
@@ -68,6 +76,31 @@ export function tableColumns(schema: Schema): TableColumn[] {
 export function columnsOf(schema: Schema, queryColumn: string): string[] {
   const field = schema.find((f) => f.name === queryColumn);
   return field ? tableColumns([field]).map((c) => c.name) : [queryColumn];
+}
+
+/** PostgreSQL cuts longer identifiers to this many bytes (NAMEDATALEN - 1). */
+export const MAX_IDENTIFIER_BYTES = 63;
+
+export function identifierBytes(name: string): number {
+  return Buffer.byteLength(name, 'utf8');
+}
+
+/**
+ * The refusal of a name PostgreSQL would truncate: created under the cut name, the table would not
+ * match the query's column (or table) name on the next start, so it is refused at the first.
+ */
+export function identifierTooLong(what: string, fix: string): ConnectorError {
+  return new ConnectorError('POSTGRES_NAME_TOO_LONG', `${what} is longer than PostgreSQL's ${MAX_IDENTIFIER_BYTES}-byte ` +
+    `limit on names: it would be cut short, and the table would no longer match on the next start. ${fix}.`);
+}
+
+/** Refuses table column names PostgreSQL would truncate (a flattened struct field gets its column's name as prefix). */
+export function checkColumnNames(columns: readonly TableColumn[]): void {
+  const long = columns.find((c) => identifierBytes(c.name) > MAX_IDENTIFIER_BYTES);
+  if (long) {
+    throw identifierTooLong(`Column '${long.name}' (${identifierBytes(long.name)} bytes)`, 'Rename the query column it ' +
+      `comes from, e.g. .withColumnRenamed('${long.queryColumn}', 'short_name')`);
+  }
 }
 
 /** `"a"`, or `"schema"."table"` for a dotted name: each part quoted, so case and odd characters are kept. */
