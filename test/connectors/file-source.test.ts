@@ -287,7 +287,7 @@ describe('file source formats and types', () => {
 
   test('json: a value of the wrong type is malformed (each type), reported with the field and the value', async () => {
     const cases: [string, unknown, RegExp][] = [
-      ['i INT', 1.5, /field 'i' is 1\.5, not a integer/],
+      ['i INT', 1.5, /field 'i' is 1\.5, not an integer/],
       ['i INT', 2 ** 31, /field 'i' is 2147483648/],
       ['l LONG', 2 ** 60, /field 'l'/],
       ['l LONG', '12', /field 'l' is "12", not a long/],

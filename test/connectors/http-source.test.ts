@@ -157,7 +157,7 @@ describe('http source ingest', () => {
         [`${JSON.stringify(record(1))}\n[1, 2]`, 2, /expected a JSON object/],
         [`${JSON.stringify(record(1))}\n{"ts": 5, "n": 1}`, 2, /'user' is missing but the schema says NOT NULL/],
         [`${JSON.stringify(record(1))}\n{"ts": "yesterday", "user": "b"}`, 2, /'ts'.*not a timestamp/],
-        [`{"ts": 5, "user": "b", "n": 1.5}`, 1, /'n'.*not a integer/],
+        [`{"ts": 5, "user": "b", "n": 1.5}`, 1, /'n'.*not an integer/],
         [`{"ts": 5, "user": "b", "amount": 1e999}`, 1, /'amount'.*not a double/],
         [`[\n  ${JSON.stringify(record(1))},\n  {"ts": 5, "user": "b", "n": 2147483648}\n]`, 3, /'n'/],
         [`[\n  ${JSON.stringify(record(1))},\n  {"ts": 5,, "user": "b"}\n]`, 3, /not valid JSON/],

@@ -170,7 +170,7 @@ describe('nats source and sink', { skip: nats.skip }, () => {
       await assert.rejects(failing.getBatch(null, { [stream]: 4 }), (err: unknown) => {
         assert.ok(err instanceof ConnectorError);
         assert.equal(err.code, 'NATS_MALFORMED_MESSAGE');
-        assert.match(err.message, new RegExp(`stream '${stream}' at sequence 2 \\(subject ${prefix}\\.in\\): not JSON`));
+        assert.match(err.message, new RegExp(`stream '${stream}' at sequence 2 \\(subject ${prefix}\\.in\\): not valid JSON`));
         assert.match(err.message, /mode 'PERMISSIVE'/);
         return true;
       });

@@ -1,5 +1,6 @@
 import { ConnectorError } from '../../common/errors.js';
 import { DataType, Row, Schema, Value } from '../../common/schema.js';
+import { ownValue, setField } from '../../codec/fields.js';
 
 /**
  * Row serialisers of the file sinks, compiled once per schema. Timestamps are written as ISO-8601
@@ -50,7 +51,7 @@ function withTimeText(v: Value, t: DataType, column: string): Value {
   if (t.kind === 'array') return (v as readonly Value[]).map((e) => withTimeText(e, t.element, column));
   const obj = v as Record<string, Value>;
   const out: Record<string, Value> = {};
-  for (const f of t.fields) out[f.name] = withTimeText(obj[f.name] ?? null, f.type, `${column}.${f.name}`);
+  for (const f of t.fields) setField(out, f.name, withTimeText(ownValue(obj, f.name) ?? null, f.type, `${column}.${f.name}`));
   return out;
 }
 

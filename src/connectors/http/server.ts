@@ -2,9 +2,10 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { crc32 } from 'node:zlib';
+import { JsonRowReader } from '../../codec/json-rows.js';
 import { ConnectorError, errorMessage } from '../../common/errors.js';
 import { Schema } from '../../common/schema.js';
-import { parseBody } from './convert.js';
+import { parseBody } from './body.js';
 import { AppendResult, IngestWal } from './wal.js';
 
 export interface ServerSettings {
@@ -50,8 +51,11 @@ export class IngestServer {
   private readonly receiving = new Set<IncomingMessage>();
   /** Requests past their body: stop waits for their answers. */
   private readonly answering = new Set<Promise<void>>();
+  /** Converts request bodies; compiled once for the schema (bodies are converted one at a time, synchronously). */
+  private readonly reader: JsonRowReader;
 
   private constructor(private readonly settings: ServerSettings, private readonly backend: IngestBackend) {
+    this.reader = new JsonRowReader(settings.schema);
     this.server = createServer((req, res) => {
       void this.handle(req, res);
     });
@@ -160,7 +164,7 @@ export class IngestServer {
     } catch {
       return reply(res, 400, { error: 'The body is not valid UTF-8 text; nothing of it was ingested.' });
     }
-    const parsed = parseBody(text, this.settings.schema);
+    const parsed = parseBody(text, this.reader);
     if (!parsed.ok) {
       return reply(res, 400, {
         error: `Record ${parsed.record} at line ${parsed.line}: ${parsed.reason}. Nothing of this request was ingested.`,

@@ -5,6 +5,7 @@ import { DataType, Row, Schema, Value } from '../../common/schema.js';
 import { connectJetStream, JetStreamHandle, natsFailure, natsServers } from './client.js';
 import { OutputMode } from '../../common/output-mode.js';
 import { Sink, SinkContext, SinkSpec } from '../../sinks/sink.js';
+import { ownValue } from '../../codec/fields.js';
 
 /** Publishes awaiting their PubAcks at once. */
 const IN_FLIGHT = 256;
@@ -128,8 +129,8 @@ export function jsonEncoder(schema: Schema): (row: Row) => string {
     }
     if (t.kind === 'array') return (v as readonly Value[]).map((e) => convert(e, t.element));
     const obj = v as Record<string, Value>;
-    return Object.fromEntries(t.fields.map((f) => [f.name, convert(obj[f.name], f.type)]));
+    return Object.fromEntries(t.fields.map((f) => [f.name, convert(ownValue(obj, f.name), f.type)]));
   };
-  return (row) => JSON.stringify(Object.fromEntries(schema.map((f) => [f.name, convert(row[f.name], f.type)])));
+  return (row) => JSON.stringify(Object.fromEntries(schema.map((f) => [f.name, convert(ownValue(row, f.name), f.type)])));
 }
 
