@@ -15,6 +15,7 @@ import { HttpSource } from '../../src/connectors/http/source.js';
 import { CRASH_SCHEMA } from './http-crash-child.js';
 import { freePort, mulberry32 } from './harness.js';
 import { removeTempDirs, tempDir } from '../api/helpers.js';
+import { POISON } from '../codec/poison.js';
 
 const SCHEMA = toSchema('ts TIMESTAMP, user STRING, amount DOUBLE, n INT');
 after(removeTempDirs);
@@ -172,6 +173,43 @@ describe('http source ingest', () => {
       assert.equal((await post(url, '\n  \n')).status, 400);
       assert.equal(await source.latestOffset(null), null);
       assert.equal(source.stats.records, 0);
+    } finally {
+      await source.stop();
+    }
+  });
+
+  test('a value outside its type\'s domain refuses the request with 400 naming the record and the field', async () => {
+    const folder = await tempFolder();
+    const { source, url } = await open(folder, {}, toSchema('ts TIMESTAMP, d DATE, l LONG, i INT, x DOUBLE, s STRING NOT NULL'));
+    try {
+      for (const [columnSchema, json, reason] of POISON) {
+        const column = columnSchema.split(' ')[0]!;
+        const poisoned = column === 's' ? `{"s": ${json}}` : `{"s": "ok", "${column}": ${json}}`;
+        for (const body of [`{"s": "a"}\n${poisoned}`, `[{"s": "a"},\n ${poisoned}]`]) {
+          const reply = await post(url, body);
+          assert.equal(reply.status, 400, body);
+          assert.equal(reply.body.record, 2, body);
+          assert.equal(reply.body.line, 2, body);
+          assert.match(reply.body.error!, /^Record 2 at line 2: /);
+          assert.match(reply.body.error!, reason);
+        }
+      }
+      assert.equal(await source.latestOffset(null), null);
+    } finally {
+      await source.stop();
+    }
+  });
+
+  test('a STRING column keeps a JSON number\'s text (lines and arrays), through the WAL', async () => {
+    const folder = await tempFolder();
+    const { source, url } = await open(folder, {}, toSchema('id STRING, v STRING'));
+    try {
+      assert.equal((await post(url, '{"id":12345678901234567890,"v":1e400}\n{"id":"x","v":[1.0, 2]}')).status, 200);
+      assert.equal((await post(url, '[{"id": 1.50}, {"id": 98765432109876543210, "v": -0}]')).status, 200);
+      assert.deepEqual(await source.getBatch(null, { end: 4 }), [
+        { id: '12345678901234567890', v: '1e400' }, { id: 'x', v: '[1.0, 2]' },
+        { id: '1.50', v: null }, { id: '98765432109876543210', v: '-0' },
+      ]);
     } finally {
       await source.stop();
     }
