@@ -41,15 +41,18 @@ export class JsonRowReader implements ProblemSlot {
     this.convert = compileConverter(schema, corruptColumn);
   }
 
-  /** One record's JSON text; null when it is not a JSON object. `problem` says what was wrong. */
-  readText(text: string): Row | null {
+  /**
+   * One record's JSON text as a row. When `problem` is set after the call, the row holds null where a
+   * field did not fit (all nulls when the text is not a JSON object).
+   */
+  readText(text: string): Row {
     this.problem = null;
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch (err) {
       this.problem = `not valid JSON (${errorMessage(err)})`;
-      return null;
+      return nullRow(this.schema);
     }
     this.text = text;
     this.element = -1;
@@ -57,22 +60,17 @@ export class JsonRowReader implements ProblemSlot {
   }
 
   /** Element `index` (already parsed as `value`) of the JSON array `arrayText`; as `readText`. */
-  readElement(value: unknown, arrayText: string, index: number): Row | null {
+  readElement(value: unknown, arrayText: string, index: number): Row {
     this.problem = null;
     this.text = arrayText;
     this.element = index;
     return this.readParsed(value);
   }
 
-  /** A row of nulls, for records that are not JSON objects at all. */
-  nullRow(): Row {
-    return nullRow(this.schema);
-  }
-
-  private readParsed(value: unknown): Row | null {
+  private readParsed(value: unknown): Row {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       this.problem = `expected a JSON object, got ${describeValue(value)}`;
-      return null;
+      return nullRow(this.schema);
     }
     return this.convert(value, this);
   }

@@ -41,14 +41,14 @@ export function fileReader(settings: FormatSettings): FileReader {
 
 function jsonReader(schema: Schema, corruptColumn: string | null): FileReader {
   const reader = new JsonRowReader(schema, corruptColumn);
-  const blank = (): Row => reader.nullRow();
+  const blank = (): Row => nullRow(schema);
   return (path, out) => {
     const rows = out.rows;
     return forEachLine(path, (line, lineNumber) => {
       if (line.length === 0) return;
       const row = reader.readText(line);
-      if (reader.problem === null) rows.push(row!);
-      else if (row !== null || line.trim() !== '') out.malformed(path, lineNumber, reader.problem, line, row, blank);
+      if (reader.problem === null) rows.push(row);
+      else if (line.trim() !== '') out.malformed(path, lineNumber, reader.problem, line, row, blank);
     });
   };
 }

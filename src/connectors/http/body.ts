@@ -28,7 +28,7 @@ function parseLines(text: string, reader: JsonRowReader): BodyResult {
     if (source.trim() === '') continue;
     const row = reader.readText(source);
     if (reader.problem !== null) return { ok: false, line, record: rows.length + 1, reason: reader.problem };
-    rows.push(row!);
+    rows.push(row);
   }
   return { ok: true, rows };
 }
@@ -49,7 +49,7 @@ function parseArray(text: string, reader: JsonRowReader): BodyResult {
       const start = elementStarts(text).starts[i] ?? 0;
       return { ok: false, line: lineAt(text, start), record: i + 1, reason: reader.problem };
     }
-    rows.push(row!);
+    rows.push(row);
   }
   return { ok: true, rows };
 }

@@ -18,6 +18,6 @@ export class MessageDecoder {
 
   decode(text: string): { row: Row; problem: string | null } {
     const row = this.reader.readText(text);
-    return { row: row ?? this.reader.nullRow(), problem: this.reader.problem };
+    return { row, problem: this.reader.problem };
   }
 }
