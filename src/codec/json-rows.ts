@@ -1,5 +1,5 @@
 import { errorMessage } from '../common/errors.js';
-import { AtomicType, DataType, Field, Row, Schema, Value } from '../common/schema.js';
+import { AtomicType, DataType, Row, Schema, Value } from '../common/schema.js';
 import { dayOf, isIntegerValue, isLongValue, isTimestampValue, TIMESTAMP_MAX_MS, TIMESTAMP_MIN_MS } from './domains.js';
 import { fieldReadCode, nullRow, ownValue, setField } from './fields.js';
 import { arrayElementStarts, JsonPathPart, valueTextAt } from './json-text.js';
@@ -27,7 +27,8 @@ export class JsonRowReader implements ProblemSlot {
   /** The first problem of the record read last; null when it fit the schema. */
   problem: string | null = null;
   private readonly convert: CompiledConverter;
-  private readonly fields: readonly Field[];
+  /** `[name]` of each column, made once: the path of a top-level value in messages and text lookups. */
+  private readonly columnPaths: readonly (readonly JsonPathPart[])[];
   /** The JSON text holding the current record, and which element of it the record is (-1: the whole text). */
   private text = '';
   private element = -1;
@@ -37,8 +38,8 @@ export class JsonRowReader implements ProblemSlot {
 
   /** `corruptColumn`, when the schema has it, is not read from records; it stays null for the caller to fill. */
   constructor(private readonly schema: Schema, corruptColumn: string | null = null) {
-    this.fields = schema;
     this.convert = compileConverter(schema, corruptColumn);
+    this.columnPaths = schema.map((f) => [f.name]);
   }
 
   /**
@@ -79,17 +80,16 @@ export class JsonRowReader implements ProblemSlot {
 
   /** The generic conversion of a value that failed its column's inline check. */
   columnValue(v: unknown, column: number): Value {
-    const f = this.fields[column]!;
-    return this.convertValue(v, f.type, [f.name]);
+    return this.convertValue(v, this.schema[column]!.type, this.columnPaths[column]!);
   }
 
   columnTimestamp(text: string, column: number): Value {
     const ms = parseTimestamp(text);
-    return Number.isNaN(ms) ? this.mismatch(text, 'timestamp', [this.fields[column]!.name]) : ms;
+    return Number.isNaN(ms) ? this.mismatch(text, 'timestamp', this.columnPaths[column]!) : ms;
   }
 
   columnMissing(column: number, v: null | undefined): null {
-    return this.missing([this.fields[column]!.name], v);
+    return this.missing(this.columnPaths[column]!, v);
   }
 
   private convertValue(v: unknown, type: DataType, where: readonly JsonPathPart[]): Value {

@@ -246,6 +246,18 @@ describe('cast', () => {
     ]);
   });
 
+  test('casts give null outside the type\'s domain and for impossible dates, never a rolled-over value', async () => {
+    const rows: Row[] = [{ s: '2023-02-29', big: '12345678901234567890', d: 3e9, secs: 1e17 },
+      { s: '10000-01-01T00:00:00Z', big: '9007199254740991', d: -2147483648.5, secs: -62135596800 }];
+    const out = await through('s STRING, big STRING, d DOUBLE, secs LONG', rows, (df) => df.select(
+      col('s').cast('timestamp').as('ts'), col('s').cast('date').as('day'), to_timestamp('s').as('toTs'),
+      col('big').cast('long').as('l'), col('d').cast('int').as('i'), col('secs').cast('timestamp').as('fromSecs')));
+    assertRows(out, [
+      { ts: null, day: null, toTs: null, l: null, i: null, fromSecs: null },
+      { ts: null, day: null, toTs: null, l: 9007199254740991, i: -2147483648, fromSecs: -62135596800000 },
+    ]);
+  });
+
   test('an unknown type name is rejected, naming it', () => {
     assert.throws(() => col('x').cast('varchar2x'), analysisError((e) => {
       assert.equal(e.code, 'UNKNOWN_TYPE');
