@@ -1,6 +1,6 @@
 import { ConnectorError } from '../../common/errors.js';
 import { DataType, Row, Schema, Value } from '../../common/schema.js';
-import { ownValue, setField } from '../../codec/fields.js';
+import { fieldReadCode, ownValue, setField } from '../../codec/fields.js';
 
 /**
  * Row serialisers of the file sinks, compiled once per schema. Timestamps are written as ISO-8601
@@ -72,7 +72,7 @@ export function compileJsonEncoder(schema: Schema, ignoreNullFields: boolean): R
   const lines = ["let v, s = '';"];
   schema.forEach((f, i) => {
     const prefix = JSON.stringify(`,${JSON.stringify(f.name)}:`);
-    lines.push(`v = r[${JSON.stringify(f.name)}];`);
+    lines.push(`v = ${fieldReadCode('r', f.name)};`);
     lines.push(ignoreNullFields
       ? `if (v !== null && v !== undefined) s += ${prefix} + ${jsonValue(f.type, i)};`
       : `s += ${prefix} + (v === null || v === undefined ? 'null' : ${jsonValue(f.type, i)});`);
@@ -108,7 +108,7 @@ export function compileCsvEncoder(schema: Schema, settings: CsvWriteSettings): {
   const parts = schema.map((f, i) => {
     const value = f.type === 'timestamp' || f.type === 'date' ? `T(v, ${i})`
       : f.type === 'string' ? 'Q(v)' : f.type === 'boolean' ? "(v ? 'true' : 'false')" : "('' + v)";
-    return `((v = r[${JSON.stringify(f.name)}]) === null || v === undefined ? NV : ${value})`;
+    return `((v = ${fieldReadCode('r', f.name)}) === null || v === undefined ? NV : ${value})`;
   });
   const body = `let v;\nreturn ${parts.length === 0 ? "''" : parts.join(` + ${sep} + `)};`;
   const time = (v: Value, i: number): string => timeText(v, schema[i]!.name, schema[i]!.type === 'date');
