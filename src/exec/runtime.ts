@@ -1,8 +1,8 @@
 import { dayOf, isIntegerValue, isLongValue, isTimestampValue } from '../codec/domains.js';
 import { formatTimestamp, sparkDoubleText, sparkTimestampText } from '../codec/spark-text.js';
 import { parseTimestamp } from '../codec/timestamp.js';
-import { AnalysisError } from '../common/errors.js';
 import { AtomicType, DataType, Value } from '../common/schema.js';
+import { likeRegex } from '../plan/like-pattern.js';
 
 /**
  * Helpers that compiled expressions call for work too large to inline. Spark's non-ANSI rules:
@@ -17,33 +17,6 @@ function cachedRegex(key: string, make: () => RegExp): RegExp {
     regexCache.set(key, re);
   }
   return re;
-}
-
-/**
- * Spark's LIKE: `%` any sequence, `_` any one character, and the escape character `\` makes the next
- * `%`, `_` or `\` literal; an escape before any other character, or at the end, is an error, as in Spark.
- */
-function likeRegex(pattern: string): RegExp {
-  let source = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '\\') {
-      const next = pattern[++i];
-      if (next !== '%' && next !== '_' && next !== '\\') {
-        throw new AnalysisError(`The LIKE pattern ${JSON.stringify(pattern)} is invalid: ` + (next === undefined
-          ? 'it ends with the escape character \\.' : `the escape character \\ may precede only %, _ or \\, not '${next}'.`) +
-          ' Write \\\\ for a literal backslash.', 'INVALID_LIKE_PATTERN');
-      }
-      source += escapeRegex(next);
-    } else {
-      source += c === '%' ? '.*' : c === '_' ? '.' : escapeRegex(c);
-    }
-  }
-  return new RegExp(`^${source}$`, 's');
-}
-
-function escapeRegex(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 export const runtime = {
