@@ -1,3 +1,4 @@
+import { fieldReadCode, literalKeyCode } from '../codec/fields.js';
 import { AnalysisError } from '../common/errors.js';
 import { Row, Schema, Value } from '../common/schema.js';
 import { resolveColumn, typeOf } from '../plan/analyzer.js';
@@ -5,6 +6,15 @@ import { Expr, stripAlias } from '../plan/expressions.js';
 import { FlatRowFunction, RowFunction, RowPredicate } from '../plan/logical.js';
 import { SCALAR_FUNCTIONS } from '../plan/scalar-functions.js';
 import { runtime } from './runtime.js';
+
+/**
+ * The JavaScript text of an atomic literal. Numbers JSON cannot write (NaN, ±Infinity, -0) are
+ * written as JavaScript, since JSON.stringify would make them null (or 0).
+ */
+function literalCode(value: string | number | boolean | null): string {
+  if (typeof value !== 'number' || (Number.isFinite(value) && !Object.is(value, -0))) return JSON.stringify(value);
+  return Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : value < 0 ? '(-Infinity)' : '(-0)';
+}
 
 /** What compiled code may read besides the row: the batch's logged timestamp. */
 export interface EvalContext { readonly batchTimestampMs: number }
@@ -40,12 +50,12 @@ class CodeBuilder {
     switch (expr.kind) {
       case 'column': {
         resolveColumn(expr.path, schema);
-        let access = `${row}[${JSON.stringify(expr.path[0])}]`;
-        for (const part of expr.path.slice(1)) access = `(${access} == null ? null : ${access}[${JSON.stringify(part)}])`;
+        let access = fieldReadCode(row, expr.path[0]!);
+        for (const part of expr.path.slice(1)) access = `(${access} == null ? null : ${fieldReadCode(access, part)})`;
         return `(${access} ?? null)`;
       }
       case 'literal':
-        return expr.value === null || typeof expr.value !== 'object' ? JSON.stringify(expr.value) : this.constant(expr.value);
+        return expr.value === null || typeof expr.value !== 'object' ? literalCode(expr.value) : this.constant(expr.value);
       case 'alias': case 'sortOrder':
         return this.valueOf(expr.child, schema, row, out);
       case 'binary': {
@@ -161,7 +171,7 @@ export function compileSteps(steps: readonly StatelessStep[]): CompiledSteps {
           ? step.input.map((f): Expr => ({ kind: 'column', path: [f.name] })) : [e]));
         // Output names come from the analyzed schema, position by position.
         const values = exprs.map((e) => b.emit(e, step.input, row, lines));
-        lines.push(`const ${next} = { ${step.output.map((f, i) => `${JSON.stringify(f.name)}: ${values[i]}`).join(', ')} };`);
+        lines.push(`const ${next} = { ${step.output.map((f, i) => `${literalKeyCode(f.name)}: ${values[i]}`).join(', ')} };`);
         break;
       }
       case 'map':

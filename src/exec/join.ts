@@ -14,6 +14,7 @@ import { OutputMode } from '../common/output-mode.js';
 import { StateKey, StateStore } from '../state/state-store.js';
 import { compileExpression, CompiledExpr } from './compile.js';
 import { ExecContext, PhysicalOperator, StatefulOperator, StateOperatorProgress, StateSetup } from './physical.js';
+import { ownValue, setField } from '../codec/fields.js';
 
 export interface JoinSpec {
   readonly type: JoinType;
@@ -64,7 +65,7 @@ export class JoinRows {
     const out: Row = {};
     for (const { name, from } of this.parts) {
       const source = from === 'left' ? l : from === 'right' ? r : (l ?? r);
-      out[name] = source?.[name] ?? null;
+      setField(out, name, source ? ownValue(source, name) ?? null : null);
     }
     return out;
   }
@@ -234,7 +235,7 @@ export class StreamStreamJoinExec implements StatefulOperator {
 
   private timeOf(row: Row, s: BufferSide): number | null {
     if (!s.timeColumn) return null;
-    const v = row[s.timeColumn.name];
+    const v = ownValue(row, s.timeColumn.name);
     if (v === null || v === undefined) return null;
     return s.timeColumn.window ? (v as { end: number }).end : (v as number);
   }

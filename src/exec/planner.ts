@@ -9,6 +9,7 @@ import { DeduplicateExec } from './deduplicate.js';
 import { BatchJoinExec, JoinSpec, StreamStaticJoinExec, StreamStreamJoinExec } from './join.js';
 import { emptyEventTimeStats, ExecContext, PhysicalOperator, StatefulOperator } from './physical.js';
 import { SessionWindowExec } from './session-window.js';
+import { ownValue } from '../codec/fields.js';
 
 /** A plan ready to run batches: operators, the inputs they read, and the watermark and state nodes. */
 export interface PhysicalPlan {
@@ -53,7 +54,7 @@ export function planPhysical(plan: LogicalPlan): PhysicalPlan {
         if (rightNames.every((n, i) => n === names[i])) {
           return { execute: (ctx) => left.execute(ctx).concat(right.execute(ctx)) };
         }
-        const rename = (row: Row): Row => Object.fromEntries(names.map((n, i) => [n, row[rightNames[i]!] ?? null]));
+        const rename = (row: Row): Row => Object.fromEntries(names.map((n, i) => [n, ownValue(row, rightNames[i]!) ?? null]));
         return { execute: (ctx) => left.execute(ctx).concat(right.execute(ctx).map(rename)) };
       }
       case 'join': {
@@ -84,7 +85,7 @@ export function planPhysical(plan: LogicalPlan): PhysicalPlan {
             const rows = child.execute(ctx);
             const stats = ctx.eventTimes[index] ?? (ctx.eventTimes[index] = emptyEventTimeStats());
             for (const row of rows) {
-              const t = row[column];
+              const t = ownValue(row, column);
               if (typeof t !== 'number') continue;
               if (t > stats.max) stats.max = t;
               if (t < stats.min) stats.min = t;

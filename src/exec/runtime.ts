@@ -1,5 +1,8 @@
+import { dayOf, isIntegerValue, isLongValue, isTimestampValue } from '../codec/domains.js';
 import { formatTimestamp, sparkDoubleText, sparkTimestampText } from '../codec/spark-text.js';
+import { parseTimestamp } from '../codec/timestamp.js';
 import { AtomicType, DataType, Value } from '../common/schema.js';
+import { likeRegex } from '../plan/like-pattern.js';
 
 /**
  * Helpers that compiled expressions call for work too large to inline. Spark's non-ANSI rules:
@@ -18,15 +21,15 @@ function cachedRegex(key: string, make: () => RegExp): RegExp {
 
 export const runtime = {
   toText(v: Value): string {
-    return typeof v === 'string' ? v : JSON.stringify(v);
+    // String() for numbers: JSON.stringify would write NaN and infinities as null.
+    return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : JSON.stringify(v);
   },
   substring(s: string, pos: number, len: number): string {
     const start = pos > 0 ? pos - 1 : pos < 0 ? Math.max(0, s.length + pos) : 0;
     return s.substring(start, start + Math.max(0, len));
   },
   likePattern(pattern: string): RegExp {
-    return cachedRegex(`like:${pattern}`, () => new RegExp(`^${pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-      .replace(/%/g, '.*').replace(/_/g, '.')}$`, 's'));
+    return cachedRegex(`like:${pattern}`, () => likeRegex(pattern));
   },
   regex(pattern: string): RegExp {
     return cachedRegex(`re:${pattern}`, () => new RegExp(pattern));
@@ -43,9 +46,10 @@ export const runtime = {
     for (const v of values) if (v !== null && v !== undefined && (best === null || (v > best) === (direction === 1))) best = v;
     return best;
   },
+  /** to_timestamp and casts of text: the sources' parser (UTC unless the text names an offset); null when not a timestamp. */
   parseTimestamp(v: Value): number | null {
-    if (typeof v === 'number') return v;
-    const ms = Date.parse(String(v));
+    if (typeof v === 'number') return isTimestampValue(v) ? v : null;
+    const ms = parseTimestamp(String(v).trim());
     return Number.isNaN(ms) ? null : ms;
   },
   truncateTime(unit: Value, ms: number): number | null {
@@ -79,8 +83,10 @@ export const runtime = {
         return typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
       case 'integer': case 'long': {
         // Spark casts a timestamp to whole seconds since the epoch.
-        const n = from === 'timestamp' ? Math.floor(Number(v) / 1000) : typeof v === 'boolean' ? Number(v) : Number(v);
-        return typeof v === 'string' && v.trim() === '' ? null : Number.isFinite(n) ? Math.trunc(n) : null;
+        const n = from === 'timestamp' ? Math.floor(Number(v) / 1000) : Number(v);
+        if (typeof v === 'string' && v.trim() === '') return null;
+        const whole = Math.trunc(n) + 0;
+        return (to === 'integer' ? isIntegerValue(whole) : isLongValue(whole)) ? whole : null;
       }
       case 'double': {
         if (from === 'timestamp') return Number(v) / 1000;
@@ -94,13 +100,12 @@ export const runtime = {
             : s === 'false' || s === 'f' || s === '0' || s === 'no' ? false : null;
         }
         return typeof v === 'number' ? v !== 0 : typeof v === 'boolean' ? v : null;
-      case 'timestamp':
-        // Numbers are seconds since the epoch, as in Spark; strings are ISO-8601.
-        if (typeof v === 'number') return from === 'timestamp' || from === 'date' ? v : Math.round(v * 1000);
-        return runtime.parseTimestamp(v);
-      case 'date': {
-        const ms = typeof v === 'number' ? (from === 'timestamp' || from === 'date' ? v : v * 1000) : runtime.parseTimestamp(v);
-        return ms === null ? null : ms - (((ms % 86_400_000) + 86_400_000) % 86_400_000);
+      case 'timestamp': case 'date': {
+        // Numbers are seconds since the epoch, as in Spark; text is read by the sources' parser.
+        const ms = typeof v !== 'number' ? runtime.parseTimestamp(v)
+          : from === 'timestamp' || from === 'date' ? v : Math.round(v * 1000) + 0;
+        if (ms === null || !isTimestampValue(ms)) return null;
+        return to === 'date' ? dayOf(ms) : ms;
       }
       case 'binary':
         // Spark casts only strings to binary (their UTF-8 bytes).

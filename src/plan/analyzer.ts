@@ -227,6 +227,7 @@ export function typeOf(expr: Expr, input: Schema): DataType {
         throw new AnalysisError(`${fn.sqlName} takes ${fn.minArgs}${fn.maxArgs > fn.minArgs ? `..${fn.maxArgs}` : ''} ` +
           `arguments, got ${expr.args.length}.`, 'WRONG_ARGUMENTS');
       }
+      fn.checkLiterals?.(expr.args.map((a) => (a.kind === 'literal' ? a.value : undefined)));
       return fn.resultType(expr.args.map((a) => typeOf(a, input)));
     }
     case 'in': for (const e of [expr.child, ...expr.list]) typeOf(e, input); return 'boolean';

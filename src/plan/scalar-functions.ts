@@ -1,4 +1,5 @@
-import { DataType } from '../common/schema.js';
+import { DataType, Value } from '../common/schema.js';
+import { likeRegex } from './like-pattern.js';
 
 /**
  * The scalar functions expressions may call. Each entry gives the analyzer its type rule and the
@@ -14,6 +15,8 @@ export interface ScalarFunction {
   /** True when the function decides itself what a null argument means (otherwise: null in, null out). */
   readonly handlesNull?: boolean;
   emit(args: readonly string[]): string;
+  /** Checks the arguments given as literals (undefined for the others) when the query is analyzed. */
+  checkLiterals?(args: readonly (Value | undefined)[]): void;
 }
 
 const str = (): DataType => 'string';
@@ -44,7 +47,11 @@ export const SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
   contains: fn('contains', 2, 2, bool, ([s, t]) => `String(${s}).includes(String(${t}))`),
   startswith: fn('startswith', 2, 2, bool, ([s, t]) => `String(${s}).startsWith(String(${t}))`),
   endswith: fn('endswith', 2, 2, bool, ([s, t]) => `String(${s}).endsWith(String(${t}))`),
-  like: fn('like', 2, 2, bool, ([s, p]) => `rt.likePattern(${p}).test(String(${s}))`),
+  like: {
+    ...fn('like', 2, 2, bool, ([s, p]) => `rt.likePattern(${p}).test(String(${s}))`),
+    // An invalid pattern fails when the DataFrame is built, not in the middle of a batch.
+    checkLiterals: ([, pattern]) => { if (typeof pattern === 'string') likeRegex(pattern); },
+  },
   rlike: fn('rlike', 2, 2, bool, ([s, p]) => `rt.regex(${p}).test(String(${s}))`),
   regexp_replace: fn('regexp_replace', 3, 3, str, ([s, p, r]) => `String(${s}).replace(rt.regexAll(${p}), String(${r}))`),
   coalesce: fn('coalesce', 1, 64, same, (args) => `(${args.map((a) => `${a} ?? `).join('')}null)`, true),

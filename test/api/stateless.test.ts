@@ -5,6 +5,8 @@ import {
   lower, minute, month, regexp_replace, Row, SchemaLike, second, size, split, substring, to_timestamp, trim,
   unix_timestamp, upper, Weir, when, year,
 } from '../../src/index.js';
+import { toSchema } from '../../src/common/schema.js';
+import { formatTable } from '../../src/connectors/console/sink.js';
 import { assertRows, removeTempDirs, startMemory } from './helpers.js';
 
 after(removeTempDirs);
@@ -244,6 +246,18 @@ describe('cast', () => {
     ]);
   });
 
+  test('casts give null outside the type\'s domain and for impossible dates, never a rolled-over value', async () => {
+    const rows: Row[] = [{ s: '2023-02-29', big: '12345678901234567890', d: 3e9, secs: 1e17 },
+      { s: '10000-01-01T00:00:00Z', big: '9007199254740991', d: -2147483648.5, secs: -62135596800 }];
+    const out = await through('s STRING, big STRING, d DOUBLE, secs LONG', rows, (df) => df.select(
+      col('s').cast('timestamp').as('ts'), col('s').cast('date').as('day'), to_timestamp('s').as('toTs'),
+      col('big').cast('long').as('l'), col('d').cast('int').as('i'), col('secs').cast('timestamp').as('fromSecs')));
+    assertRows(out, [
+      { ts: null, day: null, toTs: null, l: null, i: null, fromSecs: null },
+      { ts: null, day: null, toTs: null, l: 9007199254740991, i: -2147483648, fromSecs: -62135596800000 },
+    ]);
+  });
+
   test('an unknown type name is rejected, naming it', () => {
     assert.throws(() => col('x').cast('varchar2x'), analysisError((e) => {
       assert.equal(e.code, 'UNKNOWN_TYPE');
@@ -297,5 +311,45 @@ describe('string and time functions', () => {
     assert.equal(times.size, 1);
     const now = [...times][0] as number;
     assert.ok(now >= before && now <= after, `batch timestamp ${now} outside [${before}, ${after}]`);
+  });
+});
+
+describe('literals, LIKE escapes and field names', () => {
+  test('literals NaN, Infinity, -Infinity and -0 keep their value in compiled code', async () => {
+    const rows: Row[] = [{ v: 1 }, { v: -1e308 }, { v: 5 }];
+    const below = await through('v DOUBLE', rows, (d) => d.filter(col('v').lt(Infinity)).filter(col('v').gt(-Infinity)));
+    assertRows(below, rows);
+    const out = await through('v DOUBLE', [{ v: 1 }], (d) => d.select(lit(NaN).as('nan'), lit(Infinity).as('inf'),
+      lit(-Infinity).as('ninf'), lit(-0).as('nzero'), col('v').minus(-Infinity).as('diff'), concat(lit('x'), lit(NaN)).as('text')));
+    assert.deepEqual(out, [{ nan: NaN, inf: Infinity, ninf: -Infinity, nzero: -0, diff: Infinity, text: 'xNaN' }]);
+  });
+
+  test("like has Spark's escape character: \\% and \\_ are literal, \\\\ is a backslash", async () => {
+    const rows: Row[] = [{ s: '100%' }, { s: '1000' }, { s: 'a_b' }, { s: 'axb' }, { s: 'a\\b' }];
+    const out = await through('s STRING', rows, (d) => d.select('s', col('s').like('100\\%').as('percent'),
+      col('s').like('a\\_b').as('underscore'), col('s').like('a\\\\b').as('backslash'), col('s').like('a_b').as('any')));
+    assertRows(out, [
+      { s: '100%', percent: true, underscore: false, backslash: false, any: false },
+      { s: '1000', percent: false, underscore: false, backslash: false, any: false },
+      { s: 'a_b', percent: false, underscore: true, backslash: false, any: true },
+      { s: 'axb', percent: false, underscore: false, backslash: false, any: true },
+      { s: 'a\\b', percent: false, underscore: false, backslash: true, any: true },
+    ]);
+    for (const [pattern, reason] of [['a\\b', /may precede only %, _ or \\, not 'b'/], ['ends\\', /ends with the escape character/]] as const) {
+      assert.throws(() => new Weir().createDataFrame([{ s: 'x' }], 's STRING').select(col('s').like(pattern)), analysisError((e) => {
+        assert.equal(e.code, 'INVALID_LIKE_PATTERN');
+        assert.match(e.message, reason);
+      }));
+    }
+  });
+
+  test('a column named like an Object.prototype member reads null when the row lacks it', async () => {
+    const out = await through('constructor STRING, toString INT, n INT', [{ n: 1 }], (d) => d.select(col('constructor'),
+      col('toString'), coalesce(col('constructor'), lit('none')).as('c'), col('n')));
+    assert.deepEqual(out, [{ constructor: null, toString: null, c: 'none', n: 1 }]);
+    assert.equal(Object.getPrototypeOf(out[0]), Object.prototype);
+    const proto = await through('n INT', [{ n: 1 }], (d) => d.select(col('n').as('__proto__')));
+    assert.deepEqual(Object.entries(proto[0]!), [['__proto__', 1]]);
+    assert.match(formatTable(toSchema('constructor STRING, n INT'), [{ n: 1 }]), /\|\s*null\|1\|/);
   });
 });

@@ -10,6 +10,7 @@ import { Row, Schema, toSchema } from '../../src/common/schema.js';
 import { FileSource, readFiles } from '../../src/connectors/file/index.js';
 import { Offset } from '../../src/sources/source.js';
 import { removeTempDirs, tempDir } from '../api/helpers.js';
+import { POISON } from '../codec/poison.js';
 
 after(removeTempDirs);
 
@@ -287,7 +288,7 @@ describe('file source formats and types', () => {
 
   test('json: a value of the wrong type is malformed (each type), reported with the field and the value', async () => {
     const cases: [string, unknown, RegExp][] = [
-      ['i INT', 1.5, /field 'i' is 1\.5, not a integer/],
+      ['i INT', 1.5, /field 'i' is 1\.5, not an integer/],
       ['i INT', 2 ** 31, /field 'i' is 2147483648/],
       ['l LONG', 2 ** 60, /field 'l'/],
       ['l LONG', '12', /field 'l' is "12", not a long/],
@@ -307,6 +308,34 @@ describe('file source formats and types', () => {
       await rejects(() => source.getBatch(null, end!), (err) =>
         err instanceof MalformedRecordError && err.line === 1 && reason.test(err.message));
     }
+  });
+
+  test('values outside their type\'s domain are malformed: dropped and kept in badRecordsPath, or FAILFAST', async () => {
+    const schema = 'ts TIMESTAMP, d DATE, l LONG, i INT, x DOUBLE, s STRING NOT NULL';
+    const poisoned = POISON.map(([columnSchema, json]) => {
+      const column = columnSchema.split(' ')[0]!;
+      return column === 's' ? `{"s": ${json}}` : `{"s": "ok", "${column}": ${json}}`;
+    });
+    const good = '{"s": "fine", "ts": "0001-01-01T00:00:00Z", "l": 9007199254740991}';
+    const bad = join(await tempFolder(), 'bad');
+    const { rows } = await readOnce('json', 'poison.json', [good, ...poisoned].join('\n'), { mode: 'DROPMALFORMED', badRecordsPath: bad }, schema);
+    assert.deepEqual(rows, [{ ts: -62_135_596_800_000, d: null, l: 2 ** 53 - 1, i: null, x: null, s: 'fine' }]);
+    const [folder] = await readdir(bad);
+    const [file] = await readdir(join(bad, folder!));
+    const kept = (await readFile(join(bad, folder!, file!), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(kept.map((k) => k['record']), poisoned);
+    for (const [i, [, , reason]] of POISON.entries()) assert.match(String(kept[i]!['reason']), reason);
+    const failing = await readOnce('json', 'poison.json', `${good}\n${poisoned[0]!}`, { mode: 'FAILFAST' }, schema).catch((err: unknown) => err);
+    assert.ok(failing instanceof MalformedRecordError && failing.line === 2 && POISON[0]![2].test(failing.message), String(failing));
+    const csv = await readOnce('csv', 'poison.csv', 'ts,l\n253402300800000,1\n2023-02-29,2\n10000-01-01T00:00:00Z,3\n0,12345678901234567890\n',
+      { mode: 'DROPMALFORMED', header: true }, 'ts TIMESTAMP, l LONG');
+    assert.deepEqual(csv.rows, []);
+  });
+
+  test('a STRING column keeps a JSON number\'s text: 64-bit ids stay exact', async () => {
+    const { rows } = await readOnce('json', 'ids.json',
+      '{"id":12345678901234567890,"v":1e400}\n{"id":1.50,"v":{"a": 12345678901234567890}}', {}, 'id STRING, v STRING');
+    assert.deepEqual(rows, [{ id: '12345678901234567890', v: '1e400' }, { id: '1.50', v: '{"a": 12345678901234567890}' }]);
   });
 
   test('text: one row per line, empty lines included, CRLF stripped', async () => {

@@ -14,6 +14,7 @@ import { CRASH_SCHEMA } from './http-crash-child.js';
 import { freePort, mulberry32, testSeed } from './harness.js';
 import { jsonLines, makeSource, open, post, record, records, Reply, segments, tempFolder, walDir } from './http-helpers.js';
 import { removeTempDirs } from '../api/helpers.js';
+import { POISON } from '../codec/poison.js';
 
 after(removeTempDirs);
 
@@ -114,7 +115,7 @@ describe('http source ingest', () => {
         [`${JSON.stringify(record(1))}\n[1, 2]`, 2, /expected a JSON object/],
         [`${JSON.stringify(record(1))}\n{"ts": 5, "n": 1}`, 2, /'user' is missing but the schema says NOT NULL/],
         [`${JSON.stringify(record(1))}\n{"ts": "yesterday", "user": "b"}`, 2, /'ts'.*not a timestamp/],
-        [`{"ts": 5, "user": "b", "n": 1.5}`, 1, /'n'.*not a integer/],
+        [`{"ts": 5, "user": "b", "n": 1.5}`, 1, /'n'.*not an integer/],
         [`{"ts": 5, "user": "b", "amount": 1e999}`, 1, /'amount'.*not a double/],
         [`[\n  ${JSON.stringify(record(1))},\n  {"ts": 5, "user": "b", "n": 2147483648}\n]`, 3, /'n'/],
         [`[\n  ${JSON.stringify(record(1))},\n  {"ts": 5,, "user": "b"}\n]`, 3, /not valid JSON/],
@@ -129,6 +130,43 @@ describe('http source ingest', () => {
       assert.equal((await post(url, '\n  \n')).status, 400);
       assert.equal(await source.latestOffset(null), null);
       assert.equal(source.stats.records, 0);
+    } finally {
+      await source.stop();
+    }
+  });
+
+  test('a value outside its type\'s domain refuses the request with 400 naming the record and the field', async () => {
+    const folder = await tempFolder();
+    const { source, url } = await open(folder, {}, toSchema('ts TIMESTAMP, d DATE, l LONG, i INT, x DOUBLE, s STRING NOT NULL'));
+    try {
+      for (const [columnSchema, json, reason] of POISON) {
+        const column = columnSchema.split(' ')[0]!;
+        const poisoned = column === 's' ? `{"s": ${json}}` : `{"s": "ok", "${column}": ${json}}`;
+        for (const body of [`{"s": "a"}\n${poisoned}`, `[{"s": "a"},\n ${poisoned}]`]) {
+          const reply = await post(url, body);
+          assert.equal(reply.status, 400, body);
+          assert.equal(reply.body.record, 2, body);
+          assert.equal(reply.body.line, 2, body);
+          assert.match(reply.body.error!, /^Record 2 at line 2: /);
+          assert.match(reply.body.error!, reason);
+        }
+      }
+      assert.equal(await source.latestOffset(null), null);
+    } finally {
+      await source.stop();
+    }
+  });
+
+  test('a STRING column keeps a JSON number\'s text (lines and arrays), through the WAL', async () => {
+    const folder = await tempFolder();
+    const { source, url } = await open(folder, {}, toSchema('id STRING, v STRING'));
+    try {
+      assert.equal((await post(url, '{"id":12345678901234567890,"v":1e400}\n{"id":"x","v":[1.0, 2]}')).status, 200);
+      assert.equal((await post(url, '[{"id": 1.50}, {"id": 98765432109876543210, "v": -0}]')).status, 200);
+      assert.deepEqual(await source.getBatch(null, { end: 4 }), [
+        { id: '12345678901234567890', v: '1e400' }, { id: 'x', v: '[1.0, 2]' },
+        { id: '1.50', v: null }, { id: '98765432109876543210', v: '-0' },
+      ]);
     } finally {
       await source.stop();
     }

@@ -14,6 +14,7 @@ import { NatsSource } from '../../src/connectors/nats/source.js';
 import { mulberry32, testSeed } from './harness.js';
 import { CRASH_FAULTS, crashInput, expectedCounts, PipelineConfig, runPipeline } from './pipeline-child.js';
 import { service } from './services.js';
+import { POISON } from '../codec/poison.js';
 
 const nats = service('WEIR_TEST_NATS_URL');
 const SCHEMA: Schema = toSchema('ts TIMESTAMP, word STRING, n LONG');
@@ -162,6 +163,44 @@ describe('nats source and sink', { skip: nats.skip }, () => {
     }
   });
 
+  test('values outside their type\'s domain (unsafe longs, NOT NULL, timestamps beyond 0001-9999) are malformed messages', async () => {
+    const { stream, prefix } = await newStream();
+    const schema = toSchema('ts TIMESTAMP, d DATE, l LONG, i INT, x DOUBLE, s STRING NOT NULL');
+    const poisoned = POISON.map(([columnSchema, json]) => {
+      const column = columnSchema.split(' ')[0]!;
+      return column === 's' ? `{"s": ${json}}` : `{"s": "ok", "${column}": ${json}}`;
+    });
+    await publish(`${prefix}.in`, ['{"s": "first", "l": 9007199254740991}', ...poisoned, '{"ts": 5}']);
+    const end = { [stream]: poisoned.length + 2 };
+    const failing = await openSource(stream, {}, new MemoryStorage(), schema);
+    try {
+      for (const [i, [, , reason]] of POISON.entries()) {
+        await assert.rejects(failing.getBatch({ [stream]: i + 1 }, end), (err: unknown) =>
+          err instanceof ConnectorError && err.message.includes(`at sequence ${i + 2} `) && reason.test(err.message));
+      }
+      await assert.rejects(failing.getBatch({ [stream]: poisoned.length + 1 }, end), /field 's' is missing but the schema says NOT NULL/);
+    } finally {
+      await failing.stop();
+    }
+    const dropping = await openSource(stream, { mode: 'DROPMALFORMED' }, new MemoryStorage(), schema);
+    try {
+      assert.deepEqual(await dropping.getBatch(null, end), [{ ts: null, d: null, l: 2 ** 53 - 1, i: null, x: null, s: 'first' }]);
+    } finally {
+      await dropping.stop();
+    }
+  });
+
+  test('a STRING column keeps a JSON number\'s text', async () => {
+    const { stream, prefix } = await newStream();
+    await publish(`${prefix}.in`, ['{"word": 12345678901234567890, "n": 1}', '{"word": 1e400}']);
+    const source = await openSource(stream);
+    try {
+      assert.deepEqual((await source.getBatch(null, { [stream]: 2 })).map((r) => r['word']), ['12345678901234567890', '1e400']);
+    } finally {
+      await source.stop();
+    }
+  });
+
   test('malformed messages: FAILFAST names stream and sequence; DROPMALFORMED and PERMISSIVE', async () => {
     const { stream, prefix } = await newStream();
     await publish(`${prefix}.in`, [{ ts: 1, word: 'a', n: 1 }, 'not json', { ts: 3, word: 'c', n: 'three' }, { ts: 4, word: 'd', n: 4 }]);
@@ -170,7 +209,7 @@ describe('nats source and sink', { skip: nats.skip }, () => {
       await assert.rejects(failing.getBatch(null, { [stream]: 4 }), (err: unknown) => {
         assert.ok(err instanceof ConnectorError);
         assert.equal(err.code, 'NATS_MALFORMED_MESSAGE');
-        assert.match(err.message, new RegExp(`stream '${stream}' at sequence 2 \\(subject ${prefix}\\.in\\): not JSON`));
+        assert.match(err.message, new RegExp(`stream '${stream}' at sequence 2 \\(subject ${prefix}\\.in\\): not valid JSON`));
         assert.match(err.message, /mode 'PERMISSIVE'/);
         return true;
       });

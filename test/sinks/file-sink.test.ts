@@ -4,6 +4,8 @@ import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { AnalysisError, CheckpointError, col, Weir, window } from '../../src/index.js';
+import { toSchema } from '../../src/common/schema.js';
+import { compileCsvEncoder, compileJsonEncoder } from '../../src/connectors/file/encode.js';
 import { removeTempDirs, tempDir } from '../api/helpers.js';
 
 after(removeTempDirs);
@@ -80,4 +82,11 @@ test('csv refuses a nested column, naming it; file sinks refuse update and compl
     .start(await tempDir()), (err: unknown) => err instanceof AnalysisError && /update/.test(err.message));
   await assert.rejects(input.toDF().writeStream.format('json').option('checkpointLocation', await tempDir()).start(),
     (err: unknown) => err instanceof AnalysisError && err.code === 'MISSING_PATH');
+});
+
+test('a column named like an Object.prototype member is written as null when the row lacks it', () => {
+  const schema = toSchema('constructor STRING, toString INT');
+  assert.equal(compileJsonEncoder(schema, true)({}), '{}');
+  assert.equal(compileJsonEncoder(schema, false)({ toString: 1 }), '{"constructor":null,"toString":1}');
+  assert.equal(compileCsvEncoder(schema, { header: true, delimiter: ',', quote: '"', nullValue: 'NA' }).encode({}), 'NA,NA');
 });

@@ -1,6 +1,7 @@
 import { Row, Schema } from '../../common/schema.js';
 import { sparkTimestampText } from '../../codec/spark-text.js';
 import { Sink, SinkSpec } from '../../sinks/sink.js';
+import { ownValue } from '../../codec/fields.js';
 
 /** Prints each batch as a table, like Spark's console sink. For development; at-least-once. */
 export function createConsoleSink(spec: SinkSpec): Sink {
@@ -37,7 +38,7 @@ function formatCell(value: unknown, type: Schema[number]['type'], truncate: bool
 
 export function formatTable(schema: Schema, rows: readonly Row[], truncate = true): string {
   const header = schema.map((f) => f.name);
-  const cells = rows.map((row) => schema.map((f) => formatCell(row[f.name], f.type, truncate)));
+  const cells = rows.map((row) => schema.map((f) => formatCell(ownValue(row, f.name), f.type, truncate)));
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = `+${widths.map((w) => '-'.repeat(w)).join('+')}+\n`;
   const format = (values: string[]): string => `|${values.map((v, i) => v.padStart(widths[i]!)).join('|')}|\n`;

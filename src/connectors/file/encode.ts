@@ -1,5 +1,6 @@
 import { DataType, Row, Schema, Value } from '../../common/schema.js';
 import { rowJson } from '../../sinks/rejected-rows.js';
+import { fieldReadCode, ownValue, setField } from '../../codec/fields.js';
 
 /**
  * Row serialisers of the file sinks, compiled once per schema. Timestamps are written as ISO-8601
@@ -46,7 +47,7 @@ function withTimeText(v: Value, t: DataType): Value {
   if (t.kind === 'array') return (v as readonly Value[]).map((e) => withTimeText(e, t.element));
   const obj = v as Record<string, Value>;
   const out: Record<string, Value> = {};
-  for (const f of t.fields) out[f.name] = withTimeText(obj[f.name] ?? null, f.type);
+  for (const f of t.fields) setField(out, f.name, withTimeText(ownValue(obj, f.name) ?? null, f.type));
   return out;
 }
 
@@ -68,7 +69,7 @@ export function compileJsonEncoder(schema: Schema, ignoreNullFields: boolean): R
   const lines = ["let v, s = '';"];
   schema.forEach((f, i) => {
     const prefix = JSON.stringify(`,${JSON.stringify(f.name)}:`);
-    lines.push(`v = r[${JSON.stringify(f.name)}];`);
+    lines.push(`v = ${fieldReadCode('r', f.name)};`);
     lines.push(ignoreNullFields
       ? `if (v !== null && v !== undefined) s += ${prefix} + ${jsonValue(f.type, i)};`
       : `s += ${prefix} + (v === null || v === undefined ? 'null' : ${jsonValue(f.type, i)});`);
@@ -104,7 +105,7 @@ export function compileCsvEncoder(schema: Schema, settings: CsvWriteSettings): {
   const parts = schema.map((f, i) => {
     const value = f.type === 'timestamp' || f.type === 'date' ? `T(v, ${i})`
       : f.type === 'string' ? 'Q(v)' : f.type === 'boolean' ? "(v ? 'true' : 'false')" : "('' + v)";
-    return `((v = r[${JSON.stringify(f.name)}]) === null || v === undefined ? NV : ${value})`;
+    return `((v = ${fieldReadCode('r', f.name)}) === null || v === undefined ? NV : ${value})`;
   });
   const body = `let v;\nreturn ${parts.length === 0 ? "''" : parts.join(` + ${sep} + `)};`;
   const time = (v: Value, i: number): string => timeText(v, schema[i]!.type === 'date');

@@ -1,7 +1,9 @@
 import { CsvError, parse, type Options as CsvParseOptions } from 'csv-parse/sync';
-import { errorMessage } from '../../common/errors.js';
 import { Row, Schema } from '../../common/schema.js';
-import { compileCsvConverter, compileJsonConverter, describeValue, nullRow, ProblemSlot } from './convert.js';
+import { nullRow } from '../../codec/fields.js';
+import { JsonRowReader } from '../../codec/json-rows.js';
+import { compileTextConverter } from '../../codec/text-rows.js';
+import { ProblemSlot } from '../../codec/value-problems.js';
 import { forEachLine, readWholeFile } from './lines.js';
 import { RowCollector } from './records.js';
 
@@ -38,32 +40,15 @@ export function fileReader(settings: FormatSettings): FileReader {
 }
 
 function jsonReader(schema: Schema, corruptColumn: string | null): FileReader {
-  const convert = compileJsonConverter(schema, corruptColumn);
+  const reader = new JsonRowReader(schema, corruptColumn);
   const blank = (): Row => nullRow(schema);
   return (path, out) => {
-    const slot: ProblemSlot = { problem: null };
     const rows = out.rows;
     return forEachLine(path, (line, lineNumber) => {
       if (line.length === 0) return;
-      let record: unknown;
-      try {
-        record = JSON.parse(line);
-      } catch (err) {
-        if (line.trim() !== '') out.malformed(path, lineNumber, `not valid JSON (${errorMessage(err)})`, line, null, blank);
-        return;
-      }
-      if (typeof record !== 'object' || record === null || Array.isArray(record)) {
-        out.malformed(path, lineNumber, `expected a JSON object, got ${describeValue(record)}`, line, null, blank);
-        return;
-      }
-      const row = convert(record as Record<string, unknown>, slot);
-      if (slot.problem === null) {
-        rows.push(row);
-      } else {
-        const reason = slot.problem;
-        slot.problem = null;
-        out.malformed(path, lineNumber, reason, line, row, blank);
-      }
+      const row = reader.readText(line);
+      if (reader.problem === null) rows.push(row);
+      else if (line.trim() !== '') out.malformed(path, lineNumber, reader.problem, line, row, blank);
     });
   };
 }
@@ -170,7 +155,7 @@ function columnIndexes(schema: Schema, corruptColumn: string | null, header: rea
 }
 
 function csvReader(schema: Schema, corruptColumn: string | null, csv: CsvSettings): FileReader {
-  const convert = compileCsvConverter(schema, corruptColumn, csv.nullValue);
+  const convert = compileTextConverter(schema, corruptColumn, csv.nullValue);
   const dataColumns = schema.filter((f) => f.name !== corruptColumn).length;
   const positional = columnIndexes(schema, corruptColumn, null);
   const blank = (): Row => nullRow(schema);

@@ -11,7 +11,6 @@ export { readFiles } from './batch.js';
 export { isIgnoredName } from './paths.js';
 export type { FileFormat } from './formats.js';
 export type { ParseMode, BadRecord } from './records.js';
-export { parseTimestamp } from './convert.js';
 export { FileSink } from './sink.js';
 export type { FileSinkFormat } from './sink.js';
 export { CommittedManifests, METADATA_FOLDER } from './manifest.js';

@@ -1,5 +1,5 @@
 import { AtomicType, Field, Schema } from '../../common/schema.js';
-import { parseTimestamp } from './convert.js';
+import { parseTimestamp } from '../../codec/timestamp.js';
 import { CsvSettings, forEachCsvRecord } from './formats.js';
 import { forEachLine, readWholeFile } from './lines.js';
 

@@ -2,9 +2,10 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { isPowerOfTen } from '../../common/descriptor-shortage.js';
+import { JsonRowReader } from '../../codec/json-rows.js';
 import { ConnectorError, errorMessage } from '../../common/errors.js';
 import { Schema } from '../../common/schema.js';
-import { BodyResult, parseBody } from './convert.js';
+import { BodyResult, parseBody } from './body.js';
 import { digestBody, sameBody } from './digest.js';
 import { deepestNesting } from './nesting.js';
 import { AppendResult, IngestWal, RequestKey } from './wal.js';
@@ -84,8 +85,11 @@ export class IngestServer {
   private readonly answering = new Set<Promise<void>>();
   private refusedConnections = 0;
   private acceptFailures = 0;
+  /** Converts request bodies; compiled once for the schema (bodies are converted one at a time, synchronously). */
+  private readonly reader: JsonRowReader;
 
   private constructor(private readonly settings: ServerSettings, private readonly backend: IngestBackend) {
+    this.reader = new JsonRowReader(settings.schema);
     this.server = createServer({
       headersTimeout: settings.headersTimeoutMs,
       requestTimeout: settings.requestTimeoutMs,
@@ -231,7 +235,7 @@ export class IngestServer {
     } catch {
       return reply(res, 400, { error: 'The body is not valid UTF-8 text; nothing of it was ingested.' });
     }
-    const parsed = parseNested(text, this.settings.schema);
+    const parsed = parseNested(text, this.reader);
     if (!parsed.ok) {
       return reply(res, 400, {
         error: `Record ${parsed.record} at line ${parsed.line}: ${parsed.reason}. Nothing of this request was ingested.`,
@@ -273,9 +277,9 @@ export class IngestServer {
  * parseBody, with JSON nested too deeply to convert (the stack overflows) refused as a bad record
  * rather than failing the request with 500.
  */
-function parseNested(text: string, schema: Schema): BodyResult {
+function parseNested(text: string, reader: JsonRowReader): BodyResult {
   try {
-    return parseBody(text, schema);
+    return parseBody(text, reader);
   } catch (err) {
     if (!(err instanceof RangeError)) throw err;
     const { depth, line, record } = deepestNesting(text);

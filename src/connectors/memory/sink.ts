@@ -2,6 +2,7 @@ import { Row } from '../../common/schema.js';
 import { OutputMode } from '../../common/output-mode.js';
 import { isCommittedBatch } from '../../sinks/batch-identity.js';
 import { Sink, SinkContext } from '../../sinks/sink.js';
+import { ownValue } from '../../codec/fields.js';
 
 /**
  * The result table of a `memory` sink, readable as `weir.memorySink(queryName).rows`: in append
@@ -67,7 +68,7 @@ export class MemoryTable {
     if (this.mode === 'complete') {
       this.table = [...rows];
     } else if (this.mode === 'update' && this.keys.length > 0) {
-      for (const row of rows) this.byKey.set(JSON.stringify(this.keys.map((k) => row[k] ?? null)), row);
+      for (const row of rows) this.byKey.set(JSON.stringify(this.keys.map((k) => ownValue(row, k) ?? null)), row);
     } else {
       for (const row of rows) this.table.push(row);
     }

@@ -9,6 +9,7 @@ import { isCommittedBatch } from '../../sinks/batch-identity.js';
 import { DeadLetterFolder, rejectedRowError, rowJson, splitRejected } from '../../sinks/rejected-rows.js';
 import { Sink, SinkContext, SinkSpec } from '../../sinks/sink.js';
 import { compileRowCheck, RowCheck } from '../../sinks/value-domain.js';
+import { ownValue } from '../../codec/fields.js';
 
 /** Publishes awaiting their PubAcks at once. */
 const IN_FLIGHT = 256;
@@ -192,7 +193,7 @@ export function jsonEncoder(schema: Schema): (row: Row) => string {
     }
     if (t.kind === 'array') return (v as readonly Value[]).map((e) => convert(e, t.element));
     const obj = v as Record<string, Value>;
-    return Object.fromEntries(t.fields.map((f) => [f.name, convert(obj[f.name], f.type)]));
+    return Object.fromEntries(t.fields.map((f) => [f.name, convert(ownValue(obj, f.name), f.type)]));
   };
-  return (row) => rowJson(Object.fromEntries(schema.map((f) => [f.name, convert(row[f.name], f.type)])));
+  return (row) => rowJson(Object.fromEntries(schema.map((f) => [f.name, convert(ownValue(row, f.name), f.type)])));
 }

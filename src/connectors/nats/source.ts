@@ -7,7 +7,7 @@ import { Options } from '../../common/options.js';
 import { Row, Schema } from '../../common/schema.js';
 import { Offset, Source, SourceContext, SourceSpec } from '../../sources/source.js';
 import { connectJetStream, JetStreamHandle, natsFailure, natsServers, streamInfo } from './client.js';
-import { CORRUPT_RECORD, decodeJsonRow } from './decode.js';
+import { CORRUPT_RECORD, MessageDecoder } from './decode.js';
 import { SourcePaths } from '../../checkpoint/layout.js';
 
 export type ReadMode = 'PERMISSIVE' | 'DROPMALFORMED' | 'FAILFAST';
@@ -38,6 +38,7 @@ export class NatsSource implements Source {
   private readonly startingSequence: 'earliest' | 'latest' | number;
   private readonly mode: ReadMode;
   private readonly failOnDataLoss: boolean;
+  private readonly decoder: MessageDecoder;
   private handle: JetStreamHandle | null = null;
   /** The sequence before the first one this query reads (the offset a null start stands for). */
   private initial = 0;
@@ -52,6 +53,7 @@ export class NatsSource implements Source {
         'call .schema(\'ts TIMESTAMP, user STRING, amount DOUBLE\') before load().', 'MISSING_SCHEMA');
     }
     this.schema = spec.schema;
+    this.decoder = new MessageDecoder(spec.schema);
     this.servers = natsServers(options);
     this.stream = options.required('stream', 'the JetStream stream to read, e.g. .option(\'stream\', \'ORDERS\')');
     this.subject = options.string('subject');
@@ -166,7 +168,7 @@ export class NatsSource implements Source {
 
   private decode(msg: JsMsg, rows: Row[]): void {
     const text = msg.string();
-    const { row, problem } = decodeJsonRow(this.schema, text);
+    const { row, problem } = this.decoder.decode(text);
     if (problem === null) {
       rows.push(row);
     } else if (this.mode === 'FAILFAST') {

@@ -1,6 +1,7 @@
 import { ConnectorError } from '../../common/errors.js';
 import { DataType, Row, Schema, Value } from '../../common/schema.js';
 import { rowJson } from '../../sinks/rejected-rows.js';
+import { ownValue } from '../../codec/fields.js';
 
 /**
  * How a query's schema lands in a PostgreSQL table. Atomic columns map one to one; a struct column
@@ -60,14 +61,14 @@ export function tableColumns(schema: Schema): TableColumn[] {
       for (const f of type.fields) {
         visit(`${name}_${f.name}`, f.type, nullable || f.nullable, (row) => {
           const parent = get(row);
-          return parent === null || parent === undefined ? null : (parent as Record<string, Value>)[f.name];
+          return parent === null || parent === undefined ? null : ownValue(parent as Record<string, Value>, f.name);
         });
       }
     }
   };
   for (const f of schema) {
     queryColumn = f.name;
-    visit(f.name, f.type, f.nullable, (row) => row[f.name]);
+    visit(f.name, f.type, f.nullable, (row) => ownValue(row, f.name));
   }
   return out;
 }
