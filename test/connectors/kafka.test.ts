@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -174,6 +174,34 @@ describe('kafka source and sink', { skip: kafka.skip }, () => {
     } finally {
       second.stop();
     }
+  });
+
+  test('a checkpoint restored from a backup that re-plans a written batch over other input is refused, not skipped', async () => {
+    const input = uniqueTopic('restore-in');
+    const output = uniqueTopic('restore-out');
+    await produce(brokers, input, numbered('r', 5));
+    await produce(brokers, output, [{ value: 'seed' }]);
+    const checkpoint = join(dir, 'restore');
+    const backup = join(dir, 'restore-backup');
+    const weir = new Weir();
+    const start = (): Promise<StreamingQuery> => stream(weir, { subscribe: input, startingOffsets: 'earliest' })
+      .select(col('value').cast('string').as('value')).writeStream.format('kafka').option('kafka.bootstrap.servers', brokers)
+      .option('topic', output).option('checkpointLocation', checkpoint).start();
+    let q = await start();
+    await q.processAllAvailable();
+    await q.stop();
+    await cp(checkpoint, backup, { recursive: true });
+    await produce(brokers, input, numbered('r', 5, 5));
+    q = await start();
+    await q.processAllAvailable();
+    await q.stop();
+    await rm(checkpoint, { recursive: true });
+    await cp(backup, checkpoint, { recursive: true });
+    await produce(brokers, input, numbered('r', 3, 10));
+    q = await start();
+    await assert.rejects(q.processAllAvailable(), /SINK_BATCH_CHANGED|from other input than the checkpoint now plans/);
+    const written = (await readTopic(brokers, output)).map((r) => text(r['value'])).filter((v) => v !== 'seed');
+    assert.deepEqual(written.sort(), numbered('r', 10).map((m) => m.value).sort(), 'nothing written twice, nothing of the refused batch');
   });
 
   test('bad settings are refused before anything runs, naming the option and the fix', async () => {

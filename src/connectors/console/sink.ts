@@ -29,6 +29,8 @@ function formatCell(value: unknown, type: Schema[number]['type'], truncate: bool
   let text: string;
   if (value === null || value === undefined) text = 'null';
   else if (type === 'timestamp' && typeof value === 'number') text = sparkTimestampText(value);
+  // Spark shows bytes as hex pairs in brackets: [48 69].
+  else if (value instanceof Uint8Array) text = `[${[...value].map((b) => b.toString(16).toUpperCase().padStart(2, '0')).join(' ')}]`;
   else if (typeof value === 'object' && 'start' in value && 'end' in value) {
     const w = value as { start: number; end: number };
     text = `{${sparkTimestampText(w.start)}, ${sparkTimestampText(w.end)}}`;

@@ -6,7 +6,7 @@ import { fieldReadCode, ownValue, setField } from '../../codec/fields.js';
  * Row serialisers of the file sinks, compiled once per schema. Timestamps are written as ISO-8601
  * UTC strings (`2024-01-01T00:00:00.000Z`), dates as `YYYY-MM-DD`, structs (such as a window) as
  * nested JSON objects with their timestamps ISO too; JSON's missing NaN and infinities as the strings
- * Spark writes. Rows reach them checked (value-domain.ts): every
+ * Spark writes; binary values as their base64 text (which the file source reads back as BINARY). Rows reach them checked (value-domain.ts): every
  * timestamp and date is within years 0001-9999, which ISO-8601 writes with four-digit years.
  */
 export type RowEncoder = (row: Row) => string;
@@ -35,15 +35,20 @@ function isoOf(ms: number): string {
   return iso;
 }
 
+function base64Of(v: Value): string {
+  return v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') : String(v);
+}
+
+/** True when a nested type holds values written as text: timestamps, dates, binary. */
 function hasTime(t: DataType): boolean {
-  if (typeof t === 'string') return t === 'timestamp' || t === 'date';
+  if (typeof t === 'string') return t === 'timestamp' || t === 'date' || t === 'binary';
   return t.kind === 'array' ? hasTime(t.element) : t.fields.some((f) => hasTime(f.type));
 }
 
 /** A nested value with its timestamps and dates turned into text, ready for JSON.stringify. */
 function withTimeText(v: Value, t: DataType): Value {
   if (v === null || v === undefined) return null;
-  if (typeof t === 'string') return t === 'timestamp' || t === 'date' ? timeText(v, t === 'date') : v;
+  if (typeof t === 'string') return t === 'timestamp' || t === 'date' ? timeText(v, t === 'date') : t === 'binary' ? base64Of(v) : v;
   if (t.kind === 'array') return (v as readonly Value[]).map((e) => withTimeText(e, t.element));
   const obj = v as Record<string, Value>;
   const out: Record<string, Value> = {};
@@ -55,6 +60,7 @@ function withTimeText(v: Value, t: DataType): Value {
 function jsonValue(t: DataType, i: number): string {
   if (t === 'timestamp' || t === 'date') return `'"' + T(v, ${i}) + '"'`;
   if (t === 'boolean') return "(v ? 'true' : 'false')";
+  if (t === 'binary') return `'"' + N(v, ${i}) + '"'`;
   // JSON has no NaN or Infinity: written as the strings "NaN", "Infinity", "-Infinity", as Spark does.
   if (t === 'integer' || t === 'long' || t === 'double') return "(v - v === 0 ? '' + v : '\"' + v + '\"')";
   if (typeof t !== 'string' && hasTime(t)) return `J(N(v, ${i}))`;
@@ -103,7 +109,7 @@ export function compileCsvEncoder(schema: Schema, settings: CsvWriteSettings): {
   const quoteText = csvQuoter(settings);
   const sep = JSON.stringify(settings.delimiter);
   const parts = schema.map((f, i) => {
-    const value = f.type === 'timestamp' || f.type === 'date' ? `T(v, ${i})`
+    const value = f.type === 'timestamp' || f.type === 'date' ? `T(v, ${i})` : f.type === 'binary' ? 'B(v)'
       : f.type === 'string' ? 'Q(v)' : f.type === 'boolean' ? "(v ? 'true' : 'false')" : "('' + v)";
     return `((v = ${fieldReadCode('r', f.name)}) === null || v === undefined ? NV : ${value})`;
   });
@@ -111,7 +117,7 @@ export function compileCsvEncoder(schema: Schema, settings: CsvWriteSettings): {
   const time = (v: Value, i: number): string => timeText(v, schema[i]!.type === 'date');
   // A lone empty field would be an empty line, which readers skip: a one-column null is written quoted.
   const nullText = schema.length === 1 && settings.nullValue === '' ? settings.quote + settings.quote : settings.nullValue;
-  const encode = new Function('T', 'Q', 'NV', `return function encodeCsv(r) {\n${body}\n};`)(
-    time, (v: Value) => quoteText(String(v)), nullText) as RowEncoder;
+  const encode = new Function('T', 'Q', 'NV', 'B', `return function encodeCsv(r) {\n${body}\n};`)(
+    time, (v: Value) => quoteText(String(v)), nullText, base64Of) as RowEncoder;
   return { header: schema.map((f) => quoteText(f.name)).join(settings.delimiter), encode };
 }

@@ -1,4 +1,5 @@
 import { registerSink } from '../../sinks/registry.js';
+import { DEAD_LETTER_PATH } from '../../sinks/rejected-rows.js';
 import { registerBatchReader, registerSource } from '../../sources/registry.js';
 import { readFiles } from './batch.js';
 import { FileFormat } from './formats.js';
@@ -22,7 +23,7 @@ const FILE_READER_OPTIONS = [
   'header', 'sep', 'delimiter', 'quote', 'escape', 'comment', 'nullValue',
 ];
 const FILE_SOURCE_OPTIONS = [...FILE_READER_OPTIONS, 'maxFilesPerTrigger'];
-const FILE_SINK_OPTIONS = ['maxRecordsPerFile', 'ignoreNullFields', 'header', 'sep', 'delimiter', 'quote', 'nullValue'];
+const FILE_SINK_OPTIONS = ['maxRecordsPerFile', 'ignoreNullFields', 'header', 'sep', 'delimiter', 'quote', 'nullValue', DEAD_LETTER_PATH];
 
 for (const format of ['json', 'csv', 'text'] as const satisfies readonly FileFormat[]) {
   registerSource(format, (spec) => new FileSource(spec, format), { options: FILE_SOURCE_OPTIONS });

@@ -4,6 +4,7 @@ import { AnalysisError, ConnectorError } from '../../common/errors.js';
 import { injectFault } from '../../common/faults.js';
 import { OutputMode } from '../../common/output-mode.js';
 import { DataType, Row, Schema, Value } from '../../common/schema.js';
+import { isCommittedBatch } from '../../sinks/batch-identity.js';
 import { Sink, SinkContext, SinkSpec } from '../../sinks/sink.js';
 import { kafkaConfig, kafkaFailure, KafkaMetadata, KafkaRangeReader, partitionKey, TopicPartition } from './client.js';
 import { partitionForKey } from './partitioner.js';
@@ -12,6 +13,8 @@ import { partitionForKey } from './partitioner.js';
 export const QUERY_HEADER = 'weir.query';
 export const BATCH_HEADER = 'weir.batch';
 export const ROW_HEADER = 'weir.row';
+/** The batch's digest (engine/batch-digest.ts): a re-planned batch id over other input is told apart from a re-run. */
+export const DIGEST_HEADER = 'weir.digest';
 
 /** How far back, in offsets per step, a restart looks for the query's last record in a partition. */
 const TAIL_STEP = 1000;
@@ -67,9 +70,9 @@ export class KafkaSink implements Sink {
     this.producer = producer;
   }
 
-  async addBatch(batchId: number, rows: readonly Row[]): Promise<void> {
-    const records = await this.place(batchId, rows);
-    const written = this.mayHavePartialBatch ? await this.writtenSoFar(batchId, records) : new Map<string, number>();
+  async addBatch(batchId: number, rows: readonly Row[], digest: string): Promise<void> {
+    const records = await this.place(batchId, rows, digest);
+    const written = this.mayHavePartialBatch ? await this.writtenSoFar(batchId, digest, records) : new Map<string, number>();
     const toSend = records.filter((r) => r.index > (written.get(partitionKey(r)) ?? -1));
     // Half the batch, then the crash tests' mid-sink fault point, then the rest: a crash there leaves a partial batch.
     const half = Math.ceil(toSend.length / 2);
@@ -106,7 +109,7 @@ export class KafkaSink implements Sink {
   }
 
   /** Each row's topic, partition and message, in row order. */
-  private async place(batchId: number, rows: readonly Row[]): Promise<OutRecord[]> {
+  private async place(batchId: number, rows: readonly Row[], digest: string): Promise<OutRecord[]> {
     const topics = [...new Set(rows.map((row) => this.topicOf(row)))];
     const counts = new Map<string, number>();
     const known = await this.metadata!.partitions(topics);
@@ -131,6 +134,7 @@ export class KafkaSink implements Sink {
       headers[QUERY_HEADER] = this.queryId;
       headers[BATCH_HEADER] = String(batchId);
       headers[ROW_HEADER] = String(index);
+      headers[DIGEST_HEADER] = digest;
       return { topic, partition, index, message: { key, value: bytes(row['value'] ?? null), partition, headers } };
     });
   }
@@ -147,9 +151,11 @@ export class KafkaSink implements Sink {
 
   /**
    * Per target partition, the highest row index of batch `batchId` it already holds (from a run that
-   * crashed), found by reading back from the partition's end to this query's last record.
+   * crashed), found by reading back from the partition's end to this query's last record. That record
+   * must be of an earlier batch, or of this one with the same digest: otherwise the checkpoint is older
+   * than the topic (restored from a backup) and the batch is refused rather than skipped or doubled.
    */
-  private async writtenSoFar(batchId: number, records: readonly OutRecord[]): Promise<Map<string, number>> {
+  private async writtenSoFar(batchId: number, digest: string, records: readonly OutRecord[]): Promise<Map<string, number>> {
     const targets = new Map<string, TopicPartition>();
     for (const r of records) targets.set(partitionKey(r), { topic: r.topic, partition: r.partition });
     const result = new Map<string, number>();
@@ -165,7 +171,10 @@ export class KafkaSink implements Sink {
           const records = await reader.read([{ ...tp, from: Math.max(b.low, to - TAIL_STEP), to }]);
           const ours = records.filter((r) => headerText(r.message.headers, QUERY_HEADER) === this.queryId).at(-1);
           if (!ours) continue;
-          if (Number(headerText(ours.message.headers, BATCH_HEADER)) === batchId) {
+          const lastBatch = Number(headerText(ours.message.headers, BATCH_HEADER));
+          const committedDigest = lastBatch === batchId ? headerText(ours.message.headers, DIGEST_HEADER) ?? null : undefined;
+          if (isCommittedBatch(this.description, `partition ${key} offset ${ours.message.offset}`, batchId, digest,
+            committedDigest, lastBatch, `topic ${tp.topic}`)) {
             result.set(key, Number(headerText(ours.message.headers, ROW_HEADER)));
           }
           break;

@@ -1,4 +1,5 @@
 import { registerSink } from '../../sinks/registry.js';
+import { DEAD_LETTER_PATH } from '../../sinks/rejected-rows.js';
 import { registerSource } from '../../sources/registry.js';
 import { NatsSink } from './sink.js';
 import { NatsSource } from './source.js';
@@ -8,7 +9,7 @@ export { NatsSource } from './source.js';
 
 /** The options the nats source and sink read. */
 const NATS_SOURCE_OPTIONS = ['url', 'stream', 'subject', 'maxRecordsPerTrigger', 'startingSequence', 'mode', 'failOnDataLoss'];
-const NATS_SINK_OPTIONS = ['url', 'subject', 'stream', 'createStream', 'duplicateWindow'];
+const NATS_SINK_OPTIONS = ['url', 'subject', 'stream', 'createStream', 'duplicateWindow', DEAD_LETTER_PATH];
 
 registerSource('nats', (spec) => new NatsSource(spec), { options: NATS_SOURCE_OPTIONS });
 registerSink('nats', (spec) => new NatsSink(spec), { options: NATS_SINK_OPTIONS });

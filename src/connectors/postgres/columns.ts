@@ -34,6 +34,8 @@ const ATOMIC: Record<string, { sqlType: string; accepts: string[]; encode: (v: V
   },
   // A date as a plain 'YYYY-MM-DD' string: a Date object would be shifted by the client's time zone.
   date: { sqlType: 'date', accepts: ['date'], encode: (v) => new Date(v as number).toISOString().slice(0, 10) },
+  // The pg client sends a Buffer as bytea.
+  binary: { sqlType: 'bytea', accepts: ['bytea'], encode: (v) => (v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : v) },
 };
 
 export function tableColumns(schema: Schema): TableColumn[] {
