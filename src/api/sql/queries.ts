@@ -46,7 +46,8 @@ export class SqlPlanner {
     const having = s.having === null ? null : x.toExpr(s.having);
     const aggregating = s.groupBy.length > 0 || having !== null || items.some(hasAggregate);
     if (aggregating) df = this.aggregate(df, s.groupBy.map((g) => x.toExpr(g)), items, having);
-    else df = df.select(...items.map((e) => new Column(e)));
+    // SELECT * alone keeps the relation as it is, as the DataFrame API does without a select().
+    else if (!(items.length === 1 && items[0]!.kind === 'star')) df = df.select(...items.map((e) => new Column(e)));
     return s.distinct ? df.dropDuplicates() : df;
   }
 
