@@ -8,10 +8,15 @@ import { Expr } from '../plan/expressions.js';
 import { JoinOn, parseJoinType } from '../plan/join-analysis.js';
 import { isStreaming, LogicalPlan } from '../plan/logical.js';
 import { Column, ColumnLike, columnExpr } from './column.js';
+import { ViewCatalog } from './sql/catalog.js';
+import { sqlColumn } from './sql/expressions.js';
 import type { DataStreamWriter } from './writer.js';
 
-/** Creates the writer for a DataFrame; injected by the session to keep this module free of sink code. */
-export type WriterFactory = (df: DataFrame) => DataStreamWriter;
+/** What a DataFrame needs of the session that made it: its writers (injected, keeping this module free of sink code) and its views. */
+export interface SessionContext {
+  writer(df: DataFrame): DataStreamWriter;
+  readonly views: ViewCatalog;
+}
 
 /**
  * A lazy, immutable query over a stream or a batch relation. Transformations build a plan and
@@ -19,7 +24,7 @@ export type WriterFactory = (df: DataFrame) => DataStreamWriter;
  * `writeStream.start()` (streams) or `collect()` (batches).
  */
 export class DataFrame<T extends Row = Row> {
-  constructor(readonly plan: LogicalPlan, private readonly writerFactory: WriterFactory) {
+  constructor(readonly plan: LogicalPlan, private readonly session: SessionContext) {
     if (isResolvable(plan)) schemaOf(plan);
   }
 
@@ -40,7 +45,7 @@ export class DataFrame<T extends Row = Row> {
       throw new AnalysisError("writeStream needs a streaming DataFrame (from readStream or memoryStream); " +
         'for a batch DataFrame use collect().', 'NOT_STREAMING');
     }
-    return this.writerFactory(this);
+    return this.session.writer(this);
   }
 
   select(...columns: ColumnLike[]): DataFrame {
@@ -153,9 +158,19 @@ export class DataFrame<T extends Row = Row> {
     return this.derive({ kind: 'join', left: this.plan, right: other.plan, on: joinOn, joinType: parseJoinType(how) });
   }
 
+  /** Spark's `selectExpr`: SQL expressions, each with an optional alias (`'amount * 2 AS doubled'`). */
+  selectExpr(...expressions: string[]): DataFrame {
+    return this.select(...expressions.map(sqlColumn));
+  }
+
+  /** Registers this DataFrame as a temporary view of its session, for `weir.sql()` and `weir.table()`. */
+  createOrReplaceTempView(name: string): void {
+    this.session.views.set(name, this);
+  }
+
   /** Builds a DataFrame over another plan node with this one's writer factory. */
   derive<U extends Row = T>(plan: LogicalPlan): DataFrame<U> {
-    return new DataFrame<U>(plan, this.writerFactory);
+    return new DataFrame<U>(plan, this.session);
   }
 
   private outputSchema(schema: SchemaLike | undefined): Schema {

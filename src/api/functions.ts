@@ -1,8 +1,8 @@
-import { Duration, parseDuration } from '../common/duration.js';
-import { AnalysisError } from '../common/errors.js';
 import { Value } from '../common/schema.js';
 import { AggregateFunction, columnRef, Expr } from '../plan/expressions.js';
 import { Column, ColumnLike, columnExpr, Operand, toExpr } from './column.js';
+import { sqlColumn } from './sql/expressions.js';
+import { sessionWindow } from './windows.js';
 
 export function col(name: string): Column {
   return new Column(columnRef(name));
@@ -17,8 +17,9 @@ export function when(condition: Column, value: Operand): Column {
   return new Column({ kind: 'case', branches: [[condition.expr, toExpr(value)]], otherwise: null });
 }
 
-export function expr(name: string): Column {
-  return col(name);
+/** A Spark SQL expression as a Column: `expr('amount * 2')`, `expr('upper(name) AS name')`. */
+export function expr(sql: string): Column {
+  return sqlColumn(sql);
 }
 
 function aggregate(fn: AggregateFunction, input: ColumnLike | null): Column {
@@ -39,35 +40,7 @@ export const first = (input: ColumnLike): Column => aggregate('first', input);
 export const last = (input: ColumnLike): Column => aggregate('last', input);
 export const collectList = (input: ColumnLike): Column => aggregate('collectList', input);
 
-/**
- * Tumbling (no slide) or sliding event-time windows, aligned to the epoch plus `startTime`;
- * half-open `[start, end)`. The column is named `window` and holds `{ start, end }`.
- */
-export function window(timeColumn: ColumnLike, windowDuration: Duration, slideDuration?: Duration,
-  startTime?: Duration): Column {
-  const sizeMs = parseDuration(windowDuration, 'the window duration');
-  const slideMs = slideDuration === undefined ? sizeMs : parseDuration(slideDuration, 'the window slide');
-  const startMs = startTime === undefined ? 0 : parseDuration(startTime, 'the window start time');
-  if (sizeMs <= 0 || slideMs <= 0) {
-    throw new AnalysisError(`Window duration and slide must be positive, got ${sizeMs} ms / ${slideMs} ms.`, 'INVALID_WINDOW');
-  }
-  if (slideMs > sizeMs) {
-    throw new AnalysisError(`The window slide (${slideMs} ms) must not exceed the window duration (${sizeMs} ms).`,
-      'INVALID_WINDOW');
-  }
-  if (startMs >= slideMs) {
-    throw new AnalysisError(`The window start time (${startMs} ms) must be less than the slide (${slideMs} ms).`,
-      'INVALID_WINDOW');
-  }
-  return new Column({ kind: 'window', time: columnExpr(timeColumn), sizeMs, slideMs, startMs });
-}
-
-/** A session window per key: `[t, t + gap)` per event; sessions that overlap or touch merge. */
-export function sessionWindow(timeColumn: ColumnLike, gapDuration: Duration): Column {
-  const gapMs = parseDuration(gapDuration, 'the session gap');
-  if (gapMs <= 0) throw new AnalysisError(`The session gap must be positive, got ${gapMs} ms.`, 'INVALID_WINDOW');
-  return new Column({ kind: 'sessionWindow', time: columnExpr(timeColumn), gapMs });
-}
+export { sessionWindow, window } from './windows.js';
 export const session_window = sessionWindow;
 
 function call(fn: string, ...args: Operand[]): Column {

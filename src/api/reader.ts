@@ -3,7 +3,7 @@ import { Options, OptionValue } from '../common/options.js';
 import { Schema, SchemaLike, toSchema } from '../common/schema.js';
 import { createSource, prepareBatchRead } from '../sources/registry.js';
 import { SourceSpec } from '../sources/source.js';
-import { DataFrame, WriterFactory } from './dataframe.js';
+import { DataFrame, SessionContext } from './dataframe.js';
 
 /** Shared builder state of `readStream` and `read`. */
 abstract class ReaderBase<Self> {
@@ -13,7 +13,7 @@ abstract class ReaderBase<Self> {
   protected userSchema: Schema | null = null;
   protected readonly optionValues = new Map<string, string>();
 
-  constructor(protected readonly writerFactory: WriterFactory) {}
+  constructor(protected readonly session: SessionContext) {}
 
   format(format: string): Self {
     this.sourceFormat = format;
@@ -59,7 +59,7 @@ export class DataStreamReader extends ReaderBase<DataStreamReader> {
     return new DataFrame({
       kind: 'stream',
       input: { description: probe.description, schema: probe.schema, create: () => createSource(spec) },
-    }, this.writerFactory);
+    }, this.session);
   }
 }
 
@@ -73,6 +73,6 @@ export class DataFrameReader extends ReaderBase<DataFrameReader> {
     return new DataFrame({
       kind: 'relation',
       input: { description: `${spec.format}[${spec.path ?? ''}]`, schema: spec.schema, load: read },
-    }, this.writerFactory);
+    }, this.session);
   }
 }

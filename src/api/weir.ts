@@ -9,14 +9,16 @@ import { ListenerBus, StreamingQueryListener } from '../engine/progress.js';
 import { MemoryTable } from '../connectors/memory/sink.js';
 import { MemoryStream } from '../connectors/memory/source.js';
 import '../connectors/builtin.js';
-import { DataFrame, WriterFactory } from './dataframe.js';
+import { DataFrame, SessionContext } from './dataframe.js';
+import { ViewCatalog } from './sql/catalog.js';
+import { noQueryError, SqlResult, SqlSession } from './sql/session.js';
 import { StreamingQuery } from './query.js';
 import { DataFrameReader, DataStreamReader } from './reader.js';
 import { DataStreamWriter, WriterSession } from './writer.js';
 
 /** A memory stream with a DataFrame over it: `addData(rows)` in tests, `toDF()` to query it. */
 export class MemoryStreamInput<T extends Row = Row> {
-  constructor(private readonly stream: MemoryStream, private readonly writerFactory: WriterFactory) {}
+  constructor(private readonly stream: MemoryStream, private readonly session: SessionContext) {}
 
   addData(rows: readonly T[]): number {
     return this.stream.addData(rows);
@@ -28,7 +30,7 @@ export class MemoryStreamInput<T extends Row = Row> {
       // The description is part of the checkpoint's fingerprint, so it must not depend on creation order:
       // a query restarted with a new memory stream (new session or process) on its checkpoint is the same query.
       input: { description: 'MemoryStream', schema: this.stream.schema, create: () => this.stream.createSource() },
-    }, this.writerFactory);
+    }, this.session);
   }
 }
 
@@ -103,27 +105,51 @@ export class Weir {
 
   readonly streams = new StreamingQueryManager(new ListenerBus());
   private readonly memoryTables = new Map<string, MemoryTable>();
-  private readonly writerFactory: WriterFactory;
+  private readonly session: SessionContext;
+
+  private readonly sqlSession: SqlSession;
 
   constructor() {
-    const session: WriterSession = {
+    const writerSession: WriterSession = {
       listeners: this.streams.listeners,
       memoryTable: (name) => this.memorySink(name),
       register: (query) => this.streams.register(query),
     };
-    this.writerFactory = (df) => new DataStreamWriter(df, session);
+    this.session = { writer: (df) => new DataStreamWriter(df, writerSession), views: new ViewCatalog() };
+    this.sqlSession = new SqlSession(this.session.views, () => this.readStream);
+  }
+
+  /**
+   * Runs SQL statements: `CREATE [OR REPLACE] TEMPORARY VIEW v AS SELECT …`, `CREATE TABLE t (…) WITH (…)`
+   * and queries. Returns the DataFrame of the last SELECT (streaming when it reads a stream), to be
+   * written with `writeStream` or collected like any other.
+   */
+  sql(text: string): DataFrame {
+    const { query, inserts } = this.sqlSession.run(text);
+    if (query === null || inserts.length > 0) throw noQueryError();
+    return query;
+  }
+
+  /** A temporary view or a table declared in SQL, by name. */
+  table(name: string): DataFrame {
+    return this.sqlSession.table(name);
+  }
+
+  /** Runs a SQL script for `weir run`: its declarations, and the DataFrames its INSERT INTO statements write. */
+  sqlScript(text: string): SqlResult {
+    return this.sqlSession.run(text);
   }
 
   get readStream(): DataStreamReader {
-    return new DataStreamReader(this.writerFactory);
+    return new DataStreamReader(this.session);
   }
 
   get read(): DataFrameReader {
-    return new DataFrameReader(this.writerFactory);
+    return new DataFrameReader(this.session);
   }
 
   memoryStream<T extends Row = Row>(schema: SchemaLike): MemoryStreamInput<T> {
-    return new MemoryStreamInput<T>(new MemoryStream(toSchema(schema)), this.writerFactory);
+    return new MemoryStreamInput<T>(new MemoryStream(toSchema(schema)), this.session);
   }
 
   /** The result table of the memory sink of the query named `queryName`. */
@@ -141,6 +167,6 @@ export class Weir {
     const s = toSchema(schema);
     return new DataFrame<T>({
       kind: 'relation', input: { description: 'LocalRelation', schema: s, load: async () => ({ schema: s, rows: [...rows] }) },
-    }, this.writerFactory);
+    }, this.session);
   }
 }

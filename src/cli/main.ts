@@ -1,10 +1,11 @@
-/** The `weir` command line: `weir demo`, `weir inspect <checkpoint>`. */
+/** The `weir` command line: `weir demo`, `weir run <pipeline.sql>`, `weir inspect <checkpoint>`. */
 import { Command, InvalidArgumentError } from 'commander';
 import { resolve } from 'node:path';
 import { WeirError } from '../common/errors.js';
 import { runDemoPipeline } from './demo/pipeline-process.js';
 import { runDemo } from './demo/run-demo.js';
 import { dumpState, formatCheckpointReport, inspectCheckpoint } from './inspect.js';
+import { runPipelineFile } from './run/run-pipeline.js';
 
 function positiveNumber(value: string): number {
   const n = Number(value);
@@ -46,6 +47,19 @@ program.command('demo-pipeline', { hidden: true })
   .option('--drain', 'process what is in the input folder, then stop', false)
   .action(async (opts: { dir: string; drain: boolean }) => {
     await runDemoPipeline(resolve(opts.dir), opts.drain);
+  });
+
+program.command('run')
+  .description('Run a SQL pipeline file: CREATE TABLE … WITH (…) declares sources and sinks, each INSERT INTO … SELECT ' +
+    'runs as a durable streaming query with its own checkpoint; Ctrl-C stops gracefully, running again resumes.')
+  .argument('<file>', 'the pipeline, e.g. pipeline.sql')
+  .option('--dry-run', 'parse and analyze, print each query\'s plan, start nothing', false)
+  .action(async (file: string, opts: { dryRun: boolean }) => {
+    const ok = await runPipelineFile({
+      file, dryRun: opts.dryRun, env: process.env, live: process.stdout.isTTY === true,
+      out: (text) => process.stdout.write(`${text}\n`),
+    });
+    process.exitCode = ok ? 0 : 1;
   });
 
 program.command('inspect')

@@ -15,11 +15,12 @@ const ALLOWED: Record<string, readonly string[]> = {
   sources: ['common', 'codec', 'checkpoint'],
   sinks: ['common', 'codec', 'checkpoint'],
   plan: ['common', 'codec', 'sources'],
+  sql: ['common'],
   exec: ['common', 'codec', 'checkpoint', 'state', 'sources', 'plan'],
   engine: ['common', 'codec', 'checkpoint', 'state', 'sources', 'sinks', 'plan', 'exec'],
   connectors: ['common', 'codec', 'checkpoint', 'sources', 'sinks'],
-  api: ['common', 'codec', 'checkpoint', 'state', 'sources', 'sinks', 'plan', 'exec', 'engine', 'connectors'],
-  cli: ['common', 'codec', 'checkpoint', 'state', 'sources', 'sinks', 'plan', 'exec', 'engine', 'connectors', 'api'],
+  api: ['common', 'codec', 'checkpoint', 'state', 'sources', 'sinks', 'plan', 'sql', 'exec', 'engine', 'connectors'],
+  cli: ['common', 'codec', 'checkpoint', 'state', 'sources', 'sinks', 'plan', 'sql', 'exec', 'engine', 'connectors', 'api'],
 };
 
 const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../../src');
