@@ -1,5 +1,5 @@
 /**
- * The README's examples, run exactly as written. Every `ts` and `sh` block is either run here or marked
+ * The README's examples, run exactly as written. Every `ts`, `sh` and `sql` block is either run here or marked
  * `<!-- example: illustrative (why) -->` on the line before it. A block marked `<!-- example: <name> -->`
  * gets what its name needs (the files it reads, a server it talks to); an unmarked block must run on
  * its own. TypeScript blocks are compiled together against the built package (imported as 'weir', as a
@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import ts from 'typescript';
+import { Weir } from '../../src/index.js';
 import { removeTempDirs, tempDir } from '../api/helpers.js';
 
 after(removeTempDirs);
@@ -29,7 +30,7 @@ interface Example {
   readonly line: number;
 }
 
-const RUNNABLE = new Set(['ts', 'typescript', 'sh', 'bash', 'shell']);
+const RUNNABLE = new Set(['ts', 'typescript', 'sh', 'bash', 'shell', 'sql']);
 const isTs = (e: Example): boolean => e.lang === 'ts' || e.lang === 'typescript';
 const isIllustrative = (e: Example): boolean => e.marker?.startsWith('illustrative') ?? false;
 
@@ -117,7 +118,7 @@ describe('README examples', () => {
   const scriptOf = (e: Example): string => scripts.get(examples.indexOf(e))!;
 
   test('every ts and sh block is run by this test or marked illustrative', () => {
-    const known = new Set(['api', 'http-server', 'http-client']);
+    const known = new Set(['api', 'http-server', 'http-client', 'pipeline-sql']);
     const runnable = examples.filter((e) => RUNNABLE.has(e.lang) && !isIllustrative(e));
     assert.ok(runnable.length >= 3, 'the README has runnable examples');
     for (const e of runnable) {
@@ -127,6 +128,28 @@ describe('README examples', () => {
     for (const name of known) named(name);
     const illustrative = examples.filter(isIllustrative);
     assert.ok(illustrative.every((e) => /^illustrative \(.+\)$/.test(e.marker!)), 'an illustrative mark says why');
+  });
+
+  test('the SQL pipeline runs with weir run and writes each closed minute once', { timeout: RUN_LIMIT_MS * 2 }, async () => {
+    const cwd = await tempDir('weir-readme-sql-');
+    await writeFile(join(cwd, 'pipeline.sql'), named('pipeline-sql').code);
+    await mkdir(join(cwd, 'data', 'views'), { recursive: true });
+    const at = (minute: number, second: number): string => new Date(Date.UTC(2024, 0, 1, 0, minute, second)).toISOString();
+    const views = [
+      { ts: at(0, 1), page: 'home', user: 'ann' }, { ts: at(0, 20), page: 'home', user: 'bob' },
+      { ts: at(0, 40), page: 'home', user: 'ann' }, { ts: at(0, 50), page: 'cart', user: 'cy' },
+      { ts: at(1, 5), page: 'home', user: 'ann' }, { ts: at(1, 7), page: null, user: 'dee' },
+      // Far later: the watermark passes the first two minutes, whose counts are then final.
+      { ts: at(5, 0), page: 'home', user: 'eve' },
+    ];
+    await writeFile(join(cwd, 'data', 'views', 'part-0.json'), views.map((v) => JSON.stringify(v)).join('\n'));
+    const r = await run(process.execPath, [join(ROOT, 'bin', 'weir.js'), 'run', 'pipeline.sql'], cwd);
+    assert.equal(r.code, 0, describeRun('weir run pipeline.sql', r));
+    const rows = await new Weir().read.format('json').schema('minute TIMESTAMP, page STRING, views LONG, visitors LONG')
+      .load(join(cwd, 'out', 'views_per_minute')).collect();
+    assert.deepEqual(rows.map((row) => `${new Date(row['minute'] as number).toISOString()} ${row['page']} ${row['views']} ${row['visitors']}`).sort(), [
+      `${at(0, 0)} cart 1 1`, `${at(0, 0)} home 3 2`, `${at(1, 0)} home 1 1`,
+    ]);
   });
 
   test('the API example runs over a folder of events', { timeout: RUN_LIMIT_MS * 2 }, async () => {
