@@ -20,7 +20,7 @@ export interface CheckpointMetadata {
 const METADATA_KIND = 'metadata';
 const METADATA_VERSION = 1;
 
-/** Where the next batch starts after a (re)start, by DESIGN §2's recovery rule. */
+/** Where the next batch starts after a (re)start, by the recovery rule of docs/ARCHITECTURE.md §4. */
 export type Recovery =
   | { readonly kind: 'fresh' }
   | { readonly kind: 'committed'; readonly batchId: number; readonly offsets: OffsetEntry; readonly commit: CommitEntry }
@@ -78,7 +78,7 @@ export class Checkpoint {
     return meta;
   }
 
-  /** Applies DESIGN §2's recovery rule to the newest offsets and commits entries. */
+  /** Applies the recovery rule of docs/ARCHITECTURE.md §4 to the newest offsets and commits entries. */
   async recover(): Promise<Recovery> {
     const n = await this.offsets.latestId();
     const c = await this.commits.latestId();

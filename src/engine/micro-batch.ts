@@ -47,7 +47,7 @@ export interface EngineSettings {
 }
 
 /**
- * The micro-batch loop of DESIGN §2: recover, plan, write ahead, execute, sink, commit, clean up.
+ * The micro-batch loop of docs/ARCHITECTURE.md §4: recover, plan, write ahead, execute, sink, commit, clean up.
  * Everything a batch does is derived from its offsets entry, so a batch re-run after a crash has
  * the same input, watermark and timestamp, and starts from the state the previous batch committed.
  */
@@ -174,7 +174,7 @@ export class MicroBatchExecution {
     }
   }
 
-  /** Resolves once everything available now has been processed and committed (see DESIGN §5). */
+  /** Resolves once everything available now has been processed and committed (including a no-data batch that this input makes due). */
   processAllAvailable(): Promise<void> {
     if (!this.active) return this.exception ? Promise.reject(this.exception) : Promise.resolve();
     return this.lifecycle.awaitAllAvailable();

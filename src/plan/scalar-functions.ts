@@ -63,7 +63,7 @@ export const SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
   pow: fn('pow', 2, 2, dbl, ([x, y]) => `Math.pow(${x}, ${y})`),
   greatest: fn('greatest', 2, 64, same, (args) => `rt.extreme([${args.join(', ')}], 1)`, true),
   least: fn('least', 2, 64, same, (args) => `rt.extreme([${args.join(', ')}], -1)`, true),
-  // The logged batch timestamp, so a re-run batch sees the same value (DESIGN §6).
+  // The logged batch timestamp, so a re-run batch sees the same value (docs/ARCHITECTURE.md §1).
   current_timestamp: fn('current_timestamp', 0, 0, ts, () => 'ctx.batchTimestampMs', true),
   to_timestamp: fn('to_timestamp', 1, 1, ts, ([s]) => `rt.parseTimestamp(${s})`),
   unix_timestamp: fn('unix_timestamp', 1, 1, () => 'long', ([t]) => `Math.floor(${t} / 1000)`),
