@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { Checkpoint } from '../checkpoint/checkpoint.js';
+import { Checkpoint, Recovery } from '../checkpoint/checkpoint.js';
 import { CommitEntry } from '../checkpoint/commit-log.js';
 import { OffsetEntry } from '../checkpoint/offset-log.js';
 import { PrefixedStorage } from '../checkpoint/prefixed-storage.js';
 import { CheckpointStorage } from '../checkpoint/storage.js';
-import { CheckpointError, errorMessage, StreamingQueryException } from '../common/errors.js';
+import { CheckpointError, errorMessage, StreamingQueryException, WeirError } from '../common/errors.js';
 import { injectFault } from '../common/faults.js';
 import { Row } from '../common/schema.js';
 import { emptyEventTimeStats, EventTimeStats, ExecContext } from '../exec/physical.js';
@@ -14,7 +14,7 @@ import { OutputMode } from '../common/output-mode.js';
 import { Sink } from '../sinks/sink.js';
 import { Offset, sameOffset, Source } from '../sources/source.js';
 import { StateStoreProvider } from '../state/state-store.js';
-import { ListenerBus, SourceProgress, StreamingQueryProgress } from './progress.js';
+import { ListenerBus, SourceProgress, StreamingQueryProgress, StreamingQueryStatus } from './progress.js';
 import { ResolvedTrigger } from './trigger.js';
 
 export interface EngineSettings {
@@ -53,6 +53,7 @@ export class MicroBatchExecution {
   readonly recentProgress: StreamingQueryProgress[] = [];
   exception: StreamingQueryException | null = null;
   active = false;
+  status: StreamingQueryStatus = { message: 'Initializing sources', isDataAvailable: false, isTriggerActive: false };
 
   private readonly checkpoint: Checkpoint;
   private readonly sources: Source[] = [];
@@ -80,6 +81,7 @@ export class MicroBatchExecution {
 
   /** Recovers from the checkpoint and starts the loop; fails (without running anything) on a bad checkpoint. */
   async start(): Promise<void> {
+    const startedAt = performance.now();
     const { settings } = this;
     const leaves = settings.plan.leaves as StreamInput[];
     const meta = await this.checkpoint.openMetadata(leaves.map((l) => `${l.description} [${schemaLine(l)}]`),
@@ -87,8 +89,9 @@ export class MicroBatchExecution {
     this.id = meta.id;
     const lock = await settings.storage.lock({ queryId: this.id, runId: this.runId });
     this.releaseLock = () => lock.release();
+    let recovery: Recovery;
     try {
-      await this.recover();
+      recovery = await this.recover();
       for (const [i, leaf] of leaves.entries()) {
         const source = leaf.create();
         this.sources.push(source);
@@ -114,6 +117,7 @@ export class MicroBatchExecution {
       throw err;
     }
     this.active = true;
+    this.postRecovered(recovery, performance.now() - startedAt);
     settings.listeners.post('onQueryStarted', { id: this.id, runId: this.runId, name: settings.name, timestamp: new Date().toISOString() });
     this.loopDone = this.runLoop();
   }
@@ -124,7 +128,7 @@ export class MicroBatchExecution {
     return Number(this.conf['numStatePartitions'] ?? this.settings.numStatePartitions);
   }
 
-  private async recover(): Promise<void> {
+  private async recover(): Promise<Recovery> {
     const recovery = await this.checkpoint.recover();
     const leaves = this.settings.plan.leaves.length;
     const watermarks = this.settings.plan.watermarks.length;
@@ -138,7 +142,7 @@ export class MicroBatchExecution {
       if (commit && commit.operatorWatermarksMs.length === watermarks) this.operatorWatermarksMs = [...commit.operatorWatermarksMs];
     };
     switch (recovery.kind) {
-      case 'fresh': return;
+      case 'fresh': return recovery;
       case 'committed':
         this.checkSourceCount(recovery.offsets, recovery.batchId);
         this.conf = { ...recovery.offsets.conf };
@@ -147,7 +151,7 @@ export class MicroBatchExecution {
         this.watermarkMs = recovery.commit.nextBatchWatermarkMs;
         this.lastBatchWatermarkMs = recovery.offsets.batchWatermarkMs;
         restore(recovery.commit);
-        return;
+        return recovery;
       case 'rerun':
         this.checkSourceCount(recovery.offsets, recovery.batchId);
         // Settings that shape state come from the log, not from this run's options.
@@ -158,7 +162,22 @@ export class MicroBatchExecution {
         this.lastBatchWatermarkMs = recovery.previousOffsets?.batchWatermarkMs ?? 0;
         restore(recovery.previousCommit);
         this.pendingRerun = { batchId: recovery.batchId, entry: recovery.offsets };
+        return recovery;
     }
+  }
+
+  /** Tells listeners where a query that had run before resumed (nothing for a fresh checkpoint). */
+  private postRecovered(recovery: Recovery, recoveryMs: number): void {
+    if (recovery.kind === 'fresh') return;
+    const rerun = recovery.kind === 'rerun'
+      ? { batchId: recovery.batchId, sources: recovery.offsets.sources, batchWatermarkMs: recovery.offsets.batchWatermarkMs }
+      : null;
+    this.settings.listeners.post('onQueryRecovered', {
+      id: this.id, runId: this.runId, name: this.settings.name, timestamp: new Date().toISOString(),
+      lastCommittedBatchId: recovery.kind === 'committed' ? recovery.batchId : recovery.previousCommit ? recovery.batchId - 1 : null,
+      nextBatchId: recovery.batchId + 1,
+      rerun, recoveryMs: Math.round(recoveryMs),
+    });
   }
 
   private checkSourceCount(entry: OffsetEntry, batchId: number): void {
@@ -209,11 +228,15 @@ export class MicroBatchExecution {
           'the checkpoint.', batchId, err);
     }
     this.exception = failure;
+    this.status = { message: 'Stopped', isDataAvailable: false, isTriggerActive: false };
     await this.release().catch(() => undefined);
     this.active = false;
     for (const w of this.waiters) failure ? w.reject(failure) : w.resolve();
     this.waiters = [];
-    this.settings.listeners.post('onQueryTerminated', { id: this.id, runId: this.runId, exception: failure?.message ?? null });
+    this.settings.listeners.post('onQueryTerminated', {
+      id: this.id, runId: this.runId, exception: failure?.message ?? null,
+      errorClassOnException: failure ? (failure.cause instanceof WeirError ? failure.cause.code : failure.code) : null,
+    });
     for (const w of this.terminationWaiters) failure ? w.reject(failure) : w.resolve();
     this.terminationWaiters = [];
   }
@@ -226,6 +249,9 @@ export class MicroBatchExecution {
       const triggerStart = Date.now();
       const round = ++this.planningRound;
       const ran = await this.runTrigger(triggerStart);
+      this.status = ran === 'none'
+        ? { message: 'Waiting for data to arrive', isDataAvailable: false, isTriggerActive: false }
+        : { ...this.status, message: 'Waiting for next trigger', isTriggerActive: false };
       if (trigger.kind === 'once' && ran !== 'none') return;
       if (ran === 'none') {
         this.resolveWaiters(round);
@@ -262,9 +288,11 @@ export class MicroBatchExecution {
   private async runTrigger(triggerStart: number): Promise<'data' | 'noData' | 'none'> {
     if (this.purgeFailure !== null) throw this.purgeFailure;
     const durations: Record<string, number> = {};
+    this.status = { ...this.status, message: 'Getting offsets from sources', isTriggerActive: true };
     if (this.pendingRerun) {
       const { batchId, entry } = this.pendingRerun;
       this.pendingRerun = null;
+      this.status = { message: 'Processing new data', isDataAvailable: true, isTriggerActive: true };
       await this.runBatch(batchId, entry, triggerStart, durations);
       return 'data';
     }
@@ -276,6 +304,7 @@ export class MicroBatchExecution {
     const noDataDue = !hasData && this.settings.trigger.kind !== 'once' && this.watermarkMs > this.lastBatchWatermarkMs &&
       this.stateful.some((op) => op.evictsByWatermark(this.settings.outputMode));
     if (!hasData && !noDataDue) return 'none';
+    this.status = { message: 'Processing new data', isDataAvailable: hasData, isTriggerActive: true };
     const entry: OffsetEntry = {
       batchWatermarkMs: this.watermarkMs, batchTimestampMs: Date.now(), conf: this.conf,
       sources: hasData ? ends : this.committedOffsets,
