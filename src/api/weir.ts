@@ -1,5 +1,8 @@
 import { SchemaLike, toSchema, Row } from '../common/schema.js';
 import { ListenerBus, StreamingQueryListener } from '../engine/progress.js';
+import { MonitoringOptions, SessionMonitoring } from '../monitoring/monitoring.js';
+import { QueryHealthReport } from '../monitoring/session-monitor.js';
+import { WeirLogger } from '../monitoring/logger.js';
 import { MemoryTable } from '../connectors/memory/sink.js';
 import { MemoryStream } from '../connectors/memory/source.js';
 import '../connectors/builtin.js';
@@ -30,7 +33,7 @@ export class MemoryStreamInput<T extends Row = Row> {
 export class StreamingQueryManager {
   private readonly queries = new Set<StreamingQuery>();
 
-  constructor(readonly listeners: ListenerBus) {}
+  constructor(readonly listeners: ListenerBus, private readonly monitoring: SessionMonitoring) {}
 
   get active(): StreamingQuery[] {
     return [...this.queries].filter((q) => q.isActive);
@@ -48,6 +51,14 @@ export class StreamingQueryManager {
     await Promise.race(active.map((q) => q.awaitTermination()));
   }
 
+  /**
+   * Each query's health with the reasons: healthy, idle, stalled, falling-behind, watermark-stuck,
+   * failed or stopped (thresholds: `new Weir({ health })`). Listeners hear changes as `onQueryStatus`.
+   */
+  health(): QueryHealthReport[] {
+    return this.monitoring.health();
+  }
+
   addListener(listener: StreamingQueryListener): void {
     this.listeners.add(listener);
   }
@@ -59,22 +70,46 @@ export class StreamingQueryManager {
   register(query: StreamingQuery): void {
     for (const q of this.queries) if (!q.isActive) this.queries.delete(q);
     this.queries.add(query);
+    this.monitoring.register(query);
   }
 }
 
-/** The entry point: readers, memory streams and sinks, and the query manager. */
+/** The session's options: monitoring (web UI, logs, health thresholds). */
+export type WeirOptions = MonitoringOptions;
+
+/** The entry point: readers, memory streams and sinks, the query manager, and monitoring. */
 export class Weir {
-  readonly streams = new StreamingQueryManager(new ListenerBus());
+  readonly streams: StreamingQueryManager;
   private readonly memoryTables = new Map<string, MemoryTable>();
   private readonly writerFactory: WriterFactory;
+  private readonly monitoring: SessionMonitoring;
 
-  constructor() {
+  constructor(options: WeirOptions = {}) {
+    const listeners = new ListenerBus();
+    this.monitoring = new SessionMonitoring(listeners, options);
+    this.streams = new StreamingQueryManager(listeners, this.monitoring);
     const session: WriterSession = {
-      listeners: this.streams.listeners,
+      listeners,
       memoryTable: (name) => this.memorySink(name),
+      prepareRun: (setup) => this.monitoring.prepareRun(setup),
       register: (query) => this.streams.register(query),
     };
     this.writerFactory = (df) => new DataStreamWriter(df, session);
+  }
+
+  /** The web UI's address (`http://127.0.0.1:<port>`) once it listens; rejects when it could not, or without `ui`. */
+  uiUrl(): Promise<string> {
+    return this.monitoring.uiUrl();
+  }
+
+  /** The session's logger (structured, pino), for the program's own lines. */
+  get logger(): WeirLogger {
+    return this.monitoring.logger;
+  }
+
+  /** Closes the web UI and stops health checks (queries keep running; stop them first to end cleanly). */
+  close(): Promise<void> {
+    return this.monitoring.close();
   }
 
   get readStream(): DataStreamReader {

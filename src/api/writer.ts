@@ -20,12 +20,15 @@ import { OutputMode } from '../common/output-mode.js';
 import { Sink } from '../sinks/sink.js';
 import { inMemoryStateProvider } from '../state/memory-provider.js';
 import type { DataFrame } from './dataframe.js';
+import { RunSetup } from '../monitoring/session-monitor.js';
 import { StreamingQuery } from './query.js';
 
 /** What the writer needs from its session. */
 export interface WriterSession {
   readonly listeners: ListenerBus;
   memoryTable(name: string): MemoryTable;
+  /** Before the query starts: the monitor learns the run's checkpoint (null when temporary) and trigger interval. */
+  prepareRun(setup: RunSetup): void;
   register(query: StreamingQuery): void;
 }
 
@@ -98,10 +101,12 @@ export class DataStreamWriter {
     }
     if (!location) temporary = await mkdtemp(join(tmpdir(), 'weir-checkpoint-'));
     const policy = options.oneOf('multipleWatermarkPolicy', ['min', 'max'] as const, 'min');
+    const storage = new FileSystemStorage(location ?? temporary!);
+    const trigger = resolveTrigger(this.triggerSpec);
     const execution = new MicroBatchExecution({
-      name: this.name, storage: new FileSystemStorage(location ?? temporary!), plan: planPhysical(plan),
+      name: this.name, storage, plan: planPhysical(plan),
       statefulFingerprint: statefulFingerprint(plan), outputMode: this.mode, sink, keyColumns: resultKeyColumns(plan),
-      trigger: resolveTrigger(this.triggerSpec),
+      trigger,
       minBatchesToRetain: options.integer('minBatchesToRetain', 100, 1),
       numStatePartitions: options.integer('numStatePartitions', 4, 1),
       stateSnapshotInterval: options.integer('stateSnapshotInterval', 10, 1),
@@ -109,6 +114,10 @@ export class DataStreamWriter {
       idlePollMs: options.integer('pollIntervalMs', 10, 1),
       listeners: this.session.listeners, recentProgressSize: 100,
       onTerminated: temporary ? () => rm(temporary!, { recursive: true, force: true }) : undefined,
+    });
+    this.session.prepareRun({
+      runId: execution.runId, storage: temporary ? null : storage,
+      triggerIntervalMs: trigger.kind === 'processingTime' ? trigger.intervalMs : 0,
     });
     try {
       await execution.start();
