@@ -19,6 +19,8 @@ export interface DemoOptions {
   readonly eventsPerSecond: number;
   readonly kills: number;
   readonly fresh: boolean;
+  /** Serve the web UI from the pipeline process on this port (every restart serves it again there). */
+  readonly uiPort?: number;
   /** How to start `weir demo-pipeline`: the node executable and the CLI script. */
   readonly cli: readonly [string, string];
 }
@@ -94,7 +96,8 @@ function pickKillTicks(kills: number, ticks: number): Set<number> {
 
 function startPipeline(options: DemoOptions, drain: boolean, log: (line: string) => void): ChildProcess {
   const [node, script] = options.cli;
-  const child = spawn(node, [script, 'demo-pipeline', '--dir', options.dir, ...(drain ? ['--drain'] : [])],
+  const child = spawn(node, [script, 'demo-pipeline', '--dir', options.dir, ...(drain ? ['--drain'] : []),
+    ...(options.uiPort === undefined ? [] : ['--ui-port', String(options.uiPort)])],
     { stdio: ['ignore', 'pipe', 'inherit'] });
   let pending = '';
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
