@@ -132,7 +132,7 @@ async function renderCheckpoint() {
   const view = await getJson(`/api/queries/${encodeURIComponent(selected)}/checkpoint`);
   $('#checkpoint-location').textContent = view.location ?? '(temporary checkpoint)';
   $('#batches tbody').replaceChildren(...[...view.batches].reverse().map((b) => el('tr', { 'data-batch': b.batchId },
-    el('td', {}, b.batchId), el('td', {}, b.committed ? 'yes' : 'no (re-runs on restart)'), el('td', {}, b.timestamp),
+    el('td', {}, b.batchId), el('td', {}, b.committed ? 'yes' : 'not yet (re-run if the process stops)'), el('td', {}, b.timestamp),
     el('td', {}, b.watermark), el('td', {}, JSON.stringify(b.offsets)), el('td', {}, b.sink ?? ''),
     el('td', {}, b.durationMs ? number(b.durationMs.triggerExecution) : ''))));
   $('#state-files tbody').replaceChildren(...view.state.flatMap((op) => op.partitions.map((p) => el('tr', {},

@@ -11,7 +11,9 @@ export function createChart(container, title, series) {
   const box = document.createElement('div');
   box.className = 'chart';
   box.dataset.chart = title;
-  box.innerHTML = `<h4>${title}</h4>`;
+  box.append(Object.assign(document.createElement('h4'), { textContent: title }));
+  const empty = Object.assign(document.createElement('p'), { className: 'empty', textContent: 'nothing reported yet' });
+  box.append(empty);
   container.append(box);
   let plot = null;
   let names = [];
@@ -23,6 +25,13 @@ export function createChart(container, title, series) {
       const data = [xs, ...seen.map((name) => rows.map((r) => r[name] ?? null))];
       box.dataset.points = String(xs.length);
       box.dataset.last = JSON.stringify(rows[rows.length - 1] ?? {});
+      empty.hidden = seen.length > 0;
+      if (seen.length === 0) {
+        plot?.destroy();
+        plot = null;
+        names = [];
+        return;
+      }
       if (plot && seen.join('|') === names.join('|')) {
         plot.setData(data);
         return;
@@ -30,9 +39,9 @@ export function createChart(container, title, series) {
       plot?.destroy();
       names = seen;
       plot = new uPlot({
-        width: 440, height: 200,
+        width: Math.max(320, box.clientWidth - 16), height: 200,
         series: [{}, ...seen.map((name, i) => ({ label: name, stroke: COLORS[i % COLORS.length], width: 1.5, points: { size: 4 } }))],
-        axes: [{}, { size: 60 }],
+        axes: [{}, { size: 80 }],
       }, data, box);
     },
   };
