@@ -156,10 +156,10 @@ function connect() {
     const { id, progress } = JSON.parse(e.data);
     if (id === selected && detail) {
       detail.history = [...detail.history.filter((p) => p.batchId !== progress.batchId), progress].slice(-500);
-      renderDetail();
-      if (progress.batchId % 5 === 0) quietly(renderCheckpoint());
+      redrawDetail();
+      refreshCheckpoint();
     }
-    quietly(renderQueries());
+    refreshQueries();
   });
   for (const kind of ['status', 'started', 'terminated', 'recovered']) events.addEventListener(kind, () => refresh());
 }
@@ -168,6 +168,17 @@ function connect() {
 function quietly(promise) {
   promise.catch(() => undefined);
 }
+
+// A fast query commits many batches a second: redraw and re-fetch at most every `ms`, always ending on the latest.
+function throttled(fn, ms) {
+  let timer = null;
+  return () => {
+    timer ??= setTimeout(() => { timer = null; fn(); }, ms);
+  };
+}
+const redrawDetail = throttled(() => renderDetail(), 200);
+const refreshQueries = throttled(() => quietly(renderQueries()), 500);
+const refreshCheckpoint = throttled(() => quietly(renderCheckpoint()), 1000);
 
 let refreshing = null;
 function refresh() {
