@@ -27,8 +27,11 @@ import { StreamingQuery } from './query.js';
 export interface WriterSession {
   readonly listeners: ListenerBus;
   memoryTable(name: string): MemoryTable;
-  /** Before the query starts: the monitor learns the run's checkpoint (null when temporary) and trigger interval. */
-  prepareRun(setup: RunSetup): void;
+  /**
+   * Before the query starts: the monitor learns the run's checkpoint (null when temporary) and trigger
+   * interval; the returned function forgets them when the start fails.
+   */
+  prepareRun(setup: RunSetup): () => void;
   register(query: StreamingQuery): void;
 }
 
@@ -115,13 +118,14 @@ export class DataStreamWriter {
       listeners: this.session.listeners, recentProgressSize: 100,
       onTerminated: temporary ? () => rm(temporary!, { recursive: true, force: true }) : undefined,
     });
-    this.session.prepareRun({
+    const forgetRun = this.session.prepareRun({
       runId: execution.runId, storage: temporary ? null : storage,
       triggerIntervalMs: trigger.kind === 'processingTime' ? trigger.intervalMs : 0,
     });
     try {
       await execution.start();
     } catch (err) {
+      forgetRun();
       if (temporary) await rm(temporary, { recursive: true, force: true });
       throw err;
     }

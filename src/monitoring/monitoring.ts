@@ -60,8 +60,8 @@ export class SessionMonitoring {
     return (await this.server).url;
   }
 
-  prepareRun(setup: RunSetup): void {
-    this.monitor.prepareRun(setup);
+  prepareRun(setup: RunSetup): () => void {
+    return this.monitor.prepareRun(setup);
   }
 
   register(query: MonitoredQuery): void {

@@ -120,9 +120,10 @@ export class SessionMonitor {
     this.timer.unref();
   }
 
-  /** Called by the writer before `start()`: the run's checkpoint and trigger interval. */
-  prepareRun(setup: RunSetup): void {
+  /** Called by the writer before `start()`: the run's checkpoint and trigger interval; the result forgets it (a failed start). */
+  prepareRun(setup: RunSetup): () => void {
     this.setups.set(setup.runId, setup);
+    return () => this.setups.delete(setup.runId);
   }
 
   /** Called by the session once `start()` returned: the query object, for its status and exception. */
