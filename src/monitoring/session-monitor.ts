@@ -41,6 +41,9 @@ export type MonitorEvent =
   | { readonly kind: 'recovered'; readonly event: QueryRecoveredEvent }
   | { readonly kind: 'started' | 'terminated'; readonly id: string };
 
+/** How many ended queries a session keeps listing. */
+const KEEP_FINISHED = 50;
+
 /** One query as the monitor sees it, across its runs in this session. */
 export class TrackedQuery {
   query: MonitoredQuery | null = null;
@@ -168,6 +171,7 @@ export class SessionMonitor {
   private track(id: string, runId: string, name: string | null): TrackedQuery {
     let tracked = this.queries.get(id);
     if (!tracked) {
+      this.forgetOldFinished();
       tracked = new TrackedQuery(id, runId, name);
       this.queries.set(id, tracked);
       this.startRun(tracked);
@@ -178,6 +182,12 @@ export class SessionMonitor {
       this.startRun(tracked);
     }
     return tracked;
+  }
+
+  /** Stopped and failed queries stay listed (the UI shows why they ended), the newest {@link KEEP_FINISHED} of them. */
+  private forgetOldFinished(): void {
+    const finished = this.list().filter((t) => t.query !== null && !t.query.isActive);
+    for (const t of finished.slice(0, Math.max(0, finished.length - KEEP_FINISHED + 1))) this.queries.delete(t.id);
   }
 
   private startRun(tracked: TrackedQuery): void {

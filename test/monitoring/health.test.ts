@@ -184,3 +184,18 @@ test('a failed query reports failed with its error code and message', async () =
     await weir.close();
   }
 });
+
+test('a session keeps listing its newest 50 ended queries, and every running one', async () => {
+  const weir = new Weir({ logLevel: 'silent' });
+  try {
+    const running = await startMemory(weir.memoryStream('n LONG').toDF(), 'running');
+    for (let i = 0; i < 55; i++) await (await startMemory(weir.memoryStream('n LONG').toDF(), `ended-${i}`)).stop();
+    const names = weir.streams.health().map((h) => h.name);
+    assert.equal(names.length, 51);
+    assert.ok(names.includes('running'));
+    assert.deepEqual(names.filter((n) => n !== 'running'), Array.from({ length: 50 }, (_, i) => `ended-${i + 5}`));
+    await running.stop();
+  } finally {
+    await weir.close();
+  }
+});

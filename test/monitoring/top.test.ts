@@ -61,3 +61,11 @@ test('weir top says when no UI answers at the address', async () => {
   assert.equal(run.code, 2);
   assert.match(run.stderr, /Cannot reach the weir web UI at http:\/\/127\.0\.0\.1:9 .*\[UI_UNREACHABLE\]/);
 });
+
+test('weir demo --ui serves the web UI from its pipeline', async () => {
+  const dir = await tempDir('weir-demo-ui-');
+  const { stdout } = await promisify(execFile)(process.execPath,
+    [CLI, 'demo', '--dir', dir, '--seconds', '1', '--rate', '200', '--kills', '0', '--ui', '0'], { timeout: 120_000 });
+  assert.match(stdout, /\[pipeline \d+\] web UI at http:\/\/127\.0\.0\.1:\d+\n/);
+  assert.match(stdout, /Exactly once/);
+});
