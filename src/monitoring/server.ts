@@ -16,7 +16,10 @@ export interface UiOptions {
   readonly port: number;
   /** Default 127.0.0.1: the UI shows data and offsets, so it is not exposed unless asked. */
   readonly host?: string;
-  /** When set, every request needs `Authorization: Bearer <token>` (or `?token=<token>`, for the page's own requests). */
+  /**
+   * When set, data (/api/..., /metrics, /health) needs `Authorization: Bearer <token>`, or `?token=<token>`
+   * (open the page as `/?token=<token>`; it passes the token on).
+   */
   readonly token?: string;
 }
 
@@ -98,15 +101,16 @@ export class MonitoringServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (req.method !== 'GET') return send(res, 405, 'text/plain', 'Only GET is served here.\n', { allow: 'GET' });
-    if (!this.authorized(req, url)) {
-      return send(res, 401, 'text/plain', 'This weir UI needs its token: Authorization: Bearer <token>, or ?token=<token>.\n',
-        { 'www-authenticate': 'Bearer' });
-    }
     const path = url.pathname;
+    // The page's own files hold no data: they load without the token, which the page then sends with every request.
     const uiFile = UI_FILES[path];
     if (uiFile) return this.sendFile(res, join(UI_DIR, uiFile));
     const vendorFile = UPLOT_FILES[path];
     if (vendorFile) return this.sendFile(res, join(uplotDir(), vendorFile));
+    if (!this.authorized(req, url)) {
+      return send(res, 401, 'text/plain', 'This weir UI needs its token: Authorization: Bearer <token>, or ?token=<token>.\n',
+        { 'www-authenticate': 'Bearer' });
+    }
     if (path === '/metrics') {
       const { contentType, body } = await this.metrics.text();
       return send(res, 200, contentType, body);

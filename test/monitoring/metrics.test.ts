@@ -149,11 +149,12 @@ test('the HTTP source reports its ingest backlog and WAL bytes as gauges', async
   }
 });
 
-test('with a token, every endpoint needs it (header or query parameter)', async () => {
+test('with a token, every data endpoint needs it (header or query parameter); the page\'s files do not', async () => {
   const weir = new Weir({ ui: { port: 0, token: 's3cret' }, logLevel: 'silent' });
   try {
     const url = await weir.uiUrl();
-    for (const path of ['/metrics', '/health', '/', '/api/queries']) {
+    for (const path of ['/', '/ui/app.js', '/vendor/uplot.js']) assert.equal((await fetch(`${url}${path}`)).status, 200, path);
+    for (const path of ['/metrics', '/health', '/api/queries', '/api/events']) {
       assert.equal((await fetch(`${url}${path}`)).status, 401, `${path} without the token`);
       assert.equal((await fetch(`${url}${path}`, { headers: { authorization: 'Bearer wrong!' } })).status, 401);
       assert.equal((await fetch(`${url}${path}`, { headers: { authorization: 'Bearer s3cret' } })).status, 200);

@@ -5,10 +5,10 @@
  */
 import { col, count, Weir, window } from '../../src/index.js';
 
-interface ChildConfig { readonly port: number; readonly input: string; readonly checkpoint: string }
+interface ChildConfig { readonly port: number; readonly token: string; readonly input: string; readonly checkpoint: string }
 
 async function main(config: ChildConfig): Promise<void> {
-  const weir = new Weir({ ui: { port: config.port }, logLevel: 'silent' });
+  const weir = new Weir({ ui: { port: config.port, token: config.token }, logLevel: 'silent' });
   const print = (line: object): void => { process.stdout.write(`${JSON.stringify(line)}\n`); };
   weir.streams.addListener({
     onQueryRecovered: (recovered) => print({ recovered }),

@@ -50,7 +50,7 @@ test('the web UI charts live batches, shows lastProgress, and shows the recovery
   const dir = await tempDir('weir-ui-');
   const input = join(dir, 'input');
   await mkdir(input);
-  const config = { port: await freePort(), input, checkpoint: join(dir, 'checkpoint') };
+  const config = { port: await freePort(), token: 'ui-token', input, checkpoint: join(dir, 'checkpoint') };
   let child = new JsonLinesChild(CHILD, config);
   const browser = await launchChromium(dir);
   try {
@@ -59,7 +59,9 @@ test('the web UI charts live batches, shows lastProgress, and shows the recovery
     const pageErrors: string[] = [];
     page.on('pageerror', (err) => pageErrors.push(err.message));
     page.on('console', (msg) => { if (msg.type() === 'error') pageErrors.push(`${msg.text()} (${msg.location().url})`); });
-    await page.goto(ui);
+    assert.equal((await fetch(`${ui}/api/queries`)).status, 401, 'the data needs the token');
+    // The page passes the token from its own address to its data requests and event stream.
+    await page.goto(`${ui}/?token=${config.token}`);
     for (let i = 0; i < 4; i++) await addFile(input, `views-${i}.json`, 100 + i * 3, 30 + i * 10);
 
     // Once the query has read every file and settled (a batch may follow the last file to move the

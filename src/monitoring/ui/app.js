@@ -116,7 +116,12 @@ function renderOperators(progress) {
   const columns = [...new Set(operators.flatMap((op) => Object.keys(op)))];
   $('#operators thead').replaceChildren(el('tr', {}, ...columns.map((c) => el('th', {}, c))));
   $('#operators tbody').replaceChildren(...operators.map((op) =>
-    el('tr', {}, ...columns.map((c) => el('td', {}, typeof op[c] === 'number' ? number(op[c]) : JSON.stringify(op[c]) ?? '')))));
+    el('tr', {}, ...columns.map((c) => el('td', {}, cellText(op[c]))))));
+}
+
+function cellText(value) {
+  if (typeof value === 'number') return number(value);
+  return typeof value === 'string' ? value : JSON.stringify(value) ?? '';
 }
 
 function renderRecoveries() {
