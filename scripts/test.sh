@@ -5,7 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 rm -rf dist
-npx tsc -p tsconfig.json
+npm run build --silent
+# Query logs stay out of the test output unless asked for; tests that check logs set their own level.
+export WEIR_LOG_LEVEL="${WEIR_LOG_LEVEL:-silent}"
+# The web UI's browser tests need Chromium: installed here when missing, and they fail (not skip) without it.
+bash scripts/chromium.sh
 
 if [ -z "${WEIR_TEST_PG_URL:-}" ] && [ "${WEIR_SKIP_SERVICES:-}" != "1" ]; then
   bash scripts/services.sh start

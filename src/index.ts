@@ -14,8 +14,14 @@ export type { Duration } from './common/duration.js';
 export type { Trigger } from './engine/trigger.js';
 export type {
   StreamingQueryProgress, SourceProgress, StreamingQueryListener, QueryStartedEvent, QueryProgressEvent,
-  QueryIdleEvent, QueryTerminatedEvent,
+  QueryIdleEvent, QueryTerminatedEvent, QueryRecoveredEvent, QueryStatusEvent, QueryHealthStatus, StreamingQueryStatus,
 } from './engine/progress.js';
+export type { WeirOptions } from './api/weir.js';
+export type { MonitoringOptions } from './monitoring/monitoring.js';
+export type { UiOptions } from './monitoring/server.js';
+export type { HealthThresholds } from './monitoring/health.js';
+export type { WeirLogger } from './monitoring/logger.js';
+export type { QueryHealthReport } from './monitoring/session-monitor.js';
 export type { StateOperatorProgress } from './exec/physical.js';
 export type { OutputMode } from './common/output-mode.js';
 export type { Sink, SinkContext, SinkSpec } from './sinks/sink.js';

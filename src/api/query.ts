@@ -1,5 +1,5 @@
 import { StreamingQueryException } from '../common/errors.js';
-import { StreamingQueryProgress } from '../engine/progress.js';
+import { StreamingQueryProgress, StreamingQueryStatus } from '../engine/progress.js';
 import { MicroBatchExecution } from '../engine/micro-batch.js';
 
 /** A running streaming query (Spark's `StreamingQuery`). */
@@ -14,6 +14,8 @@ export class StreamingQuery {
   get isActive(): boolean { return this.execution.active; }
   /** The error the query stopped with, or null. */
   get exception(): StreamingQueryException | null { return this.execution.exception; }
+  /** What the query is doing now: Spark's `status` (message, isDataAvailable, isTriggerActive). */
+  get status(): StreamingQueryStatus { return this.execution.status; }
   get lastProgress(): StreamingQueryProgress | null {
     return this.execution.recentProgress[this.execution.recentProgress.length - 1] ?? null;
   }

@@ -6,6 +6,9 @@ import { registerSource, SourceFactory } from '../sources/registry.js';
 import { registerStateStoreProvider } from '../state/registry.js';
 import { StateStoreProvider } from '../state/state-store.js';
 import { ListenerBus, StreamingQueryListener } from '../engine/progress.js';
+import { MonitoringOptions, SessionMonitoring } from '../monitoring/monitoring.js';
+import { QueryHealthReport } from '../monitoring/session-monitor.js';
+import { WeirLogger } from '../monitoring/logger.js';
 import { MemoryTable } from '../connectors/memory/sink.js';
 import { MemoryStream } from '../connectors/memory/source.js';
 import '../connectors/builtin.js';
@@ -38,7 +41,7 @@ export class MemoryStreamInput<T extends Row = Row> {
 export class StreamingQueryManager {
   private readonly queries = new Set<StreamingQuery>();
 
-  constructor(readonly listeners: ListenerBus) {}
+  constructor(readonly listeners: ListenerBus, private readonly monitoring: SessionMonitoring) {}
 
   get active(): StreamingQuery[] {
     return [...this.queries].filter((q) => q.isActive);
@@ -56,6 +59,14 @@ export class StreamingQueryManager {
     await Promise.race(active.map((q) => q.awaitTermination()));
   }
 
+  /**
+   * Each query's health with the reasons: healthy, idle, stalled, falling-behind, watermark-stuck,
+   * failed or stopped (thresholds: `new Weir({ health })`). Listeners hear changes as `onQueryStatus`.
+   */
+  health(): QueryHealthReport[] {
+    return this.monitoring.health();
+  }
+
   addListener(listener: StreamingQueryListener): void {
     this.listeners.add(listener);
   }
@@ -67,11 +78,15 @@ export class StreamingQueryManager {
   register(query: StreamingQuery): void {
     for (const q of this.queries) if (!q.isActive) this.queries.delete(q);
     this.queries.add(query);
+    this.monitoring.register(query);
   }
 }
 
+/** The session's options: monitoring (web UI, logs, health thresholds). */
+export type WeirOptions = MonitoringOptions;
+
 /**
- * The entry point: readers, memory streams and sinks, and the query manager. Its static methods
+ * The entry point: readers, memory streams and sinks, the query manager, and monitoring. Its static methods
  * extend every session of the process (as Spark's data source registrations do): a name taken by a
  * built-in or an earlier registration is refused.
  */
@@ -103,16 +118,20 @@ export class Weir {
     registerCheckpointStorage(scheme, factory);
   }
 
-  readonly streams = new StreamingQueryManager(new ListenerBus());
+  readonly streams: StreamingQueryManager;
   private readonly memoryTables = new Map<string, MemoryTable>();
   private readonly session: SessionContext;
-
+  private readonly monitoring: SessionMonitoring;
   private readonly sqlSession: SqlSession;
 
-  constructor() {
+  constructor(options: WeirOptions = {}) {
+    const listeners = new ListenerBus();
+    this.monitoring = new SessionMonitoring(listeners, options);
+    this.streams = new StreamingQueryManager(listeners, this.monitoring);
     const writerSession: WriterSession = {
-      listeners: this.streams.listeners,
+      listeners,
       memoryTable: (name) => this.memorySink(name),
+      prepareRun: (setup) => this.monitoring.prepareRun(setup),
       register: (query) => this.streams.register(query),
     };
     this.session = { writer: (df) => new DataStreamWriter(df, writerSession), views: new ViewCatalog() };
@@ -138,6 +157,21 @@ export class Weir {
   /** Runs a SQL script for `weir run`: its declarations, and the DataFrames its INSERT INTO statements write. */
   sqlScript(text: string): SqlResult {
     return this.sqlSession.run(text);
+  }
+
+  /** The web UI's address (`http://127.0.0.1:<port>`) once it listens; rejects when it could not, or without `ui`. */
+  uiUrl(): Promise<string> {
+    return this.monitoring.uiUrl();
+  }
+
+  /** The session's logger (structured, pino), for the program's own lines. */
+  get logger(): WeirLogger {
+    return this.monitoring.logger;
+  }
+
+  /** Closes the web UI and stops health checks (queries keep running; stop them first to end cleanly). */
+  close(): Promise<void> {
+    return this.monitoring.close();
   }
 
   get readStream(): DataStreamReader {

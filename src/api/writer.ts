@@ -23,12 +23,18 @@ import { stateStoreProviderNamed } from '../state/registry.js';
 import { StateStoreProvider } from '../state/state-store.js';
 import { unknownNameError } from '../common/nearest-name.js';
 import type { DataFrame } from './dataframe.js';
+import { RunSetup } from '../monitoring/session-monitor.js';
 import { StreamingQuery } from './query.js';
 
 /** What the writer needs from its session. */
 export interface WriterSession {
   readonly listeners: ListenerBus;
   memoryTable(name: string): MemoryTable;
+  /**
+   * Before the query starts: the monitor learns the run's checkpoint (null when temporary) and trigger
+   * interval; the returned function forgets them when the start fails.
+   */
+  prepareRun(setup: RunSetup): () => void;
   register(query: StreamingQuery): void;
 }
 
@@ -118,7 +124,7 @@ export class DataStreamWriter {
   async start(path?: string): Promise<StreamingQuery> {
     const options = new Options(this.optionValues, `${this.batchFunction ? 'foreachBatch' : this.sinkFormat} sink`);
     const sink = this.createSink(path, options);
-    const storage = this.checkpoint(options);
+    const durable = this.checkpoint(options);
     const stateStoreProvider = this.stateStoreProvider(options);
     const plan = await loadStaticJoinSides(this.df.plan);
     checkStreamingPlan(plan, this.mode);
@@ -126,12 +132,14 @@ export class DataStreamWriter {
       throw new AnalysisError(`The ${sink.description} sink does not support output mode '${this.mode}'; it supports ` +
         `${sink.supportedModes.join(', ')}.`, 'UNSUPPORTED_OUTPUT_MODE');
     }
-    const temporary = storage ? null : await mkdtemp(join(tmpdir(), 'weir-checkpoint-'));
+    const temporary = durable ? null : await mkdtemp(join(tmpdir(), 'weir-checkpoint-'));
     const policy = options.oneOf('multipleWatermarkPolicy', ['min', 'max'] as const, 'min');
+    const storage = durable ?? openCheckpointStorage(temporary!);
+    const trigger = resolveTrigger(this.triggerSpec);
     const execution = new MicroBatchExecution({
-      name: this.name, storage: storage ?? openCheckpointStorage(temporary!), plan: planPhysical(plan),
+      name: this.name, storage, plan: planPhysical(plan),
       statefulFingerprint: statefulFingerprint(plan), outputMode: this.mode, sink, keyColumns: resultKeyColumns(plan),
-      trigger: resolveTrigger(this.triggerSpec),
+      trigger,
       minBatchesToRetain: options.integer('minBatchesToRetain', 100, 1),
       numStatePartitions: options.integer('numStatePartitions', 4, 1),
       stateSnapshotInterval: options.integer('stateSnapshotInterval', 10, 1),
@@ -140,9 +148,14 @@ export class DataStreamWriter {
       listeners: this.session.listeners, recentProgressSize: 100,
       onTerminated: temporary ? () => rm(temporary!, { recursive: true, force: true }) : undefined,
     });
+    const forgetRun = this.session.prepareRun({
+      runId: execution.runId, storage: temporary ? null : storage,
+      triggerIntervalMs: trigger.kind === 'processingTime' ? trigger.intervalMs : 0,
+    });
     try {
       await execution.start();
     } catch (err) {
+      forgetRun();
       if (temporary) await rm(temporary, { recursive: true, force: true });
       throw err;
     }

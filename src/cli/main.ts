@@ -1,4 +1,4 @@
-/** The `weir` command line: `weir demo`, `weir run <pipeline.sql>`, `weir inspect <checkpoint>`. */
+/** The `weir` command line: `weir demo`, `weir run <pipeline.sql>`, `weir inspect <checkpoint>`, `weir top [url]`. */
 import { Command, InvalidArgumentError } from 'commander';
 import { resolve } from 'node:path';
 import { WeirError } from '../common/errors.js';
@@ -6,10 +6,17 @@ import { runDemoPipeline } from './demo/pipeline-process.js';
 import { runDemo } from './demo/run-demo.js';
 import { dumpState, formatCheckpointReport, inspectCheckpoint } from './inspect.js';
 import { runPipelineFile } from './run/run-pipeline.js';
+import { runTop } from './top.js';
 
 function positiveNumber(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number.');
+  return n;
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number (0-65535).');
   return n;
 }
 
@@ -32,10 +39,11 @@ program.command('demo')
   .option('--kills <n>', 'how many times to SIGKILL the pipeline', count, 3)
   .option('--fresh', 'start over even if the folder holds an interrupted demo', false)
   .option('--seed <n>', 'seed of the random kill moments (to repeat a run)', count)
-  .action(async (opts: { dir: string; seconds: number; rate: number; kills: number; fresh: boolean; seed?: number }) => {
+  .option('--ui <port>', 'serve the web UI (and /metrics, /health) from the pipeline on this port of 127.0.0.1', port)
+  .action(async (opts: { dir: string; seconds: number; rate: number; kills: number; fresh: boolean; seed?: number; ui?: number }) => {
     const check = await runDemo({
       dir: resolve(opts.dir), seconds: opts.seconds, eventsPerSecond: opts.rate, kills: opts.kills, fresh: opts.fresh,
-      seed: opts.seed ?? Date.now() % 1_000_000,
+      seed: opts.seed ?? Date.now() % 1_000_000, ...(opts.ui === undefined ? {} : { uiPort: opts.ui }),
       cli: [process.execPath, process.argv[1]!],
     }, (line) => process.stdout.write(`${line}\n`));
     const exact = check.lost === 0 && check.duplicated === 0 && check.wrong === 0 && check.eventsCounted === check.events;
@@ -45,8 +53,20 @@ program.command('demo')
 program.command('demo-pipeline', { hidden: true })
   .requiredOption('--dir <folder>')
   .option('--drain', 'process what is in the input folder, then stop', false)
-  .action(async (opts: { dir: string; drain: boolean }) => {
-    await runDemoPipeline(resolve(opts.dir), opts.drain);
+  .option('--ui-port <port>', 'serve the web UI on this port', port)
+  .action(async (opts: { dir: string; drain: boolean; uiPort?: number }) => {
+    await runDemoPipeline(resolve(opts.dir), opts.drain, opts.uiPort);
+  });
+
+program.command('top')
+  .description('A terminal view of the queries of a running weir web UI: status, batch, rates, lag, errors.')
+  .argument('[url]', 'the web UI\'s address', 'http://127.0.0.1:4040')
+  .option('--token <token>', 'the UI\'s bearer token (or WEIR_UI_TOKEN)')
+  .option('--interval <seconds>', 'seconds between refreshes', positiveNumber, 2)
+  .option('--once', 'print the view once and exit', false)
+  .action(async (url: string, opts: { token?: string; interval: number; once: boolean }) => {
+    await runTop({ url, token: opts.token ?? process.env['WEIR_UI_TOKEN'] ?? null, intervalMs: opts.interval * 1000,
+      once: opts.once }, (text) => process.stdout.write(text));
   });
 
 program.command('run')

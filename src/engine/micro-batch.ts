@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Checkpoint } from '../checkpoint/checkpoint.js';
+import { Checkpoint, Recovery } from '../checkpoint/checkpoint.js';
 import { CheckpointPaths, localPath } from '../checkpoint/layout.js';
 import { BatchConf, OffsetEntry } from '../checkpoint/offset-log.js';
 import { PrefixedStorage } from '../checkpoint/prefixed-storage.js';
 import { CheckpointLock, CheckpointStorage } from '../checkpoint/storage.js';
 import { descriptorShortage } from '../common/descriptor-shortage.js';
-import { CheckpointError, errorMessage, StreamingQueryException } from '../common/errors.js';
+import { CheckpointError, errorMessage, StreamingQueryException, WeirError } from '../common/errors.js';
 import { injectFault } from '../common/faults.js';
 import { OutputMode } from '../common/output-mode.js';
 import { Row } from '../common/schema.js';
@@ -16,7 +16,7 @@ import { Sink } from '../sinks/sink.js';
 import { Offset, sameOffset, Source } from '../sources/source.js';
 import { StateStoreProvider } from '../state/state-store.js';
 import { LogRetention } from './log-retention.js';
-import { ListenerBus, SourceProgress, StreamingQueryProgress } from './progress.js';
+import { ListenerBus, SourceProgress, StreamingQueryProgress, StreamingQueryStatus } from './progress.js';
 import { ProgressReporter } from './progress-reporter.js';
 import { QueryLifecycle } from './query-lifecycle.js';
 import { ResolvedTrigger } from './trigger.js';
@@ -56,6 +56,8 @@ export class MicroBatchExecution {
   id = '';
   exception: StreamingQueryException | null = null;
   active = false;
+  /** What the query is doing now (Spark's `StreamingQuery.status`). */
+  status: StreamingQueryStatus = { message: 'Initializing sources', isDataAvailable: false, isTriggerActive: false };
 
   private readonly checkpoint: Checkpoint;
   private readonly sources: Source[] = [];
@@ -85,14 +87,16 @@ export class MicroBatchExecution {
 
   /** Recovers from the checkpoint and starts the loop; fails (without running anything) on a bad checkpoint. */
   async start(): Promise<void> {
+    const startedAt = performance.now();
     const { settings } = this;
     const leaves = settings.plan.leaves as StreamInput[];
     const meta = await this.checkpoint.openMetadata(leaves.map((l) => `${l.description} [${schemaLine(l)}]`),
       settings.statefulFingerprint);
     this.id = meta.id;
     this.lock = await settings.storage.lock({ queryId: this.id, runId: this.runId });
+    let recovery: Recovery;
     try {
-      await this.recover();
+      recovery = await this.recover();
       for (const [i, leaf] of leaves.entries()) {
         const source = leaf.create();
         this.sources.push(source);
@@ -125,11 +129,12 @@ export class MicroBatchExecution {
     this.progress = new ProgressReporter({ id: this.id, runId: this.runId, name: settings.name }, settings.listeners,
       settings.recentProgressSize, this.stateful, settings.sink.description, settings.plan.watermarks.length > 0);
     this.active = true;
+    this.postRecovered(recovery, performance.now() - startedAt);
     settings.listeners.post('onQueryStarted', { id: this.id, runId: this.runId, name: settings.name, timestamp: new Date().toISOString() });
     this.lifecycle.loopDone = this.runLoop();
   }
 
-  private async recover(): Promise<void> {
+  private async recover(): Promise<Recovery> {
     const recovery = await this.checkpoint.recover();
     const { plan } = this.settings;
     const delaysMs = plan.watermarks.map((w) => w.delayMs);
@@ -144,7 +149,7 @@ export class MicroBatchExecution {
         watermarkFrom({ nextBatchMs: 0, lastBatchMs: 0, operatorMs: [] }, {
           numStatePartitions: this.settings.numStatePartitions, multipleWatermarkPolicy: this.settings.multipleWatermarkPolicy,
         });
-        return;
+        return recovery;
       case 'committed':
         this.checkSourceCount(recovery.offsets, recovery.batchId);
         this.committedOffsets = [...recovery.offsets.sources];
@@ -153,7 +158,7 @@ export class MicroBatchExecution {
           nextBatchMs: recovery.commit.nextBatchWatermarkMs, lastBatchMs: recovery.offsets.batchWatermarkMs,
           operatorMs: recovery.commit.operatorWatermarksMs,
         }, recovery.offsets.conf);
-        return;
+        return recovery;
       case 'rerun':
         this.checkSourceCount(recovery.offsets, recovery.batchId);
         if (recovery.previousOffsets) this.committedOffsets = [...recovery.previousOffsets.sources];
@@ -163,7 +168,21 @@ export class MicroBatchExecution {
           operatorMs: recovery.previousCommit?.operatorWatermarksMs ?? [],
         }, recovery.offsets.conf);
         this.pendingRerun = { batchId: recovery.batchId, entry: recovery.offsets };
+        return recovery;
     }
+  }
+
+  /** Tells listeners where a query that had run before resumed (nothing for a fresh checkpoint). */
+  private postRecovered(recovery: Recovery, recoveryMs: number): void {
+    if (recovery.kind === 'fresh') return;
+    const rerun = recovery.kind === 'rerun'
+      ? { batchId: recovery.batchId, sources: recovery.offsets.sources, batchWatermarkMs: recovery.offsets.batchWatermarkMs }
+      : null;
+    this.settings.listeners.post('onQueryRecovered', {
+      id: this.id, runId: this.runId, name: this.settings.name, timestamp: new Date().toISOString(),
+      lastCommittedBatchId: recovery.kind === 'committed' ? recovery.batchId : recovery.previousCommit ? recovery.batchId - 1 : null,
+      nextBatchId: recovery.batchId + 1, rerun, recoveryMs: Math.round(recoveryMs),
+    });
   }
 
   private checkSourceCount(entry: OffsetEntry, batchId: number): void {
@@ -205,8 +224,12 @@ export class MicroBatchExecution {
     const releaseFailures = await this.release();
     if (releaseFailures.length > 0) failure = this.withReleaseFailures(failure, releaseFailures);
     this.exception = failure;
+    this.status = { message: 'Stopped', isDataAvailable: false, isTriggerActive: false };
     this.active = false;
-    this.settings.listeners.post('onQueryTerminated', { id: this.id, runId: this.runId, exception: failure?.message ?? null });
+    this.settings.listeners.post('onQueryTerminated', {
+      id: this.id, runId: this.runId, exception: failure?.message ?? null,
+      errorClassOnException: failure ? (failure.cause instanceof WeirError ? failure.cause.code : failure.code) : null,
+    });
     this.lifecycle.terminated(failure);
   }
 
@@ -234,6 +257,9 @@ export class MicroBatchExecution {
       const triggerStart = Date.now();
       const round = this.lifecycle.newPlanningRound();
       const ran = await this.runTrigger(triggerStart);
+      this.status = ran === 'none'
+        ? { message: 'Waiting for data to arrive', isDataAvailable: false, isTriggerActive: false }
+        : { ...this.status, message: 'Waiting for next trigger', isTriggerActive: false };
       if (trigger.kind === 'once' && ran !== 'none') return;
       if (ran === 'none') {
         this.lifecycle.planningRoundFoundNothing(round);
@@ -259,9 +285,11 @@ export class MicroBatchExecution {
     this.lock!.assertHeld();
     const durations: Record<string, number> = {};
     this.descriptorWaitAtTrigger = descriptorShortage().waitedMs;
+    this.status = { ...this.status, message: 'Getting offsets from sources', isTriggerActive: true };
     if (this.pendingRerun) {
       const { batchId, entry } = this.pendingRerun;
       this.pendingRerun = null;
+      this.status = { message: 'Processing new data', isDataAvailable: true, isTriggerActive: true };
       await this.runBatch(batchId, entry, triggerStart, durations);
       return 'data';
     }
@@ -273,6 +301,7 @@ export class MicroBatchExecution {
     const noDataDue = !hasData && this.settings.trigger.kind !== 'once' && this.watermark.movedSinceLastBatch &&
       this.stateful.some((op) => op.evictsByWatermark(this.settings.outputMode));
     if (!hasData && !noDataDue) return 'none';
+    this.status = { message: 'Processing new data', isDataAvailable: hasData, isTriggerActive: true };
     const entry: OffsetEntry = {
       batchWatermarkMs: this.watermark.nextBatchWatermarkMs, batchTimestampMs: Date.now(), conf: this.conf,
       sources: hasData ? ends : this.committedOffsets,

@@ -32,17 +32,69 @@ export interface StreamingQueryProgress {
   readonly sink: { readonly description: string; readonly numOutputRows: number; readonly metrics: Readonly<Record<string, number>> };
 }
 
+/** What a query is doing right now (Spark's `StreamingQueryStatus`). */
+export interface StreamingQueryStatus {
+  readonly message: string;
+  /** The last planning found new input (it stays true while a backlog is worked through). */
+  readonly isDataAvailable: boolean;
+  /** A trigger (planning or a batch) is running. */
+  readonly isTriggerActive: boolean;
+}
+
 /** A query's events, as Spark's `StreamingQueryListener` receives them. */
 export interface QueryStartedEvent { readonly id: string; readonly runId: string; readonly name: string | null; readonly timestamp: string }
 export interface QueryProgressEvent { readonly progress: StreamingQueryProgress }
 export interface QueryIdleEvent { readonly id: string; readonly runId: string; readonly timestamp: string }
-export interface QueryTerminatedEvent { readonly id: string; readonly runId: string; readonly exception: string | null }
+export interface QueryTerminatedEvent {
+  readonly id: string;
+  readonly runId: string;
+  readonly exception: string | null;
+  /** The failure's error code (the cause's, when the batch failed on a weir error), as Spark 3.5's field. */
+  readonly errorClassOnException: string | null;
+}
+
+/**
+ * Posted (before onQueryStarted) when a query starts from a checkpoint that already has batches: where
+ * it resumes, which logged-but-uncommitted batch it re-runs first, and how long recovery took.
+ */
+export interface QueryRecoveredEvent {
+  readonly id: string;
+  readonly runId: string;
+  readonly name: string | null;
+  readonly timestamp: string;
+  /** The newest batch the checkpoint had committed, or null when none was. */
+  readonly lastCommittedBatchId: number | null;
+  /** The batch the query plans next (after the re-run, if there is one). */
+  readonly nextBatchId: number;
+  /** A batch in the offset log without a commit: it runs again first, with exactly these logged offsets. */
+  readonly rerun: { readonly batchId: number; readonly sources: readonly unknown[]; readonly batchWatermarkMs: number } | null;
+  /** From start() to ready: checkpoint recovery, sources, sink and state stores opened. */
+  readonly recoveryMs: number;
+}
+
+/** A query's health as the session's monitor judges it (see README, Monitoring). */
+export type QueryHealthStatus = 'healthy' | 'idle' | 'stalled' | 'falling-behind' | 'watermark-stuck' | 'failed' | 'stopped';
+
+/** Posted when a query's health status changes. */
+export interface QueryStatusEvent {
+  readonly id: string;
+  readonly runId: string;
+  readonly name: string | null;
+  readonly timestamp: string;
+  readonly status: QueryHealthStatus;
+  readonly previousStatus: QueryHealthStatus | null;
+  /** Why, in words: which threshold was crossed, by how much. */
+  readonly reasons: readonly string[];
+}
 
 export interface StreamingQueryListener {
   onQueryStarted?(event: QueryStartedEvent): void;
   onQueryProgress?(event: QueryProgressEvent): void;
   onQueryIdle?(event: QueryIdleEvent): void;
   onQueryTerminated?(event: QueryTerminatedEvent): void;
+  /** weir's own events (Spark has no equivalent): recovery from a checkpoint, health changes. */
+  onQueryRecovered?(event: QueryRecoveredEvent): void;
+  onQueryStatus?(event: QueryStatusEvent): void;
 }
 
 /** Delivers events to listeners; a listener that throws is reported, never allowed to stop a query. */

@@ -19,8 +19,10 @@ const ALLOWED: Record<string, readonly string[]> = {
   exec: ['common', 'codec', 'checkpoint', 'state', 'sources', 'plan'],
   engine: ['common', 'codec', 'checkpoint', 'state', 'sources', 'sinks', 'plan', 'exec'],
   connectors: ['common', 'codec', 'checkpoint', 'sources', 'sinks'],
-  api: ['common', 'codec', 'checkpoint', 'state', 'sources', 'sinks', 'plan', 'sql', 'exec', 'engine', 'connectors'],
-  cli: ['common', 'codec', 'checkpoint', 'state', 'sources', 'sinks', 'plan', 'sql', 'exec', 'engine', 'connectors', 'api'],
+  // Monitoring reads the engine's events and progress types and the checkpoint; the session (api) owns it.
+  monitoring: ['common', 'codec', 'checkpoint', 'engine'],
+  api: ['common', 'codec', 'checkpoint', 'state', 'sources', 'sinks', 'plan', 'sql', 'exec', 'engine', 'connectors', 'monitoring'],
+  cli: ['common', 'codec', 'checkpoint', 'state', 'sources', 'sinks', 'plan', 'sql', 'exec', 'engine', 'connectors', 'monitoring', 'api'],
 };
 
 const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../../src');

@@ -9,8 +9,11 @@ import { demoFolders, startDemoQuery } from './pipeline.js';
 export const FIRST_BATCH_NEW = 'new checkpoint: starting at batch';
 export const FIRST_BATCH_RESUMED = 'resumed from the checkpoint at batch';
 
-export async function runDemoPipeline(dir: string, drain: boolean): Promise<void> {
-  const weir = new Weir();
+export async function runDemoPipeline(dir: string, drain: boolean, uiPort?: number): Promise<void> {
+  // The demo's own lines say what happens; weir's logs only for warnings, unless WEIR_LOG_LEVEL asks for more.
+  const weir = new Weir({
+    logLevel: process.env['WEIR_LOG_LEVEL'] ? undefined : 'warn', ...(uiPort === undefined ? {} : { ui: { port: uiPort } }),
+  });
   let first = true;
   weir.streams.addListener({
     onQueryProgress({ progress }) {
@@ -24,6 +27,7 @@ export async function runDemoPipeline(dir: string, drain: boolean): Promise<void
     },
   });
   const query = await startDemoQuery(weir, demoFolders(dir), !drain);
+  if (uiPort !== undefined) process.stdout.write(`web UI at ${await weir.uiUrl()}\n`);
   process.once('SIGTERM', () => void query.stop());
   // If the demo itself is killed, stop too: an orphan would hold the checkpoint's lock against the next demo.
   const parent = process.ppid;

@@ -23,6 +23,8 @@ export interface DemoOptions {
   readonly fresh: boolean;
   /** Seeds the choice of kill moments, so a run can be repeated. */
   readonly seed: number;
+  /** Serve the web UI from the pipeline process on this port (every restart serves it again there). */
+  readonly uiPort?: number;
   /** How to start `weir demo-pipeline`: the node executable and the CLI script. */
   readonly cli: readonly [string, string];
 }
@@ -108,7 +110,8 @@ interface Pipeline {
 
 function startPipeline(options: DemoOptions, drain: boolean, log: (line: string) => void): Pipeline {
   const [node, script] = options.cli;
-  const child = spawn(node, [script, 'demo-pipeline', '--dir', options.dir, ...(drain ? ['--drain'] : [])],
+  const child = spawn(node, [script, 'demo-pipeline', '--dir', options.dir, ...(drain ? ['--drain'] : []),
+    ...(options.uiPort === undefined ? [] : ['--ui-port', String(options.uiPort)])],
     { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
   let reportedBatch!: () => void;

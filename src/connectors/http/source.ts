@@ -173,7 +173,7 @@ export class HttpSource implements Source {
 
   metrics(end: Offset | null): Record<string, number> {
     const wal = this.openWal();
-    return { backlog: Math.max(0, wal.end - this.positionOf(end)), walEnd: wal.end, ...this.connectionStats() };
+    return { backlog: Math.max(0, wal.end - this.positionOf(end)), walEnd: wal.end, walBytes: wal.bytes, ...this.connectionStats() };
   }
 
   /** Stops listening (requests still sending bodies are cut off, queued ones answered), then closes the WAL. */

@@ -126,6 +126,11 @@ export class IngestWal {
     return this.segments[0]?.start ?? 0;
   }
 
+  /** Durable bytes in the segments still on disk. */
+  get bytes(): number {
+    return this.segments.reduce((n, segment) => n + segment.size, 0);
+  }
+
   /** Records queued for the next group commit. */
   get pendingRecords(): number {
     return this.queuedRecords;
