@@ -38,7 +38,8 @@ function expectedRows(): string[] {
   return [...counts].map(([key, n]) => `${key}|${n}`).sort();
 }
 
-test('HTTP -> windowed count -> PostgreSQL, SIGKILLed at random while clients post: exact counts', { skip: postgres.skip }, async (t) => {
+test('HTTP -> windowed count -> PostgreSQL, SIGKILLed at random while clients post: exact counts',
+  { skip: postgres.skip, timeout: 300_000 }, async (t) => {
   const url = postgres.url();
   const seed = testSeed(t);
   const random = mulberry32(seed);
@@ -57,9 +58,12 @@ test('HTTP -> windowed count -> PostgreSQL, SIGKILLed at random while clients po
 
   // Each request is retried with its key until acknowledged, as a client that saw no answer must.
   let retries = 0;
+  // A pipeline that cannot be restarted must fail the test, not leave the clients retrying forever.
+  let killerFailure: unknown = null;
   const postUntilAcknowledged = async (key: string, events: readonly Event[]): Promise<void> => {
     const body = events.map((e) => JSON.stringify({ ts: e.ts, word: e.word })).join('\n');
     for (;;) {
+      if (killerFailure !== null) throw killerFailure;
       try {
         const reply = await fetch(`http://127.0.0.1:${port}/ingest`, {
           method: 'POST', body, headers: { 'content-type': 'application/x-ndjson', 'idempotency-key': key },
@@ -93,6 +97,7 @@ test('HTTP -> windowed count -> PostgreSQL, SIGKILLed at random while clients po
     return kills;
   };
   const killing = killer();
+  killing.catch((err: unknown) => { killerFailure = err; });
   await Promise.all(Array.from({ length: CLIENTS }, client));
   // One event far ahead moves the watermark past every window above (its own stays open).
   await postUntilAcknowledged('end', [{ ts: EVENTS * 1000 + 10 * 60_000, word: 'end' }]);
