@@ -2,7 +2,8 @@ import { AnalysisError } from '../common/errors.js';
 import { Options, OptionValue } from '../common/options.js';
 import { Schema, SchemaLike, toSchema } from '../common/schema.js';
 import { createSource, prepareBatchRead } from '../sources/registry.js';
-import { SourceSpec } from '../sources/source.js';
+import { oneQueryAtATime } from '../sources/one-query-at-a-time.js';
+import { Source, SourceSpec } from '../sources/source.js';
 import { DataFrame, SessionContext } from './dataframe.js';
 
 /** Shared builder state of `readStream` and `read`. */
@@ -51,14 +52,39 @@ abstract class ReaderBase<Self> {
 /** `weir.readStream`: a streaming input (Spark's `DataStreamReader`). */
 export class DataStreamReader extends ReaderBase<DataStreamReader> {
   protected readonly kind = 'source';
+  private sourceObject: Source | null = null;
+
+  /**
+   * A source format (`json`, `rate`, … or one registered with `Weir.registerSource`), or a source
+   * object. An object brings its own schema and takes no path or options; it serves the queries
+   * started on the DataFrame one at a time (each stops it before the next may open it).
+   */
+  override format(format: string | Source): DataStreamReader {
+    this.sourceObject = typeof format === 'string' ? null : format;
+    return typeof format === 'string' ? super.format(format) : this;
+  }
 
   load(path?: string): DataFrame {
+    if (this.sourceObject) return this.loadObject(this.sourceObject, path);
     const spec = this.spec(path);
     // Build one source now to validate options and learn the schema; each query start builds its own.
     const probe = createSource(spec);
     return new DataFrame({
       kind: 'stream',
       input: { description: probe.description, schema: probe.schema, create: () => createSource(spec) },
+    }, this.session);
+  }
+
+  private loadObject(source: Source, path: string | undefined): DataFrame {
+    const given = [path !== undefined ? 'a path' : '', this.userSchema ? 'a schema' : '', this.optionValues.size > 0 ? 'options' : '']
+      .filter((g) => g !== '');
+    if (given.length > 0) {
+      throw new AnalysisError(`The source object ${source.description} takes no ${given.join(', ')}: it has its own schema ` +
+        'and settings. To configure a source per query, register a factory with Weir.registerSource(name, factory).',
+        'INVALID_OPTION');
+    }
+    return new DataFrame({
+      kind: 'stream', input: { description: source.description, schema: source.schema, create: oneQueryAtATime(source) },
     }, this.session);
   }
 }

@@ -51,7 +51,8 @@ const SESSION_SINKS = ['memory'] as const;
 
 /** `df.writeStream`: where and how a streaming query writes (Spark's `DataStreamWriter`). */
 export class DataStreamWriter {
-  private sinkFormat = 'console';
+  /** A registered format's name, or a sink object to write to. */
+  private sinkFormat: string | Sink = 'console';
   private mode: OutputMode = 'append';
   private readonly optionValues = new Map<string, string>();
   private triggerSpec: Trigger | undefined;
@@ -62,7 +63,12 @@ export class DataStreamWriter {
 
   constructor(private readonly df: DataFrame, private readonly session: WriterSession) {}
 
-  format(format: string): this {
+  /**
+   * A sink format (`json`, `console`, … or one registered with `Weir.registerSink`), or a sink object.
+   * An object takes no options of its own (the writer's apply) and serves each query started from this
+   * writer; it must skip batch ids it already committed for the query to be exactly-once.
+   */
+  format(format: string | Sink): this {
     this.sinkFormat = format;
     return this;
   }
@@ -122,7 +128,7 @@ export class DataStreamWriter {
 
   /** Checks the query, recovers from its checkpoint and starts it. */
   async start(path?: string): Promise<StreamingQuery> {
-    const options = new Options(this.optionValues, `${this.batchFunction ? 'foreachBatch' : this.sinkFormat} sink`);
+    const options = new Options(this.optionValues, `${this.batchFunction ? 'foreachBatch' : this.sinkName} sink`);
     const sink = this.createSink(path, options);
     const durable = this.checkpoint(options);
     const stateStoreProvider = this.stateStoreProvider(options);
@@ -164,6 +170,10 @@ export class DataStreamWriter {
     return query;
   }
 
+  private get sinkName(): string {
+    return typeof this.sinkFormat === 'string' ? this.sinkFormat : this.sinkFormat.description;
+  }
+
   /** The checkpoint's storage; null when the sink may run on a temporary checkpoint (memory, console, foreachBatch). */
   private checkpoint(options: Options): CheckpointStorage | null {
     const location = options.string('checkpointLocation');
@@ -174,7 +184,7 @@ export class DataStreamWriter {
     if (this.storageInstance) return this.storageInstance;
     if (location) return openCheckpointStorage(location);
     if (this.batchFunction || this.sinkFormat === 'memory' || this.sinkFormat === 'console') return null;
-    throw new AnalysisError(`The ${this.sinkFormat} sink needs option 'checkpointLocation' (a folder for the ` +
+    throw new AnalysisError(`The ${this.sinkName} sink needs option 'checkpointLocation' (a folder for the ` +
       "query's offsets, commits and state): .option('checkpointLocation', 'checkpoints/my-query').", 'MISSING_OPTION');
   }
 
@@ -189,8 +199,11 @@ export class DataStreamWriter {
 
   private createSink(path: string | undefined, options: Options): Sink {
     // These sinks read no options of their own: only the check of the names matters.
-    if (this.batchFunction || this.sinkFormat === 'memory') options.declare(['path', ...QUERY_OPTIONS]);
+    if (this.batchFunction || typeof this.sinkFormat !== 'string' || this.sinkFormat === 'memory') {
+      options.declare(['path', ...QUERY_OPTIONS]);
+    }
     if (this.batchFunction) return foreachBatchSink(this.batchFunction);
+    if (typeof this.sinkFormat !== 'string') return this.sinkFormat;
     if (this.sinkFormat === 'memory') {
       if (!this.name) {
         throw new AnalysisError("The memory sink needs a query name: .queryName('counts'); read the rows with " +

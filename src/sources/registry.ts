@@ -28,7 +28,8 @@ export function registerBatchReader(format: string, reader: BatchReader, declara
 
 /** Checks the format and its options, then creates the source. */
 export function createSource(spec: SourceSpec): Source {
-  const { create, options } = lookUp(streamingSources, 'streaming source', spec.format);
+  const { create, options } = lookUp(streamingSources, 'streaming source', spec.format,
+    'Register your own with Weir.registerSource(name, factory).');
   return create(checked(spec, options));
 }
 
@@ -53,11 +54,10 @@ function register<F>(registry: Map<string, Registration<F>>, what: string, forma
   registry.set(format, { create, options: declaration.options ?? null });
 }
 
-function lookUp<F>(registry: Map<string, Registration<F>>, what: string, format: string): Registration<F> {
+function lookUp<F>(registry: Map<string, Registration<F>>, what: string, format: string, advice?: string): Registration<F> {
   const registration = registry.get(format);
   if (!registration) {
-    throw unknownNameError({ what: `${what} format`, given: format, known: registry.keys(), code: 'UNKNOWN_FORMAT',
-      advice: 'Register your own with Weir.registerSource(name, factory).' });
+    throw unknownNameError({ what: `${what} format`, given: format, known: registry.keys(), code: 'UNKNOWN_FORMAT', advice });
   }
   return registration;
 }

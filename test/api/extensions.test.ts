@@ -78,6 +78,50 @@ describe('registered sources and sinks', () => {
   });
 });
 
+describe('source and sink objects', () => {
+  /** A source object over fixed rows; counts how often it was opened and stopped. */
+  function rowsSource(rows: Row[]): Source & { opened: number; stopped: number } {
+    return {
+      description: 'FixedRows', schema: [{ name: 'n', type: 'long', nullable: false }], opened: 0, stopped: 0,
+      async open() { this.opened++; },
+      async latestOffset() { return rows.length; },
+      async getBatch(start, end) { return rows.slice((start as number | null) ?? 0, end as number); },
+      async commit() {},
+      async stop() { this.stopped++; },
+    };
+  }
+
+  test('a source object is read by one query at a time, and a sink object is written as a registered one', async () => {
+    const source = rowsSource([{ n: 1 }, { n: 2 }]);
+    const got: Row[] = [];
+    const sink: Sink = {
+      description: 'Collect', supportedModes: ['append'],
+      async open() {}, async addBatch(_, rows) { got.push(...rows); }, async stop() {},
+    };
+    const df = new Weir().readStream.format(source).load();
+    const first = await df.writeStream.format(sink).option('checkpointLocation', await tempDir()).start();
+    await first.processAllAvailable();
+    assert.deepEqual(got, [{ n: 1 }, { n: 2 }]);
+    await assert.rejects(df.writeStream.format('memory').queryName('second').start(),
+      (err: unknown) => err instanceof AnalysisError && err.code === 'SOURCE_IN_USE' && /FixedRows/.test(err.message));
+    await first.stop();
+    const second = await df.writeStream.format('memory').queryName('second').start();
+    await second.stop();
+    assert.equal(source.opened, 2);
+    assert.equal(source.stopped, 2);
+  });
+
+  test('objects take no options of their own', async () => {
+    await refused(() => new Weir().readStream.format(rowsSource([])).option('rows', 2).load(), 'INVALID_OPTION',
+      /FixedRows takes no options/);
+    const sink: Sink = { description: 'Collect', supportedModes: ['append'], async open() {}, async addBatch() {}, async stop() {} };
+    const df = new Weir().readStream.format(rowsSource([])).load();
+    await refused(() => df.writeStream.format(sink).option('checkpointLocation', 'x').option('table', 't').start(),
+      'UNKNOWN_OPTION', /'table' of the Collect sink/);
+    await refused(() => df.writeStream.format(sink).start(), 'MISSING_OPTION', /checkpointLocation/);
+  });
+});
+
 /** The in-memory provider, counting the stores it opens and the versions they commit. */
 function countingProvider(name: string): { provider: StateStoreProvider; opened: number; commits: number } {
   const counts = {
