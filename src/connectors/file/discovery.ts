@@ -1,0 +1,117 @@
+import { stat } from 'node:fs/promises';
+import { byAge, describeFiles, InputFile, InputFiles, Listing, ListedFolder } from './paths.js';
+
+/**
+ * How long a folder's modification time must have stayed the same, between two listings, before
+ * an unchanged time is trusted to mean "no new entry": file systems stamp times with a coarse clock
+ * (up to 2 s on some), so an entry added right after a listing can leave the time as the listing saw it.
+ */
+const SETTLE_MS = 3_000;
+
+interface FolderState { readonly mtimeMs: number; readonly firstSeenAt: number }
+
+/** What the finder needs from the file system; tests pass counting versions. */
+export interface FileLookup {
+  listing(): Promise<Listing>;
+  describe(paths: readonly string[]): Promise<InputFile[]>;
+  /** How long a folder time must stay the same before it is trusted (default {@link SETTLE_MS}). */
+  readonly settleMs?: number;
+}
+
+/**
+ * The files a streaming file source has not admitted yet, found without redoing work per trigger:
+ * a file is `stat`ed once when first listed (its modification time orders admission), not on every
+ * trigger; and the folders are listed again only when one of them changed, so an idle query costs a
+ * `stat` per folder per poll instead of a full listing. A folder's modification time changes whenever
+ * an entry is added, removed or renamed in it; it is trusted once it has stayed the same for
+ * {@link SETTLE_MS} across listings, and a full listing still runs every `relistIntervalMs` (0: every
+ * trigger) for file systems whose folder times cannot be trusted.
+ */
+export class UnseenFiles {
+  /** The finder over a source's input files. */
+  static of(input: InputFiles, relistIntervalMs: number): UnseenFiles {
+    return new UnseenFiles({ listing: () => input.listing(), describe: describeFiles }, relistIntervalMs);
+  }
+
+  /** Listed, not yet admitted files, oldest first (the modification time when first listed). */
+  private pending: InputFile[] = [];
+  private readonly pendingPaths = new Set<string>();
+  private readonly folders = new Map<string, FolderState>();
+  /** When the last full listing started (performance.now()); null before the first or when it must run again. */
+  private listedAt: number | null = null;
+  private listedFolders: readonly ListedFolder[] | null = null;
+
+  private readonly settleMs: number;
+
+  constructor(private readonly lookup: FileLookup, private readonly relistIntervalMs: number) {
+    this.settleMs = lookup.settleMs ?? SETTLE_MS;
+  }
+
+  /**
+   * Up to `limit` of the oldest unadmitted files that `admissible` accepts, each described as it is now
+   * (size, modification time, inode); files that vanished are left out.
+   */
+  async next(admissible: (path: string) => boolean, limit: number | undefined): Promise<InputFile[]> {
+    if (!await this.unchanged()) await this.relist(admissible);
+    const chosen: string[] = [];
+    for (const file of this.pending) {
+      if (chosen.length === limit) break;
+      if (admissible(file.path)) chosen.push(file.path);
+    }
+    const described = await this.lookup.describe(chosen);
+    if (described.length < chosen.length) {
+      const present = new Set(described.map((f) => f.path));
+      this.forget(chosen.filter((path) => !present.has(path)));
+    }
+    return described;
+  }
+
+  /** The files were logged as admitted: they are no longer candidates. */
+  admitted(files: readonly InputFile[]): void {
+    this.forget(files.map((f) => f.path));
+  }
+
+  private forget(paths: readonly string[]): void {
+    if (paths.length === 0) return;
+    const gone = new Set(paths);
+    for (const path of paths) this.pendingPaths.delete(path);
+    this.pending = this.pending.filter((f) => !gone.has(f.path));
+  }
+
+  /** Whether the last listing still holds: every folder it read kept a settled modification time. */
+  private async unchanged(): Promise<boolean> {
+    const { listedAt, listedFolders } = this;
+    if (listedAt === null || listedFolders === null) return false;
+    if (this.relistIntervalMs === 0 || performance.now() - listedAt >= this.relistIntervalMs) return false;
+    for (const folder of listedFolders) {
+      const state = this.folders.get(folder.path);
+      if (state === undefined || listedAt - state.firstSeenAt < this.settleMs) return false;
+      const now = await stat(folder.path).then((s) => s.mtimeMs, () => null);
+      if (now !== state.mtimeMs) return false;
+    }
+    return true;
+  }
+
+  private async relist(admissible: (path: string) => boolean): Promise<void> {
+    const startedAt = performance.now();
+    const { files, folders } = await this.lookup.listing();
+    const listed = new Set(files);
+    const vanished = [...this.pendingPaths].filter((path) => !listed.has(path));
+    this.forget(vanished);
+    const fresh = await this.lookup.describe(files.filter((path) => !this.pendingPaths.has(path) && admissible(path)));
+    if (fresh.length > 0) {
+      for (const file of fresh) this.pendingPaths.add(file.path);
+      this.pending = [...this.pending, ...fresh].sort(byAge);
+    }
+    this.listedAt = startedAt;
+    this.listedFolders = folders;
+    const states = new Map<string, FolderState>();
+    for (const folder of folders ?? []) {
+      const known = this.folders.get(folder.path);
+      states.set(folder.path, known !== undefined && known.mtimeMs === folder.mtimeMs ? known
+        : { mtimeMs: folder.mtimeMs, firstSeenAt: startedAt });
+    }
+    this.folders.clear();
+    for (const [path, state] of states) this.folders.set(path, state);
+  }
+}
