@@ -3,7 +3,7 @@
  *
  *   npm run bench                       default size (under 10 minutes on 2 cores)
  *   npm run bench -- --quick            small size (under a minute)
- *   npm run bench -- --only W2,W6       some workloads (ids: W1…W8, DUCKDB, SMALLFILES, IDLE, NEXMARK, HTTP)
+ *   npm run bench -- --only W2,W6       some workloads (ids: W1…W8, DUCKDB, SMALLFILES, BACKLOG, IDLE, NEXMARK, HTTP)
  *
  * Prints a table of medians and ratios. A full default run writes bench/results/latest.json and
  * latest.md (the README includes the latter); a full quick run writes quick.json / quick.md (not

@@ -28,7 +28,7 @@ export interface Sizes {
   readonly growthEventsPerSecond: number;
   /** NEXMark: bid events per query run. */
   readonly nexmarkBids: number;
-  /** SMALLFILES: tiny files read; IDLE: files in the idle query's folder, and seconds of CPU measured. */
+  /** SMALLFILES: tiny files read; BACKLOG and IDLE: files in the folder; IDLE: seconds of CPU measured. */
   readonly smallFiles: number;
   readonly idleFiles: number;
   readonly idleSeconds: number;

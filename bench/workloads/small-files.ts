@@ -1,10 +1,12 @@
 /**
  * SMALLFILES: many tiny JSON-lines files through the json file source (a backlog read in ten
  * batches), in ms per file, against a plain `fs.readFile` + JSON.parse loop over the same files.
+ * BACKLOG: the time to plan each batch (the source's latestOffset) while a large backlog of files is
+ * drained in twenty batches, against one `readdir` of the folder.
  * IDLE: the CPU a running file-source query burns while its folder (many files, all read) gets
  * nothing new, as a share of one core over a fixed interval, against the same process with no query.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Weir } from '../../src/index.js';
 import { removeDir, tempDir } from '../lib/harness.js';
@@ -64,6 +66,28 @@ async function plainSmallFiles(paths: readonly string[]): Promise<{ msPerFile: n
   return { msPerFile: (performance.now() - started) / paths.length, rows };
 }
 
+/** Median ms of the source's latestOffset per batch while `files` files drain in twenty batches. */
+async function weirBacklogPlanning(dir: string, files: number): Promise<number> {
+  const checkpoint = await tempDir('backlog-checkpoint');
+  try {
+    const query = await new Weir().readStream.format('json').schema(SCHEMA)
+      .option('maxFilesPerTrigger', Math.ceil(files / 20)).load(dir)
+      .writeStream.option('checkpointLocation', checkpoint).foreachBatch(() => undefined).start();
+    await query.processAllAvailable();
+    const planning = query.recentProgress.filter((p) => p.numInputRows > 0).map((p) => p.durationMs['latestOffset'] ?? NaN);
+    await query.stop();
+    return median(planning);
+  } finally {
+    await removeDir(checkpoint);
+  }
+}
+
+async function readdirMs(dir: string): Promise<number> {
+  const started = performance.now();
+  await readdir(dir, { withFileTypes: true });
+  return performance.now() - started;
+}
+
 /** Process CPU time (user + system) over `ms` of wall time, as a share of one core in percent. */
 async function cpuPercentOver(ms: number): Promise<number> {
   const before = process.cpuUsage();
@@ -97,7 +121,7 @@ async function weirIdleCpu(dir: string, intervalMs: number): Promise<number> {
 }
 
 export const smallFileWorkloads: Workload = {
-  ids: ['SMALLFILES', 'IDLE'],
+  ids: ['SMALLFILES', 'BACKLOG', 'IDLE'],
   async run(suite, only) {
     const { reps, smallFiles, idleFiles, idleSeconds } = suite.sizes;
     const rows: ResultRow[] = [];
@@ -124,6 +148,25 @@ export const smallFileWorkloads: Workload = {
           id: 'SMALLFILES', workload: 'many tiny files, backlog in 10 batches', weir: figure(weir, 'ms/file', 3),
           baseline: figure(plain, 'ms/file', 3), baselineName: 'fs.readFile + JSON.parse loop', ratio: weir / plain,
           goal: 'lower is better', met: null, notes, details: { weirMsPerFile: samples.a, plainMsPerFile: samples.b, counts },
+        });
+      } finally {
+        await removeDir(dir);
+      }
+    }
+    if (only('BACKLOG')) {
+      const dir = await tempDir('backlog');
+      try {
+        await writeTinyFiles(dir, idleFiles, 1);
+        const samples = await alternate(reps, () => weirBacklogPlanning(dir, idleFiles), () => readdirMs(dir));
+        const weir = median(samples.a);
+        const listing = median(samples.b);
+        rows.push({
+          id: 'BACKLOG', workload: `planning a batch, backlog of ${idleFiles} files`, weir: figure(weir, 'ms/batch', 1),
+          baseline: figure(listing, 'ms', 1), baselineName: 'one readdir of the folder', ratio: weir / listing,
+          goal: 'lower is better', met: null,
+          notes: [`median of the source's latestOffset over the twenty batches (maxFilesPerTrigger ${Math.ceil(idleFiles / 20)}) ` +
+            'that drain the backlog'],
+          details: { weirMs: samples.a, readdirMs: samples.b },
         });
       } finally {
         await removeDir(dir);

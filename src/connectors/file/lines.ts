@@ -24,18 +24,17 @@ export async function forEachLine(path: string, onLine: (line: string, lineNumbe
     // The second buffer only exists for files longer than one chunk.
     const buffers: Buffer[] = [Buffer.allocUnsafe(chunk)];
     let current = 0;
-    let requested = 0;
+    let bytes = 0;
+    /** The next read, from where the previous one ended; null once `length` bytes are in. */
     const read = (index: number): Promise<{ bytesRead: number }> | null => {
-      const want = length === undefined ? chunk : Math.min(chunk, length - requested);
+      const want = length === undefined ? chunk : Math.min(chunk, length - bytes);
       if (want <= 0) return null;
-      requested += want;
       const buffer = (buffers[index] ??= Buffer.allocUnsafe(chunk));
       return handle.read(buffer, 0, want, null).catch((err: unknown) => { throw readError(path, err); });
     };
     pending = read(0);
     let carry: Buffer | null = null;
     let lineNumber = 0;
-    let bytes = 0;
     const emit = (line: string): void => {
       lineNumber++;
       if (line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
