@@ -6,6 +6,7 @@ import { after, describe, test } from 'node:test';
 import { FileSystemStorage } from '../../src/checkpoint/fs-storage.js';
 import { PrefixedStorage } from '../../src/checkpoint/prefixed-storage.js';
 import { CheckpointStorage } from '../../src/checkpoint/storage.js';
+import { CheckpointError } from '../../src/common/errors.js';
 import { Options } from '../../src/common/options.js';
 import { toSchema } from '../../src/common/schema.js';
 import { CompactedLog } from '../../src/connectors/file/compacted-log.js';
@@ -124,5 +125,18 @@ describe('file sink manifest compaction', () => {
     const log = new CompactedLog(lagging, METADATA_FOLDER, MANIFEST_CODEC, { interval: 0, firstId: 0, faultStep: 'midSinkLogCompaction' });
     assert.deepEqual((await log.readAfter(-1)).map(([id]) => id), [0, 1, 2]);
     assert.equal(stale, false);
+  });
+
+  test('a listed file that never exists when read ends in an error naming the folder, not an endless loop', async () => {
+    const out = await tempDir();
+    const real = new FileSystemStorage(out);
+    const phantom: CheckpointStorage = {
+      description: real.description, locate: (p) => real.locate(p), read: (p) => real.read(p),
+      writeAtomic: (p, d, o) => real.writeAtomic(p, d, o), delete: (p) => real.delete(p), lock: (o) => real.lock(o),
+      list: async () => ['0'],
+    };
+    const log = new CompactedLog(phantom, METADATA_FOLDER, MANIFEST_CODEC, { interval: 0, firstId: 0, faultStep: 'midSinkLogCompaction' });
+    await assert.rejects(() => log.readAfter(-1), (err: unknown) =>
+      err instanceof CheckpointError && err.code === 'CHECKPOINT_IO' && err.path === join(out, METADATA_FOLDER));
   });
 });

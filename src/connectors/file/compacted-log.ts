@@ -16,6 +16,8 @@ export interface CompactionSettings {
 
 /** `<id>.compact`: all entries up to and including `id`. */
 const COMPACT = /^(\d+)\.compact$/;
+/** A reader lists again when a compaction removed what it listed; more than this many times means something else is wrong. */
+const MAX_LISTINGS = 20;
 
 /**
  * A log of one immutable entry per id in a folder: `<id>` for each entry, except that every
@@ -45,7 +47,7 @@ export class CompactedLog<T> {
    * `after` are skipped too, so a reader that keeps what it has read passes its newest id.
    */
   async readAfter(after: number): Promise<[number, T][]> {
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       const { entries, compact } = await this.listing();
       const read: [number, T][] = [];
       let vanished = false;
@@ -62,6 +64,11 @@ export class CompactedLog<T> {
       }
       // A compaction deleted files between the listing and the reads: the newer compact file has them.
       if (!vanished) return read;
+      if (attempt === MAX_LISTINGS) {
+        const where = this.storage.locate(this.folder);
+        throw new CheckpointError('CHECKPOINT_IO', where, `Files listed in ${where} kept disappearing before they could ` +
+          `be read (${MAX_LISTINGS} listings). Is something other than weir deleting them? Check the folder and retry.`);
+      }
     }
   }
 
