@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { byAge, describeFiles, InputFile, InputFiles, Listing, ListedFolder } from './paths.js';
+import { byAge, describeFiles, InputFile, InputFiles, Listing } from './paths.js';
 
 /**
  * How long a folder's modification time must have stayed the same, between two listings, before
@@ -36,11 +36,10 @@ export class UnseenFiles {
   /** Listed, not yet admitted files, oldest first (the modification time when first listed). */
   private pending: InputFile[] = [];
   private readonly pendingPaths = new Set<string>();
-  private readonly folders = new Map<string, FolderState>();
-  /** When the last full listing started (performance.now()); null before the first or when it must run again. */
-  private listedAt: number | null = null;
-  private listedFolders: readonly ListedFolder[] | null = null;
-
+  /** The folders the last listing read; null before it, or when its files did not come from folders. */
+  private folders: Map<string, FolderState> | null = null;
+  /** When the last listing started (performance.now()). */
+  private listedAt = 0;
   private readonly settleMs: number;
 
   constructor(private readonly lookup: FileLookup, private readonly relistIntervalMs: number) {
@@ -80,13 +79,12 @@ export class UnseenFiles {
 
   /** Whether the last listing still holds: every folder it read kept a settled modification time. */
   private async unchanged(): Promise<boolean> {
-    const { listedAt, listedFolders } = this;
-    if (listedAt === null || listedFolders === null) return false;
+    const { folders, listedAt } = this;
+    if (folders === null) return false;
     if (this.relistIntervalMs === 0 || performance.now() - listedAt >= this.relistIntervalMs) return false;
-    for (const folder of listedFolders) {
-      const state = this.folders.get(folder.path);
-      if (state === undefined || listedAt - state.firstSeenAt < this.settleMs) return false;
-      const now = await stat(folder.path).then((s) => s.mtimeMs, () => null);
+    for (const [path, state] of folders) {
+      if (listedAt - state.firstSeenAt < this.settleMs) return false;
+      const now = await stat(path).then((s) => s.mtimeMs, () => null);
       if (now !== state.mtimeMs) return false;
     }
     return true;
@@ -103,15 +101,12 @@ export class UnseenFiles {
       for (const file of fresh) this.pendingPaths.add(file.path);
       this.pending = [...this.pending, ...fresh].sort(byAge);
     }
+    const previous = this.folders;
     this.listedAt = startedAt;
-    this.listedFolders = folders;
-    const states = new Map<string, FolderState>();
-    for (const folder of folders ?? []) {
-      const known = this.folders.get(folder.path);
-      states.set(folder.path, known !== undefined && known.mtimeMs === folder.mtimeMs ? known
-        : { mtimeMs: folder.mtimeMs, firstSeenAt: startedAt });
-    }
-    this.folders.clear();
-    for (const [path, state] of states) this.folders.set(path, state);
+    this.folders = folders === null ? null : new Map(folders.map((folder): [string, FolderState] => {
+      const known = previous?.get(folder.path);
+      return [folder.path, known !== undefined && known.mtimeMs === folder.mtimeMs ? known
+        : { mtimeMs: folder.mtimeMs, firstSeenAt: startedAt }];
+    }));
   }
 }

@@ -98,18 +98,19 @@ export class InputFiles {
         .map((name) => join(this.base, name));
       return { files, folders: null };
     }
-    const out: Listing = { files: [], folders: [] };
+    const files: string[] = [];
+    const folders: ListedFolder[] = [];
     const base = await statFolder(this.base, 1);
-    if (base !== null) await this.walk(this.base, base, '', 1, out, new Set());
-    return out;
+    if (base !== null) await this.walk(this.base, base, '', 1, { files, folders }, new Set());
+    return { files, folders };
   }
 
   private selects(relative: string, name: string): boolean {
     return (this.matches === null || this.matches(relative)) && (this.nameFilter === null || this.nameFilter(name));
   }
 
-  private async walk(dir: string, dirStat: Stats, relative: string, level: number, out: Listing,
-    visited: Set<string>): Promise<void> {
+  private async walk(dir: string, dirStat: Stats, relative: string, level: number,
+    out: { files: string[]; folders: ListedFolder[] }, visited: Set<string>): Promise<void> {
     const identity = `${dirStat.dev}:${dirStat.ino}`;
     if (visited.has(identity)) return;
     visited.add(identity);
@@ -121,7 +122,7 @@ export class InputFiles {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' && level > 1) return;
       throw listError(dir, err);
     }
-    out.folders!.push({ path: dir, mtimeMs: dirStat.mtimeMs });
+    out.folders.push({ path: dir, mtimeMs: dirStat.mtimeMs });
     for (const entry of entries) {
       if (isIgnoredName(entry.name)) continue;
       const path = join(dir, entry.name);
