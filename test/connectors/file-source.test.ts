@@ -69,13 +69,17 @@ describe('file source options', () => {
       err instanceof AnalysisError && err.code === 'INVALID_SCHEMA' && /value STRING/.test(err.message));
   });
 
-  test('a path is required; a bad mode or maxFilesPerTrigger names the option', () => {
+  test('a path is required; a bad mode, maxFilesPerTrigger, compactInterval or relistIntervalMs names the option', () => {
     assert.throws(() => new FileSource({ format: 'json', path: null, options: new Options({}), schema: toSchema('a INT') }, 'json'),
       (err: unknown) => err instanceof AnalysisError && err.code === 'MISSING_PATH' && /\.load\(/.test(err.message));
     assert.throws(() => makeSource('json', 'in', { mode: 'LENIENT' }), (err: unknown) =>
       err instanceof AnalysisError && /'mode'/.test(err.message) && /FAILFAST/.test(err.message));
     assert.throws(() => makeSource('json', 'in', { maxFilesPerTrigger: 0 }), (err: unknown) =>
       err instanceof AnalysisError && /'maxFilesPerTrigger'/.test(err.message));
+    assert.throws(() => makeSource('json', 'in', { compactInterval: 0 }), (err: unknown) =>
+      err instanceof AnalysisError && /'compactInterval'/.test(err.message));
+    assert.throws(() => makeSource('json', 'in', { relistIntervalMs: -1 }), (err: unknown) =>
+      err instanceof AnalysisError && /'relistIntervalMs'/.test(err.message));
   });
 
   test('the corrupt-record column must be a string, and csv cannot read nested columns', () => {
