@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CheckpointStorage } from '../../checkpoint/storage.js';
 import { AnalysisError, CheckpointError, ConnectorError } from '../../common/errors.js';
+import { mapInBatches } from '../../common/parallel.js';
 import { Row, Schema } from '../../common/schema.js';
 import { Offset, Source, SourceContext, SourceSpec } from '../../sources/source.js';
 import { FileFormat, FileReader, fileReader } from './formats.js';
@@ -91,8 +92,8 @@ export class FileSource implements Source {
     const out = new RowCollector({
       mode: this.settings.mode, corruptColumn: corruptColumnOf(this.schema, this.settings), keepBadRecords: badRecordsPath !== null,
     });
+    await mapInBatches(files, 64, (file) => this.checkSameFile(file));
     for (const file of files) {
-      await this.checkSameFile(file);
       const bytes = await this.read(file.path, out, file.size);
       if (bytes !== file.size) throw this.fileChanged(file, `it has only ${bytes} bytes`, `Restore its first ${file.size} bytes`);
     }
