@@ -98,9 +98,8 @@ async function cpuPercentOver(ms: number): Promise<number> {
 }
 
 /**
- * The source trusts an unchanged folder time once it has stayed the same for a few seconds (file
- * systems stamp times with a coarse clock); until then it lists on every poll. The figure is the
- * steady state after that.
+ * The source trusts an unchanged folder time once it has stayed the same for longer than a tick of the
+ * file system's clock (up to 3 s); until then it lists on every poll. The figure is the steady state after that.
  */
 const IDLE_WARMUP_MS = 4_000;
 

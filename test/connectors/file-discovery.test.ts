@@ -75,6 +75,23 @@ describe('finding new files', () => {
     assert.equal(lookup.listings, listings + 1);
   });
 
+  test('with the default wait, a folder with a sub-second modification time stops being listed soon after its last change', async () => {
+    const folder = await tempDir();
+    await files(folder, 0, 2);
+    await utimes(folder, 1_000.25, 1_000.25);
+    const lookup = countingLookup(folder);
+    const unseen = new UnseenFiles(lookup, 60_000);
+    assert.equal((await unseen.next(() => true, undefined)).length, 2);
+    // Waits on the condition (a poll that does not list), polling as an idle query does.
+    let before = -1;
+    for (let polls = 0; lookup.listings !== before; polls++) {
+      assert.ok(polls < 1_000, `still listing after ${polls} polls 10 ms apart`);
+      before = lookup.listings;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      await unseen.next(() => false, undefined);
+    }
+  });
+
   test('relistIntervalMs 0 lists on every trigger (folders whose times cannot be trusted)', async () => {
     const folder = await tempDir();
     await files(folder, 0, 1);

@@ -3,10 +3,13 @@ import { byAge, describeFiles, InputFile, InputFiles, Listing } from './paths.js
 
 /**
  * How long a folder's modification time must have stayed the same, between two listings, before
- * an unchanged time is trusted to mean "no new entry": file systems stamp times with a coarse clock
- * (up to 2 s on some), so an entry added right after a listing can leave the time as the listing saw it.
+ * an unchanged time is trusted to mean "no new entry": file systems stamp times with a coarse clock,
+ * so an entry added right after a listing, in the same tick, can leave the time as the listing saw it.
+ * A time with a fraction of a second comes from a file system with fine times, whose clock ticks in
+ * milliseconds (the kernel's tick); a whole-second time may come from one that keeps seconds (up to
+ * 2 s per tick), or be a fine time that happens to be round, and gets the longer wait.
  */
-const SETTLE_MS = 3_000;
+const SETTLE_MS = { fine: 200, coarse: 3_000 };
 
 interface FolderState { readonly mtimeMs: number; readonly firstSeenAt: number }
 
@@ -14,7 +17,7 @@ interface FolderState { readonly mtimeMs: number; readonly firstSeenAt: number }
 export interface FileLookup {
   listing(): Promise<Listing>;
   describe(paths: readonly string[]): Promise<InputFile[]>;
-  /** How long a folder time must stay the same before it is trusted (default {@link SETTLE_MS}). */
+  /** How long a folder time must stay the same before it is trusted (default: {@link SETTLE_MS} by the time's resolution). */
   readonly settleMs?: number;
 }
 
@@ -23,9 +26,9 @@ export interface FileLookup {
  * a file is `stat`ed once when first listed (its modification time orders admission), not on every
  * trigger; and the folders are listed again only when one of them changed, so an idle query costs a
  * `stat` per folder per poll instead of a full listing. A folder's modification time changes whenever
- * an entry is added, removed or renamed in it; it is trusted once it has stayed the same for
- * {@link SETTLE_MS} across listings, and a full listing still runs every `relistIntervalMs` (0: every
- * trigger) for file systems whose folder times cannot be trusted.
+ * an entry is added, removed or renamed in it; it is trusted once it has stayed the same across
+ * listings for longer than a tick of the file system's clock ({@link SETTLE_MS}), and a full listing
+ * still runs every `relistIntervalMs` (0: every trigger) for file systems whose folder times cannot be trusted.
  */
 export class UnseenFiles {
   /** The finder over a source's input files. */
@@ -40,11 +43,7 @@ export class UnseenFiles {
   private folders: Map<string, FolderState> | null = null;
   /** When the last listing started (performance.now()). */
   private listedAt = 0;
-  private readonly settleMs: number;
-
-  constructor(private readonly lookup: FileLookup, private readonly relistIntervalMs: number) {
-    this.settleMs = lookup.settleMs ?? SETTLE_MS;
-  }
+  constructor(private readonly lookup: FileLookup, private readonly relistIntervalMs: number) {}
 
   /**
    * Up to `limit` of the oldest unadmitted files that `admissible` accepts, each described as it is now
@@ -83,11 +82,15 @@ export class UnseenFiles {
     if (folders === null) return false;
     if (this.relistIntervalMs === 0 || performance.now() - listedAt >= this.relistIntervalMs) return false;
     for (const [path, state] of folders) {
-      if (listedAt - state.firstSeenAt < this.settleMs) return false;
+      if (listedAt - state.firstSeenAt < this.settleMsOf(state.mtimeMs)) return false;
       const now = await stat(path).then((s) => s.mtimeMs, () => null);
       if (now !== state.mtimeMs) return false;
     }
     return true;
+  }
+
+  private settleMsOf(mtimeMs: number): number {
+    return this.lookup.settleMs ?? (Number.isInteger(mtimeMs / 1000) ? SETTLE_MS.coarse : SETTLE_MS.fine);
   }
 
   private async relist(admissible: (path: string) => boolean): Promise<void> {
