@@ -6,7 +6,8 @@ import { dirname } from 'node:path';
  * with SIGKILL when it reaches that step of that batch, exactly as a power cut would. Steps are the
  * named points of the batch protocol. Unset (the normal case), this costs one property read.
  */
-export type FaultStep = 'afterOffsetWrite' | 'midSink' | 'afterSink' | 'afterStateCommit' | 'midCommit';
+export type FaultStep = 'afterOffsetWrite' | 'midSink' | 'afterSink' | 'afterStateCommit' | 'midCommit' |
+  'midSourceLogCompaction' | 'midSinkLogCompaction';
 
 const spec = parseSpec(process.env['WEIR_FAULT']);
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFile, mkdir, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, rename, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { FileSystemStorage } from '../../src/checkpoint/fs-storage.js';
@@ -70,13 +70,17 @@ describe('file source options', () => {
       err instanceof AnalysisError && err.code === 'INVALID_SCHEMA' && /value STRING/.test(err.message));
   });
 
-  test('a path is required; a bad mode or maxFilesPerTrigger names the option', () => {
+  test('a path is required; a bad mode, maxFilesPerTrigger, compactInterval or relistIntervalMs names the option', () => {
     assert.throws(() => new FileSource({ format: 'json', path: null, options: new Options({}), schema: toSchema('a INT') }, 'json'),
       (err: unknown) => err instanceof AnalysisError && err.code === 'MISSING_PATH' && /\.load\(/.test(err.message));
     assert.throws(() => makeSource('json', 'in', { mode: 'LENIENT' }), (err: unknown) =>
       err instanceof AnalysisError && /'mode'/.test(err.message) && /FAILFAST/.test(err.message));
     assert.throws(() => makeSource('json', 'in', { maxFilesPerTrigger: 0 }), (err: unknown) =>
       err instanceof AnalysisError && /'maxFilesPerTrigger'/.test(err.message));
+    assert.throws(() => makeSource('json', 'in', { compactInterval: 0 }), (err: unknown) =>
+      err instanceof AnalysisError && /'compactInterval'/.test(err.message));
+    assert.throws(() => makeSource('json', 'in', { relistIntervalMs: -1 }), (err: unknown) =>
+      err instanceof AnalysisError && /'relistIntervalMs'/.test(err.message));
   });
 
   test('the corrupt-record column must be a string, and csv cannot read nested columns', () => {
@@ -208,6 +212,24 @@ describe('file source offsets and the seen-files log', () => {
     assert.deepEqual(await users(input, { recursiveFileLookup: true }), ['good', 'nested', 'txt']);
   });
 
+  test('recursive lookup visits each real folder once: symbolic link loops end, dangling and looping links are skipped', async () => {
+    const dir = await tempFolder();
+    const input = join(dir, 'in');
+    await put(input, 'a.json', event('a', 1));
+    await put(join(input, 'sub'), 'b.json', event('b', 2));
+    await put(join(dir, 'elsewhere'), 'c.json', event('c', 3));
+    await symlink(input, join(input, 'sub', 'back-to-top'));
+    await symlink(join(dir, 'elsewhere'), join(input, 'linked'));
+    await symlink(join(dir, 'elsewhere'), join(input, 'linked-again'));
+    await symlink(join(input, 'missing'), join(input, 'dangling.json'));
+    await symlink(join(input, 'loop1.json'), join(input, 'loop2.json'));
+    await symlink(join(input, 'loop2.json'), join(input, 'loop1.json'));
+    const source = await opened(makeSource('json', input, { recursiveFileLookup: true }), join(dir, 'cp'));
+    const end = await source.latestOffset(null);
+    assert.deepEqual((await readAll(source, null, end!)).sort(), ['a:1', 'b:2', 'c:3']);
+    assert.deepEqual(await source.latestOffset(end), end);
+  });
+
   test('availableNow: files that appear after the trigger started are left for a later run', async () => {
     const dir = await tempFolder();
     const input = join(dir, 'in');
@@ -222,18 +244,60 @@ describe('file source offsets and the seen-files log', () => {
     assert.deepEqual(await source.latestOffset(o2), o2);
   });
 
-  test('a file changed after it was admitted fails the batch, naming the file', async () => {
+  test('a file appended to after admission: every read of its batch, also after a restart, reads the admitted bytes only', async () => {
     const dir = await tempFolder();
     const input = join(dir, 'in');
+    const checkpoint = join(dir, 'cp');
     await put(input, 'a.json', `${event('a', 1)}\n`);
+    const source = await opened(makeSource('json', input), checkpoint);
+    const end = await source.latestOffset(null);
+    await appendFile(join(input, 'a.json'), `${event('a', 2)}\n${event('a', 3)}`);
+    assert.deepEqual(await readAll(source, null, end!), ['a:1']);
+    // A new process: the offset is pending (never committed), and is re-read as logged.
+    const restarted = await opened(makeSource('json', input), checkpoint);
+    assert.deepEqual(await restarted.latestOffset(null), end);
+    assert.deepEqual(await readAll(restarted, null, end!), ['a:1']);
+    // The appended tail is never read: the file is seen.
+    assert.deepEqual(await restarted.latestOffset(end), end);
+  });
+
+  test('a file truncated, replaced or removed after admission fails its batch, naming the file and the way out', async () => {
+    const dir = await tempFolder();
+    const input = join(dir, 'in');
+    const original = `${event('a', 1)}\n${event('a', 2)}\n`;
+    await put(input, 'a.json', original);
     const source = await opened(makeSource('json', input), join(dir, 'cp'));
     const end = await source.latestOffset(null);
-    await appendFile(join(input, 'a.json'), `${event('a', 2)}\n`);
+    await writeFile(join(input, 'a.json'), `${event('a', 1)}\n`);
     await rejects(() => source.getBatch(null, end!), (err) =>
-      err instanceof ConnectorError && err.code === 'FILE_CHANGED' && err.message.includes(join(input, 'a.json')));
+      err instanceof ConnectorError && err.code === 'FILE_CHANGED' && err.message.includes(join(input, 'a.json')) &&
+      /truncated/.test(err.message) && /new checkpointLocation/.test(err.message));
+    // Putting the admitted bytes back lets the batch run as planned.
+    await writeFile(join(input, 'a.json'), original);
+    assert.deepEqual(await readAll(source, null, end!), ['a:1', 'a:2']);
+    await writeFile(join(input, '.a.json.tmp'), original);
+    await rename(join(input, '.a.json.tmp'), join(input, 'a.json'));
+    await rejects(() => source.getBatch(null, end!), (err) =>
+      err instanceof ConnectorError && err.code === 'FILE_CHANGED' && /inode/.test(err.message));
     await rm(join(input, 'a.json'));
     await rejects(() => source.getBatch(null, end!), (err) =>
       err instanceof ConnectorError && err.code === 'FILE_MISSING' && err.message.includes(join(input, 'a.json')));
+  });
+
+  test('csv and text read the admitted prefix of a grown file too', async () => {
+    for (const [format, first, more, expected] of [
+      ['csv', 'ts,user,amount\n2024-01-01T00:00:00Z,a,1\n', '2024-01-01T00:00:00Z,a,2\n', 'a:1'],
+      ['text', 'one\n', 'two\n', 'one'],
+    ] as const) {
+      const dir = await tempFolder();
+      const input = join(dir, 'in');
+      await put(input, `a.${format}`, first);
+      const source = await opened(makeSource(format, input, {}, format === 'text' ? null : undefined), join(dir, 'cp'));
+      const end = await source.latestOffset(null);
+      await appendFile(join(input, `a.${format}`), more);
+      const rows = await source.getBatch(null, end!);
+      assert.deepEqual(rows.map((r) => format === 'text' ? r['value'] : `${r['user']}:${r['amount']}`), [expected], format);
+    }
   });
 
   test('foreign offsets, offsets past the log and damaged log entries are checkpoint errors naming the place', async () => {

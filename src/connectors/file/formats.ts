@@ -27,8 +27,11 @@ export interface FormatSettings {
   readonly csv: CsvSettings;
 }
 
-/** Reads one file's records into `out` and resolves to the number of bytes read. */
-export type FileReader = (path: string, out: RowCollector) => Promise<number>;
+/**
+ * Reads one file's records into `out` and resolves to the number of bytes read; with `length`, only
+ * the file's first `length` bytes (the prefix a streaming source admitted).
+ */
+export type FileReader = (path: string, out: RowCollector, length?: number) => Promise<number>;
 
 /** A reader for a format and schema; converters are compiled here, once. */
 export function fileReader(settings: FormatSettings): FileReader {
@@ -42,24 +45,24 @@ export function fileReader(settings: FormatSettings): FileReader {
 function jsonReader(schema: Schema, corruptColumn: string | null): FileReader {
   const reader = new JsonRowReader(schema, corruptColumn);
   const blank = (): Row => nullRow(schema);
-  return (path, out) => {
+  return (path, out, length) => {
     const rows = out.rows;
     return forEachLine(path, (line, lineNumber) => {
       if (line.length === 0) return;
       const row = reader.readText(line);
       if (reader.problem === null) rows.push(row);
       else if (line.trim() !== '') out.malformed(path, lineNumber, reader.problem, line, row, blank);
-    });
+    }, length);
   };
 }
 
 /** Text: one row per line (empty lines included), the line in the schema's single string column. */
 function textReader(column: string): FileReader {
-  return (path, out) => {
+  return (path, out, length) => {
     const rows = out.rows;
     return forEachLine(path, (line) => {
       rows.push({ [column]: line });
-    });
+    }, length);
   };
 }
 
@@ -159,8 +162,8 @@ function csvReader(schema: Schema, corruptColumn: string | null, csv: CsvSetting
   const dataColumns = schema.filter((f) => f.name !== corruptColumn).length;
   const positional = columnIndexes(schema, corruptColumn, null);
   const blank = (): Row => nullRow(schema);
-  return async (path, out) => {
-    const data = await readWholeFile(path);
+  return async (path, out, length) => {
+    const data = await readWholeFile(path, length);
     const lines = new LineCounter(data);
     const slot: ProblemSlot = { problem: null };
     let header: string[] | null = null;

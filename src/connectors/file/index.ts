@@ -22,8 +22,10 @@ const FILE_READER_OPTIONS = [
   'mode', 'columnNameOfCorruptRecord', 'badRecordsPath', 'inferSchema', 'recursiveFileLookup', 'pathGlobFilter',
   'header', 'sep', 'delimiter', 'quote', 'escape', 'comment', 'nullValue',
 ];
-const FILE_SOURCE_OPTIONS = [...FILE_READER_OPTIONS, 'maxFilesPerTrigger'];
-const FILE_SINK_OPTIONS = ['maxRecordsPerFile', 'ignoreNullFields', 'header', 'sep', 'delimiter', 'quote', 'nullValue', DEAD_LETTER_PATH];
+const FILE_SOURCE_OPTIONS = [...FILE_READER_OPTIONS, 'maxFilesPerTrigger', 'compactInterval', 'relistIntervalMs'];
+const FILE_SINK_OPTIONS = [
+  'maxRecordsPerFile', 'compactInterval', 'ignoreNullFields', 'header', 'sep', 'delimiter', 'quote', 'nullValue', DEAD_LETTER_PATH,
+];
 
 for (const format of ['json', 'csv', 'text'] as const satisfies readonly FileFormat[]) {
   registerSource(format, (spec) => new FileSource(spec, format), { options: FILE_SOURCE_OPTIONS });

@@ -1,40 +1,54 @@
 import { open, readFile } from 'node:fs/promises';
 import { ConnectorError, errorMessage } from '../../common/errors.js';
 
-/** Bytes per read. Big enough that decoding and line splitting dominate, small enough to bound memory. */
+/** Bytes per read at most. Big enough that decoding and line splitting dominate, small enough to bound memory. */
 const CHUNK_BYTES = 8 << 20;
+/** Bytes per read at least when the length is not known up front (a file that grows while it is read). */
+const MIN_CHUNK_BYTES = 64 << 10;
 
 /**
  * Calls `onLine(text, lineNumber)` for every line of a file (1-based numbers; `\r\n` and `\n` both
- * end a line; a UTF-8 byte order mark is dropped) and resolves to the number of bytes read. Reads in
- * chunks, the next chunk in flight while the current one is split, so a file of any size streams
- * through a fixed amount of memory.
+ * end a line; a UTF-8 byte order mark is dropped) and resolves to the number of bytes read. With
+ * `length`, reads only the first `length` bytes (fewer if the file is shorter): a streaming source
+ * reads the prefix it admitted. Reads in chunks sized to the file (up to 8 MiB), the next chunk in
+ * flight while the current one is split, so a file of any size streams through bounded memory and a
+ * small file costs one small buffer.
  */
-export async function forEachLine(path: string, onLine: (line: string, lineNumber: number) => void): Promise<number> {
+export async function forEachLine(path: string, onLine: (line: string, lineNumber: number) => void,
+  length?: number): Promise<number> {
   const handle = await openInput(path);
-  const buffers = [Buffer.allocUnsafe(CHUNK_BYTES), Buffer.allocUnsafe(CHUNK_BYTES)];
-  let current = 0;
-  const read = (buffer: Buffer): Promise<{ bytesRead: number }> =>
-    handle.read(buffer, 0, CHUNK_BYTES, null).catch((err: unknown) => { throw readError(path, err); });
-  let pending: Promise<{ bytesRead: number }> | null = read(buffers[0]!);
-  let carry: Buffer | null = null;
-  let lineNumber = 0;
-  let bytes = 0;
-  const emit = (line: string): void => {
-    lineNumber++;
-    if (line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
-    if (lineNumber === 1 && line.charCodeAt(0) === 0xfeff) line = line.slice(1);
-    onLine(line, lineNumber);
-  };
+  let pending: Promise<{ bytesRead: number }> | null = null;
   try {
-    for (;;) {
-      const { bytesRead } = await pending!;
+    const expected = length ?? await handle.stat().then((s) => s.size, (err: unknown) => { throw readError(path, err); });
+    const chunk = Math.min(CHUNK_BYTES, length === undefined ? Math.max(expected, MIN_CHUNK_BYTES) : Math.max(expected, 1));
+    // The second buffer only exists for files longer than one chunk.
+    const buffers: Buffer[] = [Buffer.allocUnsafe(chunk)];
+    let current = 0;
+    let bytes = 0;
+    /** The next read, from where the previous one ended; null once `length` bytes are in. */
+    const read = (index: number): Promise<{ bytesRead: number }> | null => {
+      const want = length === undefined ? chunk : Math.min(chunk, length - bytes);
+      if (want <= 0) return null;
+      const buffer = (buffers[index] ??= Buffer.allocUnsafe(chunk));
+      return handle.read(buffer, 0, want, null).catch((err: unknown) => { throw readError(path, err); });
+    };
+    pending = read(0);
+    let carry: Buffer | null = null;
+    let lineNumber = 0;
+    const emit = (line: string): void => {
+      lineNumber++;
+      if (line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
+      if (lineNumber === 1 && line.charCodeAt(0) === 0xfeff) line = line.slice(1);
+      onLine(line, lineNumber);
+    };
+    while (pending !== null) {
+      const { bytesRead } = await pending;
       pending = null;
       if (bytesRead === 0) break;
       bytes += bytesRead;
       const data = buffers[current]!.subarray(0, bytesRead);
       current = 1 - current;
-      pending = read(buffers[current]!);
+      pending = read(current);
       let from = 0;
       if (carry !== null) {
         const newline = data.indexOf(10);
@@ -68,12 +82,29 @@ export async function forEachLine(path: string, onLine: (line: string, lineNumbe
   }
 }
 
-/** The whole file, for formats whose records may span lines (CSV with quoted newlines). */
-export async function readWholeFile(path: string): Promise<Buffer> {
+/** The whole file, or its first `length` bytes (fewer if it is shorter), for formats whose records may span lines (CSV). */
+export async function readWholeFile(path: string, length?: number): Promise<Buffer> {
+  if (length === undefined) {
+    try {
+      return await readFile(path);
+    } catch (err) {
+      throw readError(path, err);
+    }
+  }
+  const handle = await openInput(path);
   try {
-    return await readFile(path);
+    const data = Buffer.allocUnsafe(length);
+    let filled = 0;
+    while (filled < length) {
+      const { bytesRead } = await handle.read(data, filled, length - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return data.subarray(0, filled);
   } catch (err) {
     throw readError(path, err);
+  } finally {
+    await handle.close();
   }
 }
 

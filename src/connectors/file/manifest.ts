@@ -1,13 +1,14 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BatchLog, LogCodec } from '../../checkpoint/batch-log.js';
+import { LogCodec } from '../../checkpoint/batch-log.js';
 import { FileSystemStorage } from '../../checkpoint/fs-storage.js';
-import { mapInBatches } from '../../common/parallel.js';
+import { CompactedLog } from './compacted-log.js';
 
 /**
- * A file sink's output folder holds its part files plus `_weir_metadata/<batchId>`: one manifest per
- * committed batch, listing that batch's files. A part file not listed in a manifest is not output
- * (it is left over from a crashed attempt), so readers go by the manifests, never by the listing.
+ * A file sink's output folder holds its part files plus `_weir_metadata/`: one manifest per committed
+ * batch, listing that batch's files, every `compactInterval`-th one written as `<batchId>.compact`
+ * holding all manifests so far (see {@link CompactedLog}). A part file not listed in a manifest is not
+ * output (it is left over from a crashed attempt), so readers go by the manifests, never by the listing.
  */
 export const METADATA_FOLDER = '_weir_metadata';
 
@@ -50,10 +51,10 @@ export const MANIFEST_CODEC: LogCodec<Manifest> = {
   },
 };
 
-/** The manifest log of an output folder (storage rooted at the folder, entries under `_weir_metadata/`). */
-export function manifestLog(folder: string): { storage: FileSystemStorage; log: BatchLog<Manifest> } {
-  const storage = new FileSystemStorage(folder);
-  return { storage, log: new BatchLog(storage, METADATA_FOLDER, MANIFEST_CODEC) };
+/** Manifests: one per batch, batch ids from 0. */
+function manifestLog(folder: string, compactInterval: number): CompactedLog<Manifest> {
+  return new CompactedLog(new FileSystemStorage(folder), METADATA_FOLDER, MANIFEST_CODEC,
+    { interval: compactInterval, firstId: 0, faultStep: 'midSinkLogCompaction' });
 }
 
 /** Whether `folder` is a file sink's output (it has a metadata folder). */
@@ -65,23 +66,64 @@ export async function isSinkOutput(folder: string): Promise<boolean> {
   }
 }
 
+/** The manifest log as the output folder's one writer (the sink) keeps it: every manifest in memory. */
+export class SinkManifests {
+  private readonly log: CompactedLog<Manifest>;
+  private readonly manifests: Manifest[] = [];
+  private readonly byBatch = new Map<number, Manifest>();
+
+  constructor(folder: string, compactInterval: number) {
+    this.log = manifestLog(folder, compactInterval);
+  }
+
+  /** Reads every manifest (batch order) and deletes files a compaction left behind when it was interrupted. */
+  async load(): Promise<readonly Manifest[]> {
+    this.manifests.length = 0;
+    this.byBatch.clear();
+    for (const [, manifest] of await this.log.readAfter(-1)) this.remember(manifest);
+    await this.log.removeCompacted();
+    return this.manifests;
+  }
+
+  /** The manifest of batch `batchId`, when it is committed. */
+  get(batchId: number): Manifest | undefined {
+    return this.byBatch.get(batchId);
+  }
+
+  /** Commits the batch: writes its manifest (or a compact file). Fails with FileExistsError when another writer did. */
+  async add(manifest: Manifest): Promise<void> {
+    await this.log.add(manifest.batchId, manifest, () => this.manifests.map((m) => [m.batchId, m] as [number, Manifest]));
+    this.remember(manifest);
+  }
+
+  locate(batchId: number): string {
+    return this.log.locate(batchId);
+  }
+
+  private remember(manifest: Manifest): void {
+    this.manifests.push(manifest);
+    this.byBatch.set(manifest.batchId, manifest);
+  }
+}
+
 /**
- * The committed manifests of an output folder, in batch order. Manifests never change once written,
- * so each is read once; later calls read only the new ones. A foreign or corrupt file in the metadata
- * folder is a {@link CheckpointError} naming it.
+ * The committed manifests of an output folder, in batch order, for readers. Manifests never change
+ * once written, so each is read once; later calls read only newer ones (from a compact file when a
+ * compaction happened in between). A foreign or corrupt file in the metadata folder is a
+ * `CheckpointError` naming it.
  */
 export class CommittedManifests {
-  private readonly log: BatchLog<Manifest>;
-  private readonly known = new Map<number, Manifest>();
+  private readonly log: CompactedLog<Manifest>;
+  private readonly known: Manifest[] = [];
 
   constructor(folder: string) {
-    this.log = manifestLog(folder).log;
+    // Readers never compact; the interval only matters to writers.
+    this.log = manifestLog(folder, 0);
   }
 
   async read(): Promise<Manifest[]> {
-    const fresh = (await this.log.batchIds()).filter((id) => !this.known.has(id));
-    const manifests = await mapInBatches(fresh, 64, async (id) => [id, await this.log.get(id)] as const);
-    for (const [id, manifest] of manifests) if (manifest !== null) this.known.set(id, manifest);
-    return [...this.known.entries()].sort((a, b) => a[0] - b[0]).map(([, m]) => m);
+    const newest = this.known[this.known.length - 1]?.batchId ?? -1;
+    for (const [, manifest] of await this.log.readAfter(newest)) this.known.push(manifest);
+    return [...this.known];
   }
 }

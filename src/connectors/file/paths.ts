@@ -1,4 +1,4 @@
-import { Dirent } from 'node:fs';
+import { Dirent, Stats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import picomatch from 'picomatch';
@@ -10,8 +10,26 @@ import { mapInBatches } from '../../common/parallel.js';
 /** A file admitted for reading, as the seen-files log records it. */
 export interface InputFile {
   readonly path: string;
+  /** Bytes admitted: a batch reads exactly this prefix of the file, however it grows later. */
   readonly size: number;
   readonly mtimeMs: number;
+  /** The file's inode number when admitted (absent in logs written before it was recorded, or 0 where the system has none). */
+  readonly ino?: number;
+}
+
+/** A folder a listing read, with its modification time then (it changes when an entry is added, removed or renamed). */
+export interface ListedFolder {
+  readonly path: string;
+  readonly mtimeMs: number;
+}
+
+/**
+ * What one listing found: the selected files and the folders read; folders is null when the files
+ * do not come from reading folders (a sink's manifests, a single file, a path that does not exist yet).
+ */
+export interface Listing {
+  readonly files: string[];
+  readonly folders: ListedFolder[] | null;
 }
 
 /**
@@ -60,26 +78,42 @@ export class InputFiles {
 
   /** Absolute paths of the selected files, in no particular order; empty when the base does not exist. */
   async list(): Promise<string[]> {
+    return (await this.listing()).files;
+  }
+
+  /**
+   * The selected files and the folders read to find them. Each real folder is read once, however many
+   * symbolic links lead to it, so a link back to an ancestor cannot make a recursive listing loop;
+   * links that lead nowhere (dangling, or a cycle of links) are skipped.
+   */
+  async listing(): Promise<Listing> {
     const kind = await this.kind();
-    if (kind === 'missing') return [];
-    if (kind === 'file') return [this.base];
+    if (kind === 'missing') return { files: [], folders: null };
+    if (kind === 'file') return { files: [this.base], folders: null };
     if (await isSinkOutput(this.base)) {
       this.manifests ??= new CommittedManifests(this.base);
-      return (await this.manifests.read())
+      const files = (await this.manifests.read())
         .flatMap((m) => m.files.map((f) => f.path))
         .filter((name) => this.selects(name, name))
         .map((name) => join(this.base, name));
+      return { files, folders: null };
     }
-    const out: string[] = [];
-    await this.walk(this.base, '', 1, out);
-    return out;
+    const files: string[] = [];
+    const folders: ListedFolder[] = [];
+    const base = await statFolder(this.base, 1);
+    if (base !== null) await this.walk(this.base, base, '', 1, { files, folders }, new Set());
+    return { files, folders };
   }
 
   private selects(relative: string, name: string): boolean {
     return (this.matches === null || this.matches(relative)) && (this.nameFilter === null || this.nameFilter(name));
   }
 
-  private async walk(dir: string, relative: string, level: number, out: string[]): Promise<void> {
+  private async walk(dir: string, dirStat: Stats, relative: string, level: number,
+    out: { files: string[]; folders: ListedFolder[] }, visited: Set<string>): Promise<void> {
+    const identity = `${dirStat.dev}:${dirStat.ino}`;
+    if (visited.has(identity)) return;
+    visited.add(identity);
     let entries: Dirent[];
     try {
       entries = await readdir(dir, { withFileTypes: true });
@@ -88,28 +122,45 @@ export class InputFiles {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' && level > 1) return;
       throw listError(dir, err);
     }
+    out.folders.push({ path: dir, mtimeMs: dirStat.mtimeMs });
     for (const entry of entries) {
       if (isIgnoredName(entry.name)) continue;
       const path = join(dir, entry.name);
       const rel = relative ? `${relative}/${entry.name}` : entry.name;
-      const isDir = entry.isSymbolicLink() ? await stat(path).then((s) => s.isDirectory(), () => false) : entry.isDirectory();
-      if (isDir) {
-        if (level < this.depth) await this.walk(path, rel, level + 1, out);
+      let target: Stats | null = null;
+      if (entry.isSymbolicLink()) {
+        target = await stat(path).catch(() => null);
+        if (target === null) continue;
+      }
+      if (target ? target.isDirectory() : entry.isDirectory()) {
+        if (level >= this.depth) continue;
+        const sub = target ?? await statFolder(path, level + 1);
+        if (sub !== null) await this.walk(path, sub, rel, level + 1, out, visited);
       } else if (this.selects(rel, entry.name)) {
-        out.push(path);
+        out.files.push(path);
       }
     }
   }
 }
 
-/** Size and modification time of each file; files that vanished since the listing are left out. */
+/** The folder's stat; null when a sub-folder vanished. */
+async function statFolder(path: string, level: number): Promise<Stats | null> {
+  try {
+    return await stat(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && level > 1) return null;
+    throw listError(path, err);
+  }
+}
+
+/** Size, modification time and inode of each file; files that vanished since the listing are left out. */
 export async function describeFiles(paths: readonly string[]): Promise<InputFile[]> {
-  const found = await mapInBatches(paths, 64, async (path) => {
+  const found = await mapInBatches(paths, 64, async (path): Promise<InputFile | null> => {
     try {
       const s = await stat(path);
-      return s.isFile() ? { path, size: s.size, mtimeMs: s.mtimeMs } : null;
+      return s.isFile() ? { path, size: s.size, mtimeMs: s.mtimeMs, ino: s.ino } : null;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ELOOP') return null;
       throw listError(path, err);
     }
   });

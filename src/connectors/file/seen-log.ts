@@ -1,7 +1,7 @@
-import { BatchLog, LogCodec } from '../../checkpoint/batch-log.js';
-import { CheckpointStorage } from '../../checkpoint/storage.js';
+import { LogCodec } from '../../checkpoint/batch-log.js';
+import { CheckpointStorage, FileExistsError } from '../../checkpoint/storage.js';
 import { CheckpointError } from '../../common/errors.js';
-import { mapInBatches } from '../../common/parallel.js';
+import { CompactedLog } from './compacted-log.js';
 import { InputFile } from './paths.js';
 import { SourcePaths } from '../../checkpoint/layout.js';
 
@@ -10,10 +10,11 @@ const FOLDER = SourcePaths.seenFiles;
 const CODEC: LogCodec<InputFile[]> = {
   kind: 'file-source-log',
   version: 1,
-  encode: (files) => files.map((f) => JSON.stringify({ path: f.path, size: f.size, mtimeMs: f.mtimeMs })).join('\n'),
+  encode: (files) => files.map((f) => JSON.stringify({ path: f.path, size: f.size, mtimeMs: f.mtimeMs, ino: f.ino })).join('\n'),
   decode: (body) => body.split('\n').map((line) => {
     const f = JSON.parse(line) as Partial<InputFile>;
-    if (typeof f.path !== 'string' || !Number.isSafeInteger(f.size) || typeof f.mtimeMs !== 'number') {
+    if (typeof f.path !== 'string' || !Number.isSafeInteger(f.size) || typeof f.mtimeMs !== 'number' ||
+      (f.ino !== undefined && typeof f.ino !== 'number')) {
       throw new Error(`${JSON.stringify(line).slice(0, 80)} is not a file entry`);
     }
     return f as InputFile;
@@ -21,19 +22,19 @@ const CODEC: LogCodec<InputFile[]> = {
 };
 
 /**
- * The durable list of files a file source has admitted: entry `files/<n>` (n = 1, 2, …) lists the
- * files that offset n added, written once (atomically, never overwritten) before offset n is handed
- * to the engine. So the files of any offset range are known after a restart, and a file already in the
- * log is never admitted again. Entries are small and kept for the life of the checkpoint; a source
- * with very many files pays one small read per entry when it opens.
+ * The durable list of files a file source has admitted: entry n (n = 1, 2, …) lists the files that
+ * offset n added, with the length admitted, written once (atomically, never overwritten) before offset
+ * n is handed to the engine. So the files of any offset range are known after a restart, and a file
+ * already in the log is never admitted again. Every `compactInterval`-th entry is written as a compact
+ * file holding all entries so far (see {@link CompactedLog}), so opening reads a bounded number of files.
  */
 export class SeenFilesLog {
-  private readonly log: BatchLog<InputFile[]>;
+  private readonly log: CompactedLog<InputFile[]>;
   private readonly entries: InputFile[][] = [];
   private readonly seen = new Set<string>();
 
-  constructor(private readonly storage: CheckpointStorage) {
-    this.log = new BatchLog(storage, FOLDER, CODEC);
+  constructor(storage: CheckpointStorage, compactInterval: number) {
+    this.log = new CompactedLog(storage, FOLDER, CODEC, { interval: compactInterval, firstId: 1, faultStep: 'midSourceLogCompaction' });
   }
 
   /** The newest offset in the log; 0 when it is empty. */
@@ -42,19 +43,19 @@ export class SeenFilesLog {
   }
 
   async load(): Promise<void> {
-    const ids = await this.log.batchIds();
-    ids.forEach((id, i) => {
+    const loaded = await this.log.readAfter(0);
+    loaded.forEach(([id], i) => {
       if (id !== i + 1) {
-        const where = this.storage.locate(`${FOLDER}/${i + 1}`);
-        throw new CheckpointError('CHECKPOINT_INCOMPLETE', where, `The seen-files log of this file source lacks ${where} ` +
-          `(entries ${ids.join(', ')} exist). Restore the checkpoint from a backup, or start the query with a new ` +
-          'checkpointLocation (its input will then be read again).');
+        const where = this.log.locate(i + 1);
+        throw new CheckpointError('CHECKPOINT_INCOMPLETE', where, `The seen-files log of this file source lacks entry ` +
+          `${i + 1} (${where}; entries ${loaded.map(([n]) => n).join(', ')} exist). Restore the checkpoint from a backup, ` +
+          'or start the query with a new checkpointLocation (its input will then be read again).');
       }
     });
-    const loaded = await mapInBatches(ids, 64, (id) => this.log.get(id));
     this.entries.length = 0;
     this.seen.clear();
-    for (const files of loaded) this.remember(files!);
+    for (const [, files] of loaded) this.remember(files);
+    await this.log.removeCompacted();
   }
 
   has(path: string): boolean {
@@ -63,7 +64,14 @@ export class SeenFilesLog {
 
   /** Durably records `files` as offset `latest + 1`, and returns that offset. */
   async append(files: readonly InputFile[]): Promise<number> {
-    await this.log.add(this.latest + 1, [...files]);
+    const id = this.latest + 1;
+    try {
+      await this.log.add(id, [...files], () => this.entries.map((entry, i) => [i + 1, entry] as [number, InputFile[]]));
+    } catch (err) {
+      if (!(err instanceof FileExistsError)) throw err;
+      throw new CheckpointError('CONCURRENT_WRITER', err.path, `${err.path} already exists: another query is writing to ` +
+        'this checkpoint at the same time. Run only one query per checkpointLocation.');
+    }
     this.remember([...files]);
     return this.latest;
   }
@@ -78,7 +86,7 @@ export class SeenFilesLog {
   filesOf(id: number): readonly InputFile[] {
     const files = this.entries[id - 1];
     if (files === undefined) {
-      const where = this.storage.locate(`${FOLDER}/${id}`);
+      const where = this.log.locate(id);
       throw new CheckpointError('OFFSET_AHEAD_OF_LOG', where, `The offsets log asks for file source offset ${id}, but ` +
         `the seen-files log ends at ${this.latest} (${where} does not exist). The source's folder of the checkpoint was ` +
         'removed or replaced: restore it, or start the query with a new checkpointLocation.');

@@ -1,21 +1,17 @@
 import { mkdir, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { BatchLog } from '../../checkpoint/batch-log.js';
-import { encodeFile } from '../../checkpoint/file-format.js';
-import { FileSystemStorage } from '../../checkpoint/fs-storage.js';
 import { FileExistsError } from '../../checkpoint/storage.js';
 import { syncDir, writeFileSynced } from '../../common/durable-files.js';
 import { AnalysisError, CheckpointError, ConnectorError, errorMessage } from '../../common/errors.js';
 import { injectFault } from '../../common/faults.js';
 import { Row, typeToString } from '../../common/schema.js';
-import { mapInBatches } from '../../common/parallel.js';
 import { OutputMode } from '../../common/output-mode.js';
 import { isCommittedBatch } from '../../sinks/batch-identity.js';
 import { DeadLetterFolder, rejectedRowError, splitRejected } from '../../sinks/rejected-rows.js';
 import { Sink, SinkContext, SinkSpec } from '../../sinks/sink.js';
 import { compileRowCheck, RowCheck, wellFormedText } from '../../sinks/value-domain.js';
 import { compileCsvEncoder, compileJsonEncoder, CsvWriteSettings, RowEncoder } from './encode.js';
-import { Manifest, MANIFEST_CODEC, ManifestFile, manifestLog, METADATA_FOLDER } from './manifest.js';
+import { Manifest, ManifestFile, METADATA_FOLDER, SinkManifests } from './manifest.js';
 
 export type FileSinkFormat = 'json' | 'csv';
 
@@ -36,12 +32,13 @@ function partName(batchId: number, n: number, ext: string): string {
  * planned over other input is refused, see batch-identity.ts); part files without a manifest (a crash mid-batch) are
  * deleted when the batch is written again or the sink opens, and readers never see them because
  * they read by manifest. A batch with no rows still gets a manifest (listing no files).
- * Append mode only, as in Spark. Manifests are kept for the life of the folder (one small file per
- * batch; compaction is not implemented).
+ * Append mode only, as in Spark. Every `compactInterval`-th manifest (default 10, as Spark's
+ * fileSink.log.compactInterval) is written as a compact file holding all manifests so far, and the
+ * files it covers are deleted, so opening the folder reads a bounded number of metadata files.
  *
- * Options: `maxRecordsPerFile`; json: `ignoreNullFields` (default true, as Spark); csv: `header`
- * (default true, so the csv source's default reads it back), `sep`/`delimiter` (`,`), `quote` (`"`),
- * `nullValue` (empty). CSV writes an empty string as `""`, which reads back as null (nullValue).
+ * Options: `maxRecordsPerFile`, `compactInterval`; json: `ignoreNullFields` (default true, as Spark);
+ * csv: `header` (default true, so the csv source's default reads it back), `sep`/`delimiter` (`,`),
+ * `quote` (`"`), `nullValue` (empty). CSV writes an empty string as `""`, which reads back as null (nullValue).
  * `deadLetterPath`: a folder for the rows the sink rejects (values outside their type's range; in CSV,
  * text that is not valid Unicode), written before the manifest; without it such a row fails the batch.
  */
@@ -49,8 +46,7 @@ export class FileSink implements Sink {
   readonly description: string;
   readonly supportedModes: readonly OutputMode[] = ['append'];
   private readonly folder: string;
-  private readonly storage: FileSystemStorage;
-  private readonly log: BatchLog<Manifest>;
+  private readonly manifests: SinkManifests;
   private readonly maxRecordsPerFile: number;
   private readonly csv: CsvWriteSettings;
   private readonly ignoreNullFields: boolean;
@@ -69,7 +65,7 @@ export class FileSink implements Sink {
         `e.g. .start('out/events').`, 'MISSING_PATH');
     }
     this.folder = resolve(spec.path);
-    ({ storage: this.storage, log: this.log } = manifestLog(this.folder));
+    this.manifests = new SinkManifests(this.folder, options.integer('compactInterval', 10, 1));
     this.maxRecordsPerFile = options.integer('maxRecordsPerFile', 100_000, 0);
     this.ignoreNullFields = options.boolean('ignoreNullFields', true);
     this.csv = {
@@ -106,18 +102,17 @@ export class FileSink implements Sink {
     } catch (err) {
       throw this.ioError('create', this.folder, err);
     }
-    const ids = await this.log.batchIds();
-    const manifests = await mapInBatches(ids, 64, (id) => this.log.get(id));
-    manifests.forEach((m, i) => {
-      if (m !== null && m.queryId !== context.queryId) {
-        const where = this.log.locate(ids[i]!);
+    const manifests = await this.manifests.load();
+    manifests.forEach((m) => {
+      if (m.queryId !== context.queryId) {
+        const where = this.manifests.locate(m.batchId);
         throw new CheckpointError('SINK_FOLDER_OF_OTHER_QUERY', where, `${where} was written by query ${m.queryId}, but this ` +
           `query is ${context.queryId}: the output folder ${this.folder} belongs to a query with another checkpoint, and ` +
           'writing into it would skip batch ids that query already used. Write to a new folder; if you deleted the ' +
           'checkpoint on purpose, move or delete the output folder too.');
       }
     });
-    this.newestCommitted = ids.length === 0 ? -1 : ids[ids.length - 1]!;
+    this.newestCommitted = manifests[manifests.length - 1]?.batchId ?? -1;
     await this.removeOrphans(this.newestCommitted);
   }
 
@@ -125,8 +120,8 @@ export class FileSink implements Sink {
     const encoder = this.encoder;
     if (!encoder) throw new AnalysisError(`The ${this.description} is not open: start the query first.`, 'NOT_STARTED');
     this.rejectedRows = 0;
-    const committed = await this.log.get(batchId);
-    if (isCommittedBatch(this.description, this.log.locate(batchId), batchId, digest, committed === null ? undefined : committed.digest,
+    const committed = this.manifests.get(batchId);
+    if (isCommittedBatch(this.description, this.manifests.locate(batchId), batchId, digest, committed?.digest,
       this.newestCommitted, `folder; or delete ${METADATA_FOLDER}/${batchId} and the later manifests, and the output ` +
       'matches the backup again: the part files they list are removed at the next start')) return;
     const { accepted: rows, rejected } = splitRejected(allRows, this.rowCheck);
@@ -149,13 +144,11 @@ export class FileSink implements Sink {
     if (files.length === 0) injectFault('midSink', batchId);
     else await syncDir(this.folder);
     const manifest: Manifest = { queryId: this.queryId, batchId, digest, files };
-    const path = `${METADATA_FOLDER}/${batchId}`;
     try {
-      await this.storage.writeAtomic(path, encodeFile(MANIFEST_CODEC.kind, MANIFEST_CODEC.version, MANIFEST_CODEC.encode(manifest)),
-        { overwrite: false });
+      await this.manifests.add(manifest);
     } catch (err) {
       if (!(err instanceof FileExistsError)) throw err;
-      throw new CheckpointError('CONCURRENT_WRITER', this.storage.locate(path), `${this.storage.locate(path)} appeared while ` +
+      throw new CheckpointError('CONCURRENT_WRITER', err.path, `${err.path} appeared while ` +
         `batch ${batchId} was being written: another query is writing to ${this.folder} at the same time. Give each ` +
         'query its own output folder.');
     }

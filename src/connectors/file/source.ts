@@ -1,11 +1,14 @@
 import { createHash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CheckpointStorage } from '../../checkpoint/storage.js';
 import { AnalysisError, CheckpointError, ConnectorError } from '../../common/errors.js';
+import { mapInBatches } from '../../common/parallel.js';
 import { Row, Schema } from '../../common/schema.js';
 import { Offset, Source, SourceContext, SourceSpec } from '../../sources/source.js';
 import { FileFormat, FileReader, fileReader } from './formats.js';
-import { byAge, describeFiles, InputFiles } from './paths.js';
+import { UnseenFiles } from './discovery.js';
+import { InputFile, InputFiles } from './paths.js';
 import { RowCollector, writeBadRecords } from './records.js';
 import { SeenFilesLog } from './seen-log.js';
 import { corruptColumnOf, FileSettings, fileSettings } from './settings.js';
@@ -16,11 +19,14 @@ export interface FileOffset { readonly logOffset: number }
 /**
  * `readStream.format('json' | 'csv' | 'text').load(folder)`: reads each new file of a folder once.
  *
- * Each `latestOffset` lists the folder, takes the files not in the seen-files log (oldest first by
- * modification time, then name; at most `maxFilesPerTrigger`), and durably appends them to the log as
- * the next offset before returning it. `getBatch(start, end)` reads exactly the files logged for the
- * offsets in (start, end], so a batch re-run after a crash reads the same files in the same order.
- * A file whose size changed since it was admitted is an error, not silently different input.
+ * Each `latestOffset` takes the files not in the seen-files log (oldest first by modification time,
+ * then name; at most `maxFilesPerTrigger`; see {@link UnseenFiles} for how listing is kept cheap), and
+ * durably appends them, with their size and inode, to the log as the next offset before returning it.
+ * `getBatch(start, end)` reads exactly the files logged for the offsets in (start, end], each up to the
+ * size it had when admitted, so a batch re-run after a crash reads the same bytes in the same order even
+ * if a file grew in between. What is appended to a file after it was admitted is never read (as in
+ * Spark, a seen file is not read again); a file replaced (another inode) or truncated below its
+ * admitted size cannot be re-read as planned and fails the batch with `FILE_CHANGED`.
  * Files must appear complete (write, then rename into the folder); see {@link isIgnoredName}.
  */
 export class FileSource implements Source {
@@ -29,6 +35,8 @@ export class FileSource implements Source {
   private readonly settings: FileSettings;
   private readonly files: InputFiles;
   private readonly maxFilesPerTrigger: number | undefined;
+  private readonly compactInterval: number;
+  private readonly unseen: UnseenFiles;
   private readonly read: FileReader;
   private log: SeenFilesLog | null = null;
   private storage: CheckpointStorage | null = null;
@@ -42,6 +50,8 @@ export class FileSource implements Source {
     this.schema = this.settings.schema!;
     this.files = new InputFiles(this.settings.path, spec.options);
     this.maxFilesPerTrigger = spec.options.integer('maxFilesPerTrigger', undefined, 1);
+    this.compactInterval = spec.options.integer('compactInterval', 10, 1);
+    this.unseen = UnseenFiles.of(this.files, spec.options.integer('relistIntervalMs', 60_000, 0));
     this.read = fileReader({ ...this.settings, schema: this.schema, corruptColumn: corruptColumnOf(this.schema, this.settings) });
     this.description = `FileSource[${this.settings.path}]`;
   }
@@ -51,7 +61,7 @@ export class FileSource implements Source {
       throw new AnalysisError(`The ${this.settings.format} source path '${this.settings.path}' is a file; a streaming ` +
         'file source reads a folder (new files appear in it). Point it at the folder, or use a glob.', 'INVALID_PATH');
     }
-    const log = new SeenFilesLog(context.storage);
+    const log = new SeenFilesLog(context.storage, this.compactInterval);
     await log.load();
     this.log = log;
     this.storage = context.storage;
@@ -65,10 +75,12 @@ export class FileSource implements Source {
     if (from > 0) log.filesOf(from);
     // Offsets logged but not yet planned (the engine stopped or crashed in between) go first, as logged.
     if (log.latest > from) return { logOffset: this.pendingEnd(log, from) };
-    const candidates = (await this.files.list()).filter((p) => !log.has(p) && (this.snapshot === null || this.snapshot.has(p)));
-    const fresh = (await describeFiles(candidates)).sort(byAge).slice(0, this.maxFilesPerTrigger);
+    const snapshot = this.snapshot;
+    const fresh = await this.unseen.next((p) => !log.has(p) && (snapshot === null || snapshot.has(p)), this.maxFilesPerTrigger);
     if (fresh.length === 0) return start === null ? null : { logOffset: from };
-    return { logOffset: await log.append(fresh) };
+    const end = await log.append(fresh);
+    this.unseen.admitted(fresh);
+    return { logOffset: end };
   }
 
   async getBatch(start: Offset | null, end: Offset): Promise<Row[]> {
@@ -80,14 +92,10 @@ export class FileSource implements Source {
     const out = new RowCollector({
       mode: this.settings.mode, corruptColumn: corruptColumnOf(this.schema, this.settings), keepBadRecords: badRecordsPath !== null,
     });
+    await mapInBatches(files, 64, (file) => this.checkSameFile(file));
     for (const file of files) {
-      const bytes = await this.read(file.path, out);
-      if (bytes !== file.size) {
-        throw new ConnectorError('FILE_CHANGED', `Input file ${file.path} has ${bytes} bytes but had ${file.size} when the ` +
-          `${this.description} admitted it: it was changed after it appeared, so this batch cannot be read as it was ` +
-          'planned. Files must be complete when they appear in the folder: write them elsewhere (or as .name / ' +
-          'name.tmp) and rename them in; never append to or rewrite a file the source has seen.');
-      }
+      const bytes = await this.read(file.path, out, file.size);
+      if (bytes !== file.size) throw this.fileChanged(file, `it has only ${bytes} bytes`, `Restore its first ${file.size} bytes`);
     }
     if (badRecordsPath !== null) {
       await writeBadRecords(join(badRecordsPath, this.queryId), `${this.badRecordsTag()}_${from + 1}-${to}.json`, out.badRecords);
@@ -103,7 +111,7 @@ export class FileSource implements Source {
   }
 
   async commit(): Promise<void> {
-    // The seen-files log is kept whole: it is what stops a file from being admitted twice.
+    // Every file stays in the seen-files log (compacted, never purged): it is what stops a file from being admitted twice.
   }
 
   async prepareForTriggerAvailableNow(): Promise<void> {
@@ -117,6 +125,27 @@ export class FileSource implements Source {
   }
 
   async stop(): Promise<void> {}
+
+  /** The file at the path is still the one admitted (same inode) and no shorter; a missing file fails in the read. */
+  private async checkSameFile(file: InputFile): Promise<void> {
+    const now = await stat(file.path).catch(() => null);
+    if (now === null) return;
+    if (file.ino !== undefined && file.ino !== 0 && now.ino !== file.ino) {
+      throw this.fileChanged(file, 'another file was put in its place (its inode changed)', 'Move the original file back ' +
+        'under that name');
+    }
+    if (now.size < file.size) {
+      throw this.fileChanged(file, `it was truncated to ${now.size} bytes`, `Restore its first ${file.size} bytes`);
+    }
+  }
+
+  private fileChanged(file: InputFile, what: string, remedy: string): ConnectorError {
+    return new ConnectorError('FILE_CHANGED', `Input file ${file.path} is not the file the ${this.description} admitted ` +
+      `with ${file.size} bytes: ${what}, so this batch cannot be re-read as it was planned. ${remedy} to let the ` +
+      'query continue, or start it with a new checkpointLocation. Files must be complete when they appear in the ' +
+      'folder: write them elsewhere (or as .name / name.tmp) and rename them in; never rewrite a file the source ' +
+      'has seen (bytes appended after it was admitted are not read).');
+  }
 
   /** The newest logged offset after `from` whose files, added up, stay within maxFilesPerTrigger (at least one). */
   private pendingEnd(log: SeenFilesLog, from: number): number {
