@@ -16,7 +16,8 @@ export type {
   StreamingQueryProgress, SourceProgress, StreamingQueryListener, QueryStartedEvent, QueryProgressEvent,
   QueryIdleEvent, QueryTerminatedEvent,
 } from './engine/progress.js';
-export type { StateOperatorProgress } from './exec/physical.js';
+export type { StateOperatorProgress, OperatorMetrics } from './exec/physical.js';
+export type { ExplainMode, OperatorNode } from './exec/explain.js';
 export type { OutputMode } from './common/output-mode.js';
 export type { Sink, SinkContext, SinkSpec } from './sinks/sink.js';
 export type { Source, SourceContext, Offset } from './sources/source.js';

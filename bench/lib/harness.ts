@@ -86,13 +86,14 @@ export interface DirectStart {
  */
 export async function startOnStorage(df: DataFrame, opts: DirectStart): Promise<Query> {
   checkStreamingPlan(df.plan, opts.mode);
+  const physical = planPhysical(df.plan);
   const execution = new MicroBatchExecution({
-    name: null, storage: opts.storage, plan: planPhysical(df.plan), statefulFingerprint: ['bench'],
+    name: null, storage: opts.storage, plan: physical, statefulFingerprint: ['bench'],
     outputMode: opts.mode, sink: opts.sink, keyColumns: resultKeyColumns(df.plan),
     trigger: { kind: 'processingTime', intervalMs: 0 }, minBatchesToRetain: 100, numStatePartitions: 4,
     stateSnapshotInterval: 10, stateStoreProvider: opts.stateStoreProvider ?? inMemoryStateProvider,
     multipleWatermarkPolicy: 'min', idlePollMs: 10, listeners: opts.listeners, recentProgressSize: 100,
   });
   await execution.start();
-  return new StreamingQuery(execution, df.explain(), null);
+  return new StreamingQuery(execution, df.plan, physical.root, null);
 }

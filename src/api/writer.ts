@@ -10,7 +10,6 @@ import { ListenerBus } from '../engine/progress.js';
 import { resolveTrigger, Trigger } from '../engine/trigger.js';
 import { planPhysical } from '../exec/planner.js';
 import { nameOf } from '../plan/analyzer.js';
-import { explainPlan } from '../plan/explain.js';
 import { isStreaming, LogicalPlan, postOrder } from '../plan/logical.js';
 import { checkStreamingPlan, resultKeyColumns } from '../plan/streaming-rules.js';
 import { ForeachBatchFunction, foreachBatchSink } from '../connectors/foreach-batch/sink.js';
@@ -98,8 +97,9 @@ export class DataStreamWriter {
     }
     if (!location) temporary = await mkdtemp(join(tmpdir(), 'weir-checkpoint-'));
     const policy = options.oneOf('multipleWatermarkPolicy', ['min', 'max'] as const, 'min');
+    const physical = planPhysical(plan);
     const execution = new MicroBatchExecution({
-      name: this.name, storage: new FileSystemStorage(location ?? temporary!), plan: planPhysical(plan),
+      name: this.name, storage: new FileSystemStorage(location ?? temporary!), plan: physical,
       statefulFingerprint: statefulFingerprint(plan), outputMode: this.mode, sink, keyColumns: resultKeyColumns(plan),
       trigger: resolveTrigger(this.triggerSpec),
       minBatchesToRetain: options.integer('minBatchesToRetain', 100, 1),
@@ -116,7 +116,7 @@ export class DataStreamWriter {
       if (temporary) await rm(temporary, { recursive: true, force: true });
       throw err;
     }
-    const query = new StreamingQuery(execution, explainPlan(plan), this.name);
+    const query = new StreamingQuery(execution, plan, physical.root, this.name);
     this.session.register(query);
     return query;
   }

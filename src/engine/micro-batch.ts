@@ -7,6 +7,7 @@ import { CheckpointStorage } from '../checkpoint/storage.js';
 import { CheckpointError, errorMessage, StreamingQueryException } from '../common/errors.js';
 import { injectFault } from '../common/faults.js';
 import { Row } from '../common/schema.js';
+import { OperatorNode, operatorTree } from '../exec/explain.js';
 import { emptyEventTimeStats, EventTimeStats, ExecContext } from '../exec/physical.js';
 import { PhysicalPlan } from '../exec/planner.js';
 import { StreamInput } from '../plan/logical.js';
@@ -53,6 +54,8 @@ export class MicroBatchExecution {
   readonly recentProgress: StreamingQueryProgress[] = [];
   exception: StreamingQueryException | null = null;
   active = false;
+  /** The physical operators with the metrics of the last committed batch (null before one). */
+  lastOperatorTree: OperatorNode | null = null;
 
   private readonly checkpoint: Checkpoint;
   private readonly sources: Source[] = [];
@@ -202,6 +205,8 @@ export class MicroBatchExecution {
     try {
       await this.loop();
     } catch (err) {
+      // The failed batch's state changes belong to no committed version: discard them.
+      await Promise.all(this.stateful.map((op) => op.abort().catch(() => undefined)));
       const batchId = this.currentBatchId;
       failure = err instanceof StreamingQueryException ? err : new StreamingQueryException(
         `Query ${this.settings.name ?? ''} [id = ${this.id}, runId = ${this.runId}] terminated with an error in batch ` +
@@ -343,6 +348,7 @@ export class MicroBatchExecution {
       nextBatchWatermarkMs: nextWatermark, operatorWatermarksMs: this.operatorWatermarksMs, sink: settings.sink.description,
     });
     durations['commitOffsets'] = performance.now() - t;
+    this.lastOperatorTree = operatorTree(settings.plan.root);
     this.committedOffsets = [...entry.sources];
     this.lastBatchWatermarkMs = entry.batchWatermarkMs;
     this.watermarkMs = nextWatermark;
