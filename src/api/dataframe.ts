@@ -3,7 +3,7 @@ import { AnalysisError } from '../common/errors.js';
 import { Row, Schema, SchemaLike, toSchema } from '../common/schema.js';
 import { isResolvable, schemaOf } from '../plan/analyzer.js';
 import { collectRows } from '../engine/batch-execution.js';
-import { ExplainMode, explainText, operatorTree, parseExplainMode } from '../exec/explain.js';
+import { ExplainMode, explainText, explainUnplanned, operatorTree, parseExplainMode } from '../exec/explain.js';
 import { planPhysical } from '../exec/planner.js';
 import { Expr } from '../plan/expressions.js';
 import { JoinOn, parseJoinType } from '../plan/join-analysis.js';
@@ -136,8 +136,10 @@ export class DataFrame<T extends Row = Row> {
    * operator's output and arguments) or `codegen` (the JavaScript compiled for each operator).
    */
   explain(mode: ExplainMode | boolean = 'simple'): string {
+    const parsed = parseExplainMode(mode);
+    if (!isResolvable(this.plan)) return explainUnplanned(this.plan);
     const { root } = planPhysical(this.plan);
-    return explainText(this.plan, root, operatorTree(root, false), parseExplainMode(mode));
+    return explainText(this.plan, root, operatorTree(root, false), parsed);
   }
 
   /** Runs a batch DataFrame and returns its rows. */

@@ -159,7 +159,7 @@ function comparator(orders: readonly Expr[], schema: Schema): (a: Row, b: Row, c
   };
 }
 
-export function compareValues(x: Value, y: Value): number {
+function compareValues(x: Value, y: Value): number {
   if (x === y) return 0;
   if (x === null) return -1;
   if (y === null) return 1;

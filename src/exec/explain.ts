@@ -71,6 +71,15 @@ export function explainText(logical: LogicalPlan, root: PhysicalOperator, tree: 
   }
 }
 
+/**
+ * A batch plan over an input whose schema is inferred when it is read cannot be planned yet (its
+ * operators compile against the schema): the logical plan, and how to get the physical one.
+ */
+export function explainUnplanned(logical: LogicalPlan): string {
+  return `== Logical Plan ==\n${explainPlan(logical)}\n\n== Physical Plan ==\nNot planned yet: the input's schema is ` +
+    'inferred when it is read. Give the reader a schema (.schema(...)) to plan it now.';
+}
+
 function lineOf(node: OperatorNode): string {
   return node.arguments === '' ? node.name : `${node.name} ${node.arguments}`;
 }

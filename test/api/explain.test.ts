@@ -59,6 +59,19 @@ describe('explain modes', () => {
     assert.match(text, /store\.get\(key\)/, 'the aggregation loop as it runs, state lookups included');
   });
 
+  test('a batch input whose schema is inferred when read: the logical plan, and how to plan it now', () => {
+    const weir = new Weir();
+    const df = weir.read.format('json').load('/nonexistent/folder/for/explain').filter(col('user').equalTo('a'));
+    assert.equal(df.explain(), [
+      '== Logical Plan ==',
+      'Filter (user = a)',
+      '+- Relation json[/nonexistent/folder/for/explain]',
+      '',
+      '== Physical Plan ==',
+      "Not planned yet: the input's schema is inferred when it is read. Give the reader a schema (.schema(...)) to plan it now.",
+    ].join('\n'));
+  });
+
   test('a stream-static join explains without reading its static side', () => {
     const weir = new Weir();
     const stream = weir.memoryStream({ k: 'string' }).toDF();
