@@ -80,7 +80,7 @@ class InMemoryStateStore<V> implements StateStore<V> {
 
   async commit(): Promise<void> {
     this.updatable('commit');
-    if (this.committing) throw this.lifecycleError('commit', 'is already committing');
+    if (this.committing) throw this.lifecycleError('commit', 'already attempted a commit (after one that failed, abort)');
     this.committing = this.write();
     await this.committing;
     this.currentStatus = 'committed';
