@@ -3,7 +3,8 @@ import { AnalysisError } from '../common/errors.js';
 import { Row, Schema, SchemaLike, toSchema } from '../common/schema.js';
 import { isResolvable, schemaOf } from '../plan/analyzer.js';
 import { collectRows } from '../engine/batch-execution.js';
-import { explainPlan } from '../plan/explain.js';
+import { ExplainMode, explainText, explainUnplanned, operatorTree, parseExplainMode } from '../exec/explain.js';
+import { planPhysical } from '../exec/planner.js';
 import { Expr } from '../plan/expressions.js';
 import { JoinOn, parseJoinType } from '../plan/join-analysis.js';
 import { isStreaming, LogicalPlan } from '../plan/logical.js';
@@ -134,9 +135,16 @@ export class DataFrame<T extends Row = Row> {
     return this.derive({ kind: 'limit', child: this.plan, n });
   }
 
-  /** The plan as text. */
-  explain(): string {
-    return explainPlan(this.plan);
+  /**
+   * The plan as text, in one of Spark's explain modes: `simple` (the physical plan, the default),
+   * `extended` (also the logical plan; `true` says the same), `formatted` (an outline, then each
+   * operator's output and arguments) or `codegen` (the JavaScript compiled for each operator).
+   */
+  explain(mode: ExplainMode | boolean = 'simple'): string {
+    const parsed = parseExplainMode(mode);
+    if (!isResolvable(this.plan)) return explainUnplanned(this.plan);
+    const { root } = planPhysical(this.plan);
+    return explainText(this.plan, root, operatorTree(root, false), parsed);
   }
 
   /** Runs a batch DataFrame and returns its rows. */

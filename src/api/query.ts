@@ -1,11 +1,14 @@
 import { StreamingQueryException } from '../common/errors.js';
 import { StreamingQueryProgress, StreamingQueryStatus } from '../engine/progress.js';
 import { MicroBatchExecution } from '../engine/micro-batch.js';
+import { ExplainMode, explainText, OperatorNode, operatorTree, parseExplainMode } from '../exec/explain.js';
+import { PhysicalOperator } from '../exec/physical.js';
+import { LogicalPlan } from '../plan/logical.js';
 
 /** A running streaming query (Spark's `StreamingQuery`). */
 export class StreamingQuery {
-  constructor(private readonly execution: MicroBatchExecution, private readonly planText: string,
-    readonly name: string | null) {}
+  constructor(private readonly execution: MicroBatchExecution, private readonly logicalPlan: LogicalPlan,
+    private readonly physicalRoot: PhysicalOperator, readonly name: string | null) {}
 
   /** Stable across restarts from the same checkpoint. */
   get id(): string { return this.execution.id; }
@@ -43,6 +46,20 @@ export class StreamingQuery {
   }
   /** Stops after the batch in flight completes; never leaves a half-written batch. */
   stop(): Promise<void> { return this.execution.stop(); }
-  /** The query's plan as text. */
-  explain(): string { return this.planText; }
+  /**
+   * The plan as text, in one of Spark's explain modes (see `DataFrame.explain`); `formatted` shows each
+   * operator's metrics of the last completed batch, `codegen` the JavaScript the query runs.
+   */
+  explain(mode: ExplainMode | boolean = 'simple'): string {
+    return explainText(this.logicalPlan, this.physicalRoot, this.planMetrics(), parseExplainMode(mode));
+  }
+
+  /**
+   * The physical plan as a tree of operators, each with its output, arguments and the metrics of the
+   * last completed batch (rows in and out, own time, and for stateful operators their state figures),
+   * for monitoring. A snapshot: read it again after later batches.
+   */
+  planMetrics(): OperatorNode {
+    return this.execution.lastOperatorTree ?? operatorTree(this.physicalRoot, false);
+  }
 }

@@ -11,7 +11,6 @@ import { ListenerBus } from '../engine/progress.js';
 import { resolveTrigger, Trigger } from '../engine/trigger.js';
 import { planPhysical } from '../exec/planner.js';
 import { nameOf } from '../plan/analyzer.js';
-import { explainPlan } from '../plan/explain.js';
 import { isStreaming, LogicalPlan, postOrder } from '../plan/logical.js';
 import { checkStreamingPlan, resultKeyColumns } from '../plan/streaming-rules.js';
 import { ForeachBatchFunction, foreachBatchSink } from '../connectors/foreach-batch/sink.js';
@@ -142,8 +141,9 @@ export class DataStreamWriter {
     const policy = options.oneOf('multipleWatermarkPolicy', ['min', 'max'] as const, 'min');
     const storage = durable ?? openCheckpointStorage(temporary!);
     const trigger = resolveTrigger(this.triggerSpec);
+    const physical = planPhysical(plan);
     const execution = new MicroBatchExecution({
-      name: this.name, storage, plan: planPhysical(plan),
+      name: this.name, storage, plan: physical,
       statefulFingerprint: statefulFingerprint(plan), outputMode: this.mode, sink, keyColumns: resultKeyColumns(plan),
       trigger,
       minBatchesToRetain: options.integer('minBatchesToRetain', 100, 1),
@@ -165,7 +165,7 @@ export class DataStreamWriter {
       if (temporary) await rm(temporary, { recursive: true, force: true });
       throw err;
     }
-    const query = new StreamingQuery(execution, explainPlan(plan), this.name);
+    const query = new StreamingQuery(execution, plan, physical.root, this.name);
     this.session.register(query);
     return query;
   }

@@ -9,6 +9,7 @@ import { CheckpointError, errorMessage, StreamingQueryException, WeirError } fro
 import { injectFault } from '../common/faults.js';
 import { OutputMode } from '../common/output-mode.js';
 import { Row } from '../common/schema.js';
+import { OperatorNode, operatorTree } from '../exec/explain.js';
 import { emptyEventTimeStats, EventTimeStats, ExecContext, StatefulOperator } from '../exec/physical.js';
 import { PhysicalPlan } from '../exec/planner.js';
 import { StreamInput } from '../plan/logical.js';
@@ -58,6 +59,8 @@ export class MicroBatchExecution {
   active = false;
   /** What the query is doing now (Spark's `StreamingQuery.status`). */
   status: StreamingQueryStatus = { message: 'Initializing sources', isDataAvailable: false, isTriggerActive: false };
+  /** The physical operators with the metrics of the last committed batch (null before one). */
+  lastOperatorTree: OperatorNode | null = null;
 
   private readonly checkpoint: Checkpoint;
   private readonly sources: Source[] = [];
@@ -216,6 +219,8 @@ export class MicroBatchExecution {
     try {
       await this.loop();
     } catch (err) {
+      // The failed batch's state changes belong to no committed version: discard them.
+      await Promise.all(this.stateful.map((op) => op.abort().catch(() => undefined)));
       const batchId = this.currentBatchId;
       failure = err instanceof StreamingQueryException ? err : new StreamingQueryException(
         `${this.describe()} terminated with an error in batch ${batchId ?? '(planning)'}: ${errorMessage(err)}. Fix the ` +
@@ -372,6 +377,7 @@ export class MicroBatchExecution {
       nextBatchWatermarkMs: advance.nextBatchMs, operatorWatermarksMs: advance.operatorMs, sink: settings.sink.description,
     });
     durations['commitOffsets'] = performance.now() - t;
+    this.lastOperatorTree = operatorTree(settings.plan.root);
     this.committedOffsets = [...entry.sources];
     this.watermark.committed(entry.batchWatermarkMs, advance);
     this.nextBatchId = batchId + 1;

@@ -1,11 +1,12 @@
 import { Row, Schema, Value } from '../common/schema.js';
 import { fieldFor } from '../plan/analyzer.js';
 import { AggregateFunction, Expr, stripAlias } from '../plan/expressions.js';
-import { StateValueCodec } from '../state/state-store.js';
+import { StateKey, StateValueCodec } from '../state/state-store.js';
 import { AGGREGATES, AggregateImpl, GroupEntry } from './aggregate-functions.js';
 import { compileRowLoop } from './compile.js';
-import { ExecContext, PhysicalOperator, StatefulOperator } from './physical.js';
+import { ExecContext, PhysicalOperator } from './physical.js';
 import { jsonCodec, StatefulBase } from './stateful-base.js';
+import { KEY_PART_PARAM, keyCode, keyPart } from './state-keys.js';
 
 /** The analyzed parts of `groupBy(...).agg(...)` that the aggregation operators share. */
 export interface AggregateSpec {
@@ -75,16 +76,14 @@ export function entryCodec(layout: SlotLayout): StateValueCodec<GroupEntry> {
   };
 }
 
-/** A key expression over grouping locals: the value itself for one column, joined text for several. */
-export function keyCode(locals: readonly string[]): string {
-  const part = (v: string): string => `(${v} === null ? '\\u0000' : ${v})`;
-  // groupBy() without columns: one group for the whole stream.
-  if (locals.length === 0) return "''";
-  return locals.length === 1 ? part(locals[0]!) : locals.map((v) => `String(${part(v)})`).join(` + '\\u0001' + `);
+/** `keys=[…], functions=[…]` of an aggregation, by its output column names. */
+export function describeAggregate(spec: AggregateSpec): string {
+  const names = spec.output.map((f) => f.name);
+  return `keys=[${names.slice(0, spec.groups.length).join(', ')}], functions=[${names.slice(spec.groups.length).join(', ')}]`;
 }
 
 /**
- * With several grouping values, the state key is their joined text, and building plus hashing a new
+ * With several grouping values, the state key is their encoded text, and building plus hashing a new
  * string per row dominated the loop. A batch-local tree of Maps keyed by the values themselves
  * (whose hashes V8 caches on the input's strings) finds a group's entry without it, so the joined
  * key is built once per group and batch. `lookup` sets `e` from the state store on a miss.
@@ -99,8 +98,8 @@ function cachedLookup(locals: readonly string[], lookup: string): string {
   return lines.join('\n');
 }
 
-type AggregateLoop = (rows: readonly Row[], ctx: ExecContext, store: unknown, st: LoopStats) => void;
-interface LoopStats { dropped: number; touched: (string | number)[]; dropLate: boolean; cache: Map<unknown, unknown> }
+type AggregateLoop = (rows: readonly Row[], ctx: ExecContext, store: unknown, st: LoopStats, kp: typeof keyPart) => void;
+interface LoopStats { dropped: number; touched: StateKey[]; dropLate: boolean; cache: Map<unknown, unknown> }
 
 /**
  * Hash aggregation over fixed or event-time windows (tumbling or sliding), keeping each group's
@@ -108,17 +107,18 @@ interface LoopStats { dropped: number; touched: (string | number)[]; dropLate: b
  * on the mode: complete emits every group, update the groups this batch changed, append the groups
  * the watermark evicts (each exactly once).
  */
-export class AggregateExec extends StatefulBase<GroupEntry> implements StatefulOperator {
+export class AggregateExec extends StatefulBase<GroupEntry> {
+  readonly name = 'HashAggregate';
   private readonly loop: AggregateLoop;
   private readonly layout: SlotLayout;
   private readonly windowIndex: number;
   private readonly windowSizeMs: number;
   private readonly eventTimeIndex: number;
 
-  constructor(private readonly child: PhysicalOperator, private readonly spec: AggregateSpec) {
+  constructor(child: PhysicalOperator, private readonly spec: AggregateSpec) {
     const eventTimeIndex = spec.groups.findIndex((g) => fieldFor(g, spec.input).eventTimeDelayMs !== undefined);
     const layout = slotLayout(spec, spec.groups.length);
-    super('stateStoreSave', entryCodec(layout), eventTimeIndex >= 0);
+    super('stateStoreSave', spec.output, [child], entryCodec(layout), eventTimeIndex >= 0);
     this.layout = layout;
     this.eventTimeIndex = eventTimeIndex;
     this.windowIndex = spec.groups.findIndex((g) => g.kind === 'window');
@@ -132,7 +132,7 @@ export class AggregateExec extends StatefulBase<GroupEntry> implements StatefulO
     const groupExprs = spec.groups.map((g) => (g.kind === 'window' ? g.time : g));
     const inputs = aggregateInputs(spec);
     const touchSlot = layout.end;
-    return compileRowLoop<AggregateLoop>(['ctx', 'store', 'st'], [...groupExprs, ...inputs.exprs], spec.input,
+    return compileRowLoop<AggregateLoop>(['ctx', 'store', 'st', KEY_PART_PARAM], [...groupExprs, ...inputs.exprs], spec.input,
       'const wm = ctx.watermarkMs, batch = ctx.batchId, dropLate = st.dropLate;',
       (values) => {
         const groups = values.slice(0, groupExprs.length);
@@ -161,11 +161,18 @@ export class AggregateExec extends StatefulBase<GroupEntry> implements StatefulO
       });
   }
 
-  execute(ctx: ExecContext): Row[] {
-    const rows = this.child.execute(ctx);
+  describe(): string {
+    return describeAggregate(this.spec);
+  }
+
+  override generatedCode(): string {
+    return this.loop.toString();
+  }
+
+  protected run([rows]: readonly Row[][], ctx: ExecContext): Row[] {
     const lateDropping = ctx.streaming && this.evictsByWatermark(ctx.outputMode);
     const st: LoopStats = { dropped: 0, touched: [], dropLate: lateDropping, cache: new Map() };
-    this.loop(rows, ctx, this.store, st);
+    this.loop(rows!, ctx, this.store, st, keyPart);
     this.droppedByWatermark = st.dropped;
     if (!ctx.streaming || ctx.outputMode === 'complete') return [...this.store.entries()].map(([, e]) => this.toRow(e));
     const out: Row[] = [];

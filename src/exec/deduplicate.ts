@@ -1,11 +1,11 @@
 import { Row, Schema } from '../common/schema.js';
 import { Expr } from '../plan/expressions.js';
-import { keyCode } from './aggregate.js';
 import { compileRowLoop } from './compile.js';
-import { ExecContext, PhysicalOperator, StatefulOperator } from './physical.js';
+import { ExecContext, PhysicalOperator } from './physical.js';
 import { jsonCodec, StatefulBase } from './stateful-base.js';
+import { KEY_PART_PARAM, keyCode, keyPart } from './state-keys.js';
 
-type DedupLoop = (rows: readonly Row[], ctx: ExecContext, store: unknown, st: DedupStats) => void;
+type DedupLoop = (rows: readonly Row[], ctx: ExecContext, store: unknown, st: DedupStats, kp: typeof keyPart) => void;
 interface DedupStats { dropped: number; dropLate: boolean; out: Row[] }
 
 /**
@@ -14,24 +14,27 @@ interface DedupStats { dropped: number; dropLate: boolean; out: Row[] }
  * for `dropDuplicatesWithinWatermark`, the first event time plus the watermark delay; without a
  * watermark, never.
  */
-export class DeduplicateExec extends StatefulBase<number> implements StatefulOperator {
+export class DeduplicateExec extends StatefulBase<number> {
+  readonly name: string;
   private readonly loop: DedupLoop;
   private readonly evictable: boolean;
+  private readonly keyNames: readonly string[];
 
-  constructor(private readonly child: PhysicalOperator, input: Schema, keys: readonly string[] | null,
-    withinWatermark: boolean) {
+  constructor(child: PhysicalOperator, input: Schema, keys: readonly string[] | null, withinWatermark: boolean) {
     const keyNames = keys && keys.length > 0 ? keys : input.map((f) => f.name);
     // As Spark: late rows are dropped by the input's event-time column whether or not it is a key; state is
     // evicted by it only when it is a key (or, within the watermark, at its first event time plus the delay).
     const eventTime = input.find((f) => f.eventTimeDelayMs !== undefined);
     const evictable = eventTime !== undefined && (withinWatermark || keyNames.includes(eventTime.name));
-    super(withinWatermark ? 'dedupeWithinWatermark' : 'dedupe', jsonCodec<number>(), eventTime !== undefined);
+    super(withinWatermark ? 'dedupeWithinWatermark' : 'dedupe', input, [child], jsonCodec<number>(), eventTime !== undefined);
+    this.name = withinWatermark ? 'DeduplicateWithinWatermark' : 'Deduplicate';
+    this.keyNames = keyNames;
     this.evictable = evictable;
     const keyExprs = keyNames.map((name): Expr => ({ kind: 'column', path: [name] }));
     const timeExprs: Expr[] = eventTime ? [{ kind: 'column', path: [eventTime.name] }] : [];
     const expiryDelay = withinWatermark ? eventTime?.eventTimeDelayMs ?? 0 : 0;
     const never = String(Number.MAX_SAFE_INTEGER);
-    this.loop = compileRowLoop<DedupLoop>(['ctx', 'store', 'st'], [...keyExprs, ...timeExprs], input,
+    this.loop = compileRowLoop<DedupLoop>(['ctx', 'store', 'st', KEY_PART_PARAM], [...keyExprs, ...timeExprs], input,
       'const wm = ctx.watermarkMs;',
       (values) => {
         const ts = eventTime ? values[keyExprs.length]! : null;
@@ -45,9 +48,17 @@ export class DeduplicateExec extends StatefulBase<number> implements StatefulOpe
       });
   }
 
-  execute(ctx: ExecContext): Row[] {
+  describe(): string {
+    return `[${this.keyNames.join(', ')}]`;
+  }
+
+  override generatedCode(): string {
+    return this.loop.toString();
+  }
+
+  protected run([rows]: readonly Row[][], ctx: ExecContext): Row[] {
     const st: DedupStats = { dropped: 0, dropLate: ctx.streaming && this.evictsByWatermark(ctx.outputMode), out: [] };
-    this.loop(this.child.execute(ctx), ctx, this.store, st);
+    this.loop(rows!, ctx, this.store, st, keyPart);
     this.droppedByWatermark = st.dropped;
     if (st.dropLate && this.evictable) this.evict(ctx.watermarkMs, (expiresAt) => expiresAt);
     return st.out;

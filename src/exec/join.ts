@@ -1,3 +1,4 @@
+import { StateStorePaths } from '../checkpoint/layout.js';
 /**
  * Joins. A batch join (and a stream-static join, once per micro-batch against the static rows) is
  * a hash join in memory. A stream-stream join is Spark's symmetric hash join: each side's rows are
@@ -6,14 +7,14 @@
  * range in the condition, buffered rows that can no longer match are evicted, and an outer join
  * emits a row that never matched NULL-padded at that moment.
  */
-import { StateStorePaths } from '../checkpoint/layout.js';
-import { PrefixedStorage } from '../checkpoint/prefixed-storage.js';
-import { Row, Schema, Value } from '../common/schema.js';
+import { Row, Schema } from '../common/schema.js';
 import { JoinAnalysis, JoinType, TimeBound } from '../plan/join-analysis.js';
 import { OutputMode } from '../common/output-mode.js';
-import { StateKey, StateStore } from '../state/state-store.js';
+import { StateKey } from '../state/state-store.js';
 import { compileExpression, CompiledExpr } from './compile.js';
-import { ExecContext, PhysicalOperator, StatefulOperator, StateOperatorProgress, StateSetup } from './physical.js';
+import { ExecContext, PhysicalOperator } from './physical.js';
+import { StatefulBase, StateRowCounts } from './stateful-base.js';
+import { stateKeyOf } from './state-keys.js';
 import { ownValue, setField } from '../codec/fields.js';
 
 export interface JoinSpec {
@@ -24,6 +25,8 @@ export interface JoinSpec {
   /** `join(other, ['k'])`: the key columns, written once in the output. */
   readonly using: readonly string[] | null;
   readonly analysis: JoinAnalysis;
+  /** The join type and condition as explain shows them. */
+  readonly description: string;
 }
 
 type Side = 'left' | 'right';
@@ -49,10 +52,8 @@ export class JoinRows {
   /** The bucket of a row; null when a key is null (SQL: it equals nothing). */
   key(side: Side, row: Row, ctx: ExecContext): StateKey | null {
     const exprs = side === 'left' ? this.leftKeys : this.rightKeys;
-    if (exprs.length === 0) return '';
-    if (exprs.length === 1) return keyText(exprs[0]!(row, ctx));
     const values = exprs.map((e) => e(row, ctx));
-    return values.includes(null) ? null : JSON.stringify(values);
+    return values.includes(null) ? null : stateKeyOf(values);
   }
 
   matches(l: Row, r: Row, ctx: ExecContext): boolean {
@@ -69,12 +70,6 @@ export class JoinRows {
     }
     return out;
   }
-}
-
-function keyText(v: Value): StateKey | null {
-  if (v === null || v === undefined) return null;
-  if (typeof v === 'number' || typeof v === 'string') return v;
-  return JSON.stringify(v);
 }
 
 const padsLeft = (type: JoinType): boolean => type === 'left' || type === 'full';
@@ -121,35 +116,50 @@ export function probeIndex(rows: readonly Row[], side: Side, index: Map<StateKey
 }
 
 /** A join of two batch inputs (collect()). */
-export class BatchJoinExec implements PhysicalOperator {
+export class BatchJoinExec extends PhysicalOperator {
+  readonly name = 'HashJoin';
   private readonly fns: JoinRows;
 
-  constructor(private readonly left: PhysicalOperator, private readonly right: PhysicalOperator, spec: JoinSpec) {
+  constructor(left: PhysicalOperator, right: PhysicalOperator, spec: JoinSpec) {
+    super(spec.output, [left, right]);
     this.fns = new JoinRows(spec);
   }
 
-  execute(ctx: ExecContext): Row[] {
-    const rightRows = this.right.execute(ctx);
+  describe(): string {
+    return this.fns.spec.description;
+  }
+
+  protected run([leftRows, rightRows]: readonly Row[][], ctx: ExecContext): Row[] {
     const matched = new Set<Row>();
-    const out = probeIndex(this.left.execute(ctx), 'left', indexRows(rightRows, this.fns, 'right', ctx), this.fns, ctx, matched);
-    if (padsRight(this.fns.spec.type)) for (const r of rightRows) if (!matched.has(r)) out.push(this.fns.combine(null, r));
+    const out = probeIndex(leftRows!, 'left', indexRows(rightRows!, this.fns, 'right', ctx), this.fns, ctx, matched);
+    if (padsRight(this.fns.spec.type)) for (const r of rightRows!) if (!matched.has(r)) out.push(this.fns.combine(null, r));
     return out;
   }
 }
 
-/** A stream joined with static rows: each batch's stream rows probe an index of the static side, built once. */
-export class StreamStaticJoinExec implements PhysicalOperator {
+/**
+ * A stream joined with static rows: each batch's stream rows probe an index of the static side, built
+ * once (as Spark's broadcast hash join, the static side is held whole in memory).
+ */
+export class StreamStaticJoinExec extends PhysicalOperator {
+  readonly name = 'BroadcastHashJoin';
   private readonly fns: JoinRows;
   private index: Map<StateKey, Row[]> | null = null;
 
-  constructor(private readonly stream: PhysicalOperator, private readonly streamSide: Side,
-    private readonly staticRows: readonly Row[], spec: JoinSpec) {
+  /** `staticRows` is called at the first batch: the static side is read when the query starts, not when it is explained. */
+  constructor(stream: PhysicalOperator, private readonly streamSide: Side,
+    private readonly staticRows: () => readonly Row[], spec: JoinSpec) {
+    super(spec.output, [stream]);
     this.fns = new JoinRows(spec);
   }
 
-  execute(ctx: ExecContext): Row[] {
-    this.index ??= indexRows(this.staticRows, this.fns, this.streamSide === 'left' ? 'right' : 'left', ctx);
-    return probeIndex(this.stream.execute(ctx), this.streamSide, this.index, this.fns, ctx);
+  describe(): string {
+    return `${this.fns.spec.description}, static ${this.streamSide === 'left' ? 'right' : 'left'} side`;
+  }
+
+  protected run([streamRows]: readonly Row[][], ctx: ExecContext): Row[] {
+    this.index ??= indexRows(this.staticRows(), this.fns, this.streamSide === 'left' ? 'right' : 'left', ctx);
+    return probeIndex(streamRows!, this.streamSide, this.index, this.fns, ctx);
   }
 }
 
@@ -158,68 +168,67 @@ type Entry = [row: Row, time: number | null, matched: boolean];
 /** All buffered rows of one key, in arrival order. */
 type Bucket = Entry[];
 
-/** Rows whose key is null can never match; an outer join still buffers them, to pad them at eviction. */
-const NULL_KEY = '\u0000null';
+/**
+ * Rows whose key is null can never match; an outer join still buffers them, to pad them at eviction.
+ * Their bucket's key is null, which no matching key can be.
+ */
+const NULL_KEY = null;
 
 interface BufferSide {
   readonly side: Side;
-  readonly child: PhysicalOperator;
+  /** Its store's index among the operator's stores (`left`, `right`). */
+  readonly storeIndex: number;
   /** The column a row's lateness is judged by (its own event time), if the side has one. */
   readonly timeColumn: { readonly name: string; readonly window: boolean } | null;
   readonly bound: TimeBound | null;
   readonly pads: boolean;
-  store: StateStore<Bucket>;
 }
 
-/** Spark's stream-stream join: both sides buffered in state, matched symmetrically, evicted by watermark. */
-export class StreamStreamJoinExec implements StatefulOperator {
-  readonly operatorName = 'symmetricHashJoin';
+/** Spark's stream-stream join: both sides buffered in state (folders `left`, `right`), matched symmetrically, evicted by watermark. */
+export class StreamStreamJoinExec extends StatefulBase<Bucket> {
+  readonly name = 'StreamingSymmetricHashJoin';
   private readonly fns: JoinRows;
   private readonly sides: readonly [BufferSide, BufferSide];
-  private dropped = 0;
   private added = 0;
   private removed = 0;
   private buffered = 0;
 
   constructor(left: PhysicalOperator, right: PhysicalOperator, spec: JoinSpec) {
-    this.fns = new JoinRows(spec);
-    const side = (s: Side, child: PhysicalOperator, schema: Schema, bound: TimeBound | null): BufferSide => {
+    const side = (s: Side, storeIndex: number, schema: Schema, bound: TimeBound | null): BufferSide => {
       const field = bound ? schema.find((f) => f.name === bound.column) : schema.find((f) => f.eventTimeDelayMs !== undefined);
       return {
-        side: s, child, bound, pads: s === 'left' ? padsLeft(spec.type) : padsRight(spec.type),
+        side: s, storeIndex, bound, pads: s === 'left' ? padsLeft(spec.type) : padsRight(spec.type),
         timeColumn: field ? { name: field.name, window: typeof field.type !== 'string' } : null,
-        store: undefined as unknown as StateStore<Bucket>,
       };
     };
-    this.sides = [
-      side('left', left, spec.left, spec.analysis.leftBound),
-      side('right', right, spec.right, spec.analysis.rightBound),
-    ];
+    const sides = [
+      side('left', 0, spec.left, spec.analysis.leftBound),
+      side('right', 1, spec.right, spec.analysis.rightBound),
+    ] as const;
+    super('symmetricHashJoin', spec.output, [left, right], { encode: (b) => b, decode: (d) => d as Bucket },
+      sides.some((s) => s.bound !== null), [StateStorePaths.joinSide('left'), StateStorePaths.joinSide('right')]);
+    this.fns = new JoinRows(spec);
+    this.sides = sides;
   }
 
-  async open(setup: StateSetup): Promise<void> {
-    for (const s of this.sides) {
-      s.store = await setup.provider.open<Bucket>({
-        storage: new PrefixedStorage(setup.storage, StateStorePaths.joinSide(s.side)), numPartitions: setup.numPartitions, version: setup.version,
-        codec: { encode: (b) => b, decode: (d) => d as Bucket }, snapshotInterval: setup.snapshotInterval,
-      });
-    }
+  describe(): string {
+    return this.fns.spec.description;
   }
 
-  execute(ctx: ExecContext): Row[] {
+  protected run([leftRows, rightRows]: readonly Row[][], ctx: ExecContext): Row[] {
     const [left, right] = this.sides;
-    this.dropped = 0;
+    this.droppedByWatermark = 0;
     this.added = 0;
     this.removed = 0;
     const out: Row[] = [];
     // New left rows meet the right rows buffered before this batch; then new right rows meet every
     // buffered left row, this batch's included: each pair is seen exactly once.
-    const newLeft = this.onTime(left.child.execute(ctx), left, ctx);
-    const newRight = this.onTime(right.child.execute(ctx), right, ctx);
+    const newLeft = this.onTime(leftRows!, left, ctx);
+    const newRight = this.onTime(rightRows!, right, ctx);
     for (const row of newLeft) this.addAndMatch(row, left, right, ctx, out);
     for (const row of newRight) this.addAndMatch(row, right, left, ctx, out);
     this.buffered = 0;
-    for (const s of this.sides) this.evict(s, ctx.watermarkMs, out);
+    for (const s of this.sides) this.evictSide(s, ctx.watermarkMs, out);
     return out;
   }
 
@@ -229,7 +238,7 @@ export class StreamStreamJoinExec implements StatefulOperator {
       const t = this.timeOf(row, s);
       return t === null || t > ctx.watermarkMs;
     });
-    this.dropped += rows.length - kept.length;
+    this.droppedByWatermark += rows.length - kept.length;
     return kept;
   }
 
@@ -243,8 +252,9 @@ export class StreamStreamJoinExec implements StatefulOperator {
   private addAndMatch(row: Row, own: BufferSide, other: BufferSide, ctx: ExecContext, out: Row[]): void {
     const k = this.fns.key(own.side, row, ctx);
     const entry: Entry = [row, this.timeOf(row, own), false];
+    const otherStore = this.storeAt(other.storeIndex);
     if (k !== null) {
-      const bucket = other.store.get(k);
+      const bucket = otherStore.get(k);
       let otherChanged = false;
       for (const candidate of bucket ?? []) {
         const [l, r] = own.side === 'left' ? [entry, candidate] : [candidate, entry];
@@ -255,64 +265,44 @@ export class StreamStreamJoinExec implements StatefulOperator {
         l[2] = true;
         r[2] = true;
       }
-      if (otherChanged) other.store.put(k, bucket!);
+      if (otherChanged) otherStore.put(k, bucket!);
     } else if (!own.pads) {
       return; // a null key never matches, and nothing pads it: no need to keep it
     }
+    const ownStore = this.storeAt(own.storeIndex);
     const storeKey = k ?? NULL_KEY;
-    const bucket = own.store.get(storeKey);
+    const bucket = ownStore.get(storeKey);
     if (bucket) bucket.push(entry);
-    own.store.put(storeKey, bucket ?? [entry]);
+    ownStore.put(storeKey, bucket ?? [entry]);
     this.added++;
   }
 
   /** Removes buffered rows that no future row can match; pads the unmatched ones of an outer side. */
-  private evict(s: BufferSide, watermarkMs: number, out: Row[]): void {
+  private evictSide(s: BufferSide, watermarkMs: number, out: Row[]): void {
+    const store = this.storeAt(s.storeIndex);
     const bound = s.bound;
-    const changed: [StateKey, Bucket][] = [];
-    for (const [key, bucket] of s.store.entries()) {
-      this.buffered += bucket.length;
-      if (!bound || !bucket.some((e) => e[1] !== null && e[1] + bound.slackMs <= watermarkMs)) continue;
-      changed.push([key, bucket]);
-    }
-    // Key order, so a re-run of the batch emits the padded rows in the same order (the map's order depends on its history).
-    changed.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    for (const [key, bucket] of changed) {
-      const kept = bucket.filter((e) => e[1] === null || e[1] + bound!.slackMs > watermarkMs);
+    for (const bucket of store.entries()) this.buffered += bucket[1].length;
+    if (!bound) return;
+    const expired = (e: Entry): boolean => e[1] !== null && e[1] + bound.slackMs <= watermarkMs;
+    for (const [key, bucket] of this.dueEntries(store, (b) => b.some(expired))) {
+      const kept = bucket.filter((e) => !expired(e));
       for (const e of bucket) {
-        if (kept.includes(e)) continue;
+        if (!expired(e)) continue;
         if (s.pads && !e[2]) out.push(s.side === 'left' ? this.fns.combine(e[0], null) : this.fns.combine(null, e[0]));
       }
       this.removed += bucket.length - kept.length;
       this.buffered -= bucket.length - kept.length;
-      if (kept.length === 0) s.store.remove(key);
-      else s.store.put(key, kept);
+      if (kept.length === 0) store.remove(key);
+      else store.put(key, kept);
     }
   }
 
-  async commit(): Promise<void> {
-    await Promise.all(this.sides.map((s) => s.store.commit()));
+  /** A join counts buffered rows, not keys (a key holds every row of it that may still match). */
+  protected override stateRowCounts(): StateRowCounts {
+    return { total: this.buffered, updated: this.added, removed: this.removed };
   }
 
-  progress(): StateOperatorProgress {
-    const metrics = this.sides.map((s) => s.store.metrics());
-    return {
-      operatorName: this.operatorName, numRowsTotal: this.buffered, numRowsUpdated: this.added,
-      numRowsRemoved: this.removed, numRowsDroppedByWatermark: this.dropped,
-      memoryUsedBytes: metrics.reduce((n, m) => n + m.memoryUsedBytes, 0),
-      commitTimeMs: metrics.reduce((n, m) => n + m.commitTimeMs, 0),
-    };
-  }
-
-  async purgeBefore(version: number): Promise<void> {
-    await Promise.all(this.sides.map((s) => s.store.purgeBefore(version)));
-  }
-
-  async close(): Promise<void> {
-    await Promise.all(this.sides.map((s) => s.store.close()));
-  }
-
-  evictsByWatermark(_outputMode: OutputMode): boolean {
-    return this.sides.some((s) => s.bound !== null);
+  override evictsByWatermark(_outputMode: OutputMode): boolean {
+    return this.hasEventTime;
   }
 }

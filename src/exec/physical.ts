@@ -1,5 +1,5 @@
 import { CheckpointStorage } from '../checkpoint/storage.js';
-import { Row } from '../common/schema.js';
+import { Row, Schema } from '../common/schema.js';
 import { OutputMode } from '../common/output-mode.js';
 import { StateStoreProvider } from '../state/state-store.js';
 import { EvalContext } from './compile.js';
@@ -24,8 +24,59 @@ export interface ExecContext extends EvalContext {
   readonly eventTimes: EventTimeStats[];
 }
 
-export interface PhysicalOperator {
-  execute(ctx: ExecContext): Row[];
+/** What one operator did in one batch. */
+export interface OperatorMetrics {
+  readonly batchId: number;
+  /** Rows the operator read: its children's output, or its input for a scan. */
+  readonly rowsIn: number;
+  readonly rowsOut: number;
+  /** Time spent in the operator itself, its children's excluded (ms). */
+  readonly timeMs: number;
+}
+
+/**
+ * A physical operator: a named node with an output schema and children, as DataFusion's
+ * `ExecutionPlan`. `execute` runs the children first, then the operator's own `run` on their rows,
+ * and records the batch's metrics, so each operator's time excludes its children's.
+ */
+export abstract class PhysicalOperator {
+  /** Its name in explain output (Spark's physical operator names where one fits). */
+  abstract readonly name: string;
+  private lastMetrics: OperatorMetrics | null = null;
+
+  protected constructor(readonly schema: Schema, readonly children: readonly PhysicalOperator[]) {}
+
+  /** Its arguments as explain shows them after the name (keys, condition, columns); '' for none. */
+  abstract describe(): string;
+
+  /** The JavaScript it compiled for its per-row work, for explain('codegen'); null when it compiles none. */
+  generatedCode(): string | null {
+    return null;
+  }
+
+  /** The state figures of its last batch, for an operator that keeps state. */
+  stateProgress(): StateOperatorProgress | null {
+    return null;
+  }
+
+  /** The metrics of the last batch it ran (null before the first). */
+  get metrics(): OperatorMetrics | null {
+    return this.lastMetrics;
+  }
+
+  execute(ctx: ExecContext): Row[] {
+    const inputs = this.children.map((child) => child.execute(ctx));
+    const started = performance.now();
+    const out = this.run(inputs, ctx);
+    const timeMs = performance.now() - started;
+    let rowsIn = this.children.length === 0 ? out.length : 0;
+    for (const rows of inputs) rowsIn += rows.length;
+    this.lastMetrics = { batchId: ctx.batchId, rowsIn, rowsOut: out.length, timeMs };
+    return out;
+  }
+
+  /** The operator's own work on its children's rows (in children order). */
+  protected abstract run(inputs: readonly Row[][], ctx: ExecContext): Row[];
 }
 
 /** What `progress.stateOperators[]` reports per stateful operator (Spark's field names). */
@@ -55,6 +106,11 @@ export interface StatefulOperator extends PhysicalOperator {
   open(setup: StateSetup): Promise<void>;
   /** Makes this batch's state durable as the next version. */
   commit(): Promise<void>;
+  /**
+   * Discards this batch's state changes (the batch failed). The operator takes no more batches: a
+   * restart loads the last committed version.
+   */
+  abort(): Promise<void>;
   progress(): StateOperatorProgress;
   purgeBefore(version: number): Promise<void>;
   close(): Promise<void>;

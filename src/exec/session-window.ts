@@ -1,35 +1,39 @@
 import { Row, Value } from '../common/schema.js';
 import { fieldFor } from '../plan/analyzer.js';
 import { Expr } from '../plan/expressions.js';
-import { StateValueCodec } from '../state/state-store.js';
+import { StateKey, StateValueCodec } from '../state/state-store.js';
 import { GroupEntry } from './aggregate-functions.js';
-import { AggregateSpec, aggregateInputs, entryCodec, initCode, keyCode, slotLayout, SlotLayout, updateCode } from './aggregate.js';
+import {
+  AggregateSpec, aggregateInputs, describeAggregate, entryCodec, initCode, slotLayout, SlotLayout, updateCode,
+} from './aggregate.js';
 import { compileRowLoop } from './compile.js';
-import { ExecContext, PhysicalOperator, StatefulOperator } from './physical.js';
+import { ExecContext, PhysicalOperator } from './physical.js';
 import { StatefulBase } from './stateful-base.js';
+import { KEY_PART_PARAM, keyCode, keyPart, stateKeyOf } from './state-keys.js';
 
 /** A key's sessions: its other grouping values, and sessions `[start, end, ...aggregate slots]`. */
 interface SessionState { readonly g: Value[]; s: GroupEntry[] }
 
-type SessionLoop = (rows: readonly Row[], ctx: ExecContext, st: SessionLoopStats) => void;
-interface SessionLoopStats { dropped: number; dropLate: boolean; add(key: string | number, groups: Value[], session: GroupEntry): void }
+type SessionLoop = (rows: readonly Row[], ctx: ExecContext, st: SessionLoopStats, kp: typeof keyPart) => void;
+interface SessionLoopStats { dropped: number; dropLate: boolean; add(key: StateKey, groups: Value[], session: GroupEntry): void }
 
 /**
  * Aggregation over session windows: each event opens `[t, t + gap)` for its key, and sessions of
  * the same key that overlap or touch merge (their aggregates merged in start order). In append
  * mode a session is emitted once, when the watermark passes its end; complete emits all sessions.
  */
-export class SessionWindowExec extends StatefulBase<SessionState> implements StatefulOperator {
+export class SessionWindowExec extends StatefulBase<SessionState> {
+  readonly name = 'SessionWindowAggregate';
   private readonly layout: SlotLayout;
   private readonly sessionIndex: number;
   private readonly loop: SessionLoop;
   private readonly mergeInto: (e: GroupEntry, o: GroupEntry) => void;
 
-  constructor(private readonly child: PhysicalOperator, private readonly spec: AggregateSpec) {
+  constructor(child: PhysicalOperator, private readonly spec: AggregateSpec) {
     const sessionIndex = spec.groups.findIndex((g) => g.kind === 'sessionWindow');
     const session = spec.groups[sessionIndex] as Extract<Expr, { kind: 'sessionWindow' }>;
     const layout = slotLayout(spec, 2);
-    super('sessionWindowStateStoreSaveExec', sessionCodec(entryCodec(layout)),
+    super('sessionWindowStateStoreSaveExec', spec.output, [child], sessionCodec(entryCodec(layout)),
       fieldFor(session, spec.input).eventTimeDelayMs !== undefined);
     this.layout = layout;
     this.sessionIndex = sessionIndex;
@@ -37,7 +41,7 @@ export class SessionWindowExec extends StatefulBase<SessionState> implements Sta
       (e: GroupEntry, o: GroupEntry) => void;
     const others = spec.groups.filter((_, i) => i !== sessionIndex);
     const inputs = aggregateInputs(spec);
-    this.loop = compileRowLoop<SessionLoop>(['ctx', 'st'], [...others, session.time, ...inputs.exprs], spec.input,
+    this.loop = compileRowLoop<SessionLoop>(['ctx', 'st', KEY_PART_PARAM], [...others, session.time, ...inputs.exprs], spec.input,
       'const wm = ctx.watermarkMs;',
       (values) => {
         const groups = values.slice(0, others.length);
@@ -48,16 +52,23 @@ export class SessionWindowExec extends StatefulBase<SessionState> implements Sta
           `if (st.dropLate && ${ts} + ${session.gapMs} <= wm) { st.dropped++; continue; }`,
           `const e = [${ts}, ${ts} + ${session.gapMs}, ${initCode(layout)}];`,
           updateCode(layout, aggInputs),
-          `st.add(${groups.length === 0 ? "''" : keyCode(groups)}, [${groups.join(', ')}], e);`,
+          `st.add(${keyCode(groups)}, [${groups.join(', ')}], e);`,
         ].join('\n');
       });
   }
 
-  execute(ctx: ExecContext): Row[] {
-    const rows = this.child.execute(ctx);
+  describe(): string {
+    return describeAggregate(this.spec);
+  }
+
+  override generatedCode(): string {
+    return this.loop.toString();
+  }
+
+  protected run([rows]: readonly Row[][], ctx: ExecContext): Row[] {
     const dropLate = ctx.streaming && this.evictsByWatermark(ctx.outputMode);
     const st: SessionLoopStats = { dropped: 0, dropLate, add: (key, groups, session) => this.add(key, groups, session) };
-    this.loop(rows, ctx, st);
+    this.loop(rows!, ctx, st, keyPart);
     this.droppedByWatermark = st.dropped;
     if (!ctx.streaming || ctx.outputMode === 'complete') {
       return [...this.store.entries()].flatMap(([, state]) => state.s.map((s) => this.toRow(state.g, s)));
@@ -65,7 +76,7 @@ export class SessionWindowExec extends StatefulBase<SessionState> implements Sta
     return dropLate ? this.evictSessions(ctx.watermarkMs) : [];
   }
 
-  private add(key: string | number, groups: Value[], session: GroupEntry): void {
+  private add(key: StateKey, groups: Value[], session: GroupEntry): void {
     const state = this.store.get(key) ?? { g: groups, s: [] };
     const start = session[0] as number;
     const end = session[1] as number;
@@ -92,7 +103,7 @@ export class SessionWindowExec extends StatefulBase<SessionState> implements Sta
     for (const state of expired) {
       const open = state.s.filter((s) => (s[1] as number) > watermarkMs);
       for (const s of state.s) if ((s[1] as number) <= watermarkMs) out.push(this.toRow(state.g, s));
-      if (open.length > 0) this.store.put(keyOf(state.g), { g: state.g, s: open });
+      if (open.length > 0) this.store.put(stateKeyOf(state.g), { g: state.g, s: open });
     }
     return out;
   }
@@ -109,13 +120,6 @@ export class SessionWindowExec extends StatefulBase<SessionState> implements Sta
     });
     return row;
   }
-}
-
-/** The state key of a group, computed the same way as the compiled loop's key expression. */
-function keyOf(groups: readonly Value[]): string | number {
-  if (groups.length === 0) return '';
-  const part = (v: Value): string | number => (v === null ? '\u0000' : (v as string | number));
-  return groups.length === 1 ? part(groups[0]!) : groups.map((v) => String(part(v))).join('\u0001');
 }
 
 function sessionCodec(entries: StateValueCodec<GroupEntry>): StateValueCodec<SessionState> {

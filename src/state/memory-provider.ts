@@ -1,8 +1,9 @@
 import { StateStorePaths } from '../checkpoint/layout.js';
+import { CheckpointError, WeirError } from '../common/errors.js';
 import { writeSnapshotsInBackground } from './snapshot-writer.js';
-import { encodeDelta, listStateFiles, loadPartition, StateRecord } from './state-files.js';
+import { encodeDelta, INJECTIVE_KEYS_FORMAT, listStateFiles, loadPartition, StateRecord } from './state-files.js';
 import {
-  partitionOf, StateKey, StateStore, StateStoreMetrics, StateStoreOptions, StateStoreProvider,
+  partitionOf, StateKey, StateStore, StateStoreMetrics, StateStoreOptions, StateStoreProvider, StateStoreStatus,
 } from './state-store.js';
 
 /**
@@ -15,75 +16,121 @@ export const inMemoryStateProvider: StateStoreProvider = {
   name: 'memory',
   async open<V>(options: StateStoreOptions<V>): Promise<StateStore<V>> {
     const map = new Map<StateKey, V>();
-    for (let p = 0; p < options.numPartitions; p++) {
-      await loadPartition(options.storage, p, options.version, map, options.codec.decode);
+    const { storage, numPartitions, version } = options;
+    const formats: (number | null)[] = [];
+    for (let p = 0; p < numPartitions; p++) formats.push(await loadPartition(storage, p, version, map, options.codec.decode));
+    const oldFormat = formats.find((f) => f !== null && f < INJECTIVE_KEYS_FORMAT);
+    // Keys of the old encoding are ambiguous (two groups could share one), so they cannot be mapped to
+    // the new one; an empty state has none, so a query whose state was empty upgrades in place.
+    if (oldFormat !== undefined && map.size > 0) {
+      throw new CheckpointError('STATE_KEY_FORMAT', storage.description, `The state in ${storage.description} (version ` +
+        `${version}, ${map.size} keys) was written by an earlier weir in state format ${oldFormat}, whose keys could ` +
+        'collide (several key values joined with U+0001, null written as U+0000), so distinct groups may share an entry. ' +
+        'This weir cannot tell them apart and will not run on that state. Finish the query with the weir that wrote it, ' +
+        'or start it on a new checkpointLocation (its state is rebuilt from the input the sources still hold).');
     }
-    return new InMemoryStateStore(options, map);
+    return new InMemoryStateStore(new LoadedState(options, map), version);
   },
 };
+
+/** What the stores of one operator's successive versions share: the map, the maintenance queue, the last figures. */
+class LoadedState<V> {
+  lastMetrics: StateStoreMetrics;
+  maintenance: Promise<void> = Promise.resolve();
+  /** Set by an abort: the map holds changes that are not in any version. */
+  discarded = false;
+
+  constructor(readonly options: StateStoreOptions<V>, readonly map: Map<StateKey, V>) {
+    this.lastMetrics = measure(map, 0, 0, 0);
+  }
+}
 
 class InMemoryStateStore<V> implements StateStore<V> {
   private readonly changed = new Set<StateKey>();
   private readonly removed = new Set<StateKey>();
-  private lastMetrics: StateStoreMetrics;
-  private maintenance: Promise<void> = Promise.resolve();
-  private currentVersion: number;
+  private currentStatus: StateStoreStatus = 'updating';
+  /** The commit in flight or done (abort waits for it); null until commit() is called. */
+  private committing: Promise<void> | null = null;
 
-  constructor(private readonly options: StateStoreOptions<V>, private readonly map: Map<StateKey, V>) {
-    this.currentVersion = options.version;
-    this.lastMetrics = this.measure(0, 0, 0);
-  }
+  constructor(private readonly loaded: LoadedState<V>, readonly version: number) {}
 
-  get version(): number { return this.currentVersion; }
-  get size(): number { return this.map.size; }
+  get status(): StateStoreStatus { return this.currentStatus; }
+  get size(): number { return this.readable('size').size; }
 
   get(key: StateKey): V | undefined {
-    return this.map.get(key);
+    return this.readable('get').get(key);
   }
 
   put(key: StateKey, value: V): void {
-    this.map.set(key, value);
+    this.updatable('put');
+    this.loaded.map.set(key, value);
     this.changed.add(key);
     this.removed.delete(key);
   }
 
   remove(key: StateKey): void {
-    if (!this.map.delete(key)) return;
+    this.updatable('remove');
+    if (!this.loaded.map.delete(key)) return;
     this.changed.delete(key);
     this.removed.add(key);
   }
 
   entries(): IterableIterator<[StateKey, V]> {
-    return this.map.entries();
+    return this.readable('entries').entries();
   }
 
   async commit(): Promise<void> {
+    this.updatable('commit');
+    if (this.committing) throw this.lifecycleError('commit', 'already attempted a commit (after one that failed, abort)');
+    this.committing = this.write();
+    await this.committing;
+    this.currentStatus = 'committed';
+  }
+
+  private async write(): Promise<void> {
     const started = performance.now();
-    const version = this.currentVersion + 1;
-    const { numPartitions, codec, storage } = this.options;
+    const version = this.version + 1;
+    const { map, options } = this.loaded;
+    const { numPartitions, codec, storage } = options;
     const byPartition: StateRecord[][] = Array.from({ length: numPartitions }, () => []);
-    for (const key of this.changed) byPartition[partitionOf(key, numPartitions)]!.push([key, codec.encode(this.map.get(key)!)]);
+    for (const key of this.changed) byPartition[partitionOf(key, numPartitions)]!.push([key, codec.encode(map.get(key)!)]);
     for (const key of this.removed) byPartition[partitionOf(key, numPartitions)]!.push([key]);
     // Every partition gets a delta, empty or not, so a missing file is always detectable.
     await Promise.all(byPartition.map((records, p) => storage.writeAtomic(StateStorePaths.delta(p, version),
       encodeDelta(records), { overwrite: true })));
-    this.lastMetrics = this.measure(this.changed.size, this.removed.size, performance.now() - started);
-    this.changed.clear();
-    this.removed.clear();
-    this.currentVersion = version;
-    if (version > 0 && version % this.options.snapshotInterval === 0) {
-      this.maintenance = this.maintenance.then(() => writeSnapshotsInBackground(storage, numPartitions, version))
+    this.loaded.lastMetrics = measure(map, this.changed.size, this.removed.size, performance.now() - started);
+    if (version > 0 && version % options.snapshotInterval === 0) {
+      this.loaded.maintenance = this.loaded.maintenance.then(() => writeSnapshotsInBackground(storage, numPartitions, version))
         .catch(() => undefined); // a missing snapshot only means loading reads more deltas
     }
   }
 
+  async abort(): Promise<void> {
+    const commitAttempted = this.committing !== null;
+    if (this.committing) await this.committing.catch(() => undefined);
+    if (this.currentStatus !== 'updating') return;
+    this.currentStatus = 'aborted';
+    // Changes were made in place, so the map no longer matches any version: drop it (a new open reloads).
+    this.loaded.discarded = true;
+    this.loaded.map.clear();
+    if (commitAttempted) {
+      const { storage, numPartitions } = this.loaded.options;
+      for (let p = 0; p < numPartitions; p++) await storage.delete(StateStorePaths.delta(p, this.version + 1));
+    }
+  }
+
+  next(): StateStore<V> {
+    if (this.currentStatus !== 'committed') throw this.lifecycleError('next', 'has not committed');
+    return new InMemoryStateStore(this.loaded, this.version + 1);
+  }
+
   metrics(): StateStoreMetrics {
-    return this.lastMetrics;
+    return this.loaded.lastMetrics;
   }
 
   async purgeBefore(version: number): Promise<void> {
-    await this.maintenance;
-    const { storage, numPartitions } = this.options;
+    await this.loaded.maintenance;
+    const { storage, numPartitions } = this.loaded.options;
     for (let p = 0; p < numPartitions; p++) {
       const files = await listStateFiles(storage, p);
       // Keep the newest snapshot at or below `version` and everything after it: that rebuilds any kept version.
@@ -94,15 +141,31 @@ class InMemoryStateStore<V> implements StateStore<V> {
   }
 
   async close(): Promise<void> {
-    await this.maintenance;
+    await this.loaded.maintenance;
   }
 
-  private measure(updated: number, removed: number, commitTimeMs: number): StateStoreMetrics {
-    return {
-      numRowsTotal: this.map.size, numRowsUpdated: updated, numRowsRemoved: removed,
-      memoryUsedBytes: estimateMemory(this.map), commitTimeMs: Math.round(commitTimeMs),
-    };
+  private updatable(operation: string): void {
+    if (this.currentStatus !== 'updating') throw this.lifecycleError(operation, `is ${this.currentStatus}`);
   }
+
+  private readable(operation: string): Map<StateKey, V> {
+    if (this.loaded.discarded) throw this.lifecycleError(operation, 'was aborted (its changes were discarded)');
+    return this.loaded.map;
+  }
+
+  private lifecycleError(operation: string, why: string): WeirError {
+    const { storage } = this.loaded.options;
+    return new WeirError('STATE_STORE_LIFECYCLE', `Cannot ${operation} the state store of ${storage.description} ` +
+      `(version ${this.version} -> ${this.version + 1}): it ${why}. A store takes changes until commit() or abort(); ` +
+      'the next batch uses next() after a commit, or a new open() after an abort.');
+  }
+}
+
+function measure(map: Map<StateKey, unknown>, updated: number, removed: number, commitTimeMs: number): StateStoreMetrics {
+  return {
+    numRowsTotal: map.size, numRowsUpdated: updated, numRowsRemoved: removed,
+    memoryUsedBytes: estimateMemory(map), commitTimeMs: Math.round(commitTimeMs),
+  };
 }
 
 /** Bytes held, estimated from a sample of entries (exact accounting would cost a walk of the whole map). */

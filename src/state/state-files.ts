@@ -12,8 +12,14 @@ import { StateKey } from './state-store.js';
 
 export const DELTA_KIND = 'state-delta';
 const SNAPSHOT_KIND = 'state-snapshot';
-/** 2: the body is MessagePack; 1 (still read): JSON text. */
-export const FORMAT_VERSION = 2;
+/**
+ * 3: keys in the injective encoding (exec/state-keys.ts); 2: MessagePack body with keys that could
+ * collide (several key values joined with U+0001, null written as U+0000); 1: the same as JSON text.
+ * Files of 1 and 2 are still read (weir inspect shows them); a store refuses to run on their keys.
+ */
+export const FORMAT_VERSION = 3;
+/** The first format whose keys are injective. */
+export const INJECTIVE_KEYS_FORMAT = 3;
 
 /** A delta or snapshot body: `[key, value]` for a key set in that version, `[key]` for a key removed. */
 export type StateRecord = [StateKey, unknown] | [StateKey];
@@ -48,18 +54,20 @@ export async function listStateFiles(storage: CheckpointStorage, partition: numb
   return files;
 }
 
-/** The records of one partition as of `version`: the newest snapshot at or below it, then the deltas after it. */
 /**
  * Applies one partition's state as of `version` to `into` (values through `decode`): the newest
  * snapshot at or below it, then the deltas after it. Partitions hold disjoint keys, so a store loads
- * them all into one map without copying.
+ * them all into one map without copying. Returns the format version of the newest file applied
+ * (null: none), which says how its keys are encoded.
  */
 export async function loadPartition<V>(storage: CheckpointStorage, partition: number, version: number,
-  into: Map<StateKey, V>, decode: (data: unknown) => V): Promise<Map<StateKey, V>> {
-  if (version < 0) return into;
+  into: Map<StateKey, V>, decode: (data: unknown) => V): Promise<number | null> {
+  if (version < 0) return null;
   const files = await listStateFiles(storage, partition);
   const snapshot = Math.max(-1, ...files.filter((f) => f.snapshot && f.version <= version).map((f) => f.version));
-  const apply = (records: StateRecord[]): void => {
+  let newestFormat: number | null = null;
+  const apply = ({ format, records }: { format: number; records: StateRecord[] }): void => {
+    newestFormat = format;
     for (const record of records) {
       if (record.length === 2) into.set(record[0], decode(record[1]));
       else into.delete(record[0]);
@@ -69,10 +77,11 @@ export async function loadPartition<V>(storage: CheckpointStorage, partition: nu
   for (let v = snapshot + 1; v <= version; v++) {
     apply(await readRecords(storage, StateStorePaths.delta(partition, v), DELTA_KIND));
   }
-  return into;
+  return newestFormat;
 }
 
-async function readRecords(storage: CheckpointStorage, path: string, kind: string): Promise<StateRecord[]> {
+async function readRecords(storage: CheckpointStorage, path: string, kind: string):
+  Promise<{ format: number; records: StateRecord[] }> {
   const where = storage.locate(path);
   const data = await storage.read(path);
   if (data === null) {
@@ -91,11 +100,13 @@ async function readRecords(storage: CheckpointStorage, path: string, kind: strin
   if (!Array.isArray(records)) {
     throw new CheckpointError('CHECKPOINT_CORRUPT', where, `${where} has a valid checksum but is not a state record list.`);
   }
-  return records as StateRecord[];
+  return { format: version, records: records as StateRecord[] };
 }
 
 /** Writes `<partition>/<version>.snapshot` from the files (never from live state, which the next batch changes). */
 export async function writeSnapshot(storage: CheckpointStorage, partition: number, version: number): Promise<void> {
-  const state = await loadPartition(storage, partition, version, new Map<StateKey, unknown>(), (data) => data);
+  const state = new Map<StateKey, unknown>();
+  // Only versions a store committed are snapshotted, and a store refuses to run on old-format keys.
+  await loadPartition(storage, partition, version, state, (data) => data);
   await storage.writeAtomic(StateStorePaths.snapshot(partition, version), encodeRecords(SNAPSHOT_KIND, [...state]), { overwrite: true });
 }

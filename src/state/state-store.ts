@@ -1,11 +1,26 @@
 import { CheckpointStorage } from '../checkpoint/storage.js';
 
-/** Keys are a grouping key's value (one column) or its encoded parts (several columns). */
-export type StateKey = string | number;
+/**
+ * Keys are a key column's value itself (one column: null included) or the injective text code of
+ * several values (see exec/state-keys.ts); the store treats them as opaque.
+ */
+export type StateKey = string | number | boolean | null;
 
-/** A fixed order of keys (independent of a map's history), for output that must be the same on every run. */
+const KEY_TYPE_RANK = { object: 0, boolean: 1, number: 2, string: 3 } as const;
+
+/**
+ * A fixed total order of keys (independent of a map's history), for output that must be the same on
+ * every run: null, then booleans, numbers (NaN last, as Spark orders it) and strings by code unit.
+ */
 export function compareStateKeys(a: StateKey, b: StateKey): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+  if (a === b) return 0;
+  const ta = KEY_TYPE_RANK[typeof a as keyof typeof KEY_TYPE_RANK];
+  const tb = KEY_TYPE_RANK[typeof b as keyof typeof KEY_TYPE_RANK];
+  if (ta !== tb) return ta - tb;
+  if (typeof a === 'number' && typeof b === 'number' && (Number.isNaN(a) || Number.isNaN(b))) {
+    return Number.isNaN(a) ? (Number.isNaN(b) ? 0 : 1) : -1;
+  }
+  return (a as string | number | boolean) < (b as string | number | boolean) ? -1 : 1;
 }
 
 /** Converts live state values to plain data (numbers, strings, arrays, objects) and back (e.g. a Set held for countDistinct). */
@@ -23,20 +38,39 @@ export interface StateStoreMetrics {
 }
 
 /**
+ * Where a store is in its life (as Spark's state stores): `updating` takes reads and changes;
+ * `committed` made its changes durable and takes reads only; `aborted` discarded its changes and
+ * takes nothing.
+ */
+export type StateStoreStatus = 'updating' | 'committed' | 'aborted';
+
+/**
  * One stateful operator's keyed state, as of version `version` (= the batch id that produced it;
- * -1 is empty). A batch reads version N-1, changes it through put/remove and commits version N.
- * Values passed to put() are serialized at commit, so the caller may keep updating them in place
- * until then — which is why put() is needed only on a key's first change in a batch.
+ * -1 is empty). A batch reads version N-1, changes it through put/remove and commits version N;
+ * `next()` then gives the store of the following batch. Values passed to put() are serialized at
+ * commit, so the caller may keep updating them in place until then — which is why put() is needed
+ * only on a key's first change in a batch.
  */
 export interface StateStore<V> {
+  /** The version this store read: its commit writes `version + 1`. */
   readonly version: number;
+  readonly status: StateStoreStatus;
   readonly size: number;
   get(key: StateKey): V | undefined;
+  /** Fails unless updating. */
   put(key: StateKey, value: V): void;
+  /** Fails unless updating. */
   remove(key: StateKey): void;
   entries(): IterableIterator<[StateKey, V]>;
-  /** Makes the changes durable as version `version + 1`. */
+  /** Makes the changes durable as version `version + 1`. Fails unless updating (a second commit fails). */
   commit(): Promise<void>;
+  /**
+   * Discards the changes: none of version `version + 1` remains, in memory or on storage (files of a
+   * commit that failed half-way are deleted). Waits for a commit in flight; a no-op once committed or aborted.
+   */
+  abort(): Promise<void>;
+  /** The updating store of version `version + 1`, once this one committed (it shares the loaded state: nothing is reloaded). */
+  next(): StateStore<V>;
   /** Metrics of the last batch (since the previous commit). */
   metrics(): StateStoreMetrics;
   /** Removes versions no re-run can need: all older than `version` except what rebuilds it. */
@@ -63,7 +97,7 @@ export interface StateStoreProvider {
 
 /** The partition of a key: stable across processes and versions (FNV-1a over its text). */
 export function partitionOf(key: StateKey, numPartitions: number): number {
-  const text = typeof key === 'number' ? String(key) : key;
+  const text = typeof key === 'string' ? key : String(key);
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);
