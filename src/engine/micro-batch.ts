@@ -17,7 +17,7 @@ import { Sink } from '../sinks/sink.js';
 import { Offset, sameOffset, Source } from '../sources/source.js';
 import { StateStoreProvider } from '../state/state-store.js';
 import { LogRetention } from './log-retention.js';
-import { ListenerBus, SourceProgress, StreamingQueryProgress, StreamingQueryStatus } from './progress.js';
+import { ListenerBus, OperatorProgress, SourceProgress, StreamingQueryProgress, StreamingQueryStatus } from './progress.js';
 import { ProgressReporter } from './progress-reporter.js';
 import { QueryLifecycle } from './query-lifecycle.js';
 import { ResolvedTrigger } from './trigger.js';
@@ -395,6 +395,7 @@ export class MicroBatchExecution {
     this.progress!.batchCommitted({
       batchId, batchWatermarkMs: entry.batchWatermarkMs, triggerStartMs: triggerStart, durationsMs: durations,
       sources: sourceProgress, eventTimes, numOutputRows: output.length, sinkMetrics: settings.sink.metrics?.() ?? {},
+      operators: operatorProgress(this.lastOperatorTree),
     });
   }
 
@@ -420,4 +421,19 @@ export class MicroBatchExecution {
 
 function schemaLine(input: StreamInput): string {
   return input.schema.map((f) => `${f.name} ${typeof f.type === 'string' ? f.type : f.type.kind}`).join(', ');
+}
+
+/** The operator tree flattened in its own numbering, with the figures progress reports. */
+function operatorProgress(tree: OperatorNode | null): OperatorProgress[] {
+  if (tree === null) return [];
+  const out: OperatorProgress[] = [];
+  const visit = (node: OperatorNode): void => {
+    node.children.forEach(visit);
+    out.push({
+      id: node.id, operator: node.name, rowsIn: node.metrics?.rowsIn ?? 0, rowsOut: node.metrics?.rowsOut ?? 0,
+      timeMs: Math.round((node.metrics?.timeMs ?? 0) * 100) / 100, stateRows: node.state?.numRowsTotal ?? null,
+    });
+  };
+  visit(tree);
+  return out.sort((a, b) => a.id - b.id);
 }

@@ -1,5 +1,5 @@
 import { EventTimeStats, StatefulOperator } from '../exec/physical.js';
-import { ListenerBus, SourceProgress, StreamingQueryProgress } from './progress.js';
+import { ListenerBus, OperatorProgress, SourceProgress, StreamingQueryProgress } from './progress.js';
 
 export interface QueryIdentity {
   readonly id: string;
@@ -20,6 +20,7 @@ export interface BatchFigures {
   readonly numOutputRows: number;
   /** The sink's own figures for the batch (e.g. `numRejectedRows`). */
   readonly sinkMetrics: Readonly<Record<string, number>>;
+  readonly operators: readonly OperatorProgress[];
 }
 
 /**
@@ -52,6 +53,7 @@ export class ProgressReporter {
         ...s, inputRowsPerSecond: rate(s.numInputRows, sinceLast), processedRowsPerSecond: rate(s.numInputRows, seconds),
       })),
       sink: { description: this.sinkDescription, numOutputRows: batch.numOutputRows, metrics: batch.sinkMetrics },
+      operators: batch.operators,
     };
     this.recentProgress.push(progress);
     if (this.recentProgress.length > this.recentProgressSize) this.recentProgress.shift();

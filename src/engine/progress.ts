@@ -30,6 +30,20 @@ export interface StreamingQueryProgress {
   readonly sources: readonly SourceProgress[];
   /** `metrics`: the sink's figures of the batch, e.g. `numRejectedRows` (rows sent to the dead-letter place). */
   readonly sink: { readonly description: string; readonly numOutputRows: number; readonly metrics: Readonly<Record<string, number>> };
+  /**
+   * weir's addition to Spark's fields: each physical operator's figures for this batch, leaves first
+   * (the numbering of `explain('formatted')`); `stateRows` for operators that keep state.
+   */
+  readonly operators: readonly OperatorProgress[];
+}
+
+export interface OperatorProgress {
+  readonly id: number;
+  readonly operator: string;
+  readonly rowsIn: number;
+  readonly rowsOut: number;
+  readonly timeMs: number;
+  readonly stateRows: number | null;
 }
 
 /** What a query is doing right now (Spark's `StreamingQueryStatus`). */

@@ -25,7 +25,7 @@ function progress(batchId: number, fields: Partial<StreamingQueryProgress> = {},
     inputRowsPerSecond: 100, processedRowsPerSecond: 200, durationMs: { triggerExecution: 50 }, eventTime: {},
     stateOperators: [], sources: [{ description: 's', startOffset: 0, endOffset: 1, numInputRows: 10, inputRowsPerSecond: 100,
       processedRowsPerSecond: 200, metrics: lag === undefined ? {} : { lag } }],
-    sink: { description: 'k', numOutputRows: 10, metrics: {} }, ...fields,
+    sink: { description: 'k', numOutputRows: 10, metrics: {} }, operators: [], ...fields,
   };
 }
 
