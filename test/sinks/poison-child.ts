@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { col, Weir } from '../../src/index.js';
+import { Row, Weir } from '../../src/index.js';
 
 export interface PoisonConfig {
   readonly input: string;
@@ -40,6 +40,10 @@ export async function writePoisonInput(folder: string): Promise<PoisonRecord[][]
 }
 
 /** Whether a record's timestamp is outside 0001-01-01..9999-12-31 (the rows the sink must reject). */
+/** The rows the query writes: `ts` computed by a user function, which (unlike a cast) is not held to TIMESTAMP's range. */
+export const POISON_OUTPUT_SCHEMA = 'id LONG, ts TIMESTAMP, name STRING';
+export const toTimestampRow = (r: Row): Row => ({ id: r['id'] ?? null, ts: Number(r['secs']) * 1000, name: r['name'] ?? null });
+
 export const isPoison = (r: PoisonRecord): boolean => r.secs >= YEAR_10000_SECS || r.secs < -62_135_596_800;
 
 /** Runs the child once, killed at `fault` (a WEIR_FAULT step); resolves with the signal that ended it, rejects on a non-zero exit. */
@@ -62,7 +66,7 @@ export function runPoisonChild(config: PoisonConfig, fault: string | null): Prom
 async function main(config: PoisonConfig): Promise<void> {
   const weir = new Weir();
   const writer = weir.readStream.format('json').schema('id LONG, secs LONG, name STRING').option('maxFilesPerTrigger', 1)
-    .load(config.input).select(col('id'), col('secs').cast('timestamp').as('ts'), col('name'))
+    .load(config.input).map(toTimestampRow, POISON_OUTPUT_SCHEMA)
     .writeStream.option('checkpointLocation', config.checkpoint).trigger({ availableNow: true });
   const sink = config.sink;
   const query = sink.format === 'json'

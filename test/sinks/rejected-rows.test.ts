@@ -11,7 +11,7 @@ import { after, test } from 'node:test';
 import { col, ConnectorError, pow, StreamingQueryException, Weir } from '../../src/index.js';
 import type { DataFrame, Row, StreamingQueryProgress } from '../../src/index.js';
 import { removeTempDirs, tempDir } from '../api/helpers.js';
-import { isPoison, PoisonRecord, runPoisonChild, writePoisonInput, YEAR_10000_SECS } from './poison-child.js';
+import { isPoison, POISON_OUTPUT_SCHEMA, PoisonRecord, runPoisonChild, toTimestampRow, writePoisonInput, YEAR_10000_SECS } from './poison-child.js';
 
 after(removeTempDirs);
 
@@ -24,7 +24,7 @@ async function run(input: string, checkpoint: string, out: string, format: 'json
   shape: (df: DataFrame) => DataFrame = (df) => df): Promise<Run> {
   const weir = new Weir();
   const df = weir.readStream.format('json').schema(INPUT_SCHEMA).option('maxFilesPerTrigger', 1).load(input)
-    .select(col('id'), col('secs').cast('timestamp').as('ts'), col('name'));
+    .map(toTimestampRow, POISON_OUTPUT_SCHEMA);
   const writer = shape(df).writeStream.format(format).option('checkpointLocation', checkpoint).trigger({ availableNow: true });
   for (const [k, v] of Object.entries(options)) writer.option(k, v);
   const query = await writer.start(out);
