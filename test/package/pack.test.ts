@@ -90,10 +90,12 @@ test('npm pack of a fresh clone gives a package that installs offline, imports, 
     const [packed] = JSON.parse(packOutput.slice(packOutput.indexOf('[\n'))) as PackResult[];
     assert.ok(packed, packOutput);
     const files = packed.files.map((f) => f.path.replaceAll('\\', '/'));
-    for (const needed of ['package.json', 'README.md', 'bin/weir.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/main.js']) {
+    for (const needed of ['package.json', 'README.md', 'bin/weir.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/main.js',
+      'dist/src/monitoring/ui/index.html']) {
       assert.ok(files.includes(needed), `the package holds ${needed} (built by prepack: the clone had no dist/)`);
     }
-    const stray = files.filter((f) => !/^(package\.json|README\.md|bin\/[^/]+\.js|dist\/src\/.+\.(js|d\.ts))$/.test(f));
+    // The web UI's page files ship next to its server (copied by the build).
+    const stray = files.filter((f) => !/^(package\.json|README\.md|bin\/[^/]+\.js|dist\/src\/.+\.(js|d\.ts)|dist\/src\/monitoring\/ui\/[^/]+\.(html|css))$/.test(f));
     assert.deepEqual(stray, [], 'no sources, tests, benchmarks or source maps in the package');
 
     const app = join(work, 'app');
