@@ -1,9 +1,6 @@
-import { StateStorePaths } from '../checkpoint/layout.js';
-import { writeSnapshotsInBackground } from './snapshot-writer.js';
-import { encodeDelta, listStateFiles, loadPartition, StateRecord } from './state-files.js';
-import {
-  partitionOf, StateKey, StateStore, StateStoreMetrics, StateStoreOptions, StateStoreProvider,
-} from './state-store.js';
+import { SnapshotSchedule } from './snapshot-writer.js';
+import { loadPartition, purgeStateFiles, writeDeltas } from './state-files.js';
+import { StateKey, StateStore, StateStoreMetrics, StateStoreOptions, StateStoreProvider } from './state-store.js';
 
 /**
  * The default provider: state lives in a Map, and each commit writes only the keys the batch
@@ -26,11 +23,12 @@ class InMemoryStateStore<V> implements StateStore<V> {
   private readonly changed = new Set<StateKey>();
   private readonly removed = new Set<StateKey>();
   private lastMetrics: StateStoreMetrics;
-  private maintenance: Promise<void> = Promise.resolve();
+  private readonly snapshots: SnapshotSchedule;
   private currentVersion: number;
 
   constructor(private readonly options: StateStoreOptions<V>, private readonly map: Map<StateKey, V>) {
     this.currentVersion = options.version;
+    this.snapshots = new SnapshotSchedule(options.storage, options.numPartitions, options.snapshotInterval);
     this.lastMetrics = this.measure(0, 0, 0);
   }
 
@@ -61,20 +59,13 @@ class InMemoryStateStore<V> implements StateStore<V> {
     const started = performance.now();
     const version = this.currentVersion + 1;
     const { numPartitions, codec, storage } = this.options;
-    const byPartition: StateRecord[][] = Array.from({ length: numPartitions }, () => []);
-    for (const key of this.changed) byPartition[partitionOf(key, numPartitions)]!.push([key, codec.encode(this.map.get(key)!)]);
-    for (const key of this.removed) byPartition[partitionOf(key, numPartitions)]!.push([key]);
-    // Every partition gets a delta, empty or not, so a missing file is always detectable.
-    await Promise.all(byPartition.map((records, p) => storage.writeAtomic(StateStorePaths.delta(p, version),
-      encodeDelta(records), { overwrite: true })));
+    const changed = [...this.changed].map((key): [StateKey, unknown] => [key, codec.encode(this.map.get(key)!)]);
+    await writeDeltas(storage, numPartitions, version, changed, this.removed);
     this.lastMetrics = this.measure(this.changed.size, this.removed.size, performance.now() - started);
     this.changed.clear();
     this.removed.clear();
     this.currentVersion = version;
-    if (version > 0 && version % this.options.snapshotInterval === 0) {
-      this.maintenance = this.maintenance.then(() => writeSnapshotsInBackground(storage, numPartitions, version))
-        .catch(() => undefined); // a missing snapshot only means loading reads more deltas
-    }
+    this.snapshots.committed(version);
   }
 
   metrics(): StateStoreMetrics {
@@ -82,19 +73,12 @@ class InMemoryStateStore<V> implements StateStore<V> {
   }
 
   async purgeBefore(version: number): Promise<void> {
-    await this.maintenance;
-    const { storage, numPartitions } = this.options;
-    for (let p = 0; p < numPartitions; p++) {
-      const files = await listStateFiles(storage, p);
-      // Keep the newest snapshot at or below `version` and everything after it: that rebuilds any kept version.
-      const base = Math.max(-1, ...files.filter((f) => f.snapshot && f.version <= version).map((f) => f.version));
-      if (base < 0) continue;
-      for (const f of files) if (f.version < base) await storage.delete(`${StateStorePaths.partition(p)}/${f.name}`);
-    }
+    await this.snapshots.idle();
+    await purgeStateFiles(this.options.storage, this.options.numPartitions, version);
   }
 
   async close(): Promise<void> {
-    await this.maintenance;
+    await this.snapshots.idle();
   }
 
   private measure(updated: number, removed: number, commitTimeMs: number): StateStoreMetrics {

@@ -8,7 +8,7 @@ import { decodeFile, encodeFile } from '../checkpoint/file-format.js';
 import { StateStorePaths } from '../checkpoint/layout.js';
 import { CheckpointStorage } from '../checkpoint/storage.js';
 import { CheckpointError, errorMessage } from '../common/errors.js';
-import { StateKey } from './state-store.js';
+import { partitionOf, StateKey } from './state-store.js';
 
 export const DELTA_KIND = 'state-delta';
 const SNAPSHOT_KIND = 'state-snapshot';
@@ -30,6 +30,31 @@ function encodeRecords(kind: string, records: readonly StateRecord[]): Buffer {
 
 export function encodeDelta(records: readonly StateRecord[]): Buffer {
   return encodeRecords(DELTA_KIND, records);
+}
+
+/**
+ * Writes version `version`'s delta of every partition: `changed` as [key, encoded value], `removed` as
+ * keys. Every partition gets a delta, empty or not, so a missing file is always detectable. Returns
+ * the files' bytes by partition (a disk provider fingerprints its working copy with them).
+ */
+export async function writeDeltas(storage: CheckpointStorage, numPartitions: number, version: number,
+  changed: Iterable<[StateKey, unknown]>, removed: Iterable<StateKey>): Promise<Buffer[]> {
+  const byPartition: StateRecord[][] = Array.from({ length: numPartitions }, () => []);
+  for (const record of changed) byPartition[partitionOf(record[0], numPartitions)]!.push(record);
+  for (const key of removed) byPartition[partitionOf(key, numPartitions)]!.push([key]);
+  const files = byPartition.map(encodeDelta);
+  await Promise.all(files.map((data, p) => storage.writeAtomic(StateStorePaths.delta(p, version), data, { overwrite: true })));
+  return files;
+}
+
+/** Removes the files no version at or after `version` needs: per partition, all before its newest snapshot at or below it. */
+export async function purgeStateFiles(storage: CheckpointStorage, numPartitions: number, version: number): Promise<void> {
+  for (let p = 0; p < numPartitions; p++) {
+    const files = await listStateFiles(storage, p);
+    const base = Math.max(-1, ...files.filter((f) => f.snapshot && f.version <= version).map((f) => f.version));
+    if (base < 0) continue;
+    for (const f of files) if (f.version < base) await storage.delete(`${StateStorePaths.partition(p)}/${f.name}`);
+  }
 }
 
 export interface StateFile { readonly name: string; readonly version: number; readonly snapshot: boolean }
@@ -80,6 +105,11 @@ async function readRecords(storage: CheckpointStorage, path: string, kind: strin
       `State file ${where} is missing, so the operator's state cannot be rebuilt. Restore it from a backup, ` +
         `or start the query on a new checkpointLocation (its state starts empty).`);
   }
+  return decodeRecords(data, kind, where);
+}
+
+/** The records of a state file's bytes (`where` names it in errors); `kind` is DELTA_KIND or a snapshot's. */
+export function decodeRecords(data: Buffer, kind: string, where: string): StateRecord[] {
   const { version, body } = decodeFile(data, kind, FORMAT_VERSION, where);
   let records: unknown;
   try {

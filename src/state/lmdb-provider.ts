@@ -1,0 +1,275 @@
+/**
+ * The 'lmdb' state store provider: state that outgrows the heap, and restarts that do not reload it.
+ *
+ * The checkpoint stays the source of truth and keeps the memory provider's format: each commit writes
+ * the batch's changes as delta files through the checkpoint storage (a changelog, as Spark's RocksDB
+ * changelog checkpointing), with snapshots rebuilt from them in the background. The keys themselves
+ * live in a local LMDB working copy (lmdb-working-copy.ts) that is caught up to the version asked for
+ * on open: already there (a restart: milliseconds), one step back with its undo record (a re-run of a
+ * batch whose state commit landed before `commits/N`), forward by replaying deltas, or rebuilt from
+ * the files when it is missing, from another history, or too far away.
+ *
+ * A batch's changes are held in memory until commit, so a batch that fails leaves the copy untouched.
+ */
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import * as nodePath from 'node:path';
+import { StateStorePaths } from '../checkpoint/layout.js';
+import { CheckpointStorage } from '../checkpoint/storage.js';
+import { CheckpointError, errorMessage } from '../common/errors.js';
+import { decodeStateKey, encodeStateKey } from './binary-keys.js';
+import { packValue, unpackValue } from './lmdb-value-format.js';
+import type { KeyChange, LmdbWorkingCopy } from './lmdb-working-copy.js';
+import { SnapshotSchedule } from './snapshot-writer.js';
+import { decodeRecords, DELTA_KIND, loadPartition, purgeStateFiles, writeDeltas } from './state-files.js';
+import {
+  compareStateKeys, StateKey, StateStore, StateStoreMetrics, StateStoreOptions, StateStoreProvider,
+} from './state-store.js';
+
+export const LMDB_PROVIDER_NAME = 'lmdb';
+
+export interface LmdbStateStoreConfig {
+  /**
+   * Where working copies go when the checkpoint is not a local folder (e.g. a replicated checkpoint
+   * storage), one folder per store. A local checkpoint keeps its copies inside its state folders.
+   * Default: `weir-lmdb-state` in the OS temp folder.
+   */
+  readonly localDir?: string;
+}
+
+/** An lmdb provider; `lmdbStateStoreProvider` (registered as 'lmdb') uses the default configuration. */
+export function createLmdbStateStoreProvider(config: LmdbStateStoreConfig = {}): StateStoreProvider {
+  return {
+    name: LMDB_PROVIDER_NAME,
+    async open<V>(options: StateStoreOptions<V>): Promise<StateStore<V>> {
+      const path = workingCopyPath(options.storage, config);
+      let copy: LmdbWorkingCopy;
+      try {
+        // Loaded on first use: queries on the memory provider never load the native addon.
+        const { LmdbWorkingCopy } = await import('./lmdb-working-copy.js');
+        copy = LmdbWorkingCopy.open(path);
+      } catch (err) {
+        throw new CheckpointError('STATE_WORKING_COPY', path, `The lmdb state working copy ${path} cannot be opened ` +
+          `(${errorMessage(err)}). Delete that folder: it is rebuilt from the checkpoint's state files.`, { cause: err });
+      }
+      try {
+        await catchUp(copy, options);
+      } catch (err) {
+        await copy.close();
+        throw err;
+      }
+      return new LmdbStateStore(options, copy);
+    },
+  };
+}
+
+export const lmdbStateStoreProvider = createLmdbStateStoreProvider();
+
+function workingCopyPath(storage: CheckpointStorage, config: LmdbStateStoreConfig): string {
+  if (storage.localRoot !== undefined) return nodePath.join(storage.localRoot, StateStorePaths.workingCopy(LMDB_PROVIDER_NAME));
+  // One folder per store of each checkpoint: its location names it, hashed into a folder name.
+  const name = createHash('sha256').update(storage.description).digest('hex').slice(0, 32);
+  return nodePath.join(config.localDir ?? nodePath.join(tmpdir(), 'weir-lmdb-state'), name);
+}
+
+/** Moves the working copy to `options.version` by the cheapest way its history allows. */
+async function catchUp<V>(copy: LmdbWorkingCopy, options: StateStoreOptions<V>): Promise<void> {
+  const target = options.version;
+  const held = copy.version;
+  if (target < 0) {
+    if (held >= 0) await copy.clear();
+    return;
+  }
+  // The copy belongs to this checkpoint only if it agrees on the newest version both have.
+  const common = Math.min(held, target);
+  const sameHistory = held >= 0 && copy.digest(common) !== undefined
+    && copy.digest(common) === (await readDelta(options.storage, options.numPartitions, common))?.digest;
+  if (sameHistory && held > target && await copy.rollBackTo(target)) return;
+  if (sameHistory && held <= target && await replayDeltas(copy, options, held + 1, target)) return;
+  await rebuild(copy, options);
+}
+
+interface DeltaVersion { readonly files: Buffer[]; readonly digest: string }
+
+/** A version's delta files of every partition and their digest; null when one is missing. */
+async function readDelta(storage: CheckpointStorage, numPartitions: number, version: number): Promise<DeltaVersion | null> {
+  const files: Buffer[] = [];
+  for (let p = 0; p < numPartitions; p++) {
+    const data = await storage.read(StateStorePaths.delta(p, version));
+    if (data === null) return null;
+    files.push(data);
+  }
+  return { files, digest: digestOf(files) };
+}
+
+function digestOf(files: readonly Buffer[]): string {
+  const hash = createHash('sha256');
+  for (const file of files) hash.update(file);
+  return hash.digest('hex');
+}
+
+/** Applies versions `from`..`to` from their delta files; false when one is gone (retention), so a rebuild is due. */
+async function replayDeltas<V>(copy: LmdbWorkingCopy, options: StateStoreOptions<V>, from: number, to: number): Promise<boolean> {
+  for (let version = from; version <= to; version++) {
+    const delta = await readDelta(options.storage, options.numPartitions, version);
+    if (delta === null) return false;
+    const state = new Map<StateKey, unknown>();
+    const removed = new Set<StateKey>();
+    delta.files.forEach((data, p) => {
+      for (const record of decodeRecords(data, DELTA_KIND, options.storage.locate(StateStorePaths.delta(p, version)))) {
+        if (record.length === 2) state.set(record[0], record[1]);
+        else removed.add(record[0]);
+      }
+    });
+    await copy.apply(version, toChanges(state, removed, options), delta.digest, true);
+  }
+  return true;
+}
+
+/** Rebuilds the copy from the checkpoint's snapshot and deltas, one partition in memory at a time. */
+async function rebuild<V>(copy: LmdbWorkingCopy, options: StateStoreOptions<V>): Promise<void> {
+  await copy.clear();
+  const delta = await readDelta(options.storage, options.numPartitions, options.version);
+  if (delta === null) {
+    const where = options.storage.locate(StateStorePaths.delta(0, options.version));
+    throw new CheckpointError('STATE_MISSING', where, `The state files of version ${options.version} ` +
+      `(${where} and its sibling partitions) are missing, so the operator's state cannot be rebuilt. Restore them ` +
+      'from a backup, or start the query on a new checkpointLocation (its state starts empty).');
+  }
+  for (let p = 0; p < options.numPartitions; p++) {
+    const state = await loadPartition(options.storage, p, options.version, new Map<StateKey, unknown>(), (data) => data);
+    // Every partition but the last goes in without a version; the last one sets it, so a crash mid-way rebuilds again.
+    const last = p === options.numPartitions - 1;
+    await copy.apply(last ? options.version : -1, toChanges(state, new Set(), options), last ? delta.digest : '', false);
+  }
+}
+
+function* toChanges<V>(state: Map<StateKey, unknown>, removed: Set<StateKey>, options: StateStoreOptions<V>): Generator<KeyChange> {
+  const timeOf = options.eventTimeOf;
+  for (const [key, data] of state) {
+    yield { key: encodeStateKey(key), value: packValue(data, timeOf?.(options.codec.decode(data))) };
+  }
+  for (const key of removed) yield { key: encodeStateKey(key), value: null };
+}
+
+class LmdbStateStore<V> implements StateStore<V> {
+  /** This batch's values by key (live objects the operator may still change in place until commit). */
+  private readonly changed = new Map<StateKey, V>();
+  private readonly removed = new Set<StateKey>();
+  /** Rows as of the last commit plus this batch's new keys minus its removed ones. */
+  private rows: number;
+  private lastMetrics: StateStoreMetrics;
+  private readonly snapshots: SnapshotSchedule;
+  private currentVersion: number;
+
+  constructor(private readonly options: StateStoreOptions<V>, private readonly copy: LmdbWorkingCopy) {
+    this.currentVersion = options.version;
+    this.rows = copy.count;
+    this.snapshots = new SnapshotSchedule(options.storage, options.numPartitions, options.snapshotInterval);
+    this.lastMetrics = this.measure(0, 0, 0);
+  }
+
+  get version(): number { return this.currentVersion; }
+  get size(): number { return this.rows; }
+
+  get(key: StateKey): V | undefined {
+    const pending = this.changed.get(key);
+    if (pending !== undefined) return pending;
+    if (this.removed.has(key)) return undefined;
+    const bytes = this.copy.get(encodeStateKey(key));
+    return bytes === undefined ? undefined : this.options.codec.decode(unpackValue(bytes).data);
+  }
+
+  put(key: StateKey, value: V): void {
+    // A key new to the store, or put back after this batch removed it, adds a row.
+    if (!this.changed.has(key) && (this.removed.delete(key) || !this.copy.has(encodeStateKey(key)))) this.rows++;
+    this.changed.set(key, value);
+  }
+
+  remove(key: StateKey): void {
+    const pending = this.changed.delete(key);
+    if (this.removed.has(key)) return;
+    const committed = this.copy.has(encodeStateKey(key));
+    if (committed) this.removed.add(key);
+    if (pending || committed) this.rows--;
+  }
+
+  *entries(): IterableIterator<[StateKey, V]> {
+    const decode = this.options.codec.decode;
+    for (const { key: bytes, value } of this.copy.entries()) {
+      const key = decodeStateKey(bytes);
+      if (this.removed.has(key) || this.changed.has(key)) continue;
+      yield [key, decode(unpackValue(value).data)];
+    }
+    yield* this.changed.entries();
+  }
+
+  removeAtOrBelow(eventTimeMs: number): [StateKey, V][] {
+    const timeOf = this.options.eventTimeOf;
+    if (!timeOf) throw new Error('removeAtOrBelow needs StateStoreOptions.eventTimeOf');
+    const due: [StateKey, V][] = [];
+    // Committed keys from the index (their current value may have changed in this batch), then this batch's.
+    for (const bytes of this.copy.keysAtOrBelow(eventTimeMs)) {
+      const key = decodeStateKey(bytes);
+      if (this.changed.has(key) || this.removed.has(key)) continue;
+      due.push([key, this.get(key)!]);
+    }
+    for (const entry of this.changed) if (timeOf(entry[1]) <= eventTimeMs) due.push(entry);
+    due.sort((a, b) => compareStateKeys(a[0], b[0]));
+    for (const [key] of due) this.remove(key);
+    return due;
+  }
+
+  async commit(): Promise<void> {
+    const started = performance.now();
+    const version = this.currentVersion + 1;
+    const { storage, numPartitions, codec, eventTimeOf } = this.options;
+    const encoded = [...this.changed].map(([key, value]): [StateKey, unknown, number | undefined] =>
+      [key, codec.encode(value), eventTimeOf?.(value)]);
+    // The checkpoint first: once the copy says version N, the files of N exist to rebuild it anywhere.
+    const files = await writeDeltas(storage, numPartitions, version, encoded.map(([key, data]) => [key, data]), this.removed);
+    const changes: KeyChange[] = encoded.map(([key, data, time]) => ({ key: encodeStateKey(key), value: packValue(data, time) }));
+    for (const key of this.removed) changes.push({ key: encodeStateKey(key), value: null });
+    await this.copy.apply(version, changes, digestOf(files), true);
+    this.lastMetrics = this.measure(this.changed.size, this.removed.size, performance.now() - started);
+    this.abort();
+    this.rows = this.copy.count;
+    this.currentVersion = version;
+    this.snapshots.committed(version);
+  }
+
+  /** Discards this batch's uncommitted changes: the store is as of `version` again. */
+  abort(): void {
+    this.changed.clear();
+    this.removed.clear();
+    this.rows = this.copy.count;
+  }
+
+  metrics(): StateStoreMetrics {
+    return this.lastMetrics;
+  }
+
+  async purgeBefore(version: number): Promise<void> {
+    await this.snapshots.idle();
+    await purgeStateFiles(this.options.storage, this.options.numPartitions, version);
+    await this.copy.purgeBefore(version);
+  }
+
+  async close(): Promise<void> {
+    await this.snapshots.idle();
+    await this.copy.close();
+  }
+
+  /** Bytes of the working copy on disk (its memory is the OS page cache's, shared and reclaimable). */
+  bytesOnDisk(): Promise<number> {
+    return this.copy.bytesOnDisk();
+  }
+
+  private measure(updated: number, removed: number, commitTimeMs: number): StateStoreMetrics {
+    return {
+      numRowsTotal: this.copy.count, numRowsUpdated: updated, numRowsRemoved: removed,
+      // Only this batch's pending values are on the heap; the keys are in LMDB's memory map.
+      memoryUsedBytes: 0, commitTimeMs: Math.round(commitTimeMs),
+    };
+  }
+}
