@@ -21,7 +21,7 @@ import { decodeStateKey, encodeStateKey } from './binary-keys.js';
 import { packValue, unpackValue } from './lmdb-value-format.js';
 import type { KeyChange, LmdbWorkingCopy } from './lmdb-working-copy.js';
 import { SnapshotSchedule } from './snapshot-writer.js';
-import { decodeRecords, DELTA_KIND, loadPartition, purgeStateFiles, writeDeltas } from './state-files.js';
+import { decodeRecords, DELTA_KIND, discardVersionsAfter, loadPartition, purgeStateFiles, writeDeltas } from './state-files.js';
 import {
   compareStateKeys, StateKey, StateStore, StateStoreMetrics, StateStoreOptions, StateStoreProvider,
 } from './state-store.js';
@@ -53,6 +53,7 @@ export function createLmdbStateStoreProvider(config: LmdbStateStoreConfig = {}):
           `(${errorMessage(err)}). Delete that folder: it is rebuilt from the checkpoint's state files.`, { cause: err });
       }
       try {
+        await discardVersionsAfter(options.storage, options.numPartitions, options.version);
         await catchUp(copy, options);
       } catch (err) {
         await copy.close();

@@ -1,5 +1,5 @@
 import { SnapshotSchedule } from './snapshot-writer.js';
-import { loadPartition, purgeStateFiles, writeDeltas } from './state-files.js';
+import { discardVersionsAfter, loadPartition, purgeStateFiles, writeDeltas } from './state-files.js';
 import { StateKey, StateStore, StateStoreMetrics, StateStoreOptions, StateStoreProvider } from './state-store.js';
 
 /**
@@ -11,6 +11,7 @@ import { StateKey, StateStore, StateStoreMetrics, StateStoreOptions, StateStoreP
 export const inMemoryStateProvider: StateStoreProvider = {
   name: 'memory',
   async open<V>(options: StateStoreOptions<V>): Promise<StateStore<V>> {
+    await discardVersionsAfter(options.storage, options.numPartitions, options.version);
     const map = new Map<StateKey, V>();
     for (let p = 0; p < options.numPartitions; p++) {
       await loadPartition(options.storage, p, options.version, map, options.codec.decode);

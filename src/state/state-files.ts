@@ -57,6 +57,18 @@ export async function purgeStateFiles(storage: CheckpointStorage, numPartitions:
   }
 }
 
+/**
+ * Deletes the files of versions after `version`: a store opened at `version` re-runs the batches after
+ * it, and a snapshot left from the first run of one of them would otherwise shadow the re-run's delta.
+ */
+export async function discardVersionsAfter(storage: CheckpointStorage, numPartitions: number, version: number): Promise<void> {
+  for (let p = 0; p < numPartitions; p++) {
+    for (const f of await listStateFiles(storage, p)) {
+      if (f.version > version) await storage.delete(`${StateStorePaths.partition(p)}/${f.name}`);
+    }
+  }
+}
+
 export interface StateFile { readonly name: string; readonly version: number; readonly snapshot: boolean }
 
 export async function listStateFiles(storage: CheckpointStorage, partition: number): Promise<StateFile[]> {
