@@ -28,6 +28,9 @@ import {
 
 export const LMDB_PROVIDER_NAME = 'lmdb';
 
+/** Working copies open in this process: one store per copy (other processes are kept out by the checkpoint lock). */
+const openCopies = new Set<string>();
+
 export interface LmdbStateStoreConfig {
   /**
    * Where working copies go when the checkpoint is not a local folder (e.g. a replicated checkpoint
@@ -43,6 +46,10 @@ export function createLmdbStateStoreProvider(config: LmdbStateStoreConfig = {}):
     name: LMDB_PROVIDER_NAME,
     async open<V>(options: StateStoreOptions<V>): Promise<StateStore<V>> {
       const path = workingCopyPath(options.storage, config);
+      if (openCopies.has(path)) {
+        throw new CheckpointError('STATE_STORE_IN_USE', path, `The lmdb state working copy ${path} is already open in ` +
+          'this process: close the other store of this operator first (one query per checkpoint at a time).');
+      }
       let copy: LmdbWorkingCopy;
       try {
         // Loaded on first use: queries on the memory provider never load the native addon.
@@ -59,7 +66,8 @@ export function createLmdbStateStoreProvider(config: LmdbStateStoreConfig = {}):
         await copy.close();
         throw err;
       }
-      return new LmdbStateStore(options, copy);
+      openCopies.add(path);
+      return new LmdbStateStore(options, copy, () => openCopies.delete(path));
     },
   };
 }
@@ -163,7 +171,8 @@ class LmdbStateStore<V> implements StateStore<V> {
   private readonly snapshots: SnapshotSchedule;
   private currentVersion: number;
 
-  constructor(private readonly options: StateStoreOptions<V>, private readonly copy: LmdbWorkingCopy) {
+  constructor(private readonly options: StateStoreOptions<V>, private readonly copy: LmdbWorkingCopy,
+    private readonly onClose: () => void) {
     this.currentVersion = options.version;
     this.rows = copy.count;
     this.snapshots = new SnapshotSchedule(options.storage, options.numPartitions, options.snapshotInterval);
@@ -257,8 +266,12 @@ class LmdbStateStore<V> implements StateStore<V> {
   }
 
   async close(): Promise<void> {
-    await this.snapshots.idle();
-    await this.copy.close();
+    try {
+      await this.snapshots.idle();
+      await this.copy.close();
+    } finally {
+      this.onClose();
+    }
   }
 
   /** Bytes of the working copy on disk (its memory is the OS page cache's, shared and reclaimable). */

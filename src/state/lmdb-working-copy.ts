@@ -6,6 +6,7 @@
  * their history). Every change lands in one LMDB transaction with the new version number, so a crash
  * leaves the copy at the old version or the new one, never between.
  */
+import { closeSync, openSync, readSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { Database, open, RootDatabase } from 'lmdb';
@@ -36,6 +37,7 @@ export class LmdbWorkingCopy {
   ) {}
 
   static open(path: string): LmdbWorkingCopy {
+    checkHeader(nodePath.join(path, 'data.mdb'));
     const root = open({ path, maxDbs: 8, compression: false });
     const binary = { keyEncoding: 'binary', encoding: 'binary' } as const;
     return new LmdbWorkingCopy(path, root,
@@ -153,6 +155,37 @@ export class LmdbWorkingCopy {
     if (newTime !== undefined && oldTime !== newTime) this.byEventTime.put(indexKey(newTime, key), MARK);
     if (value === null) this.state.remove(key);
     else this.state.put(key, value);
+  }
+}
+
+/** LMDB's first meta page starts with its magic number after the 16-byte page header. */
+const MAGIC_OFFSET = 16 + 8;
+const LMDB_MAGIC = 0xbeefc0de;
+
+/**
+ * Refuses a data file whose header is not LMDB's: LMDB maps its file into memory and trusts it, so a
+ * file overwritten with other bytes would crash the process instead of failing with an error.
+ */
+function checkHeader(file: string): void {
+  let header: Buffer;
+  try {
+    header = readFileHead(file, MAGIC_OFFSET + 4);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // a new copy
+    throw err;
+  }
+  if (header.length < MAGIC_OFFSET + 4 || header.readUInt32LE(MAGIC_OFFSET) !== LMDB_MAGIC) {
+    throw new Error(`${file} is not an LMDB data file (its header is ${header.length < MAGIC_OFFSET + 4 ? 'truncated' : 'wrong'})`);
+  }
+}
+
+function readFileHead(file: string, bytes: number): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(bytes);
+    return head.subarray(0, readSync(fd, head, 0, bytes, 0));
+  } finally {
+    closeSync(fd);
   }
 }
 
