@@ -6,7 +6,9 @@ import { dirname } from 'node:path';
  * with SIGKILL when it reaches that step of that batch, exactly as a power cut would. Steps are the
  * named points of the batch protocol. Unset (the normal case), this costs one property read.
  */
-export type FaultStep = 'afterOffsetWrite' | 'midSink' | 'afterSink' | 'afterStateCommit' | 'midCommit';
+export type FaultStep = 'afterOffsetWrite' | 'midSink' | 'afterSink' | 'afterStateCommit' | 'midCommit'
+  /** Inside a disk state store's commit: its changelog written, its working copy not yet changed. */
+  | 'midStateCommit';
 
 const spec = parseSpec(process.env['WEIR_FAULT']);
 

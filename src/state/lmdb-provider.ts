@@ -17,6 +17,7 @@ import * as nodePath from 'node:path';
 import { StateStorePaths } from '../checkpoint/layout.js';
 import { CheckpointStorage } from '../checkpoint/storage.js';
 import { CheckpointError, errorMessage } from '../common/errors.js';
+import { injectFault } from '../common/faults.js';
 import { decodeStateKey, encodeStateKey } from './binary-keys.js';
 import { packValue, unpackValue } from './lmdb-value-format.js';
 import type { KeyChange, LmdbWorkingCopy } from './lmdb-working-copy.js';
@@ -238,6 +239,7 @@ class LmdbStateStore<V> implements StateStore<V> {
       [key, codec.encode(value), eventTimeOf?.(value)]);
     // The checkpoint first: once the copy says version N, the files of N exist to rebuild it anywhere.
     const files = await writeDeltas(storage, numPartitions, version, encoded.map(([key, data]) => [key, data]), this.removed);
+    injectFault('midStateCommit', version);
     const changes: KeyChange[] = encoded.map(([key, data, time]) => ({ key: encodeStateKey(key), value: packValue(data, time) }));
     for (const key of this.removed) changes.push({ key: encodeStateKey(key), value: null });
     await this.copy.apply(version, changes, digestOf(files), true);
