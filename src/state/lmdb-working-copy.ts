@@ -78,8 +78,13 @@ export class LmdbWorkingCopy {
   }
 
   /**
-   * Applies `changes` as version `version` (the next one) in one transaction and waits until it is on
-   * disk. With `undoable` the previous bytes are kept so `rollBackTo` can step back over it.
+   * Applies `changes` as version `version` (the next one) in one transaction. With `undoable` the
+   * previous bytes are kept so `rollBackTo` can step back over it.
+   *
+   * Resolves once the transaction is committed, not once it is on disk: the checkpoint's delta files,
+   * written and synced before this, are what makes a version durable. A power cut may take the copy
+   * back to an older version (LMDB stays consistent: lmdb-js syncs the data pages before the meta page
+   * that points to them), and the next open replays the deltas from there. A killed process loses nothing.
    */
   async apply(version: number, changes: Iterable<KeyChange>, digest: string, undoable: boolean): Promise<void> {
     await this.root.transaction(() => {
@@ -97,7 +102,6 @@ export class LmdbWorkingCopy {
       this.meta.put(COUNT, count);
       this.meta.put(VERSION, version);
     });
-    await this.root.flushed;
   }
 
   /** Steps back to `version` with the undo records; false (nothing changed) when one is missing. */
@@ -145,6 +149,7 @@ export class LmdbWorkingCopy {
   }
 
   async close(): Promise<void> {
+    await this.root.flushed;
     await this.root.close();
   }
 
