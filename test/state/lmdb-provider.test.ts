@@ -14,6 +14,7 @@ import { MemoryStorage } from '../../src/checkpoint/memory-storage.js';
 import { PrefixedStorage } from '../../src/checkpoint/prefixed-storage.js';
 import { CheckpointStorage } from '../../src/checkpoint/storage.js';
 import { createLmdbStateStoreProvider } from '../../src/state/lmdb-provider.js';
+import { inMemoryStateProvider } from '../../src/state/memory-provider.js';
 import { StateStore, StateStoreOptions } from '../../src/state/state-store.js';
 
 const root = await mkdtemp(join(tmpdir(), 'weir-lmdb-provider-'));
@@ -164,4 +165,19 @@ test('errors name what is wrong: a second open, a corrupt working copy, a key to
   await writeFile(join(local, 'state', '0', '.lmdb', 'data.mdb'), Buffer.alloc(64 * 1024, 0x5a));
   await assert.rejects(provider.open(options(storage, -1)), (err: Error & { code?: string }) =>
     err.code === 'STATE_WORKING_COPY' && err.message.includes(join('.lmdb')) && /Delete that folder/.test(err.message));
+});
+
+test('a checkpoint switches provider in either direction: both read and write the same state files', async () => {
+  const storage = new MemoryStorage();
+  const memory = await inMemoryStateProvider.open(options(storage, -1));
+  await commitVersions(memory, 2);
+  await memory.close();
+  const lmdb = createLmdbStateStoreProvider({ localDir: folder() });
+  const onDisk = await lmdb.open(options(storage, 2)); // no working copy yet: built from the memory provider's files
+  assert.deepEqual(Object.fromEntries(onDisk.entries()), stateAt(2));
+  await commitVersions(onDisk, 3);
+  await onDisk.close();
+  const back = await inMemoryStateProvider.open(options(storage, 3));
+  assert.deepEqual(Object.fromEntries(back.entries()), stateAt(3));
+  await back.close();
 });
