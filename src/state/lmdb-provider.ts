@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import * as nodePath from 'node:path';
 import { StateStorePaths } from '../checkpoint/layout.js';
 import { CheckpointStorage } from '../checkpoint/storage.js';
-import { CheckpointError, errorMessage } from '../common/errors.js';
+import { CheckpointError, errorMessage, WeirError } from '../common/errors.js';
 import { injectFault } from '../common/faults.js';
 import { decodeStateKey, encodeStateKey } from './binary-keys.js';
 import { packValue, unpackValue } from './lmdb-value-format.js';
@@ -171,6 +171,9 @@ class LmdbStateStore<V> implements StateStore<V> {
   private lastMetrics: StateStoreMetrics;
   private readonly snapshots: SnapshotSchedule;
   private currentVersion: number;
+  /** The key of the last read from the working copy and whether it was there (valid until the next commit or abort). */
+  private lastRead: StateKey | undefined;
+  private lastReadExists = false;
 
   constructor(private readonly options: StateStoreOptions<V>, private readonly copy: LmdbWorkingCopy,
     private readonly onClose: () => void) {
@@ -188,19 +191,26 @@ class LmdbStateStore<V> implements StateStore<V> {
     if (pending !== undefined) return pending;
     if (this.removed.has(key)) return undefined;
     const bytes = this.copy.get(encodeStateKey(key));
+    this.lastRead = key;
+    this.lastReadExists = bytes !== undefined;
     return bytes === undefined ? undefined : this.options.codec.decode(unpackValue(bytes).data);
   }
 
   put(key: StateKey, value: V): void {
-    // A key new to the store, or put back after this batch removed it, adds a row.
-    if (!this.changed.has(key) && (this.removed.delete(key) || !this.copy.has(encodeStateKey(key)))) this.rows++;
+    // A key new to the store, or put back after this batch removed it, adds a row. Operators put right
+    // after a get of the same key, whose answer saves looking the key up again.
+    if (!this.changed.has(key) && (this.removed.delete(key) || !this.committedHas(key))) this.rows++;
     this.changed.set(key, value);
+  }
+
+  private committedHas(key: StateKey): boolean {
+    return key === this.lastRead ? this.lastReadExists : this.copy.has(encodeStateKey(key));
   }
 
   remove(key: StateKey): void {
     const pending = this.changed.delete(key);
     if (this.removed.has(key)) return;
-    const committed = this.copy.has(encodeStateKey(key));
+    const committed = this.committedHas(key);
     if (committed) this.removed.add(key);
     if (pending || committed) this.rows--;
   }
@@ -217,7 +227,7 @@ class LmdbStateStore<V> implements StateStore<V> {
 
   removeAtOrBelow(eventTimeMs: number): [StateKey, V][] {
     const timeOf = this.options.eventTimeOf;
-    if (!timeOf) throw new Error('removeAtOrBelow needs StateStoreOptions.eventTimeOf');
+    if (!timeOf) throw new WeirError('STATE_NO_EVENT_TIME', 'removeAtOrBelow needs StateStoreOptions.eventTimeOf.');
     const due: [StateKey, V][] = [];
     // Committed keys from the index (their current value may have changed in this batch), then this batch's.
     for (const bytes of this.copy.keysAtOrBelow(eventTimeMs)) {
@@ -254,6 +264,7 @@ class LmdbStateStore<V> implements StateStore<V> {
   abort(): void {
     this.changed.clear();
     this.removed.clear();
+    this.lastRead = undefined;
     this.rows = this.copy.count;
   }
 
@@ -274,11 +285,6 @@ class LmdbStateStore<V> implements StateStore<V> {
     } finally {
       this.onClose();
     }
-  }
-
-  /** Bytes of the working copy on disk (its memory is the OS page cache's, shared and reclaimable). */
-  bytesOnDisk(): Promise<number> {
-    return this.copy.bytesOnDisk();
   }
 
   private measure(updated: number, removed: number, commitTimeMs: number): StateStoreMetrics {

@@ -7,7 +7,6 @@
  * leaves the copy at the old version or the new one, never between.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { Database, open, RootDatabase } from 'lmdb';
 import { readOrderedDouble, writeOrderedDouble } from './binary-keys.js';
@@ -27,7 +26,6 @@ const MARK = Buffer.of(1);
 
 export class LmdbWorkingCopy {
   private constructor(
-    readonly path: string,
     private readonly root: RootDatabase,
     private readonly state: Database<Buffer, Buffer>,
     private readonly byEventTime: Database<Buffer, Buffer>,
@@ -40,7 +38,7 @@ export class LmdbWorkingCopy {
     checkHeader(nodePath.join(path, 'data.mdb'));
     const root = open({ path, maxDbs: 8, compression: false });
     const binary = { keyEncoding: 'binary', encoding: 'binary' } as const;
-    return new LmdbWorkingCopy(path, root,
+    return new LmdbWorkingCopy(root,
       root.openDB<Buffer, Buffer>({ name: 'state', ...binary }),
       root.openDB<Buffer, Buffer>({ name: 'by-event-time', ...binary }),
       root.openDB<Buffer, number>({ name: 'undo', keyEncoding: 'ordered-binary', encoding: 'binary' }),
@@ -142,10 +140,6 @@ export class LmdbWorkingCopy {
       for (const v of this.undo.getKeys({ end: version + 1 })) this.undo.remove(v);
       for (const v of this.digests.getKeys({ end: version })) this.digests.remove(v);
     });
-  }
-
-  async bytesOnDisk(): Promise<number> {
-    return (await stat(nodePath.join(this.path, 'data.mdb'))).size;
   }
 
   async close(): Promise<void> {
