@@ -216,13 +216,20 @@ class LmdbStateStore<V> implements StateStore<V> {
   }
 
   *entries(): IterableIterator<[StateKey, V]> {
+    // Callers may put or remove keys they have been given (a join's eviction): each key comes once, as
+    // with a Map, because this batch's keys are fixed before the committed ones are read.
+    const pending = [...this.changed.keys()];
+    const pendingKeys = new Set(pending);
     const decode = this.options.codec.decode;
     for (const { key: bytes, value } of this.copy.entries()) {
       const key = decodeStateKey(bytes);
-      if (this.removed.has(key) || this.changed.has(key)) continue;
-      yield [key, decode(unpackValue(value).data)];
+      if (pendingKeys.has(key) || this.removed.has(key)) continue;
+      yield [key, this.changed.get(key) ?? decode(unpackValue(value).data)];
     }
-    yield* this.changed.entries();
+    for (const key of pending) {
+      const value = this.changed.get(key);
+      if (value !== undefined) yield [key, value];
+    }
   }
 
   removeAtOrBelow(eventTimeMs: number): [StateKey, V][] {

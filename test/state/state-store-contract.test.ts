@@ -94,6 +94,25 @@ for (const [providerName, makeProvider] of PROVIDERS) describe(`${providerName} 
     await reopened.close();
   });
 
+  test('entries() gives each key once while the caller puts and removes the keys it was given', async () => {
+    const storage = fresh();
+    const store = await open(storage, -1);
+    for (let i = 0; i < 20; i++) store.put(`c${i}`, i);
+    await store.commit();
+    store.put('p1', 100);
+    store.put('p2', 201);
+    const seen: string[] = [];
+    for (const [key, value] of store.entries()) {
+      seen.push(String(key));
+      if (value % 2 === 0) store.remove(key);
+      else store.put(key, value + 1000);
+    }
+    assert.deepEqual(seen.sort(), [...Array.from({ length: 20 }, (_, i) => `c${i}`), 'p1', 'p2'].sort());
+    assert.deepEqual(Object.fromEntries(store.entries()), Object.fromEntries([
+      ...Array.from({ length: 10 }, (_, i) => [`c${2 * i + 1}`, 2 * i + 1001]), ['p2', 1201]]));
+    await store.close();
+  });
+
   test('string and number keys stay distinct, and unusual keys round-trip', async () => {
     const storage = fresh();
     const store = await open(storage, -1);
