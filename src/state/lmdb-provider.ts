@@ -21,7 +21,7 @@ import { injectFault } from '../common/faults.js';
 import { decodeStateKey, encodeStateKey } from './binary-keys.js';
 import { packValue, unpackValue } from './lmdb-value-format.js';
 import type { KeyChange, LmdbWorkingCopy } from './lmdb-working-copy.js';
-import { SnapshotSchedule } from './snapshot-writer.js';
+import { LmdbSnapshotSchedule } from './lmdb-snapshots.js';
 import { decodeRecords, DELTA_KIND, discardVersionsAfter, loadPartition, purgeStateFiles, writeDeltas } from './state-files.js';
 import {
   compareStateKeys, StateKey, StateStore, StateStoreMetrics, StateStoreOptions, StateStoreProvider,
@@ -68,7 +68,7 @@ export function createLmdbStateStoreProvider(config: LmdbStateStoreConfig = {}):
         throw err;
       }
       openCopies.add(path);
-      return new LmdbStateStore(options, copy, () => openCopies.delete(path));
+      return new LmdbStateStore(options, copy, path, () => openCopies.delete(path));
     },
   };
 }
@@ -169,17 +169,17 @@ class LmdbStateStore<V> implements StateStore<V> {
   /** Rows as of the last commit plus this batch's new keys minus its removed ones. */
   private rows: number;
   private lastMetrics: StateStoreMetrics;
-  private readonly snapshots: SnapshotSchedule;
+  private readonly snapshots: LmdbSnapshotSchedule;
   private currentVersion: number;
   /** The key of the last read from the working copy and whether it was there (valid until the next commit or abort). */
   private lastRead: StateKey | undefined;
   private lastReadExists = false;
 
-  constructor(private readonly options: StateStoreOptions<V>, private readonly copy: LmdbWorkingCopy,
+  constructor(private readonly options: StateStoreOptions<V>, private readonly copy: LmdbWorkingCopy, copyPath: string,
     private readonly onClose: () => void) {
     this.currentVersion = options.version;
     this.rows = copy.count;
-    this.snapshots = new SnapshotSchedule(options.storage, options.numPartitions, options.snapshotInterval);
+    this.snapshots = new LmdbSnapshotSchedule(options.storage, copyPath, options.numPartitions, options.snapshotInterval);
     this.lastMetrics = this.measure(0, 0, 0);
   }
 
@@ -257,6 +257,7 @@ class LmdbStateStore<V> implements StateStore<V> {
     // The checkpoint first: once the copy says version N, the files of N exist to rebuild it anywhere.
     const files = await writeDeltas(storage, numPartitions, version, encoded.map(([key, data]) => [key, data]), this.removed);
     injectFault('midStateCommit', version);
+    await this.snapshots.beforeCommit();
     const changes: KeyChange[] = encoded.map(([key, data, time]) => ({ key: encodeStateKey(key), value: packValue(data, time) }));
     for (const key of this.removed) changes.push({ key: encodeStateKey(key), value: null });
     await this.copy.apply(version, changes, digestOf(files), true);

@@ -157,6 +157,30 @@ export class LmdbWorkingCopy {
   }
 }
 
+/** A read-only view of a working copy, fixed at the version it held when opened (one LMDB read transaction). */
+export interface WorkingCopyReader {
+  readonly version: number;
+  entries(): Iterable<{ key: Buffer; value: Buffer }>;
+  close(): Promise<void>;
+}
+
+/** Opens a working copy for reading in another thread while its store goes on committing. */
+export function openWorkingCopyReader(path: string): WorkingCopyReader {
+  checkHeader(nodePath.join(path, 'data.mdb'));
+  const root = open({ path, maxDbs: 8, compression: false });
+  const transaction = root.useReadTransaction();
+  const state = root.openDB<Buffer, Buffer>({ name: 'state', keyEncoding: 'binary', encoding: 'binary' });
+  const meta = root.openDB<number, string>({ name: 'meta', keyEncoding: 'ordered-binary', encoding: 'msgpack' });
+  return {
+    version: meta.get(VERSION, { transaction }) ?? -1,
+    entries: () => state.getRange({ transaction }),
+    async close() {
+      transaction.done();
+      await root.close();
+    },
+  };
+}
+
 /** LMDB's first meta page starts with its magic number after the 16-byte page header. */
 const MAGIC_OFFSET = 16 + 8;
 const LMDB_MAGIC = 0xbeefc0de;

@@ -32,6 +32,10 @@ export function encodeDelta(records: readonly StateRecord[]): Buffer {
   return encodeRecords(DELTA_KIND, records);
 }
 
+export function encodeSnapshot(records: readonly StateRecord[]): Buffer {
+  return encodeRecords(SNAPSHOT_KIND, records);
+}
+
 /**
  * Writes version `version`'s delta of every partition: `changed` as [key, encoded value], `removed` as
  * keys. Every partition gets a delta, empty or not, so a missing file is always detectable. Returns
@@ -139,5 +143,5 @@ export function decodeRecords(data: Buffer, kind: string, where: string): StateR
 /** Writes `<partition>/<version>.snapshot` from the files (never from live state, which the next batch changes). */
 export async function writeSnapshot(storage: CheckpointStorage, partition: number, version: number): Promise<void> {
   const state = await loadPartition(storage, partition, version, new Map<StateKey, unknown>(), (data) => data);
-  await storage.writeAtomic(StateStorePaths.snapshot(partition, version), encodeRecords(SNAPSHOT_KIND, [...state]), { overwrite: true });
+  await storage.writeAtomic(StateStorePaths.snapshot(partition, version), encodeSnapshot([...state]), { overwrite: true });
 }

@@ -181,3 +181,22 @@ test('a checkpoint switches provider in either direction: both read and write th
   assert.deepEqual(Object.fromEntries(back.entries()), stateAt(3));
   await back.close();
 });
+
+test('snapshots are written from the working copy as of their version, while the store goes on committing', async () => {
+  const local = folder();
+  const storage = new PrefixedStorage(new FileSystemStorage(local), 'state/0');
+  const provider = createLmdbStateStoreProvider();
+  const store = await provider.open({ ...options(storage, -1), snapshotInterval: 2 });
+  await commitVersions(store, 4); // the snapshot of 2 is read while 3 and 4 commit
+  await store.close(); // waits for the snapshot
+  assert.ok(await storage.read('0/2.snapshot'), 'the snapshot of version 2 was written');
+  // Without the copy and the deltas up to 2, only the snapshot can give these states.
+  await deleteDeltas(storage, [0, 1, 2]);
+  await rm(join(local, 'state', '0', '.lmdb'), { recursive: true });
+  const at4 = await inMemoryStateProvider.open(options(storage, 4));
+  assert.deepEqual(Object.fromEntries(at4.entries()), stateAt(4));
+  await at4.close();
+  const at2 = await inMemoryStateProvider.open(options(storage, 2));
+  assert.deepEqual(Object.fromEntries(at2.entries()), stateAt(2));
+  await at2.close();
+});
