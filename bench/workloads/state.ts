@@ -133,7 +133,7 @@ async function w6Lmdb(suite: Suite): Promise<ResultRow[]> {
     id: 'W6L-b', workload: `lmdb state commit of a batch changing 1k keys, ${keysText(diskStateKeys)} vs ${keysText(smallKeys)} keys`,
     weir: figure(largeCommit, 'ms'), baseline: figure(smallCommit, 'ms'), baselineName: `${keysText(smallKeys)} keys total`,
     ratio: largeCommit / smallCommit, goal: '≈ 1 (≤ 1.5)', met: largeCommit / smallCommit <= 1.5,
-    notes: [`median StateStore.commit() (delta files + LMDB transaction, both synced) over ${BATCHES_AFTER_RESTART - 1} ` +
+    notes: [`median StateStore.commit() (delta files synced, then the LMDB transaction) over ${BATCHES_AFTER_RESTART - 1} ` +
       `batches × ${reps} restart(s); memory provider at ${keysText(diskStateKeys)}: ${median(memory.commitMs).toFixed(1)} ms`],
     details: { lmdbSmall },
   }];
