@@ -1,11 +1,13 @@
 /**
  * Child processes of the suite (W6 kills and restarts a query; W7 measures heap with --expose-gc).
  * Not for direct use:
- *   node dist/bench/child.js w6-build <checkpoint> <keys>
- *   node dist/bench/child.js w6-restart <checkpoint> <keys> <available> <batchRows>
+ *   node dist/bench/child.js w6-build <checkpoint> <keys> <provider>
+ *   node dist/bench/child.js w6-restart <checkpoint> <keys> <available> <batchRows> <provider>
+ * (<provider>: a registered state store provider, 'memory' or 'lmdb')
  *   node --expose-gc dist/bench/child.js w7-weir|w7-map <keys>
  */
-import { inMemoryStateProvider, Weir } from '../src/index.js';
+import { Weir } from '../src/index.js';
+import { stateStoreProviderNamed } from '../src/state/registry.js';
 import type { StateStore, StateStoreProvider } from '../src/index.js';
 import { generatorStream, rowsOf } from './lib/gen-source.js';
 import { removeDir, tempDir } from './lib/harness.js';
@@ -27,8 +29,8 @@ async function startCounter(checkpoint: string, keys: number, available: number,
 }
 
 /** Builds `keys` keys of state, reports, and idles until the suite kills it with SIGKILL. */
-async function build(checkpoint: string, keys: number): Promise<void> {
-  const query = await startCounter(checkpoint, keys, keys, BUILD_BATCH, inMemoryStateProvider);
+async function build(checkpoint: string, keys: number, provider: StateStoreProvider): Promise<void> {
+  const query = await startCounter(checkpoint, keys, keys, BUILD_BATCH, provider);
   await query.processAllAvailable();
   send({ kind: 'built', stateRows: query.lastProgress?.stateOperators[0]?.numRowsTotal ?? 0 });
 }
@@ -38,7 +40,8 @@ async function build(checkpoint: string, keys: number): Promise<void> {
  * that message), then runs the remaining batches and reports each one's state commit time, timed
  * around StateStore.commit() by a wrapping provider (progress rounds to whole milliseconds).
  */
-async function restart(checkpoint: string, keys: number, available: number, batchRows: number): Promise<void> {
+async function restart(checkpoint: string, keys: number, available: number, batchRows: number,
+  provider: StateStoreProvider): Promise<void> {
   const commitMs: number[] = [];
   // Each batch commits the store that next() gave after the previous commit, so that one is timed too.
   const timedStore = <V>(store: StateStore<V>): StateStore<V> => {
@@ -53,22 +56,22 @@ async function restart(checkpoint: string, keys: number, available: number, batc
     return store;
   };
   const timed: StateStoreProvider = {
-    name: 'timed-memory',
+    name: `timed-${provider.name}`,
     async open(options) {
-      return timedStore(await inMemoryStateProvider.open(options));
+      return timedStore(await provider.open(options));
     },
   };
   const weir = new Weir();
   const batchMs: number[] = [];
   weir.streams.addListener({
     onQueryProgress: ({ progress }) => {
-      if (batchMs.length === 0) send({ kind: 'firstCommit' });
+      if (batchMs.length === 0) send({ kind: 'firstCommit', rssBytes: process.memoryUsage.rss() });
       batchMs.push(progress.durationMs['triggerExecution'] ?? NaN);
     },
   });
   const query = await startCounter(checkpoint, keys, available, batchRows, timed, weir);
   await query.processAllAvailable();
-  send({ kind: 'batches', commitMs, batchMs });
+  send({ kind: 'batches', commitMs, batchMs, rssBytes: process.memoryUsage.rss() });
 }
 
 type GcHost = { gc?: () => void };
@@ -113,8 +116,10 @@ async function weirMemory(keys: number): Promise<void> {
 const [mode, ...args] = process.argv.slice(2);
 try {
   switch (mode) {
-    case 'w6-build': await build(args[0]!, Number(args[1])); break;
-    case 'w6-restart': await restart(args[0]!, Number(args[1]), Number(args[2]), Number(args[3])); break;
+    case 'w6-build': await build(args[0]!, Number(args[1]), stateStoreProviderNamed(args[2]!)); break;
+    case 'w6-restart':
+      await restart(args[0]!, Number(args[1]), Number(args[2]), Number(args[3]), stateStoreProviderNamed(args[4]!));
+      break;
     case 'w7-map': mapMemory(Number(args[0])); break;
     case 'w7-weir': await weirMemory(Number(args[0])); break;
     default: throw new Error(`unknown mode ${mode}`);

@@ -39,4 +39,6 @@ export type {
   StateStore, StateStoreProvider, StateStoreOptions, StateStoreMetrics, StateKey, StateValueCodec,
 } from './state/state-store.js';
 export { inMemoryStateProvider } from './state/memory-provider.js';
+export { createLmdbStateStoreProvider, lmdbStateStoreProvider } from './state/lmdb-provider.js';
+export type { LmdbStateStoreConfig } from './state/lmdb-provider.js';
 export { MemoryTable } from './connectors/memory/sink.js';

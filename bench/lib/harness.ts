@@ -18,8 +18,9 @@ export function removeDir(dir: string): Promise<void> {
  * `writeStream.checkpointStorage` (W5 compares disk with memory that way).
  */
 export function startToFiles(df: DataFrame, checkpoint: string | CheckpointStorage, out: string,
-  mode: OutputMode = 'append'): Promise<StreamingQuery> {
-  const writer = df.writeStream.format('json').outputMode(mode).trigger({ processingTime: 0 });
+  mode: OutputMode = 'append', stateStoreProvider = 'memory'): Promise<StreamingQuery> {
+  const writer = df.writeStream.format('json').outputMode(mode).trigger({ processingTime: 0 })
+    .option('stateStoreProvider', stateStoreProvider);
   return (typeof checkpoint === 'string' ? writer.option('checkpointLocation', checkpoint) : writer.checkpointStorage(checkpoint))
     .start(out);
 }

@@ -17,7 +17,7 @@ export function countAndSum(df: DataFrame): DataFrame {
 /** Messages from bench/child.ts to the suite. */
 export type ChildMessage =
   | { readonly kind: 'built'; readonly stateRows: number }
-  | { readonly kind: 'firstCommit' }
-  | { readonly kind: 'batches'; readonly commitMs: readonly number[]; readonly batchMs: readonly number[] }
+  | { readonly kind: 'firstCommit'; readonly rssBytes: number }
+  | { readonly kind: 'batches'; readonly commitMs: readonly number[]; readonly batchMs: readonly number[]; readonly rssBytes: number }
   | { readonly kind: 'memory'; readonly heapBytes: number; readonly keys: number }
   | { readonly kind: 'error'; readonly message: string };

@@ -128,12 +128,40 @@ async function w5(suite: Suite): Promise<ResultRow> {
   };
 }
 
+/** W2L: W2 with the lmdb state store against the memory provider, alternating in one process. */
+async function w2Lmdb(suite: Suite): Promise<ResultRow> {
+  const rows = suite.eventRows;
+  const { chunk, reps } = suite.sizes;
+  const outputs: Record<string, number> = {};
+  const run = async (provider: 'memory' | 'lmdb'): Promise<number> => {
+    const [checkpoint, out] = [await tempDir('w2l-checkpoint'), await tempDir('w2l-out')];
+    try {
+      const result = await timeBacklog(rows, EVENT_SCHEMA, chunk,
+        (df) => startToFiles(windowedCounts(df), checkpoint, out, 'append', provider));
+      outputs[provider] = result.outputRows;
+      return perSecond(rows.length, result.ms);
+    } finally {
+      await Promise.all([removeDir(checkpoint), removeDir(out)]);
+    }
+  };
+  const samples = await alternate(reps, () => run('lmdb'), () => run('memory'));
+  const [lmdb, memory] = [median(samples.a), median(samples.b)];
+  const notes = ['W2\'s query and input; only option(\'stateStoreProvider\') differs'];
+  if (outputs['lmdb'] !== outputs['memory']) notes.push(`CHECK: lmdb emitted ${outputs['lmdb']} rows, memory ${outputs['memory']}`);
+  return {
+    id: 'W2L', workload: 'W2 with the lmdb state store', weir: rate(lmdb, 'rows/s'), baseline: rate(memory, 'rows/s'),
+    baselineName: 'memory state store', ratio: lmdb / memory, goal: '≥ 0.5', met: lmdb / memory >= 0.5, notes,
+    details: { lmdbRowsPerSecond: samples.a, memoryRowsPerSecond: samples.b },
+  };
+}
+
 export const memoryWorkloads: Workload = {
-  ids: ['W1', 'W2', 'W5'],
+  ids: ['W1', 'W2', 'W2L', 'W5'],
   async run(suite, only) {
     const rows: ResultRow[] = [];
     if (only('W1')) rows.push(await w1(suite));
     if (only('W2')) rows.push(await w2(suite));
+    if (only('W2L')) rows.push(await w2Lmdb(suite));
     if (only('W5')) rows.push(await w5(suite));
     return rows;
   },

@@ -48,14 +48,14 @@ async function kill(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-interface RestartFigures { restartSeconds: number[]; commitMs: number[]; batchMs: number[] }
+interface RestartFigures { restartSeconds: number[]; commitMs: number[]; batchMs: number[]; firstCommitRssMb: number[]; lastRssMb: number[] }
 
 /** Builds `keys` keys of state in one child, kills it, then restarts `reps` times (each killed after its batches). */
-async function restarts(keys: number, reps: number): Promise<RestartFigures> {
+async function restarts(keys: number, reps: number, provider: 'memory' | 'lmdb' = 'memory'): Promise<RestartFigures> {
   const checkpoint = await tempDir('w6');
-  const out: RestartFigures = { restartSeconds: [], commitMs: [], batchMs: [] };
+  const out: RestartFigures = { restartSeconds: [], commitMs: [], batchMs: [], firstCommitRssMb: [], lastRssMb: [] };
   try {
-    const builder = spawnChild(['w6-build', checkpoint, String(keys)]);
+    const builder = spawnChild(['w6-build', checkpoint, String(keys), provider]);
     try {
       await waitFor(builder, 'built');
     } finally {
@@ -64,13 +64,15 @@ async function restarts(keys: number, reps: number): Promise<RestartFigures> {
     for (let rep = 0; rep < reps; rep++) {
       const available = keys + (rep + 1) * BATCHES_AFTER_RESTART * CHANGED_KEYS;
       const started = performance.now();
-      const child = spawnChild(['w6-restart', checkpoint, String(keys), String(available), String(CHANGED_KEYS)]);
+      const child = spawnChild(['w6-restart', checkpoint, String(keys), String(available), String(CHANGED_KEYS), provider]);
       try {
         const batches = waitFor(child, 'batches');
         batches.catch(() => undefined); // awaited below; a failure surfaces through firstCommit first
-        await waitFor(child, 'firstCommit');
+        const first = await waitFor(child, 'firstCommit');
         out.restartSeconds.push((performance.now() - started) / 1000);
+        out.firstCommitRssMb.push(first.rssBytes / 2 ** 20);
         const report = await batches;
+        out.lastRssMb.push(report.rssBytes / 2 ** 20);
         // The first batch after a restart is cold (JIT, file handles): the steady cost is the rest.
         out.commitMs.push(...report.commitMs.slice(1));
         out.batchMs.push(...report.batchMs.slice(1));
@@ -107,6 +109,36 @@ async function w6(suite: Suite): Promise<ResultRow[]> {
   }];
 }
 
+/**
+ * W6L: the same restart and commit figures with the lmdb state store, side by side with the memory
+ * provider at the same key count (`diskStateKeys`), and its commit cost at that size against a small state.
+ */
+async function w6Lmdb(suite: Suite): Promise<ResultRow[]> {
+  const { diskStateKeys, smallKeys, reps } = suite.sizes;
+  const lmdb = await restarts(diskStateKeys, reps, 'lmdb');
+  const memory = await restarts(diskStateKeys, reps, 'memory');
+  const lmdbSmall = await restarts(smallKeys, reps, 'lmdb');
+  const [lmdbRestart, memoryRestart] = [median(lmdb.restartSeconds), median(memory.restartSeconds)];
+  const [largeCommit, smallCommit] = [median(lmdb.commitMs), median(lmdbSmall.commitMs)];
+  const rss = (f: RestartFigures): string => `${median(f.firstCommitRssMb).toFixed(0)} MB`;
+  const keysText = (n: number): string => (n >= 1e6 ? `${n / 1e6}M` : `${n / 1e3}k`);
+  return [{
+    id: 'W6L-a', workload: `restart with ${keysText(diskStateKeys)} keys, lmdb state store`, weir: figure(lmdbRestart, 's'),
+    baseline: figure(memoryRestart, 's'), baselineName: 'memory provider, same keys', ratio: lmdbRestart / memoryRestart,
+    goal: '< 1 s', met: lmdbRestart < 1,
+    notes: [`SIGKILL, spawn → first batch committed (Node start-up included); RSS at that point ${rss(lmdb)} (lmdb) vs ` +
+      `${rss(memory)} (memory); lmdb with ${keysText(smallKeys)} keys: ${median(lmdbSmall.restartSeconds).toFixed(2)} s`],
+    details: { lmdb, memory },
+  }, {
+    id: 'W6L-b', workload: `lmdb state commit of a batch changing 1k keys, ${keysText(diskStateKeys)} vs ${keysText(smallKeys)} keys`,
+    weir: figure(largeCommit, 'ms'), baseline: figure(smallCommit, 'ms'), baselineName: `${keysText(smallKeys)} keys total`,
+    ratio: largeCommit / smallCommit, goal: '≈ 1 (≤ 1.5)', met: largeCommit / smallCommit <= 1.5,
+    notes: [`median StateStore.commit() (delta files synced, then the LMDB transaction) over ${BATCHES_AFTER_RESTART - 1} ` +
+      `batches × ${reps} restart(s); memory provider at ${keysText(diskStateKeys)}: ${median(memory.commitMs).toFixed(1)} ms`],
+    details: { lmdbSmall },
+  }];
+}
+
 async function heapPerKey(mode: 'w7-weir' | 'w7-map', keys: number): Promise<number> {
   const child = spawnChild([mode, String(keys)], ['--expose-gc']);
   const exited = once(child, 'exit');
@@ -139,10 +171,11 @@ async function w7(suite: Suite): Promise<ResultRow> {
 }
 
 export const stateWorkloads: Workload = {
-  ids: ['W6', 'W7'],
+  ids: ['W6', 'W6L', 'W7'],
   async run(suite, only) {
     const rows: ResultRow[] = [];
     if (only('W6')) rows.push(...await w6(suite));
+    if (only('W6L')) rows.push(...await w6Lmdb(suite));
     if (only('W7')) rows.push(await w7(suite));
     return rows;
   },

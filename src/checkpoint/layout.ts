@@ -13,6 +13,7 @@ import { CheckpointStorage } from './storage.js';
  *   sources/<source>/…                          a source's own folder (see {@link SourcePaths})
  *   state/<operator>/<partition>/<version>.delta|.snapshot           an operator's one store
  *   state/<operator>/<store>/<partition>/<version>.delta|.snapshot   each store of an operator with several (a join's sides)
+ *   state/<operator>/[<store>/].<provider>/    a disk provider's local working copy (rebuilt from the files above when lost)
  */
 export const CheckpointPaths = {
   metadata: 'metadata',
@@ -51,6 +52,8 @@ export const StateStorePaths = {
   partition: (partition: number): string => String(partition),
   delta: (partition: number, version: number): string => `${partition}/${version}.delta`,
   snapshot: (partition: number, version: number): string => `${partition}/${version}.snapshot`,
+  /** A provider's local working copy inside a store folder; dot-named so it is never taken for a store or a partition. */
+  workingCopy: (provider: string): string => `.${provider}`,
   /** Parses a file name inside a partition folder; null for a name that does not belong there. */
   parseFile(name: string): { readonly version: number; readonly snapshot: boolean } | null {
     const m = /^(\d+)\.(delta|snapshot)$/.exec(name);
@@ -63,7 +66,7 @@ const isPartitionFolder = (name: string): boolean => /^\d+$/.test(name);
 /** The store folders of operator `operatorId`, relative to the checkpoint root: its own folder, or one per named store. */
 export async function operatorStoreFolders(storage: CheckpointStorage, operatorId: number): Promise<string[]> {
   const folder = CheckpointPaths.operatorState(operatorId);
-  const entries = await storage.list(folder);
+  const entries = (await storage.list(folder)).filter((name) => !name.startsWith('.'));
   if (entries.length === 0 || entries.some(isPartitionFolder)) return [folder];
   return entries.sort().map((store) => `${folder}/${store}`);
 }

@@ -11,6 +11,7 @@ import { CheckpointPaths, localPath, operatorStoreFolders, StateStorePaths, stor
 import { BatchConf, Offset } from '../checkpoint/offset-log.js';
 import { PrefixedStorage } from '../checkpoint/prefixed-storage.js';
 import { CheckpointError } from '../common/errors.js';
+import { LMDB_PROVIDER_NAME } from '../state/lmdb-provider.js';
 import { loadPartition } from '../state/state-files.js';
 import { compareStateKeys, StateKey } from '../state/state-store.js';
 
@@ -32,6 +33,8 @@ export interface StateReport {
   readonly files: number;
   readonly bytes: number;
   readonly newestVersion: number | null;
+  /** Bytes of the lmdb provider's local working copies (null: none, the memory provider's checkpoint). */
+  readonly workingCopyBytes: number | null;
 }
 
 export interface CheckpointReport {
@@ -81,7 +84,11 @@ async function stateReport(storage: FileSystemStorage, operatorId: number, descr
   let files = 0;
   let bytes = 0;
   let newestVersion: number | null = null;
+  let workingCopyBytes: number | null = null;
   for (const store of await operatorStoreFolders(storage, operatorId)) {
+    const copy = localPath(storage, `${store}/${StateStorePaths.workingCopy(LMDB_PROVIDER_NAME)}/data.mdb`, 'weir inspect');
+    const copySize = await stat(copy).then((s) => s.size, () => null);
+    if (copySize !== null) workingCopyBytes = (workingCopyBytes ?? 0) + copySize;
     for (const p of await storePartitions(storage, store)) {
       partitions += 1;
       for (const name of await storage.list(`${store}/${p}`)) {
@@ -92,7 +99,7 @@ async function stateReport(storage: FileSystemStorage, operatorId: number, descr
       }
     }
   }
-  return { operator: CheckpointPaths.operatorState(operatorId), description, partitions, files, bytes, newestVersion };
+  return { operator: CheckpointPaths.operatorState(operatorId), description, partitions, files, bytes, newestVersion, workingCopyBytes };
 }
 
 /**
@@ -131,7 +138,8 @@ export function formatCheckpointReport(report: CheckpointReport): string {
     ...report.inputs.map((input, i) => `input ${i}     ${input}`),
     ...Object.entries(report.conf ?? {}).map(([k, v]) => `conf        ${k} = ${v}`),
     ...report.state.map((s) => `${s.operator.padEnd(11)} ${s.description}\n            ${s.partitions} partitions, ` +
-      `${s.files} files, ${(s.bytes / 1024).toFixed(1)} KiB, newest version ${s.newestVersion ?? '-'}`),
+      `${s.files} files, ${(s.bytes / 1024).toFixed(1)} KiB, newest version ${s.newestVersion ?? '-'}` +
+      (s.workingCopyBytes === null ? '' : `, lmdb working copy ${(s.workingCopyBytes / 1024).toFixed(1)} KiB`)),
     '',
   ];
   if (report.batches.length === 0) {

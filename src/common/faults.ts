@@ -7,7 +7,9 @@ import { dirname } from 'node:path';
  * named points of the batch protocol. Unset (the normal case), this costs one property read.
  */
 export type FaultStep = 'afterOffsetWrite' | 'midSink' | 'afterSink' | 'afterStateCommit' | 'midCommit' |
-  'midSourceLogCompaction' | 'midSinkLogCompaction';
+  'midSourceLogCompaction' | 'midSinkLogCompaction'
+  /** Inside a disk state store's commit: its changelog written, its working copy not yet changed. */
+  | 'midStateCommit';
 
 const spec = parseSpec(process.env['WEIR_FAULT']);
 

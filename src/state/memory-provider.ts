@@ -1,10 +1,8 @@
 import { StateStorePaths } from '../checkpoint/layout.js';
-import { CheckpointError, WeirError } from '../common/errors.js';
-import { writeSnapshotsInBackground } from './snapshot-writer.js';
-import { encodeDelta, INJECTIVE_KEYS_FORMAT, listStateFiles, loadPartition, StateRecord } from './state-files.js';
-import {
-  partitionOf, StateKey, StateStore, StateStoreMetrics, StateStoreOptions, StateStoreProvider, StateStoreStatus,
-} from './state-store.js';
+import { WeirError } from '../common/errors.js';
+import { SnapshotSchedule } from './snapshot-writer.js';
+import { discardVersionsAfter, loadPartition, purgeStateFiles, refuseOldKeyFormat, writeDeltas } from './state-files.js';
+import { StateKey, StateStore, StateStoreMetrics, StateStoreOptions, StateStoreProvider, StateStoreStatus } from './state-store.js';
 
 /**
  * The default provider: state lives in a Map, and each commit writes only the keys the batch
@@ -15,33 +13,28 @@ import {
 export const inMemoryStateProvider: StateStoreProvider = {
   name: 'memory',
   async open<V>(options: StateStoreOptions<V>): Promise<StateStore<V>> {
-    const map = new Map<StateKey, V>();
+    await discardVersionsAfter(options.storage, options.numPartitions, options.version);
     const { storage, numPartitions, version } = options;
+    // A re-run of the batches after `version` must not meet files (say a snapshot) from their first run.
+    await discardVersionsAfter(storage, numPartitions, version);
+    const map = new Map<StateKey, V>();
     const formats: (number | null)[] = [];
     for (let p = 0; p < numPartitions; p++) formats.push(await loadPartition(storage, p, version, map, options.codec.decode));
-    const oldFormat = formats.find((f) => f !== null && f < INJECTIVE_KEYS_FORMAT);
-    // Keys of the old encoding are ambiguous (two groups could share one), so they cannot be mapped to
-    // the new one; an empty state has none, so a query whose state was empty upgrades in place.
-    if (oldFormat !== undefined && map.size > 0) {
-      throw new CheckpointError('STATE_KEY_FORMAT', storage.description, `The state in ${storage.description} (version ` +
-        `${version}, ${map.size} keys) was written by an earlier weir in state format ${oldFormat}, whose keys could ` +
-        'collide (several key values joined with U+0001, null written as U+0000), so distinct groups may share an entry. ' +
-        'This weir cannot tell them apart and will not run on that state. Finish the query with the weir that wrote it, ' +
-        'or start it on a new checkpointLocation (its state is rebuilt from the input the sources still hold).');
-    }
+    refuseOldKeyFormat(formats, map.size, storage, version);
     return new InMemoryStateStore(new LoadedState(options, map), version);
   },
 };
 
-/** What the stores of one operator's successive versions share: the map, the maintenance queue, the last figures. */
+/** What the stores of one operator's successive versions share: the map, the snapshot schedule, the last figures. */
 class LoadedState<V> {
   lastMetrics: StateStoreMetrics;
-  maintenance: Promise<void> = Promise.resolve();
+  readonly snapshots: SnapshotSchedule;
   /** Set by an abort: the map holds changes that are not in any version. */
   discarded = false;
 
   constructor(readonly options: StateStoreOptions<V>, readonly map: Map<StateKey, V>) {
     this.lastMetrics = measure(map, 0, 0, 0);
+    this.snapshots = new SnapshotSchedule(options.storage, options.numPartitions, options.snapshotInterval);
   }
 }
 
@@ -92,17 +85,10 @@ class InMemoryStateStore<V> implements StateStore<V> {
     const version = this.version + 1;
     const { map, options } = this.loaded;
     const { numPartitions, codec, storage } = options;
-    const byPartition: StateRecord[][] = Array.from({ length: numPartitions }, () => []);
-    for (const key of this.changed) byPartition[partitionOf(key, numPartitions)]!.push([key, codec.encode(map.get(key)!)]);
-    for (const key of this.removed) byPartition[partitionOf(key, numPartitions)]!.push([key]);
-    // Every partition gets a delta, empty or not, so a missing file is always detectable.
-    await Promise.all(byPartition.map((records, p) => storage.writeAtomic(StateStorePaths.delta(p, version),
-      encodeDelta(records), { overwrite: true })));
+    const changed = [...this.changed].map((key): [StateKey, unknown] => [key, codec.encode(map.get(key)!)]);
+    await writeDeltas(storage, numPartitions, version, changed, this.removed);
     this.loaded.lastMetrics = measure(map, this.changed.size, this.removed.size, performance.now() - started);
-    if (version > 0 && version % options.snapshotInterval === 0) {
-      this.loaded.maintenance = this.loaded.maintenance.then(() => writeSnapshotsInBackground(storage, numPartitions, version))
-        .catch(() => undefined); // a missing snapshot only means loading reads more deltas
-    }
+    this.loaded.snapshots.committed(version);
   }
 
   async abort(): Promise<void> {
@@ -129,19 +115,12 @@ class InMemoryStateStore<V> implements StateStore<V> {
   }
 
   async purgeBefore(version: number): Promise<void> {
-    await this.loaded.maintenance;
-    const { storage, numPartitions } = this.loaded.options;
-    for (let p = 0; p < numPartitions; p++) {
-      const files = await listStateFiles(storage, p);
-      // Keep the newest snapshot at or below `version` and everything after it: that rebuilds any kept version.
-      const base = Math.max(-1, ...files.filter((f) => f.snapshot && f.version <= version).map((f) => f.version));
-      if (base < 0) continue;
-      for (const f of files) if (f.version < base) await storage.delete(`${StateStorePaths.partition(p)}/${f.name}`);
-    }
+    await this.loaded.snapshots.idle();
+    await purgeStateFiles(this.loaded.options.storage, this.loaded.options.numPartitions, version);
   }
 
   async close(): Promise<void> {
-    await this.loaded.maintenance;
+    await this.loaded.snapshots.idle();
   }
 
   private updatable(operation: string): void {

@@ -1,9 +1,11 @@
 import { AnalysisError } from '../common/errors.js';
 import { unknownNameError } from '../common/nearest-name.js';
+import { lmdbStateStoreProvider } from './lmdb-provider.js';
 import { inMemoryStateProvider } from './memory-provider.js';
 import { StateStoreProvider } from './state-store.js';
 
-const providers = new Map<string, StateStoreProvider>([[inMemoryStateProvider.name, inMemoryStateProvider]]);
+const providers = new Map<string, StateStoreProvider>(
+  [inMemoryStateProvider, lmdbStateStoreProvider].map((provider) => [provider.name, provider]));
 
 /** Makes `option('stateStoreProvider', provider.name)` choose `provider`. */
 export function registerStateStoreProvider(provider: StateStoreProvider): void {

@@ -57,3 +57,25 @@ export async function writeSnapshotsInBackground(storage: CheckpointStorage, num
   w.postMessage({ id, root, numPartitions, version } satisfies SnapshotJob);
   await done;
 }
+
+/**
+ * Schedules a background snapshot every `interval` committed versions, one at a time, so loading reads
+ * few deltas and retention can drop old ones. A failed snapshot only means loading reads more deltas.
+ */
+export class SnapshotSchedule {
+  private maintenance: Promise<void> = Promise.resolve();
+
+  constructor(private readonly storage: CheckpointStorage, private readonly numPartitions: number,
+    private readonly interval: number) {}
+
+  committed(version: number): void {
+    if (version <= 0 || version % this.interval !== 0) return;
+    this.maintenance = this.maintenance.then(() => writeSnapshotsInBackground(this.storage, this.numPartitions, version))
+      .catch(() => undefined);
+  }
+
+  /** Resolves when no snapshot is being written (before purging files or closing). */
+  idle(): Promise<void> {
+    return this.maintenance;
+  }
+}

@@ -8,7 +8,7 @@ import { decodeFile, encodeFile } from '../checkpoint/file-format.js';
 import { StateStorePaths } from '../checkpoint/layout.js';
 import { CheckpointStorage } from '../checkpoint/storage.js';
 import { CheckpointError, errorMessage } from '../common/errors.js';
-import { StateKey } from './state-store.js';
+import { partitionOf, StateKey } from './state-store.js';
 
 export const DELTA_KIND = 'state-delta';
 const SNAPSHOT_KIND = 'state-snapshot';
@@ -20,6 +20,22 @@ const SNAPSHOT_KIND = 'state-snapshot';
 export const FORMAT_VERSION = 3;
 /** The first format whose keys are injective. */
 export const INJECTIVE_KEYS_FORMAT = 3;
+
+/**
+ * Refuses state of a format whose keys could collide. Keys of the old encoding are ambiguous (two groups
+ * could share one), so they cannot be mapped to the new one; an empty state has none, so a query whose
+ * state was empty upgrades in place.
+ */
+export function refuseOldKeyFormat(formats: readonly (number | null)[], keys: number, storage: CheckpointStorage,
+  version: number): void {
+  const oldFormat = formats.find((f) => f !== null && f < INJECTIVE_KEYS_FORMAT);
+  if (oldFormat === undefined || keys === 0) return;
+  throw new CheckpointError('STATE_KEY_FORMAT', storage.description, `The state in ${storage.description} (version ` +
+    `${version}, ${keys} keys) was written by an earlier weir in state format ${oldFormat}, whose keys could ` +
+    'collide (several key values joined with U+0001, null written as U+0000), so distinct groups may share an entry. ' +
+    'This weir cannot tell them apart and will not run on that state. Finish the query with the weir that wrote it, ' +
+    'or start it on a new checkpointLocation (its state is rebuilt from the input the sources still hold).');
+}
 
 /** A delta or snapshot body: `[key, value]` for a key set in that version, `[key]` for a key removed. */
 export type StateRecord = [StateKey, unknown] | [StateKey];
@@ -36,6 +52,47 @@ function encodeRecords(kind: string, records: readonly StateRecord[]): Buffer {
 
 export function encodeDelta(records: readonly StateRecord[]): Buffer {
   return encodeRecords(DELTA_KIND, records);
+}
+
+export function encodeSnapshot(records: readonly StateRecord[]): Buffer {
+  return encodeRecords(SNAPSHOT_KIND, records);
+}
+
+/**
+ * Writes version `version`'s delta of every partition: `changed` as [key, encoded value], `removed` as
+ * keys. Every partition gets a delta, empty or not, so a missing file is always detectable. Returns
+ * the files' bytes by partition (a disk provider fingerprints its working copy with them).
+ */
+export async function writeDeltas(storage: CheckpointStorage, numPartitions: number, version: number,
+  changed: Iterable<[StateKey, unknown]>, removed: Iterable<StateKey>): Promise<Buffer[]> {
+  const byPartition: StateRecord[][] = Array.from({ length: numPartitions }, () => []);
+  for (const record of changed) byPartition[partitionOf(record[0], numPartitions)]!.push(record);
+  for (const key of removed) byPartition[partitionOf(key, numPartitions)]!.push([key]);
+  const files = byPartition.map(encodeDelta);
+  await Promise.all(files.map((data, p) => storage.writeAtomic(StateStorePaths.delta(p, version), data, { overwrite: true })));
+  return files;
+}
+
+/** Removes the files no version at or after `version` needs: per partition, all before its newest snapshot at or below it. */
+export async function purgeStateFiles(storage: CheckpointStorage, numPartitions: number, version: number): Promise<void> {
+  for (let p = 0; p < numPartitions; p++) {
+    const files = await listStateFiles(storage, p);
+    const base = Math.max(-1, ...files.filter((f) => f.snapshot && f.version <= version).map((f) => f.version));
+    if (base < 0) continue;
+    for (const f of files) if (f.version < base) await storage.delete(`${StateStorePaths.partition(p)}/${f.name}`);
+  }
+}
+
+/**
+ * Deletes the files of versions after `version`: a store opened at `version` re-runs the batches after
+ * it, and a snapshot left from the first run of one of them would otherwise shadow the re-run's delta.
+ */
+export async function discardVersionsAfter(storage: CheckpointStorage, numPartitions: number, version: number): Promise<void> {
+  for (let p = 0; p < numPartitions; p++) {
+    for (const f of await listStateFiles(storage, p)) {
+      if (f.version > version) await storage.delete(`${StateStorePaths.partition(p)}/${f.name}`);
+    }
+  }
 }
 
 export interface StateFile { readonly name: string; readonly version: number; readonly snapshot: boolean }
@@ -89,6 +146,11 @@ async function readRecords(storage: CheckpointStorage, path: string, kind: strin
       `State file ${where} is missing, so the operator's state cannot be rebuilt. Restore it from a backup, ` +
         `or start the query on a new checkpointLocation (its state starts empty).`);
   }
+  return decodeRecords(data, kind, where);
+}
+
+/** The records of a state file's bytes (`where` names it in errors); `kind` is DELTA_KIND or a snapshot's. */
+export function decodeRecords(data: Buffer, kind: string, where: string): { format: number; records: StateRecord[] } {
   const { version, body } = decodeFile(data, kind, FORMAT_VERSION, where);
   let records: unknown;
   try {
@@ -108,5 +170,5 @@ export async function writeSnapshot(storage: CheckpointStorage, partition: numbe
   const state = new Map<StateKey, unknown>();
   // Only versions a store committed are snapshotted, and a store refuses to run on old-format keys.
   await loadPartition(storage, partition, version, state, (data) => data);
-  await storage.writeAtomic(StateStorePaths.snapshot(partition, version), encodeRecords(SNAPSHOT_KIND, [...state]), { overwrite: true });
+  await storage.writeAtomic(StateStorePaths.snapshot(partition, version), encodeSnapshot([...state]), { overwrite: true });
 }

@@ -73,6 +73,12 @@ export interface StateStore<V> {
   next(): StateStore<V>;
   /** Metrics of the last batch (since the previous commit). */
   metrics(): StateStoreMetrics;
+  /**
+   * Removes and returns, ordered by key, every entry whose event time (`StateStoreOptions.eventTimeOf`)
+   * is at or below `eventTimeMs`. Optional: a store with an event-time index finds them without
+   * visiting every key; without it the operator scans `entries()`.
+   */
+  removeAtOrBelow?(eventTimeMs: number): [StateKey, V][];
   /** Removes versions no re-run can need: all older than `version` except what rebuilds it. */
   purgeBefore(version: number): Promise<void>;
   close(): Promise<void>;
@@ -87,6 +93,8 @@ export interface StateStoreOptions<V> {
   readonly codec: StateValueCodec<V>;
   /** Every this many versions a snapshot is written in the background (deltas in between). */
   readonly snapshotInterval: number;
+  /** The event time a value is evicted by (for `removeAtOrBelow`); values that never expire give Infinity. */
+  readonly eventTimeOf?: (value: V) => number;
 }
 
 /** A state store implementation, chosen per query; the in-memory one is the default. */

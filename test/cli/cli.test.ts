@@ -84,7 +84,8 @@ describe('weir CLI', () => {
   });
 });
 
-describe('weir inspect --state', () => {
+// Both providers write the same state files; the lmdb one also keeps a working copy that inspect reports.
+for (const provider of ['memory', 'lmdb'] as const) describe(`weir inspect --state (${provider} state store)`, () => {
   let checkpoint: string;
 
   before(async () => {
@@ -92,7 +93,8 @@ describe('weir inspect --state', () => {
     const weir = new Weir();
     const input = weir.memoryStream('word STRING, n LONG');
     const query = await input.toDF().groupBy(col('word')).agg(count('*').as('count'), sum('n').as('total'))
-      .writeStream.format('memory').queryName('words').outputMode('update').option('checkpointLocation', checkpoint).start();
+      .writeStream.format('memory').queryName('words').outputMode('update').option('checkpointLocation', checkpoint)
+      .option('stateStoreProvider', provider).start();
     input.addData([{ word: 'b', n: 1 }, { word: 'a', n: 2 }, { word: 'b', n: 3 }]);
     await query.processAllAvailable();
     input.addData([{ word: 'c', n: 4 }, { word: 'a', n: 5 }]);
@@ -108,6 +110,14 @@ describe('weir inspect --state', () => {
     assert.deepEqual(lines.map((l) => [l.store, l.key]), [['state/0', 'a'], ['state/0', 'b'], ['state/0', 'c']]);
     // An entry holds the grouping value, then the aggregates' slots: count, then sum.
     assert.deepEqual(lines.map((l) => l.value.slice(0, 3)), [['a', 2, 7], ['b', 2, 4], ['c', 1, 4]]);
+  });
+
+  it('the summary shows the state files, and the lmdb working copy when there is one', async () => {
+    const run = await weir('inspect', checkpoint);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /newest version 1/);
+    if (provider === 'lmdb') assert.match(run.stdout, /lmdb working copy \d+\.\d KiB/);
+    else assert.doesNotMatch(run.stdout, /working copy/);
   });
 
   it('an operator the query does not have is refused, saying which exist', async () => {

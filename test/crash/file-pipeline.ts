@@ -15,6 +15,11 @@ export const PIPELINE_KINDS: readonly PipelineKind[] = ['stateless', 'windowed',
 
 /** The fault steps of the batch protocol (WEIR_FAULT=<step>@<batch>); the child SIGKILLs itself there. */
 export const FAULT_STEPS = ['afterOffsetWrite', 'midSink', 'afterSink', 'midCommit'] as const;
+/** The lmdb state store adds a step inside its own commit (changelog written, working copy not yet). */
+export const LMDB_FAULT_STEPS = [...FAULT_STEPS, 'midStateCommit'] as const;
+
+/** The state store providers the stateful pipelines run with (option 'stateStoreProvider'). */
+export type StateProviderName = 'memory' | 'lmdb';
 
 export const WINDOW_MS = 2_000;
 export const INPUT_SCHEMA = 'id LONG, ts TIMESTAMP, key STRING, amount LONG';
@@ -54,7 +59,7 @@ export async function endInput(folder: string, records: readonly InputRecord[]):
 }
 
 /** The query of each kind, started on the folders with the availableNow trigger (the child exits when it ends). */
-async function startPipeline(kind: PipelineKind, folders: PipelineFolders): Promise<void> {
+async function startPipeline(kind: PipelineKind, folders: PipelineFolders, provider: StateProviderName): Promise<void> {
   const weir = new Weir();
   const read = (filesPerTrigger: number): DataFrame => weir.readStream.format('json').schema(INPUT_SCHEMA)
     .option('maxFilesPerTrigger', filesPerTrigger).load(folders.input);
@@ -70,19 +75,19 @@ async function startPipeline(kind: PipelineKind, folders: PipelineFolders): Prom
           col('lid').equalTo(col('rid')).and(col('lts').equalTo(col('rts'))))
         .filter(col('lid').geq(0));
   const started = await query.writeStream.format('json').outputMode('append')
-    .option('checkpointLocation', folders.checkpoint).trigger({ availableNow: true }).start(folders.output);
+    .option('checkpointLocation', folders.checkpoint).option('stateStoreProvider', provider).trigger({ availableNow: true }).start(folders.output);
   await started.awaitTermination();
 }
 
 export interface ChildExit { readonly code: number | null; readonly signal: NodeJS.Signals | null; readonly stderr: string }
 
 /** Runs the pipeline in a child process; `fault` injects a crash, `killAfterMs` sends SIGKILL from outside. */
-export function runPipelineChild(kind: PipelineKind, root: string, options: { fault?: string; killAfterMs?: number } = {}):
-  Promise<ChildExit> {
+export function runPipelineChild(kind: PipelineKind, root: string,
+  options: { fault?: string; killAfterMs?: number; provider?: StateProviderName } = {}): Promise<ChildExit> {
   const env = { ...process.env };
   delete env['WEIR_FAULT'];
   if (options.fault) env['WEIR_FAULT'] = options.fault;
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), kind, root], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), kind, root, options.provider ?? 'memory'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
   const killer = options.killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), options.killAfterMs);
@@ -164,6 +169,6 @@ export async function checkOutput(kind: PipelineKind, folders: PipelineFolders, 
 }
 
 // As a child process (started by runPipelineChild): run the pipeline; the test runner loading this file gets nothing.
-if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv.length === 4) {
-  await startPipeline(process.argv[2] as PipelineKind, pipelineFolders(process.argv[3]!));
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv.length === 5) {
+  await startPipeline(process.argv[2] as PipelineKind, pipelineFolders(process.argv[3]!), process.argv[4] as StateProviderName);
 }

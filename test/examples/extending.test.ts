@@ -11,12 +11,13 @@ const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(here, '../../..');
 
-// Each example of README's "Extending weir" is a program in examples/extending/, and what it prints.
+// Each example of README's "Extending weir" (and "State stores") is a program in examples/extending/, and what it prints.
 const EXAMPLES: Record<string, string> = {
   'source': 'rows: 25, batches: 3',
   'sink': 'batches: 1, rows: 2',
   'state-store': 'pages: 2, state commits: 1',
   'checkpoint-storage': 'first run: batch 0, second run: batch 1',
+  'lmdb-state': 'state rows: 2, output rows: 2',
 };
 
 for (const [name, output] of Object.entries(EXAMPLES)) {

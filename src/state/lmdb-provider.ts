@@ -1,0 +1,337 @@
+/**
+ * The 'lmdb' state store provider: state that outgrows the heap, and restarts that do not reload it.
+ *
+ * The checkpoint stays the source of truth and keeps the memory provider's format: each commit writes
+ * the batch's changes as delta files through the checkpoint storage (a changelog, as Spark's RocksDB
+ * changelog checkpointing), with snapshots rebuilt from them in the background. The keys themselves
+ * live in a local LMDB working copy (lmdb-working-copy.ts) that is caught up to the version asked for
+ * on open: already there (a restart: milliseconds), one step back with its undo record (a re-run of a
+ * batch whose state commit landed before `commits/N`), forward by replaying deltas, or rebuilt from
+ * the files when it is missing, from another history, or too far away.
+ *
+ * A batch's changes are held in memory until commit, so a batch that fails leaves the copy untouched.
+ */
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import * as nodePath from 'node:path';
+import { StateStorePaths } from '../checkpoint/layout.js';
+import { CheckpointStorage } from '../checkpoint/storage.js';
+import { CheckpointError, errorMessage, WeirError } from '../common/errors.js';
+import { injectFault } from '../common/faults.js';
+import { decodeStateKey, encodeStateKey } from './binary-keys.js';
+import { packValue, unpackValue } from './lmdb-value-format.js';
+import type { KeyChange, LmdbWorkingCopy } from './lmdb-working-copy.js';
+import { LmdbSnapshotSchedule } from './lmdb-snapshots.js';
+import {
+  decodeRecords, DELTA_KIND, discardVersionsAfter, loadPartition, purgeStateFiles, refuseOldKeyFormat, writeDeltas,
+} from './state-files.js';
+import {
+  compareStateKeys, StateKey, StateStore, StateStoreMetrics, StateStoreOptions, StateStoreProvider, StateStoreStatus,
+} from './state-store.js';
+
+export const LMDB_PROVIDER_NAME = 'lmdb';
+
+/** Working copies open in this process: one store per copy (other processes are kept out by the checkpoint lock). */
+const openCopies = new Set<string>();
+
+export interface LmdbStateStoreConfig {
+  /**
+   * Where working copies go when the checkpoint is not a local folder (e.g. a replicated checkpoint
+   * storage), one folder per store. A local checkpoint keeps its copies inside its state folders.
+   * Default: `weir-lmdb-state` in the OS temp folder.
+   */
+  readonly localDir?: string;
+}
+
+/** An lmdb provider; `lmdbStateStoreProvider` (registered as 'lmdb') uses the default configuration. */
+export function createLmdbStateStoreProvider(config: LmdbStateStoreConfig = {}): StateStoreProvider {
+  return {
+    name: LMDB_PROVIDER_NAME,
+    async open<V>(options: StateStoreOptions<V>): Promise<StateStore<V>> {
+      const path = workingCopyPath(options.storage, config);
+      if (openCopies.has(path)) {
+        throw new CheckpointError('STATE_STORE_IN_USE', path, `The lmdb state working copy ${path} is already open in ` +
+          'this process: close the other store of this operator first (one query per checkpoint at a time).');
+      }
+      let copy: LmdbWorkingCopy;
+      try {
+        // Loaded on first use: queries on the memory provider never load the native addon.
+        const { LmdbWorkingCopy } = await import('./lmdb-working-copy.js');
+        copy = LmdbWorkingCopy.open(path);
+      } catch (err) {
+        throw new CheckpointError('STATE_WORKING_COPY', path, `The lmdb state working copy ${path} cannot be opened ` +
+          `(${errorMessage(err)}). Delete that folder: it is rebuilt from the checkpoint's state files.`, { cause: err });
+      }
+      try {
+        await discardVersionsAfter(options.storage, options.numPartitions, options.version);
+        await catchUp(copy, options);
+      } catch (err) {
+        await copy.close();
+        throw err;
+      }
+      openCopies.add(path);
+      return new LmdbStateStore(options, copy, path, () => openCopies.delete(path));
+    },
+  };
+}
+
+export const lmdbStateStoreProvider = createLmdbStateStoreProvider();
+
+function workingCopyPath(storage: CheckpointStorage, config: LmdbStateStoreConfig): string {
+  if (storage.localRoot !== undefined) return nodePath.join(storage.localRoot, StateStorePaths.workingCopy(LMDB_PROVIDER_NAME));
+  // One folder per store of each checkpoint: its location names it, hashed into a folder name.
+  const name = createHash('sha256').update(storage.description).digest('hex').slice(0, 32);
+  return nodePath.join(config.localDir ?? nodePath.join(tmpdir(), 'weir-lmdb-state'), name);
+}
+
+/** Moves the working copy to `options.version` by the cheapest way its history allows. */
+async function catchUp<V>(copy: LmdbWorkingCopy, options: StateStoreOptions<V>): Promise<void> {
+  const target = options.version;
+  const held = copy.version;
+  if (target < 0) {
+    if (held >= 0) await copy.clear();
+    return;
+  }
+  // The copy belongs to this checkpoint only if it agrees on the newest version both have.
+  const common = Math.min(held, target);
+  const sameHistory = held >= 0 && copy.digest(common) !== undefined
+    && copy.digest(common) === (await readDelta(options.storage, options.numPartitions, common))?.digest;
+  if (sameHistory && held > target && await copy.rollBackTo(target)) return;
+  if (sameHistory && held <= target && await replayDeltas(copy, options, held + 1, target)) return;
+  await rebuild(copy, options);
+}
+
+interface DeltaVersion { readonly files: Buffer[]; readonly digest: string }
+
+/** A version's delta files of every partition and their digest; null when one is missing. */
+async function readDelta(storage: CheckpointStorage, numPartitions: number, version: number): Promise<DeltaVersion | null> {
+  const files: Buffer[] = [];
+  for (let p = 0; p < numPartitions; p++) {
+    const data = await storage.read(StateStorePaths.delta(p, version));
+    if (data === null) return null;
+    files.push(data);
+  }
+  return { files, digest: digestOf(files) };
+}
+
+function digestOf(files: readonly Buffer[]): string {
+  const hash = createHash('sha256');
+  for (const file of files) hash.update(file);
+  return hash.digest('hex');
+}
+
+/** Applies versions `from`..`to` from their delta files; false when one is gone (retention), so a rebuild is due. */
+async function replayDeltas<V>(copy: LmdbWorkingCopy, options: StateStoreOptions<V>, from: number, to: number): Promise<boolean> {
+  for (let version = from; version <= to; version++) {
+    const delta = await readDelta(options.storage, options.numPartitions, version);
+    if (delta === null) return false;
+    const state = new Map<StateKey, unknown>();
+    const removed = new Set<StateKey>();
+    delta.files.forEach((data, p) => {
+      for (const record of decodeRecords(data, DELTA_KIND, options.storage.locate(StateStorePaths.delta(p, version))).records) {
+        if (record.length === 2) state.set(record[0], record[1]);
+        else removed.add(record[0]);
+      }
+    });
+    await copy.apply(version, toChanges(state, removed, options), delta.digest, true);
+  }
+  return true;
+}
+
+/** Rebuilds the copy from the checkpoint's snapshot and deltas, one partition in memory at a time. */
+async function rebuild<V>(copy: LmdbWorkingCopy, options: StateStoreOptions<V>): Promise<void> {
+  await copy.clear();
+  const delta = await readDelta(options.storage, options.numPartitions, options.version);
+  if (delta === null) {
+    const where = options.storage.locate(StateStorePaths.delta(0, options.version));
+    throw new CheckpointError('STATE_MISSING', where, `The state files of version ${options.version} ` +
+      `(${where} and its sibling partitions) are missing, so the operator's state cannot be rebuilt. Restore them ` +
+      'from a backup, or start the query on a new checkpointLocation (its state starts empty).');
+  }
+  for (let p = 0; p < options.numPartitions; p++) {
+    const state = new Map<StateKey, unknown>();
+    const format = await loadPartition(options.storage, p, options.version, state, (data) => data);
+    refuseOldKeyFormat([format], state.size, options.storage, options.version);
+    // Every partition but the last goes in without a version; the last one sets it, so a crash mid-way rebuilds again.
+    const last = p === options.numPartitions - 1;
+    await copy.apply(last ? options.version : -1, toChanges(state, new Set(), options), last ? delta.digest : '', false);
+  }
+}
+
+function* toChanges<V>(state: Map<StateKey, unknown>, removed: Set<StateKey>, options: StateStoreOptions<V>): Generator<KeyChange> {
+  const timeOf = options.eventTimeOf;
+  for (const [key, data] of state) {
+    yield { key: encodeStateKey(key), value: packValue(data, timeOf?.(options.codec.decode(data))) };
+  }
+  for (const key of removed) yield { key: encodeStateKey(key), value: null };
+}
+
+class LmdbStateStore<V> implements StateStore<V> {
+  /** This batch's values by key (live objects the operator may still change in place until commit). */
+  private readonly changed = new Map<StateKey, V>();
+  private readonly removed = new Set<StateKey>();
+  /** Rows as of the last commit plus this batch's new keys minus its removed ones. */
+  private rows: number;
+  private lastMetrics: StateStoreMetrics;
+  private readonly snapshots: LmdbSnapshotSchedule;
+  private currentVersion: number;
+  /** The key of the last read from the working copy and whether it was there (valid until the next commit or abort). */
+  private lastRead: StateKey | undefined;
+  private lastReadExists = false;
+  private currentStatus: StateStoreStatus = 'updating';
+
+  constructor(private readonly options: StateStoreOptions<V>, private readonly copy: LmdbWorkingCopy, copyPath: string,
+    private readonly onClose: () => void) {
+    this.currentVersion = options.version;
+    this.rows = copy.count;
+    this.snapshots = new LmdbSnapshotSchedule(options.storage, copyPath, options.numPartitions, options.snapshotInterval);
+    this.lastMetrics = this.measure(0, 0, 0);
+  }
+
+  get version(): number { return this.currentVersion; }
+  get size(): number { return this.rows; }
+  get status(): StateStoreStatus { return this.currentStatus; }
+
+  get(key: StateKey): V | undefined {
+    const pending = this.changed.get(key);
+    if (pending !== undefined) return pending;
+    if (this.removed.has(key)) return undefined;
+    const bytes = this.copy.get(encodeStateKey(key));
+    this.lastRead = key;
+    this.lastReadExists = bytes !== undefined;
+    return bytes === undefined ? undefined : this.options.codec.decode(unpackValue(bytes).data);
+  }
+
+  put(key: StateKey, value: V): void {
+    this.updatable('put');
+    // A key new to the store, or put back after this batch removed it, adds a row. Operators put right
+    // after a get of the same key, whose answer saves looking the key up again.
+    if (!this.changed.has(key) && (this.removed.delete(key) || !this.committedHas(key))) this.rows++;
+    this.changed.set(key, value);
+  }
+
+  private committedHas(key: StateKey): boolean {
+    return key === this.lastRead ? this.lastReadExists : this.copy.has(encodeStateKey(key));
+  }
+
+  remove(key: StateKey): void {
+    this.updatable('remove');
+    const pending = this.changed.delete(key);
+    if (this.removed.has(key)) return;
+    const committed = this.committedHas(key);
+    if (committed) this.removed.add(key);
+    if (pending || committed) this.rows--;
+  }
+
+  *entries(): IterableIterator<[StateKey, V]> {
+    // Callers may put or remove keys they have been given (a join's eviction): each key comes once, as
+    // with a Map, because this batch's keys are fixed before the committed ones are read.
+    const pending = [...this.changed.keys()];
+    const pendingKeys = new Set(pending);
+    const decode = this.options.codec.decode;
+    for (const { key: bytes, value } of this.copy.entries()) {
+      const key = decodeStateKey(bytes);
+      if (pendingKeys.has(key) || this.removed.has(key)) continue;
+      yield [key, this.changed.get(key) ?? decode(unpackValue(value).data)];
+    }
+    for (const key of pending) {
+      const value = this.changed.get(key);
+      if (value !== undefined) yield [key, value];
+    }
+  }
+
+  removeAtOrBelow(eventTimeMs: number): [StateKey, V][] {
+    const timeOf = this.options.eventTimeOf;
+    if (!timeOf) throw new WeirError('STATE_NO_EVENT_TIME', 'removeAtOrBelow needs StateStoreOptions.eventTimeOf.');
+    const due: [StateKey, V][] = [];
+    // Committed keys from the index (their current value may have changed in this batch), then this batch's.
+    for (const bytes of this.copy.keysAtOrBelow(eventTimeMs)) {
+      const key = decodeStateKey(bytes);
+      if (this.changed.has(key) || this.removed.has(key)) continue;
+      due.push([key, this.get(key)!]);
+    }
+    for (const entry of this.changed) if (timeOf(entry[1]) <= eventTimeMs) due.push(entry);
+    due.sort((a, b) => compareStateKeys(a[0], b[0]));
+    for (const [key] of due) this.remove(key);
+    return due;
+  }
+
+  async commit(): Promise<void> {
+    this.updatable('commit');
+    const started = performance.now();
+    const version = this.currentVersion + 1;
+    const { storage, numPartitions, codec, eventTimeOf } = this.options;
+    const encoded = [...this.changed].map(([key, value]): [StateKey, unknown, number | undefined] =>
+      [key, codec.encode(value), eventTimeOf?.(value)]);
+    // The checkpoint first: once the copy says version N, the files of N exist to rebuild it anywhere.
+    const files = await writeDeltas(storage, numPartitions, version, encoded.map(([key, data]) => [key, data]), this.removed);
+    injectFault('midStateCommit', version);
+    await this.snapshots.beforeCommit();
+    const changes: KeyChange[] = encoded.map(([key, data, time]) => ({ key: encodeStateKey(key), value: packValue(data, time) }));
+    for (const key of this.removed) changes.push({ key: encodeStateKey(key), value: null });
+    await this.copy.apply(version, changes, digestOf(files), true);
+    this.lastMetrics = this.measure(this.changed.size, this.removed.size, performance.now() - started);
+    this.discardChanges();
+    this.currentVersion = version;
+    this.currentStatus = 'committed';
+    this.snapshots.committed(version);
+  }
+
+  /** Discards this batch's uncommitted changes (the working copy holds only committed versions); nothing after a commit. */
+  async abort(): Promise<void> {
+    if (this.currentStatus !== 'updating') return;
+    this.discardChanges();
+    this.currentStatus = 'aborted';
+  }
+
+  /** The store of the following batch: this one, taking changes again (the working copy advanced in place). */
+  next(): StateStore<V> {
+    if (this.currentStatus !== 'committed') throw this.lifecycleError('next', 'has not committed');
+    this.currentStatus = 'updating';
+    return this;
+  }
+
+  private discardChanges(): void {
+    this.changed.clear();
+    this.removed.clear();
+    this.lastRead = undefined;
+    this.rows = this.copy.count;
+  }
+
+  private updatable(operation: string): void {
+    if (this.currentStatus !== 'updating') throw this.lifecycleError(operation, `is ${this.currentStatus}`);
+  }
+
+  private lifecycleError(operation: string, why: string): WeirError {
+    return new WeirError('STATE_STORE_LIFECYCLE', `Cannot ${operation} the lmdb state store of ` +
+      `${this.options.storage.description} (version ${this.currentVersion}): it ${why}. A store takes changes until ` +
+      'commit() or abort(); the next batch uses next() after a commit, or a new open() after an abort.');
+  }
+
+  metrics(): StateStoreMetrics {
+    return this.lastMetrics;
+  }
+
+  async purgeBefore(version: number): Promise<void> {
+    await this.snapshots.idle();
+    await purgeStateFiles(this.options.storage, this.options.numPartitions, version);
+    await this.copy.purgeBefore(version);
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.snapshots.idle();
+      await this.copy.close();
+    } finally {
+      this.onClose();
+    }
+  }
+
+  private measure(updated: number, removed: number, commitTimeMs: number): StateStoreMetrics {
+    return {
+      numRowsTotal: this.copy.count, numRowsUpdated: updated, numRowsRemoved: removed,
+      // Only this batch's pending values are on the heap; the keys are in LMDB's memory map.
+      memoryUsedBytes: 0, commitTimeMs: Math.round(commitTimeMs),
+    };
+  }
+}

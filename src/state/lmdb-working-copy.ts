@@ -1,0 +1,220 @@
+/**
+ * The lmdb provider's local working copy of one store: the state of one version in an LMDB environment,
+ * plus what moves it to a neighbouring version without reading the whole checkpoint. Per version it keeps
+ * an undo record (the previous bytes of every key the version changed, to step back when a batch is
+ * re-run) and the digest of the version's delta files (to tell that this copy and the checkpoint share
+ * their history). Every change lands in one LMDB transaction with the new version number, so a crash
+ * leaves the copy at the old version or the new one, never between.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import * as nodePath from 'node:path';
+import { Database, open, RootDatabase } from 'lmdb';
+import { readOrderedDouble, writeOrderedDouble } from './binary-keys.js';
+import { unpackValue, valuePacker } from './lmdb-value-format.js';
+
+/** A key's new stored bytes (see lmdb-value-format.ts), or null when the key is removed. */
+export interface KeyChange {
+  readonly key: Buffer;
+  readonly value: Buffer | null;
+}
+
+type UndoRecord = [Buffer, Buffer] | [Buffer];
+
+const VERSION = 'version';
+const COUNT = 'count';
+const MARK = Buffer.of(1);
+
+export class LmdbWorkingCopy {
+  private constructor(
+    private readonly root: RootDatabase,
+    private readonly state: Database<Buffer, Buffer>,
+    private readonly byEventTime: Database<Buffer, Buffer>,
+    private readonly undo: Database<Buffer, number>,
+    private readonly digests: Database<string, number>,
+    private readonly meta: Database<number, string>,
+  ) {}
+
+  static open(path: string): LmdbWorkingCopy {
+    checkHeader(nodePath.join(path, 'data.mdb'));
+    const root = open({ path, maxDbs: 8, compression: false });
+    const binary = { keyEncoding: 'binary', encoding: 'binary' } as const;
+    return new LmdbWorkingCopy(root,
+      root.openDB<Buffer, Buffer>({ name: 'state', ...binary }),
+      root.openDB<Buffer, Buffer>({ name: 'by-event-time', ...binary }),
+      root.openDB<Buffer, number>({ name: 'undo', keyEncoding: 'ordered-binary', encoding: 'binary' }),
+      root.openDB<string, number>({ name: 'digests', keyEncoding: 'ordered-binary', encoding: 'string' }),
+      root.openDB<number, string>({ name: 'meta', keyEncoding: 'ordered-binary', encoding: 'msgpack' }));
+  }
+
+  /** The version this copy holds; -1 when empty. */
+  get version(): number { return this.meta.get(VERSION) ?? -1; }
+  get count(): number { return this.meta.get(COUNT) ?? 0; }
+
+  digest(version: number): string | undefined {
+    return this.digests.get(version);
+  }
+
+  /** The stored bytes of `key`, valid until the next call into LMDB (callers decode at once). */
+  get(key: Buffer): Buffer | undefined {
+    return this.state.getBinaryFast(key);
+  }
+
+  has(key: Buffer): boolean {
+    return this.state.doesExist(key);
+  }
+
+  *entries(): Generator<{ key: Buffer; value: Buffer }> {
+    for (const { key, value } of this.state.getRange({ snapshot: true })) yield { key, value };
+  }
+
+  /** Keys whose event time is at or below `eventTimeMs`, from the index (not a scan of all keys). */
+  *keysAtOrBelow(eventTimeMs: number): Generator<Buffer> {
+    for (const indexKey of this.byEventTime.getKeys({ snapshot: true })) {
+      if (readOrderedDouble(indexKey, 0) > eventTimeMs) return;
+      yield indexKey.subarray(8);
+    }
+  }
+
+  /**
+   * Applies `changes` as version `version` (the next one) in one transaction. With `undoable` the
+   * previous bytes are kept so `rollBackTo` can step back over it.
+   *
+   * Resolves once the transaction is committed, not once it is on disk: the checkpoint's delta files,
+   * written and synced before this, are what makes a version durable. A power cut may take the copy
+   * back to an older version (LMDB stays consistent: lmdb-js syncs the data pages before the meta page
+   * that points to them), and the next open replays the deltas from there. A killed process loses nothing.
+   */
+  async apply(version: number, changes: Iterable<KeyChange>, digest: string, undoable: boolean): Promise<void> {
+    await this.root.transaction(() => {
+      const undo: UndoRecord[] = [];
+      let count = this.count;
+      for (const { key, value } of changes) {
+        const old = this.state.getBinary(key);
+        if (old === undefined && value === null) continue;
+        if (undoable) undo.push(old === undefined ? [key] : [key, old]);
+        count += (old === undefined ? 1 : 0) - (value === null ? 1 : 0);
+        this.write(key, old, value);
+      }
+      if (undoable) this.undo.put(version, valuePacker.pack(undo));
+      this.digests.put(version, digest);
+      this.meta.put(COUNT, count);
+      this.meta.put(VERSION, version);
+    });
+  }
+
+  /** Steps back to `version` with the undo records; false (nothing changed) when one is missing. */
+  async rollBackTo(version: number): Promise<boolean> {
+    const from = this.version;
+    for (let v = from; v > version; v--) if (!this.undo.doesExist(v)) return false;
+    await this.root.transaction(() => {
+      let count = this.count;
+      for (let v = from; v > version; v--) {
+        const undo = valuePacker.unpack(this.undo.getBinary(v)!) as UndoRecord[];
+        for (let i = undo.length - 1; i >= 0; i--) {
+          const [key, previous] = undo[i]!;
+          const current = this.state.getBinary(key);
+          count += (previous === undefined ? 0 : 1) - (current === undefined ? 0 : 1);
+          this.write(key, current, previous ?? null);
+        }
+        this.undo.remove(v);
+        this.digests.remove(v);
+      }
+      this.meta.put(COUNT, count);
+      this.meta.put(VERSION, version);
+    });
+    await this.root.flushed;
+    return true;
+  }
+
+  /** Empties the copy (before rebuilding it from the checkpoint). */
+  async clear(): Promise<void> {
+    await this.root.transaction(() => {
+      for (const db of [this.state, this.byEventTime, this.undo, this.digests, this.meta]) db.clearSync();
+    });
+    await this.root.flushed;
+  }
+
+  /** Drops undo records no re-run can need (versions at or below `version`) and older digests. */
+  async purgeBefore(version: number): Promise<void> {
+    await this.root.transaction(() => {
+      for (const v of this.undo.getKeys({ end: version + 1 })) this.undo.remove(v);
+      for (const v of this.digests.getKeys({ end: version })) this.digests.remove(v);
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.root.flushed;
+    await this.root.close();
+  }
+
+  private write(key: Buffer, old: Buffer | undefined, value: Buffer | null): void {
+    const oldTime = old === undefined ? undefined : unpackValue(old).eventTimeMs;
+    const newTime = value === null ? undefined : unpackValue(value).eventTimeMs;
+    if (oldTime !== undefined && oldTime !== newTime) this.byEventTime.remove(indexKey(oldTime, key));
+    if (newTime !== undefined && oldTime !== newTime) this.byEventTime.put(indexKey(newTime, key), MARK);
+    if (value === null) this.state.remove(key);
+    else this.state.put(key, value);
+  }
+}
+
+/** A read-only view of a working copy, fixed at the version it held when opened (one LMDB read transaction). */
+export interface WorkingCopyReader {
+  readonly version: number;
+  entries(): Iterable<{ key: Buffer; value: Buffer }>;
+  close(): Promise<void>;
+}
+
+/** Opens a working copy for reading in another thread while its store goes on committing. */
+export function openWorkingCopyReader(path: string): WorkingCopyReader {
+  checkHeader(nodePath.join(path, 'data.mdb'));
+  const root = open({ path, maxDbs: 8, compression: false });
+  const transaction = root.useReadTransaction();
+  const state = root.openDB<Buffer, Buffer>({ name: 'state', keyEncoding: 'binary', encoding: 'binary' });
+  const meta = root.openDB<number, string>({ name: 'meta', keyEncoding: 'ordered-binary', encoding: 'msgpack' });
+  return {
+    version: meta.get(VERSION, { transaction }) ?? -1,
+    entries: () => state.getRange({ transaction }),
+    async close() {
+      transaction.done();
+      await root.close();
+    },
+  };
+}
+
+/** LMDB's first meta page starts with its magic number after the 16-byte page header. */
+const MAGIC_OFFSET = 16 + 8;
+const LMDB_MAGIC = 0xbeefc0de;
+
+/**
+ * Refuses a data file whose header is not LMDB's: LMDB maps its file into memory and trusts it, so a
+ * file overwritten with other bytes would crash the process instead of failing with an error.
+ */
+function checkHeader(file: string): void {
+  let header: Buffer;
+  try {
+    header = readFileHead(file, MAGIC_OFFSET + 4);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // a new copy
+    throw err;
+  }
+  if (header.length < MAGIC_OFFSET + 4 || header.readUInt32LE(MAGIC_OFFSET) !== LMDB_MAGIC) {
+    throw new Error(`${file} is not an LMDB data file (its header is ${header.length < MAGIC_OFFSET + 4 ? 'truncated' : 'wrong'})`);
+  }
+}
+
+function readFileHead(file: string, bytes: number): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(bytes);
+    return head.subarray(0, readSync(fd, head, 0, bytes, 0));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function indexKey(eventTimeMs: number, key: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(8 + key.length);
+  writeOrderedDouble(out, 0, eventTimeMs);
+  key.copy(out, 8);
+  return out;
+}
