@@ -46,7 +46,8 @@ export class DeduplicateExec extends StatefulBase<number> implements StatefulOpe
   }
 
   execute(ctx: ExecContext): Row[] {
-    const st: DedupStats = { dropped: 0, dropLate: ctx.streaming && this.evictsByWatermark(ctx.outputMode), out: [] };
+    // Unlike an aggregation's, dedup state never feeds a complete-mode result, so late rows are dropped in every mode (as Spark).
+    const st: DedupStats = { dropped: 0, dropLate: ctx.streaming && this.hasEventTime, out: [] };
     this.loop(this.child.execute(ctx), ctx, this.store, st);
     this.droppedByWatermark = st.dropped;
     if (st.dropLate && this.evictable) this.evict(ctx.watermarkMs, (expiresAt) => expiresAt);

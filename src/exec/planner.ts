@@ -10,6 +10,7 @@ import { BatchJoinExec, JoinSpec, StreamStaticJoinExec, StreamStreamJoinExec } f
 import { emptyEventTimeStats, ExecContext, PhysicalOperator, StatefulOperator } from './physical.js';
 import { SessionWindowExec } from './session-window.js';
 import { ownValue } from '../codec/fields.js';
+import { compareUtf8 } from '../common/spark-strings.js';
 
 /** A plan ready to run batches: operators, the inputs they read, and the watermark and state nodes. */
 export interface PhysicalPlan {
@@ -162,5 +163,6 @@ export function compareValues(x: Value, y: Value): number {
   if (x === null) return -1;
   if (y === null) return 1;
   if (typeof x === 'object' || typeof y === 'object') return compareValues(JSON.stringify(x), JSON.stringify(y));
+  if (typeof x === 'string' && typeof y === 'string') return compareUtf8(x, y);
   return x < y ? -1 : x > y ? 1 : 0;
 }

@@ -1,10 +1,12 @@
 import { CheckpointStorage } from '../checkpoint/storage.js';
+import { compareUtf8 } from '../common/spark-strings.js';
 
 /** Keys are a grouping key's value (one column) or its encoded parts (several columns). */
 export type StateKey = string | number;
 
 /** A fixed order of keys (independent of a map's history), for output that must be the same on every run. */
 export function compareStateKeys(a: StateKey, b: StateKey): number {
+  if (typeof a === 'string' && typeof b === 'string') return compareUtf8(a, b);
   return a < b ? -1 : a > b ? 1 : 0;
 }
 

@@ -11,7 +11,10 @@ import { parseExpression } from '../../sql/parser.js';
 /** Spark SQL's aggregate function names and weir's aggregates. */
 const AGGREGATES: Readonly<Record<string, AggregateFunction>> = {
   count: 'count', sum: 'sum', avg: 'avg', mean: 'avg', min: 'min', max: 'max', first: 'first', last: 'last',
-  collect_list: 'collectList', first_value: 'first', last_value: 'last',
+  collect_list: 'collectList', first_value: 'first', last_value: 'last', collect_set: 'collectSet',
+  stddev: 'stddev', std: 'stddev', stddev_samp: 'stddevSamp', stddev_pop: 'stddevPop', variance: 'variance',
+  var_samp: 'varSamp', var_pop: 'varPop', max_by: 'maxBy', min_by: 'minBy', count_if: 'countIf', bool_and: 'boolAnd',
+  every: 'boolAnd', bool_or: 'boolOr', some: 'boolOr', any: 'boolOr', approx_count_distinct: 'approxCountDistinct',
 };
 
 const BINARY: Readonly<Record<string, BinaryOp>> = {
@@ -101,6 +104,15 @@ export class SqlExpressions {
       }
       if (name === 'count' && (star || (e.args.length === 1 && isLiteralOne(e.args[0]!)))) {
         return { kind: 'aggregate', fn: 'count', child: null };
+      }
+      if (aggregate === 'maxBy' || aggregate === 'minBy') {
+        if (e.args.length !== 2) throw at(e.at, `${name} takes (value, ordering), got ${e.args.length} argument(s)`);
+        return { kind: 'aggregate', fn: aggregate, child: this.toExpr(e.args[0]!), by: this.toExpr(e.args[1]!) };
+      }
+      if (aggregate === 'approxCountDistinct' && e.args.length === 2) {
+        const rsd = e.args[1]!;
+        if (rsd.kind !== 'literal') throw at(e.at, `${name}'s relative standard deviation must be a number literal`);
+        return { kind: 'aggregate', fn: aggregate, child: this.toExpr(e.args[0]!), params: [rsd.value] };
       }
       if (e.args.length !== 1) throw at(e.at, `${name} takes one argument, got ${e.args.length}`);
       return { kind: 'aggregate', fn: aggregate, child: this.toExpr(e.args[0]!) };
