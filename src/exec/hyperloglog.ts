@@ -3,7 +3,7 @@ import { Value } from '../common/schema.js';
 /**
  * HyperLogLog distinct counting for approx_count_distinct: a group keeps 2^p one-byte registers (its
  * state, merged by taking the larger register), each the longest run of leading zeros seen among the
- * 64-bit hashes that address it. Small counts use linear counting, as HyperLogLog++ does.
+ * 64-bit hashes that address it.
  */
 
 /** Two independent 32-bit hashes (murmur3 finalizer over the value's units): together 64 hash bits. */
@@ -67,18 +67,44 @@ export function hllMerge(into: Uint8Array, other: Uint8Array): void {
   for (let i = 0; i < into.length; i++) if (other[i]! > into[i]!) into[i] = other[i]!;
 }
 
+/**
+ * Ertl's improved estimator ("New cardinality estimation algorithms for HyperLogLog sketches", 2017):
+ * from the histogram of register values, accurate over the whole range without HyperLogLog++'s
+ * empirical bias tables, and equal to linear counting's accuracy for small counts.
+ */
 export function hllEstimate(registers: Uint8Array): number {
   const m = registers.length;
-  let sum = 0;
-  let zeros = 0;
-  for (let i = 0; i < m; i++) {
-    const r = registers[i]!;
-    sum += 2 ** -r;
-    if (r === 0) zeros++;
+  const q = 64 - Math.log2(m);
+  const histogram = new Array<number>(q + 2).fill(0);
+  for (let i = 0; i < m; i++) histogram[registers[i]!]!++;
+  let z = m * tau(1 - histogram[q + 1]! / m);
+  for (let k = q; k >= 1; k--) z = 0.5 * (z + histogram[k]!);
+  z += m * sigma(histogram[0]! / m);
+  return Math.round(m * m / (2 * Math.LN2 * z));
+}
+
+function sigma(x: number): number {
+  if (x === 1) return Infinity;
+  let y = 1;
+  let z = x;
+  for (;;) {
+    x *= x;
+    const previous = z;
+    z += x * y;
+    y += y;
+    if (z === previous) return z;
   }
-  const alpha = m === 16 ? 0.673 : m === 32 ? 0.697 : m === 64 ? 0.709 : 0.7213 / (1 + 1.079 / m);
-  const raw = alpha * m * m / sum;
-  // Linear counting is the better estimate while registers are still empty (the raw estimate is biased there).
-  if (zeros > 0 && raw <= 2.5 * m) return Math.round(m * Math.log(m / zeros));
-  return Math.round(raw);
+}
+
+function tau(x: number): number {
+  if (x === 0 || x === 1) return 0;
+  let y = 1;
+  let z = 1 - x;
+  for (;;) {
+    x = Math.sqrt(x);
+    const previous = z;
+    y *= 0.5;
+    z -= (1 - x) ** 2 * y;
+    if (z === previous) return z / 3;
+  }
 }
