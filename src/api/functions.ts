@@ -89,6 +89,13 @@ export const some = boolOr;
 export const approxCountDistinct = (input: ColumnLike, rsd?: number): Column =>
   aggregate('approxCountDistinct', input, rsd === undefined ? {} : { params: [rsd] });
 export const approx_count_distinct = approxCountDistinct;
+/**
+ * The smallest value with no more than `percentage` of the values below or equal to it (Spark's definition),
+ * within a rank error of count/accuracy; an array of percentages gives an array.
+ */
+export const percentileApprox = (input: ColumnLike, percentage: number | number[], accuracy?: number): Column =>
+  aggregate('percentileApprox', input, { params: accuracy === undefined ? [percentage] : [percentage, accuracy] });
+export const percentile_approx = percentileApprox;
 
 export { sessionWindow, window } from './windows.js';
 export const session_window = sessionWindow;

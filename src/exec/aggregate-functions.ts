@@ -1,8 +1,9 @@
 import { Value } from '../common/schema.js';
 import { AggregateFunction } from '../plan/expressions.js';
 import { StateValueCodec } from '../state/state-store.js';
-import { DEFAULT_RSD, hllPrecision } from '../plan/hll-precision.js';
+import { DEFAULT_ACCURACY, DEFAULT_RSD, hllPrecision } from '../plan/aggregate-parameters.js';
 import { hllEstimate } from './hyperloglog.js';
+import { quantileQuery } from './quantile-summary.js';
 
 /** A group's state: its grouping values, then each aggregate's slots, then the batch id that last changed it. */
 export type GroupEntry = unknown[];
@@ -86,9 +87,28 @@ function approxCountDistinct(rsd: number): AggregateImpl {
   };
 }
 
+/** percentile_approx: a quantile summary with relative error 1/accuracy; one value, or an array for an array of percentages. */
+function percentileApprox(percentage: number | readonly number[], accuracy: number): AggregateImpl {
+  const error = 1 / accuracy;
+  const quantiles = typeof percentage === 'number' ? [percentage] : percentage;
+  return {
+    slots: 3, init: ['0', '[]', '[]'],
+    update: (s, v) => `if (${v} !== null) rt.quantileAdd(e, ${s}, ${v}, ${error});`,
+    merge: (s) => `rt.quantileMerge(e, o, ${s}, ${error});`,
+    result: (e, s) => {
+      // Null without values, for an array of percentages too (as Spark).
+      const values = quantileQuery(e, s, quantiles, error);
+      return values === null ? null : typeof percentage === 'number' ? values[0]! : values;
+    },
+  };
+}
+
 /** The implementation of `fn` with its literal parameters (checked by the analyzer already). */
 export function aggregateImpl(fn: AggregateFunction, params: readonly Value[] = []): AggregateImpl {
   if (fn === 'approxCountDistinct') return approxCountDistinct((params[0] as number | undefined) ?? DEFAULT_RSD);
+  if (fn === 'percentileApprox') {
+    return percentileApprox(params[0] as number | readonly number[], (params[1] as number | undefined) ?? DEFAULT_ACCURACY);
+  }
   return AGGREGATES[fn];
 }
 
@@ -100,7 +120,7 @@ const extreme = (op: '<' | '>') => ({
   result: (e: GroupEntry, s: number) => e[s] as Value,
 });
 
-const AGGREGATES: Readonly<Record<Exclude<AggregateFunction, 'approxCountDistinct'>, AggregateImpl>> = {
+const AGGREGATES: Readonly<Record<Exclude<AggregateFunction, 'approxCountDistinct' | 'percentileApprox'>, AggregateImpl>> = {
   count: {
     slots: 1, init: ['0'],
     update: (s, v) => (v === 'ROW' ? `e[${s}]++;` : `if (${v} !== null) e[${s}]++;`),

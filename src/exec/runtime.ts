@@ -6,6 +6,7 @@ import { AtomicType, DataType, Value } from '../common/schema.js';
 import { codePointLength, codePointSlice, compareUtf8 } from '../common/spark-strings.js';
 import { likeRegex } from '../plan/like-pattern.js';
 import { hllAdd, hllMerge } from './hyperloglog.js';
+import { quantileAdd, quantileMerge } from './quantile-summary.js';
 
 /**
  * Helpers that compiled expressions call for work too large to inline. Spark's non-ANSI rules:
@@ -66,6 +67,8 @@ export const runtime = {
   compareText: compareUtf8,
   hllAdd,
   hllMerge,
+  quantileAdd,
+  quantileMerge,
   likePattern(pattern: string): RegExp {
     return cachedRegex(`like:${pattern}`, () => likeRegex(pattern));
   },

@@ -1,7 +1,7 @@
 import { AnalysisError } from '../common/errors.js';
 import { DataType, Field, isNumeric, Schema, typeToString, WINDOW_TYPE } from '../common/schema.js';
 import { BinaryOp, children, Expr, stripAlias, walk } from './expressions.js';
-import { hllPrecision } from './hll-precision.js';
+import { checkPercentileParameters, DEFAULT_ACCURACY, hllPrecision } from './aggregate-parameters.js';
 import { joinSchema } from './join-analysis.js';
 import { LogicalPlan } from './logical.js';
 import { SCALAR_FUNCTIONS } from './scalar-functions.js';
@@ -261,6 +261,13 @@ export function typeOf(expr: Expr, input: Schema): DataType {
           if (rsd !== undefined) hllPrecision(rsd);
           return 'long';
         }
+        case 'percentileApprox': {
+          checkPercentileParameters(nameOf(expr), expr.params?.[0], expr.params?.[1]);
+          if (!isNumeric(t) && t !== 'timestamp' && t !== 'date') {
+            throw new AnalysisError(`${nameOf(expr)} needs a numeric, date or timestamp column, got ${typeToString(t)}.`, 'TYPE_MISMATCH');
+          }
+          return Array.isArray(expr.params?.[0]) ? { kind: 'array', element: t } : t;
+        }
         case 'maxBy': case 'minBy': {
           const by = expr.by ? typeOf(expr.by, input) : undefined;
           if (by === undefined || typeof by !== 'string' || by === 'binary') {
@@ -329,6 +336,10 @@ export function nameOf(expr: Expr): string {
       const arg = expr.child ? nameOf(expr.child) : '1';
       if (expr.fn === 'countDistinct') return `count(DISTINCT ${arg})`;
       const args = [arg, ...(expr.by ? [nameOf(expr.by)] : [])];
+      if (expr.fn === 'percentileApprox') {
+        const [percentage, accuracy = DEFAULT_ACCURACY] = expr.params ?? [];
+        args.push(Array.isArray(percentage) ? `array(${percentage.join(', ')})` : String(percentage), String(accuracy));
+      }
       // Spark's SQL names: collectList is collect_list, maxBy max_by.
       return `${expr.fn.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}(${args.join(', ')})`;
     }

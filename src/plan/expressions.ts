@@ -5,7 +5,7 @@ export type UnaryOp = 'not' | 'negate' | 'isNull' | 'isNotNull';
 export type AggregateFunction =
   | 'count' | 'sum' | 'avg' | 'min' | 'max' | 'countDistinct' | 'first' | 'last' | 'collectList'
   | 'collectSet' | 'stddev' | 'stddevSamp' | 'stddevPop' | 'variance' | 'varSamp' | 'varPop'
-  | 'maxBy' | 'minBy' | 'countIf' | 'boolAnd' | 'boolOr' | 'approxCountDistinct';
+  | 'maxBy' | 'minBy' | 'countIf' | 'boolAnd' | 'boolOr' | 'approxCountDistinct' | 'percentileApprox';
 
 /** Expressions as the analyzer and the compiler see them: plain data, no behaviour. */
 export type Expr =
@@ -22,7 +22,7 @@ export type Expr =
     readonly kind: 'aggregate'; readonly fn: AggregateFunction; readonly child: Expr | null;
     /** The ordering input of max_by/min_by. */
     readonly by?: Expr;
-    /** Literal parameters, such as approx_count_distinct's relative standard deviation. */
+    /** Literal parameters: approx_count_distinct's relative standard deviation, percentile_approx's percentage and accuracy. */
     readonly params?: readonly Value[];
   }
   | { readonly kind: 'window'; readonly time: Expr; readonly sizeMs: number; readonly slideMs: number; readonly startMs: number }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import {
   AnalysisError, approx_count_distinct, approxCountDistinct, bool_and, bool_or, col, collect_set, count_if, DataFrame, expr,
-  max_by, min_by, Row, sessionWindow, Value, stddev, stddev_pop, stddev_samp, var_pop, var_samp, variance, Weir,
+  max_by, min_by, percentile_approx, Row, sessionWindow, Value, stddev, stddev_pop, stddev_samp, var_pop, var_samp, variance, Weir,
 } from '../../src/index.js';
 import { seededRandom } from '../../src/common/random.js';
 import { assertRows, removeTempDirs, sec, startCollecting, tempDir } from './helpers.js';
@@ -35,7 +35,7 @@ function randomRows(n: number, random: () => number): Row[] {
 const AGGS = () => [
   stddev('x').as('sd'), stddev_samp('x').as('sds'), stddev_pop('x').as('sdp'), variance('x').as('v'), var_samp('x').as('vs'),
   var_pop('x').as('vp'), collect_set('o').as('set'), max_by('x', 'o').as('xmax'), min_by('x', 'o').as('xmin'),
-  count_if(col('b')).as('ci'), bool_and('b').as('all'), bool_or('b').as('any'),
+  count_if(col('b')).as('ci'), bool_and('b').as('all'), bool_or('b').as('any'), percentile_approx('x', [0.25, 0.5, 1]).as('pct'),
 ];
 
 /** Two-pass textbook statistics and plain loops over each group's rows. */
@@ -53,6 +53,9 @@ function reference(rows: readonly Row[]): Row[] {
       return best === null ? null : best['x'] as number | null;
     };
     const bs = rs.map((r) => r['b']).filter((b): b is boolean => b !== null);
+    // Spark's percentile: the smallest value with at least that share of the values at or below it (exact for small groups).
+    const ordered = [...xs].sort((a, b) => a - b);
+    const percentile = (p: number): number => ordered[Math.max(Math.ceil(p * n), 1) - 1]!;
     return {
       g, sd: n > 1 ? Math.sqrt(ss / (n - 1)) : null, sds: n > 1 ? Math.sqrt(ss / (n - 1)) : null, sdp: n > 0 ? Math.sqrt(ss / n) : null,
       v: n > 1 ? ss / (n - 1) : null, vs: n > 1 ? ss / (n - 1) : null, vp: n > 0 ? ss / n : null,
@@ -60,6 +63,7 @@ function reference(rows: readonly Row[]): Row[] {
       xmax: byOrder((a, b) => a > b), xmin: byOrder((a, b) => a < b),
       ci: rs.filter((r) => r['b'] === true).length,
       all: bs.length === 0 ? null : bs.every(Boolean), any: bs.length === 0 ? null : bs.some(Boolean),
+      pct: n === 0 ? null : [percentile(0.25), percentile(0.5), percentile(1)],
     };
   });
 }
@@ -164,6 +168,42 @@ describe('state that survives a restart', () => {
     const restarted = await run(build, parts, 1);
     const expected = reference(parts.flat()).map((r) => ({ ...r, session_window: { start: sec(0), end: sec(31) }, d: 5 }));
     assertRows(comparable(restarted), comparable(expected));
+  });
+});
+
+describe('percentile_approx', () => {
+  test('rank within count/accuracy of Spark\'s exact percentile over a large input, the same result across a restart', async () => {
+    const random = seededRandom(seed + 3);
+    const n = 60_000;
+    const rows = Array.from({ length: n }, (_, i) => ({ g: 'k', x: Math.round(random() * 1e6) / 100, b: null, o: null, ts: i }));
+    const percentages = [0, 0.01, 0.1, 0.25, 0.5, 0.9, 0.99, 1];
+    const accuracy = 200;
+    const build = (df: DataFrame): DataFrame => df.groupBy('g').agg(percentile_approx('x', percentages, accuracy).as('p'));
+    const [row] = await build(new Weir().createDataFrame(rows, SCHEMA)).collect();
+    const got = row!['p'] as number[];
+    const sorted = rows.map((r) => r.x).sort((a, b) => a - b);
+    percentages.forEach((p, i) => {
+      const v = got[i]!;
+      const below = sorted.filter((x) => x < v).length;
+      const atOrBelow = sorted.filter((x) => x <= v).length;
+      const target = Math.max(Math.ceil(p * n), 1);
+      const slack = n / accuracy;
+      assert.ok(below < target + slack && atOrBelow > target - slack,
+        `percentage ${p}: ${v} holds ranks ${below + 1}..${atOrBelow}, target ${target} ± ${slack} (seed ${seed})`);
+    });
+    const [restarted] = await run(build, [rows.slice(0, 25_000), rows.slice(25_000)], 0);
+    assert.deepEqual(restarted!['p'], got, 'the summary restored from the checkpoint gives the uninterrupted result');
+  });
+
+  test('parameters are checked, Spark\'s name, and the SQL form with array()', async () => {
+    const df = new Weir().createDataFrame([{ g: 'a', x: 1, b: null, o: 3, ts: 0 }, { g: 'a', x: 2, b: null, o: 1, ts: 0 }], SCHEMA);
+    assert.deepEqual(df.groupBy('g').agg(percentile_approx('x', 0.5)).columns, ['g', 'percentile_approx(x, 0.5, 10000)']);
+    assert.throws(() => df.groupBy('g').agg(percentile_approx('x', 1.5)), /percentage must be a number between 0.0 and 1.0/);
+    assert.throws(() => df.groupBy('g').agg(percentile_approx('x', 0.5, 0)), /accuracy must be a positive integer/);
+    assert.throws(() => df.groupBy('g').agg(percentile_approx('g', 0.5)), /needs a numeric, date or timestamp column/);
+    const out = await df.groupBy('g').agg(expr('percentile_approx(o, array(0.5, 1), 100) AS p'), expr('approx_percentile(x, 0.5) AS m'))
+      .collect();
+    assert.deepEqual(out, [{ g: 'a', p: [1, 3], m: 1 }]);
   });
 });
 

@@ -1,6 +1,6 @@
 import { AnalysisError } from '../../common/errors.js';
 import { unknownNameError } from '../../common/nearest-name.js';
-import { parseTypeName } from '../../common/schema.js';
+import { parseTypeName, Value } from '../../common/schema.js';
 import { AggregateFunction, BinaryOp, Expr } from '../../plan/expressions.js';
 import { SCALAR_FUNCTIONS } from '../../plan/scalar-functions.js';
 import { Position, SqlExpr } from '../../sql/ast.js';
@@ -15,6 +15,7 @@ const AGGREGATES: Readonly<Record<string, AggregateFunction>> = {
   stddev: 'stddev', std: 'stddev', stddev_samp: 'stddevSamp', stddev_pop: 'stddevPop', variance: 'variance',
   var_samp: 'varSamp', var_pop: 'varPop', max_by: 'maxBy', min_by: 'minBy', count_if: 'countIf', bool_and: 'boolAnd',
   every: 'boolAnd', bool_or: 'boolOr', some: 'boolOr', any: 'boolOr', approx_count_distinct: 'approxCountDistinct',
+  percentile_approx: 'percentileApprox', approx_percentile: 'percentileApprox',
 };
 
 const BINARY: Readonly<Record<string, BinaryOp>> = {
@@ -109,10 +110,10 @@ export class SqlExpressions {
         if (e.args.length !== 2) throw at(e.at, `${name} takes (value, ordering), got ${e.args.length} argument(s)`);
         return { kind: 'aggregate', fn: aggregate, child: this.toExpr(e.args[0]!), by: this.toExpr(e.args[1]!) };
       }
-      if (aggregate === 'approxCountDistinct' && e.args.length === 2) {
-        const rsd = e.args[1]!;
-        if (rsd.kind !== 'literal') throw at(e.at, `${name}'s relative standard deviation must be a number literal`);
-        return { kind: 'aggregate', fn: aggregate, child: this.toExpr(e.args[0]!), params: [rsd.value] };
+      if ((aggregate === 'approxCountDistinct' && e.args.length === 2) || aggregate === 'percentileApprox') {
+        const [input, ...params] = e.args;
+        if (!input || params.length > 2) throw at(e.at, `${name} takes (column, parameters...), at most 3 arguments`);
+        return { kind: 'aggregate', fn: aggregate, child: this.toExpr(input), params: params.map((p) => literalParameter(p, name)) };
       }
       if (e.args.length !== 1) throw at(e.at, `${name} takes one argument, got ${e.args.length}`);
       return { kind: 'aggregate', fn: aggregate, child: this.toExpr(e.args[0]!) };
@@ -139,6 +140,15 @@ export class SqlExpressions {
     }
     return { kind: 'call', fn: name, args: e.args.map((a) => this.toExpr(a)) };
   }
+}
+
+/** A literal parameter of an aggregate: a number, or array(numbers...) for percentile_approx's percentages. */
+function literalParameter(e: SqlExpr, fn: string): Value {
+  if (e.kind === 'literal') return e.value;
+  if (e.kind === 'call' && e.name === 'array' && e.args.every((a) => a.kind === 'literal')) {
+    return e.args.map((a) => (a.kind === 'literal' ? a.value : null));
+  }
+  throw at(e.at, `${fn}'s parameters must be literals (a number, or array(0.25, 0.5) for percentages)`);
 }
 
 function negateIf(negated: boolean, e: Expr): Expr {
