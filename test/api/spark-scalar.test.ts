@@ -52,6 +52,11 @@ describe('doubles as text', () => {
     assert.deepEqual(row, { c: '43.0|7|0.1|4.3E8', len: 4, nan: null, p: '**43.0' });
   });
 
+  test('negative zero keeps its sign, as Java prints it', async () => {
+    const df = new Weir().createDataFrame([{ d: -0 }, { d: 0 }], 'd DOUBLE');
+    assert.deepEqual(await df.select(concat(col('d'), lit('')).as('c')).collect(), [{ c: '-0.0' }, { c: '0.0' }]);
+  });
+
   test('concat of a timestamp uses its Spark text', async () => {
     const df = new Weir().createDataFrame([{ t: Date.UTC(2024, 0, 2, 3, 4, 5) }], 't TIMESTAMP');
     assert.deepEqual(await df.select(concat(lit('at '), col('t')).as('c')).collect(), [{ c: 'at 2024-01-02 03:04:05' }]);
