@@ -46,7 +46,7 @@ export class DeduplicateExec extends StatefulBase<number> implements StatefulOpe
   }
 
   execute(ctx: ExecContext): Row[] {
-    // Unlike an aggregation's, dedup state never feeds a complete-mode result, so late rows are dropped in every mode (as Spark).
+    // As Spark, late rows are dropped whatever the output mode (only an aggregation's complete mode keeps every group).
     const st: DedupStats = { dropped: 0, dropLate: ctx.streaming && this.hasEventTime, out: [] };
     this.loop(this.child.execute(ctx), ctx, this.store, st);
     this.droppedByWatermark = st.dropped;
