@@ -40,8 +40,14 @@ function codePointRank(unit: number): number {
   return unit < 0xd800 ? unit : unit >= 0xe000 ? unit - 0x800 : unit + 0x2000;
 }
 
+/** A UTF-16 unit at or above U+D800: only where both strings have one can UTF-16 order differ from code point order. */
+const HIGH_UNIT = /[\uD800-\uFFFF]/;
+
 /** Spark's string order: by UTF-8 bytes, the same as by code points. */
 export function compareUtf8(a: string, b: string): number {
+  // At the first difference, a unit below U+D800 orders the same in both: JavaScript's comparison is right then.
+  const native = a < b ? -1 : a > b ? 1 : 0;
+  if (native === 0 || !HIGH_UNIT.test(a) || !HIGH_UNIT.test(b)) return native;
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
     const x = a.charCodeAt(i);

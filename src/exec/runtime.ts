@@ -28,6 +28,7 @@ export const runtime = {
   toText(v: Value, from: DataType): string {
     return runtime.cast(v, from, 'string') as string;
   },
+  doubleText: sparkDoubleText,
   length: codePointLength,
   /**
    * Spark's substring (1-based; 0 acts as 1; negative counts from the end). The end is computed from the

@@ -29,7 +29,8 @@ const same = (args: readonly DataType[]): DataType => args[0] ?? 'string';
 
 /** An argument of a string function as text: Spark casts other types implicitly (a double 43 is `43.0`). */
 const text = (arg: string | undefined, type: DataType | undefined): string =>
-  (type === 'string' ? arg! : `rt.toText(${arg}, ${JSON.stringify(type)})`);
+  (type === 'string' ? arg! : type === 'integer' || type === 'long' ? `String(${arg})`
+    : type === 'double' ? `rt.doubleText(${arg})` : `rt.toText(${arg}, ${JSON.stringify(type)})`);
 const SPACE = "' '";
 
 function fn(sqlName: string, minArgs: number, maxArgs: number, resultType: ScalarFunction['resultType'],
