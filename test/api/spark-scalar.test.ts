@@ -4,6 +4,8 @@ import { after, describe, test } from 'node:test';
 import {
   col, concat, count, expr, greatest, least, length, lit, lower, lpad, ltrim, max, min, Row, rpad, rtrim, substring, trim, Weir,
 } from '../../src/index.js';
+import { seededRandom } from '../../src/common/random.js';
+import { codePointLength, compareUtf8 } from '../../src/common/spark-strings.js';
 import { removeTempDirs, sec, startCollecting } from './helpers.js';
 
 after(removeTempDirs);
@@ -116,6 +118,19 @@ describe('strings order by UTF-8 bytes', () => {
       .select(greatest('a', 'b').as('g'), least('a', 'b').as('l')).collect();
     assert.deepEqual(row, { g: astral, l: high });
   });
+});
+
+test('randomized: the string order is the order of UTF-8 bytes, the length the number of code points', () => {
+  const seed = Number(process.env['WEIR_TEST_SEED'] ?? Date.now() % 1_000_000);
+  console.log(`seed ${seed} (set WEIR_TEST_SEED to repeat)`);
+  const random = seededRandom(seed);
+  const alphabet = ['a', 'z', '\u00e9', '\ud7ff', '\ue000', '\uff61', '\uffff', '🦆', '\u{10ffff}', '\u{10000}'];
+  const text = (): string => Array.from({ length: Math.floor(random() * 5) }, () => alphabet[Math.floor(random() * alphabet.length)]!).join('');
+  for (let i = 0; i < 5000; i++) {
+    const [a, b] = [text(), text()];
+    assert.equal(Math.sign(compareUtf8(a, b)), Math.sign(Buffer.compare(Buffer.from(a), Buffer.from(b))), `${JSON.stringify([a, b])} (seed ${seed})`);
+    assert.equal(codePointLength(a), Array.from(a).length);
+  }
 });
 
 describe('trim', () => {
