@@ -1,18 +1,17 @@
+/** The literal parameters of the approximate aggregates, checked when the query is analyzed, and their defaults. */
 import { AnalysisError } from '../common/errors.js';
 import { Value } from '../common/schema.js';
-
-/** The literal parameters of the approximate aggregates, checked when the query is analyzed. */
 
 /** Spark's precision for a relative standard deviation: p = ceil(2 * log2(1.106 / rsd)). */
 export function hllPrecision(rsd: number): number {
   const p = Math.ceil(2 * Math.log2(1.106 / rsd));
   if (!Number.isFinite(rsd) || rsd <= 0 || p < 4) {
     throw new AnalysisError(`approx_count_distinct's relative standard deviation must be in (0, 0.39], got ${rsd}: ` +
-      'HyperLogLog needs at least 4 bits of addressing.', 'INVALID_ARGUMENT');
+      'HyperLogLog needs at least 4 bits of addressing.', 'WRONG_ARGUMENTS');
   }
   if (p > MAX_PRECISION) {
     throw new AnalysisError(`approx_count_distinct's relative standard deviation ${rsd} needs 2^${p} registers per group; ` +
-      `weir supports down to ${(1.106 / 2 ** (MAX_PRECISION / 2)).toFixed(4)} (2^${MAX_PRECISION} registers).`, 'INVALID_ARGUMENT');
+      `weir supports down to ${(1.106 / 2 ** (MAX_PRECISION / 2)).toFixed(4)} (2^${MAX_PRECISION} registers).`, 'WRONG_ARGUMENTS');
   }
   return p;
 }
