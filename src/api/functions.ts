@@ -1,3 +1,5 @@
+import { sparkTimestampText } from '../codec/spark-text.js';
+import { AnalysisError } from '../common/errors.js';
 import { Value } from '../common/schema.js';
 import { AggregateFunction, columnRef, Expr } from '../plan/expressions.js';
 import { Column, ColumnLike, columnExpr, Operand, toExpr } from './column.js';
@@ -9,7 +11,18 @@ export function col(name: string): Column {
 }
 export const column = col;
 
-export function lit(value: Value): Column {
+/**
+ * A literal Column. Numbers keep NaN and ±Infinity (as doubles); a Date is a timestamp (named as Spark
+ * names one, `TIMESTAMP '2024-01-01 00:00:00'`); a Column is returned as it is, as in PySpark.
+ */
+export function lit(value: Value | Date | Column): Column {
+  if (value instanceof Column) return value;
+  if (value instanceof Date) {
+    const ms = value.getTime();
+    if (Number.isNaN(ms)) throw new AnalysisError('lit() got an invalid Date; pass a Date whose getTime() is a number.', 'WRONG_ARGUMENTS');
+    const timestamp: Expr = { kind: 'cast', child: { kind: 'literal', value: ms / 1000 }, to: 'timestamp' };
+    return new Column({ kind: 'alias', child: timestamp, name: `TIMESTAMP '${sparkTimestampText(ms)}'` });
+  }
   return new Column({ kind: 'literal', value });
 }
 
@@ -22,8 +35,11 @@ export function expr(sql: string): Column {
   return sqlColumn(sql);
 }
 
-function aggregate(fn: AggregateFunction, input: ColumnLike | null): Column {
-  return new Column({ kind: 'aggregate', fn, child: input === null ? null : columnExpr(input) });
+function aggregate(fn: AggregateFunction, input: ColumnLike | null, extra: { by?: ColumnLike; params?: Value[] } = {}): Column {
+  return new Column({
+    kind: 'aggregate', fn, child: input === null ? null : columnExpr(input),
+    ...(extra.by === undefined ? {} : { by: columnExpr(extra.by) }), ...(extra.params ? { params: extra.params } : {}),
+  });
 }
 
 /** `count('*')` counts rows (named `count(1)` as in Spark); `count(col)` counts non-null values. */
@@ -36,9 +52,50 @@ export const mean = avg;
 export const min = (input: ColumnLike): Column => aggregate('min', input);
 export const max = (input: ColumnLike): Column => aggregate('max', input);
 export const countDistinct = (input: ColumnLike): Column => aggregate('countDistinct', input);
+export const count_distinct = countDistinct;
 export const first = (input: ColumnLike): Column => aggregate('first', input);
 export const last = (input: ColumnLike): Column => aggregate('last', input);
 export const collectList = (input: ColumnLike): Column => aggregate('collectList', input);
+export const collect_list = collectList;
+export const collectSet = (input: ColumnLike): Column => aggregate('collectSet', input);
+export const collect_set = collectSet;
+/** Sample standard deviation (null for one value), as Spark's stddev and stddev_samp. */
+export const stddev = (input: ColumnLike): Column => aggregate('stddev', input);
+export const stddevSamp = (input: ColumnLike): Column => aggregate('stddevSamp', input);
+export const stddev_samp = stddevSamp;
+export const stddevPop = (input: ColumnLike): Column => aggregate('stddevPop', input);
+export const stddev_pop = stddevPop;
+/** Sample variance (null for one value), as Spark's variance and var_samp. */
+export const variance = (input: ColumnLike): Column => aggregate('variance', input);
+export const varSamp = (input: ColumnLike): Column => aggregate('varSamp', input);
+export const var_samp = varSamp;
+export const varPop = (input: ColumnLike): Column => aggregate('varPop', input);
+export const var_pop = varPop;
+/** The value of `input` in the row with the largest `ordering` (rows with a null ordering are skipped). */
+export const maxBy = (input: ColumnLike, ordering: ColumnLike): Column => aggregate('maxBy', input, { by: ordering });
+export const max_by = maxBy;
+export const minBy = (input: ColumnLike, ordering: ColumnLike): Column => aggregate('minBy', input, { by: ordering });
+export const min_by = minBy;
+/** The number of rows where the condition is true. */
+export const countIf = (condition: ColumnLike): Column => aggregate('countIf', condition);
+export const count_if = countIf;
+export const boolAnd = (condition: ColumnLike): Column => aggregate('boolAnd', condition);
+export const bool_and = boolAnd;
+export const every = boolAnd;
+export const boolOr = (condition: ColumnLike): Column => aggregate('boolOr', condition);
+export const bool_or = boolOr;
+export const some = boolOr;
+/** HyperLogLog estimate of the number of distinct values; `rsd` is the relative standard deviation (Spark's default 0.05). */
+export const approxCountDistinct = (input: ColumnLike, rsd?: number): Column =>
+  aggregate('approxCountDistinct', input, rsd === undefined ? {} : { params: [rsd] });
+export const approx_count_distinct = approxCountDistinct;
+/**
+ * The smallest value with no more than `percentage` of the values below or equal to it (Spark's definition),
+ * within a rank error of count/accuracy; an array of percentages gives an array.
+ */
+export const percentileApprox = (input: ColumnLike, percentage: number | number[], accuracy?: number): Column =>
+  aggregate('percentileApprox', input, { params: accuracy === undefined ? [percentage] : [percentage, accuracy] });
+export const percentile_approx = percentileApprox;
 
 export { sessionWindow, window } from './windows.js';
 export const session_window = sessionWindow;
@@ -54,14 +111,21 @@ function callWithLiterals(fn: string, input: ColumnLike, ...literals: Value[]): 
 
 export const upper = (c: ColumnLike): Column => call('upper', c);
 export const lower = (c: ColumnLike): Column => call('lower', c);
+/** Characters (code points): length('🦆🦆 duck') is 7. */
 export const length = (c: ColumnLike): Column => call('length', c);
-export const trim = (c: ColumnLike): Column => call('trim', c);
-export const ltrim = (c: ColumnLike): Column => call('ltrim', c);
-export const rtrim = (c: ColumnLike): Column => call('rtrim', c);
+/** Spark's trim removes spaces only; `chars` removes any of those characters instead (TRIM(BOTH chars FROM c)). */
+export const trim = (c: ColumnLike, chars?: string): Column => trimCall('trim', c, chars);
+export const btrim = (c: ColumnLike, chars?: string): Column => trimCall('btrim', c, chars);
+export const ltrim = (c: ColumnLike, chars?: string): Column => trimCall('ltrim', c, chars);
+export const rtrim = (c: ColumnLike, chars?: string): Column => trimCall('rtrim', c, chars);
+/** Pads on the left to `len` characters with `pad` repeated, or cuts to `len` characters. */
+export const lpad = (c: ColumnLike, len: number, pad = ' '): Column => callWithLiterals('lpad', c, len, pad);
+export const rpad = (c: ColumnLike, len: number, pad = ' '): Column => callWithLiterals('rpad', c, len, pad);
 export const concat = (...cs: ColumnLike[]): Column => call('concat', ...cs);
 export const substring = (c: ColumnLike, pos: number, len: number): Column => callWithLiterals('substring', c, pos, len);
-export const regexp_replace = (c: ColumnLike, pattern: string, replacement: string): Column =>
+export const regexpReplace = (c: ColumnLike, pattern: string, replacement: string): Column =>
   callWithLiterals('regexp_replace', c, pattern, replacement);
+export const regexp_replace = regexpReplace;
 export const split = (c: ColumnLike, pattern: string): Column => callWithLiterals('split', c, pattern);
 export const size = (c: ColumnLike): Column => call('size', c);
 export const coalesce = (...cs: ColumnLike[]): Column => call('coalesce', ...cs);
@@ -74,16 +138,25 @@ export const pow = (c: ColumnLike, e: Operand): Column => call('pow', c, e);
 export const greatest = (...cs: ColumnLike[]): Column => call('greatest', ...cs);
 export const least = (...cs: ColumnLike[]): Column => call('least', ...cs);
 export const hash = (...cs: ColumnLike[]): Column => call('hash', ...cs);
-export const current_timestamp = (): Column => call('current_timestamp');
-export const to_timestamp = (c: ColumnLike): Column => call('to_timestamp', c);
-export const unix_timestamp = (c: ColumnLike): Column => call('unix_timestamp', c);
-export const from_unixtime = (c: ColumnLike): Column => call('from_unixtime', c);
-export const date_trunc = (unit: string, c: ColumnLike): Column => new Column({
+export const currentTimestamp = (): Column => call('current_timestamp');
+export const current_timestamp = currentTimestamp;
+export const toTimestamp = (c: ColumnLike): Column => call('to_timestamp', c);
+export const to_timestamp = toTimestamp;
+export const unixTimestamp = (c: ColumnLike): Column => call('unix_timestamp', c);
+export const unix_timestamp = unixTimestamp;
+export const fromUnixtime = (c: ColumnLike): Column => call('from_unixtime', c);
+export const from_unixtime = fromUnixtime;
+export const dateTrunc = (unit: string, c: ColumnLike): Column => new Column({
   kind: 'call', fn: 'date_trunc', args: [{ kind: 'literal', value: unit }, columnExpr(c)],
 });
+export const date_trunc = dateTrunc;
 export const year = (c: ColumnLike): Column => call('year', c);
 export const month = (c: ColumnLike): Column => call('month', c);
 export const dayofmonth = (c: ColumnLike): Column => call('dayofmonth', c);
 export const hour = (c: ColumnLike): Column => call('hour', c);
 export const minute = (c: ColumnLike): Column => call('minute', c);
 export const second = (c: ColumnLike): Column => call('second', c);
+
+function trimCall(fn: string, c: ColumnLike, chars: string | undefined): Column {
+  return chars === undefined ? call(fn, c) : callWithLiterals(fn, c, chars);
+}

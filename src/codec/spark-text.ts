@@ -15,7 +15,8 @@ export function sparkTimestampText(ms: number): string {
 export function sparkDoubleText(v: number): string {
   if (!Number.isFinite(v)) return Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
   const abs = Math.abs(v);
-  if (abs === 0 || (abs >= 1e-3 && abs < 1e7)) return Number.isInteger(v) ? `${v}.0` : String(v);
+  if (abs === 0) return Object.is(v, -0) ? '-0.0' : '0.0';
+  if (abs >= 1e-3 && abs < 1e7) return Number.isInteger(v) ? `${v}.0` : String(v);
   const [mantissa, exponent] = v.toExponential().split('e') as [string, string];
   return `${mantissa.includes('.') ? mantissa : `${mantissa}.0`}E${Number(exponent)}`;
 }

@@ -2,7 +2,7 @@ import { Row, Schema, Value } from '../common/schema.js';
 import { fieldFor } from '../plan/analyzer.js';
 import { AggregateFunction, Expr, stripAlias } from '../plan/expressions.js';
 import { StateKey, StateValueCodec } from '../state/state-store.js';
-import { AGGREGATES, AggregateImpl, GroupEntry } from './aggregate-functions.js';
+import { aggregateImpl, AggregateImpl, GroupEntry } from './aggregate-functions.js';
 import { compileRowLoop } from './compile.js';
 import { ExecContext, PhysicalOperator } from './physical.js';
 import { jsonCodec, StatefulBase } from './stateful-base.js';
@@ -13,7 +13,9 @@ export interface AggregateSpec {
   readonly input: Schema;
   readonly output: Schema;
   readonly groups: readonly Expr[];
-  readonly aggs: readonly { readonly fn: AggregateFunction; readonly input: Expr | null }[];
+  readonly aggs: readonly {
+    readonly fn: AggregateFunction; readonly input: Expr | null; readonly by?: Expr; readonly params?: readonly Value[];
+  }[];
 }
 
 export function aggregateSpec(child: Schema, groups: readonly Expr[], aggs: readonly Expr[], output: Schema): AggregateSpec {
@@ -22,7 +24,7 @@ export function aggregateSpec(child: Schema, groups: readonly Expr[], aggs: read
     aggs: aggs.map((a) => {
       const e = stripAlias(a);
       if (e.kind !== 'aggregate') throw new Error('analyzer let a non-aggregate through');
-      return { fn: e.fn, input: e.child };
+      return { fn: e.fn, input: e.child, by: e.by, params: e.params };
     }),
   };
 }
@@ -35,7 +37,7 @@ export interface SlotLayout {
 }
 
 export function slotLayout(spec: AggregateSpec, firstSlot: number): SlotLayout {
-  const impls = spec.aggs.map((a) => AGGREGATES[a.fn]);
+  const impls = spec.aggs.map((a) => aggregateImpl(a.fn, a.params));
   const offsets: number[] = [];
   let next = firstSlot;
   for (const impl of impls) {
@@ -46,33 +48,36 @@ export function slotLayout(spec: AggregateSpec, firstSlot: number): SlotLayout {
 }
 
 /** JS statements updating every aggregate's slots of entry `e` from input locals (`ROW`: count(*)). */
-export function updateCode(layout: SlotLayout, inputs: readonly string[]): string {
-  return layout.impls.map((impl, i) => impl.update(layout.offsets[i]!, inputs[i]!)).join('\n');
+export function updateCode(layout: SlotLayout, inputs: readonly AggregateLocals[]): string {
+  return layout.impls.map((impl, i) => impl.update(layout.offsets[i]!, inputs[i]!.value, inputs[i]!.by)).join('\n');
 }
+
+/** The locals an aggregate reads per row: its input (`ROW` for count(*)) and max_by/min_by's ordering. */
+export interface AggregateLocals { readonly value: string; readonly by?: string }
 
 export function initCode(layout: SlotLayout): string {
   return layout.impls.flatMap((impl) => impl.init).join(', ');
 }
 
 /** Inputs of the aggregates as expressions, `count(*)` reading no column. */
-export function aggregateInputs(spec: AggregateSpec): { exprs: Expr[]; locals: (values: readonly string[]) => string[] } {
-  const exprs = spec.aggs.flatMap((a) => (a.input ? [a.input] : []));
+export function aggregateInputs(spec: AggregateSpec): { exprs: Expr[]; locals: (values: readonly string[]) => AggregateLocals[] } {
+  const exprs = spec.aggs.flatMap((a) => [...(a.input ? [a.input] : []), ...(a.by ? [a.by] : [])]);
   return {
     exprs,
     locals: (values) => {
       let next = 0;
-      return spec.aggs.map((a) => (a.input ? values[next++]! : 'ROW'));
+      return spec.aggs.map((a) => ({ value: a.input ? values[next++]! : 'ROW', by: a.by ? values[next++]! : undefined }));
     },
   };
 }
 
-/** Converts the Set slots of countDistinct to arrays for the checkpoint and back. */
+/** Converts the slots that are not plain data (countDistinct's Set, HyperLogLog registers) for the checkpoint and back. */
 export function entryCodec(layout: SlotLayout): StateValueCodec<GroupEntry> {
-  const setSlots = layout.impls.flatMap((impl, i) => (impl.setSlot ? [layout.offsets[i]!] : []));
-  if (setSlots.length === 0) return jsonCodec<GroupEntry>();
+  const codecs = new Map(layout.impls.flatMap((impl, i) => (impl.slotCodec ? [[layout.offsets[i]!, impl.slotCodec] as const] : [])));
+  if (codecs.size === 0) return jsonCodec<GroupEntry>();
   return {
-    encode: (e) => e.map((v, i) => (setSlots.includes(i) ? [...(v as Set<Value>)] : v)),
-    decode: (d) => (d as unknown[]).map((v, i) => (setSlots.includes(i) ? new Set(v as Value[]) : v)),
+    encode: (e) => e.map((v, i) => codecs.get(i)?.encode(v) ?? v),
+    decode: (d) => (d as unknown[]).map((v, i) => codecs.get(i)?.decode(v) ?? v),
   };
 }
 

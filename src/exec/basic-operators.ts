@@ -1,5 +1,6 @@
 /** The stateless physical operators: scans, fused row-at-a-time stages, union, watermark, sort, limit. */
 import { ownValue } from '../codec/fields.js';
+import { compareUtf8 } from '../common/spark-strings.js';
 import { Row, Schema, Value } from '../common/schema.js';
 import { nameOf } from '../plan/analyzer.js';
 import { Expr } from '../plan/expressions.js';
@@ -165,5 +166,7 @@ function compareValues(x: Value, y: Value): number {
   if (x === null) return -1;
   if (y === null) return 1;
   if (typeof x === 'object' || typeof y === 'object') return compareValues(JSON.stringify(x), JSON.stringify(y));
+  // Spark orders strings by their UTF-8 bytes, not by UTF-16 units.
+  if (typeof x === 'string' && typeof y === 'string') return compareUtf8(x, y);
   return x < y ? -1 : x > y ? 1 : 0;
 }

@@ -68,7 +68,12 @@ class CodeBuilder {
           case '%': return `(${l} === null || ${r} === null || ${r} === 0 ? null : ${l} % ${r})`;
           case '=': return `(${l} === null || ${r} === null ? null : ${l} === ${r})`;
           case '!=': return `(${l} === null || ${r} === null ? null : ${l} !== ${r})`;
-          default: return `(${l} === null || ${r} === null ? null : ${l} ${expr.op} ${r})`;
+          default:
+            // Strings order by UTF-8 bytes, as in Spark, which JavaScript's UTF-16 comparison does not give.
+            if (typeOf(expr.left, schema) === 'string' && typeOf(expr.right, schema) === 'string') {
+              return `(${l} === null || ${r} === null ? null : rt.compareText(${l}, ${r}) ${expr.op} 0)`;
+            }
+            return `(${l} === null || ${r} === null ? null : ${l} ${expr.op} ${r})`;
         }
       }
       case 'unary': {
@@ -90,8 +95,9 @@ class CodeBuilder {
       case 'call': {
         const fn = SCALAR_FUNCTIONS[expr.fn]!;
         const args = expr.args.map((a) => this.emit(a, schema, row, out));
-        if (fn.handlesNull || args.length === 0) return `(${fn.emit(args)})`;
-        return `(${args.map((a) => `${a} === null`).join(' || ')} ? null : ${fn.emit(args)})`;
+        const code = fn.emit(args, expr.args.map((a) => typeOf(a, schema)));
+        if (fn.handlesNull || args.length === 0) return `(${code})`;
+        return `(${args.map((a) => `${a} === null`).join(' || ')} ? null : ${code})`;
       }
       case 'in': {
         const v = this.emit(expr.child, schema, row, out);

@@ -57,7 +57,8 @@ export class DeduplicateExec extends StatefulBase<number> {
   }
 
   protected run([rows]: readonly Row[][], ctx: ExecContext): Row[] {
-    const st: DedupStats = { dropped: 0, dropLate: ctx.streaming && this.evictsByWatermark(ctx.outputMode), out: [] };
+    // As Spark, late rows are dropped whatever the output mode (only an aggregation's complete mode keeps every group).
+    const st: DedupStats = { dropped: 0, dropLate: ctx.streaming && this.hasEventTime, out: [] };
     this.loop(rows!, ctx, this.store, st, keyPart);
     this.droppedByWatermark = st.dropped;
     if (st.dropLate && this.evictable) this.evict(ctx.watermarkMs, (expiresAt) => expiresAt);

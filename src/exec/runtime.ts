@@ -1,8 +1,12 @@
-import { dayOf, isIntegerValue, isLongValue, isTimestampValue } from '../codec/domains.js';
+import { dayOf, INT_MAX, INT_MIN, isIntegerValue, isLongValue, isTimestampValue } from '../codec/domains.js';
+import { parseJavaDouble, parseSparkIntegral } from '../codec/spark-numbers.js';
 import { formatTimestamp, sparkDoubleText, sparkTimestampText } from '../codec/spark-text.js';
 import { parseTimestamp } from '../codec/timestamp.js';
 import { AtomicType, DataType, Value } from '../common/schema.js';
+import { codePointLength, codePointSlice, compareUtf8 } from '../common/spark-strings.js';
 import { likeRegex } from '../plan/like-pattern.js';
+import { hllAdd, hllMerge } from './hyperloglog.js';
+import { quantileAdd, quantileMerge } from './quantile-summary.js';
 
 /**
  * Helpers that compiled expressions call for work too large to inline. Spark's non-ANSI rules:
@@ -20,14 +24,52 @@ function cachedRegex(key: string, make: () => RegExp): RegExp {
 }
 
 export const runtime = {
-  toText(v: Value): string {
-    // String() for numbers: JSON.stringify would write NaN and infinities as null.
-    return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : JSON.stringify(v);
+  /** A non-null value of type `from` where a string is expected: Spark's implicit cast (`43.0` for a double). */
+  toText(v: Value, from: DataType): string {
+    return runtime.cast(v, from, 'string') as string;
   },
+  doubleText: sparkDoubleText,
+  length: codePointLength,
+  /**
+   * Spark's substring (1-based; 0 acts as 1; negative counts from the end). The end is computed from the
+   * unclamped start, then the start is clamped: substring('hello', -7, 3) is 'h'.
+   */
   substring(s: string, pos: number, len: number): string {
-    const start = pos > 0 ? pos - 1 : pos < 0 ? Math.max(0, s.length + pos) : 0;
-    return s.substring(start, start + Math.max(0, len));
+    const start = pos > 0 ? pos - 1 : pos < 0 ? codePointLength(s) + pos : 0;
+    return codePointSlice(s, Math.max(start, 0), start + len);
   },
+  /** Spark's lpad/rpad: pads to `len` code points with `pad` repeated, or cuts to `len` when longer. */
+  pad(s: string, len: number, pad: string, left: boolean): string {
+    const chars = Array.from(s);
+    const missing = len - chars.length;
+    if (missing <= 0 || pad === '') return chars.slice(0, Math.max(len, 0)).join('');
+    const padChars = Array.from(pad);
+    const fill = Array.from({ length: missing }, (_, i) => padChars[i % padChars.length]!).join('');
+    return left ? fill + s : s + fill;
+  },
+  /** Spark's trim functions: without `chars` they remove spaces (U+0020) only, not tabs or newlines. */
+  trim(s: string, chars: string, start: boolean, end: boolean): string {
+    if (!/[\uD800-\uDFFF]/.test(chars)) {
+      // No character beyond U+FFFF to remove: one UTF-16 unit is one candidate, and a surrogate is never removed.
+      let from = 0;
+      let to = s.length;
+      if (start) while (from < to && chars.includes(s[from]!)) from++;
+      if (end) while (to > from && chars.includes(s[to - 1]!)) to--;
+      return s.slice(from, to);
+    }
+    const remove = new Set(Array.from(chars));
+    const cps = Array.from(s);
+    let from = 0;
+    let to = cps.length;
+    if (start) while (from < to && remove.has(cps[from]!)) from++;
+    if (end) while (to > from && remove.has(cps[to - 1]!)) to--;
+    return cps.slice(from, to).join('');
+  },
+  compareText: compareUtf8,
+  hllAdd,
+  hllMerge,
+  quantileAdd,
+  quantileMerge,
   likePattern(pattern: string): RegExp {
     return cachedRegex(`like:${pattern}`, () => likeRegex(pattern));
   },
@@ -41,10 +83,19 @@ export const runtime = {
     const f = 10 ** scale;
     return Math.sign(x) * Math.round(Math.abs(x) * f) / f;
   },
+  /** greatest/least: strings by UTF-8 bytes, other values by JavaScript order; nulls skipped. */
   extreme(values: Value[], direction: 1 | -1): Value {
     let best: Value = null;
-    for (const v of values) if (v !== null && v !== undefined && (best === null || (v > best) === (direction === 1))) best = v;
+    for (const v of values) {
+      if (v === null || v === undefined) continue;
+      if (best === null || Math.sign(runtime.compare(v, best)) === direction) best = v;
+    }
     return best;
+  },
+  /** Order of two non-null atomic values of one type. */
+  compare(a: Value, b: Value): number {
+    if (typeof a === 'string' && typeof b === 'string') return compareUtf8(a, b);
+    return a! < b! ? -1 : a! > b! ? 1 : 0;
   },
   /** to_timestamp and casts of text: the sources' parser (UTC unless the text names an offset); null when not a timestamp. */
   parseTimestamp(v: Value): number | null {
@@ -82,15 +133,17 @@ export const runtime = {
         if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf8');
         return typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
       case 'integer': case 'long': {
+        if (typeof v === 'string') return to === 'integer' ? parseSparkIntegral(v, INT_MIN, INT_MAX)
+          : parseSparkIntegral(v, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
         // Spark casts a timestamp to whole seconds since the epoch.
         const n = from === 'timestamp' ? Math.floor(Number(v) / 1000) : Number(v);
-        if (typeof v === 'string' && v.trim() === '') return null;
         const whole = Math.trunc(n) + 0;
         return (to === 'integer' ? isIntegerValue(whole) : isLongValue(whole)) ? whole : null;
       }
       case 'double': {
         if (from === 'timestamp') return Number(v) / 1000;
-        const n = typeof v === 'string' && v.trim() === '' ? NaN : Number(v);
+        if (typeof v === 'string') return parseJavaDouble(v);
+        const n = Number(v);
         return Number.isNaN(n) ? null : n;
       }
       case 'boolean':

@@ -10,6 +10,7 @@ import { compileRowLoop } from './compile.js';
 import { ExecContext, PhysicalOperator } from './physical.js';
 import { StatefulBase } from './stateful-base.js';
 import { KEY_PART_PARAM, keyCode, keyPart, stateKeyOf } from './state-keys.js';
+import { runtime } from './runtime.js';
 
 /** A key's sessions: its other grouping values, and sessions `[start, end, ...aggregate slots]`. */
 interface SessionState { readonly g: Value[]; s: GroupEntry[] }
@@ -37,7 +38,8 @@ export class SessionWindowExec extends StatefulBase<SessionState> {
       fieldFor(session, spec.input).eventTimeDelayMs !== undefined);
     this.layout = layout;
     this.sessionIndex = sessionIndex;
-    this.mergeInto = new Function('e', 'o', layout.impls.map((impl, i) => impl.merge(layout.offsets[i]!)).join('\n')) as
+    const mergeCode = layout.impls.map((impl, i) => impl.merge(layout.offsets[i]!)).join('\n');
+    this.mergeInto = new Function('rt', `return function mergeInto(e, o) {\n${mergeCode}\n};`)(runtime) as
       (e: GroupEntry, o: GroupEntry) => void;
     const others = spec.groups.filter((_, i) => i !== sessionIndex);
     const inputs = aggregateInputs(spec);

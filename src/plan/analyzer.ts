@@ -1,6 +1,7 @@
 import { AnalysisError } from '../common/errors.js';
 import { DataType, Field, isNumeric, Schema, typeToString, WINDOW_TYPE } from '../common/schema.js';
-import { BinaryOp, Expr, stripAlias, walk } from './expressions.js';
+import { BinaryOp, children, Expr, stripAlias, walk } from './expressions.js';
+import { checkPercentileParameters, DEFAULT_ACCURACY, hllPrecision } from './aggregate-parameters.js';
 import { joinSchema } from './join-analysis.js';
 import { LogicalPlan } from './logical.js';
 import { SCALAR_FUNCTIONS } from './scalar-functions.js';
@@ -113,7 +114,7 @@ function computeSchema(plan: LogicalPlan): Schema {
 function stripAliasIsAggregate(e: Expr): boolean {
   const inner = stripAlias(e);
   if (inner.kind !== 'aggregate') return false;
-  if (inner.child) rejectAggregates(inner.child, 'an aggregate function');
+  for (const input of children(inner)) rejectAggregates(input, 'an aggregate function');
   return true;
 }
 
@@ -192,8 +193,10 @@ export function typeOf(expr: Expr, input: Schema): DataType {
     case 'column': return resolveColumn(expr.path, input).type;
     case 'literal': {
       const v = expr.value;
-      if (typeof v === 'number') return Number.isInteger(v) && Math.abs(v) <= 2147483647 ? 'integer' : Number.isInteger(v) ? 'long' : 'double';
+      // An integer beyond 2^53 is not exact in JavaScript: it is a double, not a long that was rounded.
+      if (typeof v === 'number') return Number.isInteger(v) && Math.abs(v) <= 2147483647 ? 'integer' : Number.isSafeInteger(v) ? 'long' : 'double';
       if (typeof v === 'boolean') return 'boolean';
+      if (v instanceof Uint8Array) return 'binary';
       return 'string';
     }
     case 'alias': case 'sortOrder': return typeOf(expr.child, input);
@@ -244,7 +247,35 @@ export function typeOf(expr: Expr, input: Schema): DataType {
         case 'count': case 'countDistinct': return 'long';
         case 'avg': requireNumeric(expr, t); return 'double';
         case 'sum': requireNumeric(expr, t); return t === 'double' ? 'double' : 'long';
-        case 'collectList': return { kind: 'array', element: t };
+        case 'collectList': case 'collectSet': return { kind: 'array', element: t };
+        case 'stddev': case 'stddevSamp': case 'stddevPop': case 'variance': case 'varSamp': case 'varPop':
+          requireNumeric(expr, t); return 'double';
+        case 'countIf': requireBoolean(expr, t); return 'long';
+        case 'boolAnd': case 'boolOr': requireBoolean(expr, t); return 'boolean';
+        case 'approxCountDistinct': {
+          const rsd = expr.params?.[0];
+          if (rsd !== undefined && typeof rsd !== 'number') {
+            throw new AnalysisError(`${nameOf(expr)}: the relative standard deviation must be a number, got ${JSON.stringify(rsd)}.`,
+              'WRONG_ARGUMENTS');
+          }
+          if (rsd !== undefined) hllPrecision(rsd);
+          return 'long';
+        }
+        case 'percentileApprox': {
+          checkPercentileParameters(nameOf(expr), expr.params?.[0], expr.params?.[1]);
+          if (!isNumeric(t) && t !== 'timestamp' && t !== 'date') {
+            throw new AnalysisError(`${nameOf(expr)} needs a numeric, date or timestamp column, got ${typeToString(t)}.`, 'TYPE_MISMATCH');
+          }
+          return Array.isArray(expr.params?.[0]) ? { kind: 'array', element: t } : t;
+        }
+        case 'maxBy': case 'minBy': {
+          const by = expr.by ? typeOf(expr.by, input) : undefined;
+          if (by === undefined || typeof by !== 'string' || by === 'binary') {
+            throw new AnalysisError(`${nameOf(expr)} needs an ordering of an orderable type (number, string, timestamp, ` +
+              `boolean)${by === undefined ? '' : `, got ${typeToString(by)}`}.`, 'TYPE_MISMATCH');
+          }
+          return t;
+        }
         default: return t;
       }
     }
@@ -257,6 +288,12 @@ export function typeOf(expr: Expr, input: Schema): DataType {
       return WINDOW_TYPE;
     }
     case 'star': throw new AnalysisError(`'*' can only be used alone in select() or in count('*').`, 'MISPLACED_STAR');
+  }
+}
+
+function requireBoolean(expr: Expr, t: DataType): void {
+  if (t !== 'boolean') {
+    throw new AnalysisError(`${nameOf(expr)} needs a boolean column (a condition), got ${typeToString(t)}.`, 'TYPE_MISMATCH');
   }
 }
 
@@ -298,8 +335,13 @@ export function nameOf(expr: Expr): string {
     case 'aggregate': {
       const arg = expr.child ? nameOf(expr.child) : '1';
       if (expr.fn === 'countDistinct') return `count(DISTINCT ${arg})`;
-      if (expr.fn === 'collectList') return `collect_list(${arg})`;
-      return `${expr.fn}(${arg})`;
+      const args = [arg, ...(expr.by ? [nameOf(expr.by)] : [])];
+      if (expr.fn === 'percentileApprox') {
+        const [percentage, accuracy = DEFAULT_ACCURACY] = expr.params ?? [];
+        args.push(Array.isArray(percentage) ? `array(${percentage.join(', ')})` : String(percentage), String(accuracy));
+      }
+      // Spark's SQL names: collectList is collect_list, maxBy max_by.
+      return `${expr.fn.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}(${args.join(', ')})`;
     }
     case 'window': return 'window';
     case 'sessionWindow': return 'session_window';

@@ -3,7 +3,9 @@ import { AtomicType, Value } from '../common/schema.js';
 export type BinaryOp = '+' | '-' | '*' | '/' | '%' | '=' | '!=' | '>' | '>=' | '<' | '<=' | 'and' | 'or';
 export type UnaryOp = 'not' | 'negate' | 'isNull' | 'isNotNull';
 export type AggregateFunction =
-  | 'count' | 'sum' | 'avg' | 'min' | 'max' | 'countDistinct' | 'first' | 'last' | 'collectList';
+  | 'count' | 'sum' | 'avg' | 'min' | 'max' | 'countDistinct' | 'first' | 'last' | 'collectList'
+  | 'collectSet' | 'stddev' | 'stddevSamp' | 'stddevPop' | 'variance' | 'varSamp' | 'varPop'
+  | 'maxBy' | 'minBy' | 'countIf' | 'boolAnd' | 'boolOr' | 'approxCountDistinct' | 'percentileApprox';
 
 /** Expressions as the analyzer and the compiler see them: plain data, no behaviour. */
 export type Expr =
@@ -16,7 +18,13 @@ export type Expr =
   | { readonly kind: 'call'; readonly fn: string; readonly args: readonly Expr[] }
   | { readonly kind: 'in'; readonly child: Expr; readonly list: readonly Expr[] }
   | { readonly kind: 'case'; readonly branches: readonly (readonly [Expr, Expr])[]; readonly otherwise: Expr | null }
-  | { readonly kind: 'aggregate'; readonly fn: AggregateFunction; readonly child: Expr | null }
+  | {
+    readonly kind: 'aggregate'; readonly fn: AggregateFunction; readonly child: Expr | null;
+    /** The ordering input of max_by/min_by. */
+    readonly by?: Expr;
+    /** Literal parameters: approx_count_distinct's relative standard deviation, percentile_approx's percentage and accuracy. */
+    readonly params?: readonly Value[];
+  }
   | { readonly kind: 'window'; readonly time: Expr; readonly sizeMs: number; readonly slideMs: number; readonly startMs: number }
   | { readonly kind: 'sessionWindow'; readonly time: Expr; readonly gapMs: number }
   | { readonly kind: 'sortOrder'; readonly child: Expr; readonly descending: boolean }
@@ -40,7 +48,7 @@ export function children(expr: Expr): readonly Expr[] {
     case 'call': return expr.args;
     case 'in': return [expr.child, ...expr.list];
     case 'case': return [...expr.branches.flat(), ...(expr.otherwise ? [expr.otherwise] : [])];
-    case 'aggregate': return expr.child ? [expr.child] : [];
+    case 'aggregate': return [...(expr.child ? [expr.child] : []), ...(expr.by ? [expr.by] : [])];
     case 'window': case 'sessionWindow': return [expr.time];
     default: return [];
   }

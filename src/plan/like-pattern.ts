@@ -20,7 +20,8 @@ export function likeRegex(pattern: string): RegExp {
       source += c === '%' ? '.*' : c === '_' ? '.' : escapeRegex(c);
     }
   }
-  return new RegExp(`^${source}$`, 's');
+  // 'u': `_` is one character (code point), not one UTF-16 unit.
+  return new RegExp(`^${source}$`, 'su');
 }
 
 function escapeRegex(text: string): string {

@@ -14,7 +14,8 @@ export interface ScalarFunction {
   resultType(args: readonly DataType[]): DataType;
   /** True when the function decides itself what a null argument means (otherwise: null in, null out). */
   readonly handlesNull?: boolean;
-  emit(args: readonly string[]): string;
+  /** `types` are the arguments' analyzed types (e.g. to print a double argument of a string function as Spark does). */
+  emit(args: readonly string[], types: readonly DataType[]): string;
   /** Checks the arguments given as literals (undefined for the others) when the query is analyzed. */
   checkLiterals?(args: readonly (Value | undefined)[]): void;
 }
@@ -26,6 +27,12 @@ const bool = (): DataType => 'boolean';
 const ts = (): DataType => 'timestamp';
 const same = (args: readonly DataType[]): DataType => args[0] ?? 'string';
 
+/** An argument of a string function as text: Spark casts other types implicitly (a double 43 is `43.0`). */
+const text = (arg: string | undefined, type: DataType | undefined): string =>
+  (type === 'string' ? arg! : type === 'integer' || type === 'long' ? `String(${arg})`
+    : type === 'double' ? `rt.doubleText(${arg})` : `rt.toText(${arg}, ${JSON.stringify(type)})`);
+const SPACE = "' '";
+
 function fn(sqlName: string, minArgs: number, maxArgs: number, resultType: ScalarFunction['resultType'],
   emit: ScalarFunction['emit'], handlesNull = false): ScalarFunction {
   return { sqlName, minArgs, maxArgs, resultType, emit, handlesNull };
@@ -35,25 +42,30 @@ const datePart = (name: string, method: string): ScalarFunction =>
   fn(name, 1, 1, int, ([t]) => `new Date(${t}).${method}()${method === 'getUTCMonth' ? ' + 1' : ''}`);
 
 export const SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
-  upper: fn('upper', 1, 1, str, ([s]) => `String(${s}).toUpperCase()`),
-  lower: fn('lower', 1, 1, str, ([s]) => `String(${s}).toLowerCase()`),
-  length: fn('length', 1, 1, int, ([s]) => `String(${s}).length`),
-  trim: fn('trim', 1, 1, str, ([s]) => `String(${s}).trim()`),
-  ltrim: fn('ltrim', 1, 1, str, ([s]) => `String(${s}).trimStart()`),
-  rtrim: fn('rtrim', 1, 1, str, ([s]) => `String(${s}).trimEnd()`),
-  concat: fn('concat', 1, 64, str, (args) => args.map((a) => `rt.toText(${a})`).join(' + ')),
+  upper: fn('upper', 1, 1, str, ([s], [t]) => `${text(s, t)}.toUpperCase()`),
+  lower: fn('lower', 1, 1, str, ([s], [t]) => `${text(s, t)}.toLowerCase()`),
+  length: fn('length', 1, 1, int, ([s], [t]) => `rt.length(${text(s, t)})`),
+  // Spark's trim(str, trimStr) (the function form of TRIM(BOTH trimStr FROM str)); spaces only by default.
+  trim: fn('trim', 1, 2, str, ([s, c], [t, u]) => `rt.trim(${text(s, t)}, ${c ? text(c, u) : SPACE}, true, true)`),
+  btrim: fn('btrim', 1, 2, str, ([s, c], [t, u]) => `rt.trim(${text(s, t)}, ${c ? text(c, u) : SPACE}, true, true)`),
+  ltrim: fn('ltrim', 1, 2, str, ([s, c], [t, u]) => `rt.trim(${text(s, t)}, ${c ? text(c, u) : SPACE}, true, false)`),
+  rtrim: fn('rtrim', 1, 2, str, ([s, c], [t, u]) => `rt.trim(${text(s, t)}, ${c ? text(c, u) : SPACE}, false, true)`),
+  lpad: fn('lpad', 2, 3, str, ([s, n, p], [t, , u]) => `rt.pad(${text(s, t)}, ${n}, ${p ? text(p, u) : SPACE}, true)`),
+  rpad: fn('rpad', 2, 3, str, ([s, n, p], [t, , u]) => `rt.pad(${text(s, t)}, ${n}, ${p ? text(p, u) : SPACE}, false)`),
+  concat: fn('concat', 1, 64, str, (args, types) => args.map((a, i) => text(a, types[i])).join(' + ')),
   // Spark's substring is 1-based; position 0 behaves like 1.
-  substring: fn('substring', 2, 3, str, ([s, p, n]) => `rt.substring(String(${s}), ${p}, ${n ?? 'Infinity'})`),
-  contains: fn('contains', 2, 2, bool, ([s, t]) => `String(${s}).includes(String(${t}))`),
-  startswith: fn('startswith', 2, 2, bool, ([s, t]) => `String(${s}).startsWith(String(${t}))`),
-  endswith: fn('endswith', 2, 2, bool, ([s, t]) => `String(${s}).endsWith(String(${t}))`),
+  substring: fn('substring', 2, 3, str, ([s, p, n], [t]) => `rt.substring(${text(s, t)}, ${p}, ${n ?? 'Infinity'})`),
+  contains: fn('contains', 2, 2, bool, ([s, x], [t, u]) => `${text(s, t)}.includes(${text(x, u)})`),
+  startswith: fn('startswith', 2, 2, bool, ([s, x], [t, u]) => `${text(s, t)}.startsWith(${text(x, u)})`),
+  endswith: fn('endswith', 2, 2, bool, ([s, x], [t, u]) => `${text(s, t)}.endsWith(${text(x, u)})`),
   like: {
-    ...fn('like', 2, 2, bool, ([s, p]) => `rt.likePattern(${p}).test(String(${s}))`),
+    ...fn('like', 2, 2, bool, ([s, p], [t]) => `rt.likePattern(${p}).test(${text(s, t)})`),
     // An invalid pattern fails when the DataFrame is built, not in the middle of a batch.
     checkLiterals: ([, pattern]) => { if (typeof pattern === 'string') likeRegex(pattern); },
   },
-  rlike: fn('rlike', 2, 2, bool, ([s, p]) => `rt.regex(${p}).test(String(${s}))`),
-  regexp_replace: fn('regexp_replace', 3, 3, str, ([s, p, r]) => `String(${s}).replace(rt.regexAll(${p}), String(${r}))`),
+  rlike: fn('rlike', 2, 2, bool, ([s, p], [t]) => `rt.regex(${p}).test(${text(s, t)})`),
+  regexp_replace: fn('regexp_replace', 3, 3, str, ([s, p, r], [t, , u]) =>
+    `${text(s, t)}.replace(rt.regexAll(${p}), ${text(r, u)})`),
   coalesce: fn('coalesce', 1, 64, same, (args) => `(${args.map((a) => `${a} ?? `).join('')}null)`, true),
   abs: fn('abs', 1, 1, same, ([x]) => `Math.abs(${x})`),
   round: fn('round', 1, 2, same, ([x, d]) => `rt.roundHalfUp(${x}, ${d ?? 0})`),
@@ -77,6 +89,6 @@ export const SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
   minute: datePart('minute', 'getUTCMinutes'),
   second: datePart('second', 'getUTCSeconds'),
   size: fn('size', 1, 1, int, ([a]) => `${a}.length`),
-  split: fn('split', 2, 2, () => ({ kind: 'array', element: 'string' }), ([s, p]) => `String(${s}).split(rt.regex(${p}))`),
+  split: fn('split', 2, 2, () => ({ kind: 'array', element: 'string' }), ([s, p], [t]) => `${text(s, t)}.split(rt.regex(${p}))`),
   hash: fn('hash', 1, 64, int, (args) => `rt.hashValues([${args.join(', ')}])`, true),
 };

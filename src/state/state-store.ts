@@ -1,4 +1,5 @@
 import { CheckpointStorage } from '../checkpoint/storage.js';
+import { compareUtf8 } from '../common/spark-strings.js';
 
 /**
  * Keys are a key column's value itself (one column: null included) or the injective text code of
@@ -20,7 +21,8 @@ export function compareStateKeys(a: StateKey, b: StateKey): number {
   if (typeof a === 'number' && typeof b === 'number' && (Number.isNaN(a) || Number.isNaN(b))) {
     return Number.isNaN(a) ? (Number.isNaN(b) ? 0 : 1) : -1;
   }
-  return (a as string | number | boolean) < (b as string | number | boolean) ? -1 : 1;
+  if (typeof a === 'string' && typeof b === 'string') return compareUtf8(a, b);
+  return (a as number | boolean) < (b as number | boolean) ? -1 : 1;
 }
 
 /** Converts live state values to plain data (numbers, strings, arrays, objects) and back (e.g. a Set held for countDistinct). */

@@ -1,6 +1,6 @@
 import { AnalysisError } from '../../common/errors.js';
 import { unknownNameError } from '../../common/nearest-name.js';
-import { parseTypeName } from '../../common/schema.js';
+import { parseTypeName, Value } from '../../common/schema.js';
 import { AggregateFunction, BinaryOp, Expr } from '../../plan/expressions.js';
 import { SCALAR_FUNCTIONS } from '../../plan/scalar-functions.js';
 import { Position, SqlExpr } from '../../sql/ast.js';
@@ -11,7 +11,11 @@ import { parseExpression } from '../../sql/parser.js';
 /** Spark SQL's aggregate function names and weir's aggregates. */
 const AGGREGATES: Readonly<Record<string, AggregateFunction>> = {
   count: 'count', sum: 'sum', avg: 'avg', mean: 'avg', min: 'min', max: 'max', first: 'first', last: 'last',
-  collect_list: 'collectList', first_value: 'first', last_value: 'last',
+  collect_list: 'collectList', first_value: 'first', last_value: 'last', collect_set: 'collectSet',
+  stddev: 'stddev', std: 'stddev', stddev_samp: 'stddevSamp', stddev_pop: 'stddevPop', variance: 'variance',
+  var_samp: 'varSamp', var_pop: 'varPop', max_by: 'maxBy', min_by: 'minBy', count_if: 'countIf', bool_and: 'boolAnd',
+  every: 'boolAnd', bool_or: 'boolOr', some: 'boolOr', any: 'boolOr', approx_count_distinct: 'approxCountDistinct',
+  percentile_approx: 'percentileApprox', approx_percentile: 'percentileApprox',
 };
 
 const BINARY: Readonly<Record<string, BinaryOp>> = {
@@ -102,6 +106,15 @@ export class SqlExpressions {
       if (name === 'count' && (star || (e.args.length === 1 && isLiteralOne(e.args[0]!)))) {
         return { kind: 'aggregate', fn: 'count', child: null };
       }
+      if (aggregate === 'maxBy' || aggregate === 'minBy') {
+        if (e.args.length !== 2) throw at(e.at, `${name} takes (value, ordering), got ${e.args.length} argument(s)`);
+        return { kind: 'aggregate', fn: aggregate, child: this.toExpr(e.args[0]!), by: this.toExpr(e.args[1]!) };
+      }
+      if ((aggregate === 'approxCountDistinct' && e.args.length === 2) || aggregate === 'percentileApprox') {
+        const [input, ...params] = e.args;
+        if (!input || params.length > 2) throw at(e.at, `${name} takes (column, parameters...), at most 3 arguments`);
+        return { kind: 'aggregate', fn: aggregate, child: this.toExpr(input), params: params.map((p) => literalParameter(p, name)) };
+      }
       if (e.args.length !== 1) throw at(e.at, `${name} takes one argument, got ${e.args.length}`);
       return { kind: 'aggregate', fn: aggregate, child: this.toExpr(e.args[0]!) };
     }
@@ -127,6 +140,15 @@ export class SqlExpressions {
     }
     return { kind: 'call', fn: name, args: e.args.map((a) => this.toExpr(a)) };
   }
+}
+
+/** A literal parameter of an aggregate: a number, or array(numbers...) for percentile_approx's percentages. */
+function literalParameter(e: SqlExpr, fn: string): Value {
+  if (e.kind === 'literal') return e.value;
+  if (e.kind === 'call' && e.name === 'array' && e.args.every((a) => a.kind === 'literal')) {
+    return e.args.map((a) => (a.kind === 'literal' ? a.value : null));
+  }
+  throw at(e.at, `${fn}'s parameters must be literals (a number, or array(0.25, 0.5) for percentages)`);
 }
 
 function negateIf(negated: boolean, e: Expr): Expr {
