@@ -51,6 +51,19 @@ function pathCheck(type: DataType, textCheck: ValueCheck | null): PathCheck | nu
       return reason === null ? null : { column: path, reason };
     };
   }
+  if (type.kind === 'map') {
+    const inner = pathCheck(type.value, textCheck);
+    if (!inner) return null;
+    return (v, path) => {
+      const map = v as Readonly<Record<string, Value>>;
+      for (const key of Object.keys(map)) {
+        const item = map[key]!;
+        const problem = item === null ? null : inner(item, `${path}[${JSON.stringify(key)}]`);
+        if (problem) return problem;
+      }
+      return null;
+    };
+  }
   if (type.kind === 'array') {
     const element = pathCheck(type.element, textCheck);
     if (!element) return null;

@@ -1,4 +1,4 @@
-import { DataType, Row, Schema, Value } from '../../common/schema.js';
+import { DataType, Row, Schema, someNestedType, Value } from '../../common/schema.js';
 import { rowJson } from '../../sinks/rejected-rows.js';
 import { fieldReadCode, ownValue, setField } from '../../codec/fields.js';
 
@@ -41,8 +41,7 @@ function base64Of(v: Value): string {
 
 /** True when a nested type holds values written as text: timestamps, dates, binary. */
 function hasTime(t: DataType): boolean {
-  if (typeof t === 'string') return t === 'timestamp' || t === 'date' || t === 'binary';
-  return t.kind === 'array' ? hasTime(t.element) : t.fields.some((f) => hasTime(f.type));
+  return someNestedType(t, (a) => a === 'timestamp' || a === 'date' || a === 'binary');
 }
 
 /** A nested value with its timestamps and dates turned into text, ready for JSON.stringify. */
@@ -52,6 +51,10 @@ function withTimeText(v: Value, t: DataType): Value {
   if (t.kind === 'array') return (v as readonly Value[]).map((e) => withTimeText(e, t.element));
   const obj = v as Record<string, Value>;
   const out: Record<string, Value> = {};
+  if (t.kind === 'map') {
+    for (const key of Object.keys(obj)) setField(out, key, withTimeText(ownValue(obj, key) ?? null, t.value));
+    return out;
+  }
   for (const f of t.fields) setField(out, f.name, withTimeText(ownValue(obj, f.name) ?? null, f.type));
   return out;
 }

@@ -2,7 +2,7 @@ import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
 import { AnalysisError, ConnectorError, errorMessage } from '../../common/errors.js';
 import { injectFault } from '../../common/faults.js';
-import { DataType, Row, Schema, Value } from '../../common/schema.js';
+import { DataType, Row, Schema, someNestedType, Value } from '../../common/schema.js';
 import { connectJetStream, JetStreamHandle, natsFailure, natsServers } from './client.js';
 import { OutputMode } from '../../common/output-mode.js';
 import { isCommittedBatch } from '../../sinks/batch-identity.js';
@@ -182,8 +182,7 @@ export class NatsSink implements Sink {
  * write them; NaN and infinities as the strings "NaN", "Infinity", "-Infinity" (JSON has no such numbers).
  */
 export function jsonEncoder(schema: Schema): (row: Row) => string {
-  const hasTime = (t: DataType): boolean => typeof t === 'string' ? t === 'timestamp' || t === 'date'
-    : t.kind === 'array' ? hasTime(t.element) : t.fields.some((f) => hasTime(f.type));
+  const hasTime = (t: DataType): boolean => someNestedType(t, (a) => a === 'timestamp' || a === 'date');
   if (!schema.some((f) => hasTime(f.type))) return rowJson;
   const convert = (v: Value | undefined, t: DataType): Value => {
     if (v === null || v === undefined) return null;
@@ -193,6 +192,7 @@ export function jsonEncoder(schema: Schema): (row: Row) => string {
     }
     if (t.kind === 'array') return (v as readonly Value[]).map((e) => convert(e, t.element));
     const obj = v as Record<string, Value>;
+    if (t.kind === 'map') return Object.fromEntries(Object.keys(obj).map((k) => [k, convert(ownValue(obj, k), t.value)]));
     return Object.fromEntries(t.fields.map((f) => [f.name, convert(ownValue(obj, f.name), f.type)]));
   };
   return (row) => rowJson(Object.fromEntries(schema.map((f) => [f.name, convert(ownValue(row, f.name), f.type)])));

@@ -51,7 +51,7 @@ export function tableColumns(schema: Schema): TableColumn[] {
           return v === null || v === undefined ? null : atomic.encode(v);
         },
       });
-    } else if (type.kind === 'array') {
+    } else if (type.kind === 'array' || type.kind === 'map') {
       out.push({
         name, queryColumn, sqlType: 'jsonb', accepts: ['jsonb', 'json'], nullable,
         value: (row) => {
