@@ -192,3 +192,23 @@ export function parseSchemaDDL(ddl: string): Schema {
 export function parseDataType(text: string, context: string): DataType {
   return new DdlParser(text, `the type of ${context}`, "a type such as 'INT', 'ARRAY<STRING>' or 'STRUCT<a: INT, b: STRING>'").lone();
 }
+
+function quotedName(name: string): string {
+  return `\`${name.replaceAll('`', '``')}\``;
+}
+
+function typeDDL(t: DataType): string {
+  if (typeof t === 'string') return t === 'integer' ? 'INT' : t === 'long' ? 'BIGINT' : t.toUpperCase();
+  if (t.kind === 'array') return `ARRAY<${typeDDL(t.element)}>`;
+  if (t.kind === 'map') return `MAP<STRING, ${typeDDL(t.value)}>`;
+  return `STRUCT<${t.fields.map((f) => `${fieldDDL(f, ': ')}`).join(', ')}>`;
+}
+
+function fieldDDL(f: Field, separator: string): string {
+  return `${quotedName(f.name)}${separator}${typeDDL(f.type)}${f.nullable ? '' : ' NOT NULL'}`;
+}
+
+/** DDL text that {@link parseSchemaDDL} reads back as `schema` (names quoted, so any name survives). */
+export function schemaDDL(schema: Schema): string {
+  return schema.map((f) => fieldDDL(f, ' ')).join(', ');
+}
