@@ -192,7 +192,8 @@ export function typeOf(expr: Expr, input: Schema): DataType {
     case 'column': return resolveColumn(expr.path, input).type;
     case 'literal': {
       const v = expr.value;
-      if (typeof v === 'number') return Number.isInteger(v) && Math.abs(v) <= 2147483647 ? 'integer' : Number.isInteger(v) ? 'long' : 'double';
+      // A whole number beyond 2^53 is not an exact LONG (it may be rounded already): a DOUBLE, as Spark types 1e20.
+      if (typeof v === 'number') return Number.isInteger(v) && Math.abs(v) <= 2147483647 ? 'integer' : Number.isSafeInteger(v) ? 'long' : 'double';
       if (typeof v === 'boolean') return 'boolean';
       return 'string';
     }
