@@ -1,4 +1,5 @@
 import { Value } from '../common/schema.js';
+import { structOf } from '../plan/collection-functions.js';
 import { AggregateFunction, columnRef, Expr } from '../plan/expressions.js';
 import { Column, ColumnLike, columnExpr, Operand, toExpr } from './column.js';
 import { sqlColumn } from './sql/expressions.js';
@@ -87,3 +88,16 @@ export const dayofmonth = (c: ColumnLike): Column => call('dayofmonth', c);
 export const hour = (c: ColumnLike): Column => call('hour', c);
 export const minute = (c: ColumnLike): Column => call('minute', c);
 export const second = (c: ColumnLike): Column => call('second', c);
+
+// Nested types (plan/collection-functions.ts). A value argument that is not a Column is a literal, as in Spark.
+export const element_at = (c: ColumnLike, key: Operand): Column =>
+  new Column({ kind: 'call', fn: 'element_at', args: [columnExpr(c), toExpr(key)] });
+export const array = (...cs: ColumnLike[]): Column => call('array', ...cs);
+export const struct = (...cs: ColumnLike[]): Column => new Column(structOf(cs.map(columnExpr)));
+export const array_contains = (c: ColumnLike, value: Operand): Column =>
+  new Column({ kind: 'call', fn: 'array_contains', args: [columnExpr(c), toExpr(value)] });
+export const map_keys = (c: ColumnLike): Column => call('map_keys', c);
+export const map_values = (c: ColumnLike): Column => call('map_values', c);
+export const to_json = (c: ColumnLike): Column => call('to_json', c);
+/** JSON text as a struct of the DDL schema: `from_json(col('value').cast('string'), 'a INT, b STRING')`. */
+export const from_json = (c: ColumnLike, schemaDDL: string): Column => callWithLiterals('from_json', c, schemaDDL);

@@ -90,8 +90,9 @@ class CodeBuilder {
       case 'call': {
         const fn = SCALAR_FUNCTIONS[expr.fn]!;
         const args = expr.args.map((a) => this.emit(a, schema, row, out));
-        if (fn.handlesNull || args.length === 0) return `(${fn.emit(args)})`;
-        return `(${args.map((a) => `${a} === null`).join(' || ')} ? null : ${fn.emit(args)})`;
+        const code = fn.emit(args, expr.args.map((a) => typeOf(a, schema)));
+        if (fn.handlesNull || args.length === 0) return `(${code})`;
+        return `(${args.map((a) => `${a} === null`).join(' || ')} ? null : ${code})`;
       }
       case 'in': {
         const v = this.emit(expr.child, schema, row, out);

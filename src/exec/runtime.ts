@@ -2,6 +2,7 @@ import { dayOf, isIntegerValue, isLongValue, isTimestampValue } from '../codec/d
 import { formatTimestamp, sparkDoubleText, sparkTimestampText } from '../codec/spark-text.js';
 import { parseTimestamp } from '../codec/timestamp.js';
 import { AtomicType, DataType, Value } from '../common/schema.js';
+import { COLLECTION_RUNTIME } from '../plan/collection-functions.js';
 import { likeRegex } from '../plan/like-pattern.js';
 
 /**
@@ -20,6 +21,7 @@ function cachedRegex(key: string, make: () => RegExp): RegExp {
 }
 
 export const runtime = {
+  ...COLLECTION_RUNTIME,
   toText(v: Value): string {
     // String() for numbers: JSON.stringify would write NaN and infinities as null.
     return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : JSON.stringify(v);

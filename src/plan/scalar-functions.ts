@@ -1,4 +1,5 @@
 import { DataType, Value } from '../common/schema.js';
+import { COLLECTION_FUNCTIONS } from './collection-functions.js';
 import { likeRegex } from './like-pattern.js';
 
 /**
@@ -11,10 +12,11 @@ export interface ScalarFunction {
   readonly sqlName: string;
   readonly minArgs: number;
   readonly maxArgs: number;
-  resultType(args: readonly DataType[]): DataType;
+  /** `literals` holds the arguments given as literals (undefined for the others). */
+  resultType(args: readonly DataType[], literals: readonly (Value | undefined)[]): DataType;
   /** True when the function decides itself what a null argument means (otherwise: null in, null out). */
   readonly handlesNull?: boolean;
-  emit(args: readonly string[]): string;
+  emit(args: readonly string[], types: readonly DataType[]): string;
   /** Checks the arguments given as literals (undefined for the others) when the query is analyzed. */
   checkLiterals?(args: readonly (Value | undefined)[]): void;
 }
@@ -76,7 +78,7 @@ export const SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
   hour: datePart('hour', 'getUTCHours'),
   minute: datePart('minute', 'getUTCMinutes'),
   second: datePart('second', 'getUTCSeconds'),
-  size: fn('size', 1, 1, int, ([a]) => `${a}.length`),
   split: fn('split', 2, 2, () => ({ kind: 'array', element: 'string' }), ([s, p]) => `String(${s}).split(rt.regex(${p}))`),
   hash: fn('hash', 1, 64, int, (args) => `rt.hashValues([${args.join(', ')}])`, true),
+  ...COLLECTION_FUNCTIONS,
 };
