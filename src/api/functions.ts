@@ -101,3 +101,9 @@ export const map_values = (c: ColumnLike): Column => call('map_values', c);
 export const to_json = (c: ColumnLike): Column => call('to_json', c);
 /** JSON text as a struct of the DDL schema: `from_json(col('value').cast('string'), 'a INT, b STRING')`. */
 export const from_json = (c: ColumnLike, schemaDDL: string): Column => callWithLiterals('from_json', c, schemaDDL);
+
+// Generators, for select() (api/generators.ts).
+export const explode = (c: ColumnLike): Column => call('explode', c);
+export const explode_outer = (c: ColumnLike): Column => call('explode_outer', c);
+export const posexplode = (c: ColumnLike): Column => call('posexplode', c);
+export const posexplode_outer = (c: ColumnLike): Column => call('posexplode_outer', c);
