@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { JsonRowReader } from '../../src/codec/json-rows.js';
 import { schemaToString, toSchema } from '../../src/common/schema.js';
+import { jsonEncoder } from '../../src/connectors/nats/sink.js';
 import { AnalysisError, Weir } from '../../src/index.js';
 import { removeTempDirs, tempDir } from '../api/helpers.js';
 
@@ -83,4 +84,14 @@ test('the file sink writes nested columns as nested JSON, read back the same wit
   await query.stop();
   const back = await weir.read.format('json').schema(NESTED).load(out).collect();
   assert.deepEqual(back, [row]);
+});
+
+test('the NATS sink\'s JSON reads back through the shared row codec: binary as base64, times as ISO text, at any depth', () => {
+  const schema = toSchema('b BINARY, s STRUCT<t: TIMESTAMP, bs: ARRAY<BINARY>>, m MAP<STRING, DATE>');
+  const row = { b: Buffer.from('hi'), s: { t: 1500, bs: [Buffer.from([0, 255]), null] }, m: { d: Date.UTC(2024, 0, 2) } };
+  const text = jsonEncoder(schema)(row);
+  assert.equal(text, '{"b":"aGk=","s":{"t":"1970-01-01T00:00:01.500Z","bs":["AP8=",null]},"m":{"d":"2024-01-02"}}');
+  const reader = new JsonRowReader(schema);
+  assert.deepEqual(reader.readText(text), row);
+  assert.equal(reader.problem, null);
 });
