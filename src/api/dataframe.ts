@@ -9,6 +9,7 @@ import { Expr } from '../plan/expressions.js';
 import { JoinOn, parseJoinType } from '../plan/join-analysis.js';
 import { isStreaming, LogicalPlan } from '../plan/logical.js';
 import { Column, ColumnLike, columnExpr } from './column.js';
+import { generatorPlan } from './generators.js';
 import { ViewCatalog } from './sql/catalog.js';
 import { sqlColumn } from './sql/expressions.js';
 import type { DataStreamWriter } from './writer.js';
@@ -49,8 +50,10 @@ export class DataFrame<T extends Row = Row> {
     return this.session.writer(this);
   }
 
+  /** Columns or expressions; one of them may be a generator (`explode(col('tags'))`), giving a row per element. */
   select(...columns: ColumnLike[]): DataFrame {
-    return this.derive({ kind: 'project', child: this.plan, exprs: columns.map(columnExpr) });
+    const exprs = columns.map(columnExpr);
+    return this.derive(generatorPlan(this.plan, exprs) ?? { kind: 'project', child: this.plan, exprs });
   }
 
   /** Keeps rows where the condition is true (null counts as false); or, with a function, where it returns true. */
@@ -67,7 +70,7 @@ export class DataFrame<T extends Row = Row> {
     const exprs: Expr[] = this.columns.map((c): Expr => (c === name ? { kind: 'alias', child: column.expr, name }
       : { kind: 'column', path: [c] }));
     if (!this.columns.includes(name)) exprs.push({ kind: 'alias', child: column.expr, name });
-    return this.derive({ kind: 'project', child: this.plan, exprs });
+    return this.derive(generatorPlan(this.plan, exprs) ?? { kind: 'project', child: this.plan, exprs });
   }
 
   withColumnRenamed(existing: string, renamed: string): DataFrame {

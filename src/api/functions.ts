@@ -1,6 +1,7 @@
 import { sparkTimestampText } from '../codec/spark-text.js';
 import { AnalysisError } from '../common/errors.js';
 import { Value } from '../common/schema.js';
+import { structOf } from '../plan/collection-functions.js';
 import { AggregateFunction, columnRef, Expr } from '../plan/expressions.js';
 import { Column, ColumnLike, columnExpr, Operand, toExpr } from './column.js';
 import { sqlColumn } from './sql/expressions.js';
@@ -160,3 +161,22 @@ export const second = (c: ColumnLike): Column => call('second', c);
 function trimCall(fn: string, c: ColumnLike, chars: string | undefined): Column {
   return chars === undefined ? call(fn, c) : callWithLiterals(fn, c, chars);
 }
+
+// Nested types (plan/collection-functions.ts). A value argument that is not a Column is a literal, as in Spark.
+export const element_at = (c: ColumnLike, key: Operand): Column =>
+  new Column({ kind: 'call', fn: 'element_at', args: [columnExpr(c), toExpr(key)] });
+export const array = (...cs: ColumnLike[]): Column => call('array', ...cs);
+export const struct = (...cs: ColumnLike[]): Column => new Column(structOf(cs.map(columnExpr)));
+export const array_contains = (c: ColumnLike, value: Operand): Column =>
+  new Column({ kind: 'call', fn: 'array_contains', args: [columnExpr(c), toExpr(value)] });
+export const map_keys = (c: ColumnLike): Column => call('map_keys', c);
+export const map_values = (c: ColumnLike): Column => call('map_values', c);
+export const to_json = (c: ColumnLike): Column => call('to_json', c);
+/** JSON text as a struct of the DDL schema: `from_json(col('value').cast('string'), 'a INT, b STRING')`. */
+export const from_json = (c: ColumnLike, schemaDDL: string): Column => callWithLiterals('from_json', c, schemaDDL);
+
+// Generators, for select() (api/generators.ts).
+export const explode = (c: ColumnLike): Column => call('explode', c);
+export const explode_outer = (c: ColumnLike): Column => call('explode_outer', c);
+export const posexplode = (c: ColumnLike): Column => call('posexplode', c);
+export const posexplode_outer = (c: ColumnLike): Column => call('posexplode_outer', c);

@@ -18,7 +18,8 @@ import { describeValue, notNullable, notOfType, ProblemSlot } from './value-prob
  * (Spark keeps it exactly: a 64-bit id stays all its digits), true/false as text. integer, long: a whole
  * number in the type's range; double: any finite number; boolean: true/false. timestamp: epoch
  * milliseconds (a fraction of a millisecond is dropped) or ISO-8601 text, UTC unless it names an offset;
- * date: the same or a date, truncated to its UTC day. Both within years 0001-9999.
+ * date: the same or a date, truncated to its UTC day. Both within years 0001-9999. struct: a JSON object,
+ * its fields by the same rules; array: a JSON array; map: a JSON object, every value of the map's value type.
  */
 
 type CompiledConverter = (record: object, reader: JsonRowReader) => Row;
@@ -99,6 +100,13 @@ export class JsonRowReader implements ProblemSlot {
         return v.map((e: unknown, i) => (e === null ? null : this.convertValue(e, type.element, [...where, i])));
       }
       if (typeof v !== 'object' || v === null || Array.isArray(v)) return this.mismatch(v, type, where);
+      if (type.kind === 'map') {
+        const map: Row = {};
+        for (const [key, inner] of Object.entries(v)) {
+          setField(map, key, inner === null ? null : this.convertValue(inner, type.value, [...where, key]));
+        }
+        return map;
+      }
       const row: Row = {};
       for (const f of type.fields) {
         const inner = ownValue(v as Record<string, unknown>, f.name);

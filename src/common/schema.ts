@@ -1,9 +1,12 @@
+import { ATOMIC_TYPE_LIST, atomicTypeNamed, parseDataType, parseSchemaDDL } from './ddl.js';
 import { AnalysisError } from './errors.js';
 
 export type AtomicType = 'string' | 'integer' | 'long' | 'double' | 'boolean' | 'timestamp' | 'date' | 'binary';
 export interface StructType { readonly kind: 'struct'; readonly fields: readonly Field[] }
 export interface ArrayType { readonly kind: 'array'; readonly element: DataType }
-export type DataType = AtomicType | StructType | ArrayType;
+/** Spark's MAP<STRING, V>: a row holds it as a plain object, read through own properties only (codec/fields.ts). */
+export interface MapType { readonly kind: 'map'; readonly key: 'string'; readonly value: DataType }
+export type DataType = AtomicType | StructType | ArrayType | MapType;
 
 export interface Field {
   readonly name: string;
@@ -30,21 +33,11 @@ export const WINDOW_TYPE: StructType = {
   ],
 };
 
-const TYPE_NAMES: Record<string, AtomicType> = {
-  string: 'string', varchar: 'string', text: 'string',
-  int: 'integer', integer: 'integer', smallint: 'integer', tinyint: 'integer', short: 'integer', byte: 'integer',
-  long: 'long', bigint: 'long',
-  double: 'double', float: 'double', real: 'double', decimal: 'double', number: 'double',
-  boolean: 'boolean', bool: 'boolean',
-  timestamp: 'timestamp', date: 'date', binary: 'binary',
-};
-
+/** An atomic type by name (`int`, `BIGINT`, `decimal(10,2)`), for casts; nested types are not cast targets. */
 export function parseTypeName(name: string, context: string): AtomicType {
-  const t = TYPE_NAMES[name.trim().toLowerCase().replace(/\(.*\)$/, '')];
+  const t = atomicTypeNamed(name);
   if (!t) {
-    throw new AnalysisError(
-      `Unknown type '${name}' for ${context}: use one of string, int, long, double, boolean, timestamp, date, binary.`,
-      'UNKNOWN_TYPE');
+    throw new AnalysisError(`Unknown type '${name}' for ${context}: use one of ${ATOMIC_TYPE_LIST}.`, 'UNKNOWN_TYPE');
   }
   return t;
 }
@@ -53,35 +46,17 @@ export function parseTypeName(name: string, context: string): AtomicType {
 export type SchemaLike = string | Record<string, string> | Schema;
 
 export function toSchema(spec: SchemaLike): Schema {
-  if (typeof spec === 'string') return parseDDL(spec);
+  if (typeof spec === 'string') return parseSchemaDDL(spec);
   if (Array.isArray(spec)) return spec as Schema;
   return Object.entries(spec as Record<string, string>).map(([name, type]) => ({
-    name, type: parseTypeName(type, `column '${name}'`), nullable: true,
+    name, type: parseDataType(type, `column '${name}'`), nullable: true,
   }));
-}
-
-function parseDDL(ddl: string): Schema {
-  const fields: Field[] = [];
-  for (const part of ddl.split(',')) {
-    const m = /^\s*`?([A-Za-z_][\w]*)`?\s+([A-Za-z]+(?:\(\d+(?:,\s*\d+)?\))?)\s*(NOT\s+NULL)?\s*$/i.exec(part);
-    if (!m) {
-      throw new AnalysisError(
-        `Cannot read schema ${JSON.stringify(ddl)} near ${JSON.stringify(part.trim())}: ` +
-          `write it as 'name TYPE, name TYPE', e.g. 'ts TIMESTAMP, user STRING, amount DOUBLE'.`, 'INVALID_SCHEMA');
-    }
-    fields.push({ name: m[1]!, type: parseTypeName(m[2]!, `column '${m[1]}'`), nullable: !m[3] });
-  }
-  const seen = new Set<string>();
-  for (const f of fields) {
-    if (seen.has(f.name)) throw new AnalysisError(`Schema names column '${f.name}' twice.`, 'INVALID_SCHEMA');
-    seen.add(f.name);
-  }
-  return fields;
 }
 
 export function typeToString(t: DataType): string {
   if (typeof t === 'string') return t;
   if (t.kind === 'array') return `array<${typeToString(t.element)}>`;
+  if (t.kind === 'map') return `map<${t.key},${typeToString(t.value)}>`;
   return `struct<${t.fields.map((f) => `${f.name}:${typeToString(f.type)}`).join(',')}>`;
 }
 
@@ -95,4 +70,12 @@ export function isNumeric(t: DataType): boolean {
 
 export function fieldOf(schema: Schema, name: string): Field | undefined {
   return schema.find((f) => f.name === name);
+}
+
+/** True when `t` or a type nested in it satisfies `test`. */
+export function someNestedType(t: DataType, test: (atomic: AtomicType) => boolean): boolean {
+  if (typeof t === 'string') return test(t);
+  if (t.kind === 'array') return someNestedType(t.element, test);
+  if (t.kind === 'map') return someNestedType(t.value, test);
+  return t.fields.some((f) => someNestedType(f.type, test));
 }

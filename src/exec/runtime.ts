@@ -4,6 +4,7 @@ import { formatTimestamp, sparkDoubleText, sparkTimestampText } from '../codec/s
 import { parseTimestamp } from '../codec/timestamp.js';
 import { AtomicType, DataType, Value } from '../common/schema.js';
 import { codePointLength, codePointSlice, compareUtf8 } from '../common/spark-strings.js';
+import { COLLECTION_RUNTIME } from '../plan/collection-functions.js';
 import { likeRegex } from '../plan/like-pattern.js';
 import { hllAdd, hllMerge } from './hyperloglog.js';
 import { quantileAdd, quantileMerge } from './quantile-summary.js';
@@ -24,6 +25,7 @@ function cachedRegex(key: string, make: () => RegExp): RegExp {
 }
 
 export const runtime = {
+  ...COLLECTION_RUNTIME,
   /** A non-null value of type `from` where a string is expected: Spark's implicit cast (`43.0` for a double). */
   toText(v: Value, from: DataType): string {
     return runtime.cast(v, from, 'string') as string;

@@ -171,7 +171,9 @@ export function resolveColumn(path: readonly string[], input: Schema): Field {
   let field: Field = top;
   for (const part of path.slice(1)) {
     const t = field.type;
-    const next = typeof t === 'object' && t.kind === 'struct' ? t.fields.find((f) => f.name === part) : undefined;
+    // A map's entry reads as a field, as in Spark (`col('attrs.color')`); a missing key is null.
+    const next = typeof t !== 'object' ? undefined : t.kind === 'struct' ? t.fields.find((f) => f.name === part)
+      : t.kind === 'map' ? { name: part, type: t.value, nullable: true } : undefined;
     if (!next) {
       throw new AnalysisError(`Column '${path.join('.')}' does not exist: '${field.name}' has no field '${part}'.`,
         'UNKNOWN_COLUMN');
@@ -230,8 +232,9 @@ export function typeOf(expr: Expr, input: Schema): DataType {
         throw new AnalysisError(`${fn.sqlName} takes ${fn.minArgs}${fn.maxArgs > fn.minArgs ? `..${fn.maxArgs}` : ''} ` +
           `arguments, got ${expr.args.length}.`, 'WRONG_ARGUMENTS');
       }
-      fn.checkLiterals?.(expr.args.map((a) => (a.kind === 'literal' ? a.value : undefined)));
-      return fn.resultType(expr.args.map((a) => typeOf(a, input)));
+      const literals = expr.args.map((a) => (a.kind === 'literal' ? a.value : undefined));
+      fn.checkLiterals?.(literals);
+      return fn.resultType(expr.args.map((a) => typeOf(a, input)), literals);
     }
     case 'in': for (const e of [expr.child, ...expr.list]) typeOf(e, input); return 'boolean';
     case 'case': {

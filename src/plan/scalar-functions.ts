@@ -1,4 +1,5 @@
 import { DataType, Value } from '../common/schema.js';
+import { COLLECTION_FUNCTIONS } from './collection-functions.js';
 import { likeRegex } from './like-pattern.js';
 
 /**
@@ -11,7 +12,8 @@ export interface ScalarFunction {
   readonly sqlName: string;
   readonly minArgs: number;
   readonly maxArgs: number;
-  resultType(args: readonly DataType[]): DataType;
+  /** `literals` holds the arguments given as literals (undefined for the others). */
+  resultType(args: readonly DataType[], literals: readonly (Value | undefined)[]): DataType;
   /** True when the function decides itself what a null argument means (otherwise: null in, null out). */
   readonly handlesNull?: boolean;
   /** `types` are the arguments' analyzed types (e.g. to print a double argument of a string function as Spark does). */
@@ -88,7 +90,7 @@ export const SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
   hour: datePart('hour', 'getUTCHours'),
   minute: datePart('minute', 'getUTCMinutes'),
   second: datePart('second', 'getUTCSeconds'),
-  size: fn('size', 1, 1, int, ([a]) => `${a}.length`),
   split: fn('split', 2, 2, () => ({ kind: 'array', element: 'string' }), ([s, p], [t]) => `${text(s, t)}.split(rt.regex(${p}))`),
   hash: fn('hash', 1, 64, int, (args) => `rt.hashValues([${args.join(', ')}])`, true),
+  ...COLLECTION_FUNCTIONS,
 };

@@ -1,5 +1,6 @@
 import { rename, rm, unlink, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { nonFiniteAsText } from '../codec/json-values.js';
 import { syncDir, writeFileSynced } from '../common/durable-files.js';
 import { ConnectorError, errorMessage } from '../common/errors.js';
 import { Options } from '../common/options.js';
@@ -29,7 +30,7 @@ export function splitRejected(rows: readonly Row[], check: RowCheck | null): { a
 
 /** A row (or value) as JSON text, lossless for what JSON lacks: non-finite doubles become the strings `NaN`, `Infinity`. */
 export function rowJson(row: unknown): string {
-  return JSON.stringify(row, (_key, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v));
+  return JSON.stringify(row, nonFiniteAsText);
 }
 
 /**

@@ -2,12 +2,12 @@ import { AtomicType, DataType, Row, Schema, Value } from '../common/schema.js';
 
 /**
  * The values each type admits, as Spark defines them: TIMESTAMP and DATE from 0001-01-01 to
- * 9999-12-31 (UTC), INT 32-bit, BIGINT 64-bit integers. Sources refuse values outside; a query can
- * still compute them (timestamp arithmetic, an overflowing sum), so sinks check what they write.
+ * 9999-12-31 (UTC), INT 32-bit integers, BIGINT whole numbers a JavaScript number holds exactly (2^53).
+ * Sources refuse values outside; a query can still compute them (timestamp arithmetic, an overflowing
+ * sum), so sinks check what they write.
  */
 export const MIN_TIME_MS = -62_135_596_800_000; // 0001-01-01T00:00:00.000Z
 export const MAX_TIME_MS = 253_402_300_799_999; // 9999-12-31T23:59:59.999Z
-const LONG_LIMIT = 2 ** 63;
 
 /** Why a value cannot be written, or null when it can. */
 export type ValueCheck = (v: Value) => string | null;
@@ -31,7 +31,9 @@ const DOMAIN: Partial<Record<AtomicType, ValueCheck>> = {
     : `${describe(v)} (epoch ms) is outside the DATE range 0001-01-01 to 9999-12-31`),
   integer: (v) => (Number.isInteger(v) && (v as number) >= -(2 ** 31) && (v as number) < 2 ** 31 ? null
     : `${describe(v)} is not a 32-bit integer (INT)`),
-  long: (v) => (Number.isInteger(v) && Math.abs(v as number) < LONG_LIMIT ? null : `${describe(v)} is not a 64-bit integer (BIGINT)`),
+  // Beyond 2^53 a JavaScript number may already have been rounded (a sum, a product): refused, never written rounded.
+  long: (v) => (Number.isSafeInteger(v) ? null
+    : `${describe(v)} is outside the exact LONG range −(2^53−1) … 2^53−1, where it may have been rounded`),
 };
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -49,6 +51,19 @@ function pathCheck(type: DataType, textCheck: ValueCheck | null): PathCheck | nu
     return (v, path) => {
       const reason = check(v);
       return reason === null ? null : { column: path, reason };
+    };
+  }
+  if (type.kind === 'map') {
+    const inner = pathCheck(type.value, textCheck);
+    if (!inner) return null;
+    return (v, path) => {
+      const map = v as Readonly<Record<string, Value>>;
+      for (const key of Object.keys(map)) {
+        const item = map[key]!;
+        const problem = item === null ? null : inner(item, `${path}[${JSON.stringify(key)}]`);
+        if (problem) return problem;
+      }
+      return null;
     };
   }
   if (type.kind === 'array') {

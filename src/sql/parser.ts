@@ -373,7 +373,13 @@ class Parser {
       case 'number': {
         this.i++;
         const text = token.text.replace(/[lLdD]$/, '');
-        return { kind: 'literal', value: Number(text), at };
+        const value = Number(text);
+        // A whole-number literal is a LONG; beyond 2^53 a JavaScript number would round it silently.
+        if (/^\d+[lL]?$/.test(token.text) && !Number.isSafeInteger(value)) {
+          throw new SqlSyntaxError(`the integer literal ${token.text} is beyond the exact LONG range ±(2^53−1); write it ` +
+            `as a string ('${text}') to keep its digits, or as a double (${text}D)`, at);
+        }
+        return { kind: 'literal', value, at };
       }
       case 'string':
         this.i++;

@@ -6,7 +6,7 @@ import { FileSystemStorage } from '../../src/checkpoint/fs-storage.js';
 import { PrefixedStorage } from '../../src/checkpoint/prefixed-storage.js';
 import { AnalysisError, CheckpointError, ConnectorError, MalformedRecordError } from '../../src/common/errors.js';
 import { Options, OptionValue } from '../../src/common/options.js';
-import { Row, Schema, toSchema } from '../../src/common/schema.js';
+import { Row, Schema, toSchema, typeToString } from '../../src/common/schema.js';
 import { FileSource, readFiles } from '../../src/connectors/file/index.js';
 import { Offset } from '../../src/sources/source.js';
 import { removeTempDirs, tempDir } from '../api/helpers.js';
@@ -507,14 +507,14 @@ describe('file batch reads', () => {
     format, path, options: new Options(options, `${format} reader`), schema: schema === null ? null : toSchema(schema),
   });
 
-  test('json without a schema infers one: keys sorted, long/double/boolean/string, corrupt column when needed', async () => {
+  test('json without a schema infers one: keys sorted, long/double/boolean/string/struct, corrupt column when needed', async () => {
     const dir = await tempFolder();
     await put(dir, 'a.json', '{"n":1,"x":1,"flag":true,"s":"a","o":{"k":1}}\n{"n":2,"x":2.5,"mixed":1}\n');
     await put(dir, 'b.json', '{"mixed":"t","nothing":null}\nbroken\n');
     const { schema, rows } = await readFiles(spec('json', dir), 'json');
-    assert.deepEqual(schema.map((f) => `${f.name}:${String(f.type)}`),
-      ['flag:boolean', 'mixed:string', 'n:long', 'nothing:string', 'o:string', 's:string', 'x:double', '_corrupt_record:string']);
-    assert.deepEqual(rows[0], { flag: true, mixed: null, n: 1, nothing: null, o: '{"k":1}', s: 'a', x: 1, _corrupt_record: null });
+    assert.deepEqual(schema.map((f) => `${f.name}:${typeToString(f.type)}`),
+      ['flag:boolean', 'mixed:string', 'n:long', 'nothing:string', 'o:struct<k:long>', 's:string', 'x:double', '_corrupt_record:string']);
+    assert.deepEqual(rows[0], { flag: true, mixed: null, n: 1, nothing: null, o: { k: 1 }, s: 'a', x: 1, _corrupt_record: null });
     assert.equal(rows[3]!['_corrupt_record'], 'broken');
     const dropped = await readFiles(spec('json', dir, { mode: 'DROPMALFORMED' }), 'json');
     assert.equal(dropped.schema.some((f) => f.name === '_corrupt_record'), false);

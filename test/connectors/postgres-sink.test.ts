@@ -131,21 +131,30 @@ describe('postgres sink', { skip: postgres.skip }, () => {
     }
   });
 
-  test('types: text, integer, bigint, double, boolean, timestamptz, date and jsonb round-trip', async () => {
+  test('types: text, integer, bigint, double, boolean, timestamptz, date, arrays and jsonb round-trip', async () => {
     const table = tableName();
     const schema: Schema = [
       { name: 's', type: 'string', nullable: true }, { name: 'i', type: 'integer', nullable: true },
       { name: 'l', type: 'long', nullable: true }, { name: 'd', type: 'double', nullable: true },
       { name: 'b', type: 'boolean', nullable: true }, { name: 'ts', type: 'timestamp', nullable: true },
       { name: 'day', type: 'date', nullable: true }, { name: 'tags', type: { kind: 'array', element: 'string' }, nullable: true },
+      { name: 'times', type: { kind: 'array', element: 'timestamp' }, nullable: true },
+      { name: 'm', type: { kind: 'map', key: 'string', value: 'long' }, nullable: true },
+      { name: 'nested', type: { kind: 'array', element: { kind: 'array', element: 'integer' } }, nullable: true },
     ];
     const sink = await openSink(table, schema, 'append', { createTable: 'true' });
     try {
       const ts = Date.UTC(2024, 5, 1, 12, 30, 0, 250);
-      await sink.addBatch(0, [{ s: 'x', i: 7, l: 2 ** 40, d: 1.5, b: true, ts, day: Date.UTC(2024, 5, 1), tags: ['p', 'q'] }], 'digest-0');
-      const res = await admin.query(`SELECT s, i, l::text AS l, d, b, (extract(epoch from ts) * 1000)::bigint::text AS ts, day::text AS day, tags
-        FROM "${table}"`);
-      assert.deepEqual(res.rows[0], { s: 'x', i: 7, l: String(2 ** 40), d: 1.5, b: true, ts: String(ts), day: '2024-06-01', tags: ['p', 'q'] });
+      await sink.addBatch(0, [{ s: 'x', i: 7, l: 2 ** 40, d: 1.5, b: true, ts, day: Date.UTC(2024, 5, 1), tags: ['p', null, 'q"{'],
+        times: [ts], m: { k: 1 }, nested: [[1], [2, 3]] }], 'digest-0');
+      const res = await admin.query(`SELECT s, i, l::text AS l, d, b, (extract(epoch from ts) * 1000)::bigint::text AS ts, day::text AS day, tags,
+        (extract(epoch from times[1]) * 1000)::bigint::text AS t1, m, nested FROM "${table}"`);
+      assert.deepEqual(res.rows[0], { s: 'x', i: 7, l: String(2 ** 40), d: 1.5, b: true, ts: String(ts), day: '2024-06-01',
+        tags: ['p', null, 'q"{'], t1: String(ts), m: { k: 1 }, nested: [[1], [2, 3]] });
+      const types = await admin.query(`SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $1
+        AND column_name IN ('tags', 'times', 'm', 'nested') ORDER BY column_name`, [table]);
+      assert.deepEqual(types.rows.map((r: { column_name: string; data_type: string }) => `${r.column_name} ${r.data_type}`),
+        ['m jsonb', 'nested jsonb', 'tags ARRAY', 'times ARRAY']);
     } finally {
       await sink.stop();
     }

@@ -3,6 +3,7 @@ import { unknownNameError } from '../../common/nearest-name.js';
 import { parseTypeName, Value } from '../../common/schema.js';
 import { AggregateFunction, BinaryOp, Expr } from '../../plan/expressions.js';
 import { SCALAR_FUNCTIONS } from '../../plan/scalar-functions.js';
+import { structOf } from '../../plan/collection-functions.js';
 import { Position, SqlExpr } from '../../sql/ast.js';
 import { Column } from '../column.js';
 import { sessionWindow, window } from '../windows.js';
@@ -25,7 +26,7 @@ const BINARY: Readonly<Record<string, BinaryOp>> = {
 
 /** Every function name SQL accepts, for the "did you mean" of an unknown one. */
 export function sqlFunctionNames(): string[] {
-  return [...Object.keys(AGGREGATES), ...Object.keys(SCALAR_FUNCTIONS), 'window', 'session_window', 'cast'];
+  return [...Object.keys(AGGREGATES), ...Object.keys(SCALAR_FUNCTIONS), 'window', 'session_window', 'cast', 'struct'];
 }
 
 /**
@@ -129,6 +130,7 @@ export class SqlExpressions {
       if (e.args.length !== 2) throw at(e.at, 'session_window takes (time, gap)');
       return sessionWindow(new Column(this.toExpr(e.args[0]!)), durationOf(e.args[1]!, 'session_window')).expr;
     }
+    if (name === 'struct') return structOf(e.args.map((a) => this.toExpr(a)));
     const scalar = SCALAR_FUNCTIONS[name];
     if (!scalar) {
       throw unknownNameError({ what: 'function', given: name, known: sqlFunctionNames(), where: `at ${where(e.at)}`,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { AnalysisError } from '../../common/errors.js';
 import { Row, Schema } from '../../common/schema.js';
-import { isSinkOutput } from './manifest.js';
+import { writtenSchema } from './manifest.js';
 import { SourceSpec } from '../../sources/source.js';
 import { FileFormat, fileReader } from './formats.js';
 import { inferCsvSchema, inferJsonSchema } from './infer.js';
@@ -11,7 +11,8 @@ import { corruptColumnOf, FileSettings, fileSettings } from './settings.js';
 
 /**
  * `read.format('json' | 'csv' | 'text').load(path)`: reads a file, a folder or a glob once. Without
- * `.schema(...)` the schema is inferred (see infer.ts). A file sink's output folder yields only the
+ * `.schema(...)` the schema is inferred (see infer.ts), except for a json file sink's output folder,
+ * which reads back with the schema its manifests recorded. A file sink's output folder yields only the
  * files its manifests list: a batch's files appear all at once, when the batch commits, and files
  * left by a crashed attempt are never read. Malformed records follow option `mode` as in streaming;
  * with `badRecordsPath` they are also written to `<badRecordsPath>/read-<time>-<random>.json`.
@@ -24,9 +25,12 @@ export async function readFiles(spec: SourceSpec, format: FileFormat): Promise<{
       'Check the path, or create the folder first.', 'PATH_NOT_FOUND');
   }
   const listed = await input.list();
+  const manifests = await input.sinkManifests();
   // A sink's manifests are already in batch order; other listings are read in name order.
-  const paths = await isSinkOutput(input.base) ? listed : [...listed].sort();
-  const schema = settings.schema ?? await infer(paths, settings, input.base);
+  const paths = manifests !== null ? listed : [...listed].sort();
+  // JSON output of a file sink reads back with the types it was written with (its manifests record them).
+  const written = manifests !== null && format === 'json' ? writtenSchema(manifests) : null;
+  const schema = settings.schema ?? written ?? await infer(paths, settings, input.base);
   const out = new RowCollector({
     mode: settings.mode, corruptColumn: corruptColumnOf(schema, settings), keepBadRecords: settings.badRecordsPath !== null,
   });
@@ -47,5 +51,5 @@ async function infer(paths: readonly string[], settings: FileSettings, base: str
   }
   return format === 'csv'
     ? inferCsvSchema(paths, settings.csv, settings.inferSchema)
-    : inferJsonSchema(paths, settings.mode === 'PERMISSIVE' ? settings.corruptColumnName : null);
+    : inferJsonSchema(paths, settings.mode === 'PERMISSIVE' ? settings.corruptColumnName : null, settings.inferTimestamp);
 }

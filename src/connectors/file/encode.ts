@@ -1,6 +1,7 @@
 import { DataType, Row, Schema, Value } from '../../common/schema.js';
 import { rowJson } from '../../sinks/rejected-rows.js';
-import { fieldReadCode, ownValue, setField } from '../../codec/fields.js';
+import { fieldReadCode } from '../../codec/fields.js';
+import { base64Of, hasTextEncodedValues, timeText, withTextValues } from '../../codec/json-values.js';
 
 /**
  * Row serialisers of the file sinks, compiled once per schema. Timestamps are written as ISO-8601
@@ -11,51 +12,6 @@ import { fieldReadCode, ownValue, setField } from '../../codec/fields.js';
  */
 export type RowEncoder = (row: Row) => string;
 
-function timeText(v: Value, date: boolean): string {
-  if (typeof v !== 'number') return String(v);
-  const iso = isoOf(v);
-  return date ? iso.slice(0, 10) : iso;
-}
-
-/**
- * Output rows of one batch mostly share a few window bounds, read alternately (start, end): two
- * remembered texts save a Date and its formatting per value.
- */
-const recentMs = [NaN, NaN];
-const recentIso = ['', ''];
-let nextSlot = 0;
-
-function isoOf(ms: number): string {
-  if (ms === recentMs[0]) return recentIso[0]!;
-  if (ms === recentMs[1]) return recentIso[1]!;
-  const iso = new Date(ms).toISOString();
-  recentMs[nextSlot] = ms;
-  recentIso[nextSlot] = iso;
-  nextSlot ^= 1;
-  return iso;
-}
-
-function base64Of(v: Value): string {
-  return v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') : String(v);
-}
-
-/** True when a nested type holds values written as text: timestamps, dates, binary. */
-function hasTime(t: DataType): boolean {
-  if (typeof t === 'string') return t === 'timestamp' || t === 'date' || t === 'binary';
-  return t.kind === 'array' ? hasTime(t.element) : t.fields.some((f) => hasTime(f.type));
-}
-
-/** A nested value with its timestamps and dates turned into text, ready for JSON.stringify. */
-function withTimeText(v: Value, t: DataType): Value {
-  if (v === null || v === undefined) return null;
-  if (typeof t === 'string') return t === 'timestamp' || t === 'date' ? timeText(v, t === 'date') : t === 'binary' ? base64Of(v) : v;
-  if (t.kind === 'array') return (v as readonly Value[]).map((e) => withTimeText(e, t.element));
-  const obj = v as Record<string, Value>;
-  const out: Record<string, Value> = {};
-  for (const f of t.fields) setField(out, f.name, withTimeText(ownValue(obj, f.name) ?? null, f.type));
-  return out;
-}
-
 /** JS expression writing the JSON text of `v`, a non-null value of column `i` of type `t`. */
 function jsonValue(t: DataType, i: number): string {
   if (t === 'timestamp' || t === 'date') return `'"' + T(v, ${i}) + '"'`;
@@ -63,7 +19,7 @@ function jsonValue(t: DataType, i: number): string {
   if (t === 'binary') return `'"' + N(v, ${i}) + '"'`;
   // JSON has no NaN or Infinity: written as the strings "NaN", "Infinity", "-Infinity", as Spark does.
   if (t === 'integer' || t === 'long' || t === 'double') return "(v - v === 0 ? '' + v : '\"' + v + '\"')";
-  if (typeof t !== 'string' && hasTime(t)) return `J(N(v, ${i}))`;
+  if (typeof t !== 'string' && hasTextEncodedValues(t)) return `J(N(v, ${i}))`;
   return typeof t === 'string' ? 'JSON.stringify(v)' : 'J(v)';
 }
 
@@ -82,7 +38,7 @@ export function compileJsonEncoder(schema: Schema, ignoreNullFields: boolean): R
   });
   lines.push("return s === '' ? '{}' : '{' + s.slice(1) + '}';");
   const time = (v: Value, i: number): string => timeText(v, schema[i]!.type === 'date');
-  const nested = (v: Value, i: number): Value => withTimeText(v, schema[i]!.type);
+  const nested = (v: Value, i: number): Value => withTextValues(v, schema[i]!.type);
   return new Function('T', 'N', 'J', `return function encodeJson(r) {\n${lines.join('\n')}\n};`)(time, nested, rowJson) as RowEncoder;
 }
 

@@ -19,7 +19,7 @@ export type { Manifest, ManifestFile } from './manifest.js';
 
 /** The options the file readers read, batch and streaming, for all three formats (as Spark, json ignores csv's). */
 const FILE_READER_OPTIONS = [
-  'mode', 'columnNameOfCorruptRecord', 'badRecordsPath', 'inferSchema', 'recursiveFileLookup', 'pathGlobFilter',
+  'mode', 'columnNameOfCorruptRecord', 'badRecordsPath', 'inferSchema', 'inferTimestamp', 'recursiveFileLookup', 'pathGlobFilter',
   'header', 'sep', 'delimiter', 'quote', 'escape', 'comment', 'nullValue',
 ];
 const FILE_SOURCE_OPTIONS = [...FILE_READER_OPTIONS, 'maxFilesPerTrigger', 'compactInterval', 'relistIntervalMs'];

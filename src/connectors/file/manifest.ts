@@ -3,6 +3,9 @@ import { join } from 'node:path';
 import { LogCodec } from '../../checkpoint/batch-log.js';
 import { FileSystemStorage } from '../../checkpoint/fs-storage.js';
 import { CompactedLog } from './compacted-log.js';
+import { parseSchemaDDL } from '../../common/ddl.js';
+import { Schema } from '../../common/schema.js';
+import { errorMessage } from '../../common/errors.js';
 
 /**
  * A file sink's output folder holds its part files plus `_weir_metadata/`: one manifest per committed
@@ -26,19 +29,33 @@ export interface Manifest {
   /** The batch's digest (batch-identity.ts); null in manifests written before weir recorded it. */
   readonly digest: string | null;
   readonly files: readonly ManifestFile[];
+  /**
+   * The schema the batch was written with, as DDL; null in manifests written before weir recorded it.
+   * A batch read of the folder without `.schema(...)` takes it, so the output reads back with the
+   * types it was written with (a window as a struct of timestamps, not text inferred from JSON).
+   */
+  readonly schema: string | null;
 }
 
-/** Body: a JSON line `{queryId, batchId, digest}`, then one JSON line per part file. */
+/** Body: a JSON line `{queryId, batchId, digest, schema}`, then one JSON line per part file. */
 export const MANIFEST_CODEC: LogCodec<Manifest> = {
   kind: 'file-sink-manifest',
   version: 1,
-  encode: (m) => [JSON.stringify({ queryId: m.queryId, batchId: m.batchId, digest: m.digest }),
+  encode: (m) => [JSON.stringify({ queryId: m.queryId, batchId: m.batchId, digest: m.digest, schema: m.schema }),
     ...m.files.map((f) => JSON.stringify(f))].join('\n'),
   decode(body) {
     const [head, ...lines] = body.split('\n');
-    const { queryId, batchId, digest } = JSON.parse(head!) as Partial<Manifest>;
+    const { queryId, batchId, digest, schema } = JSON.parse(head!) as Partial<Manifest>;
     if (typeof queryId !== 'string' || !Number.isSafeInteger(batchId)) throw new Error('the first line lacks queryId or batchId');
     if (digest !== undefined && digest !== null && typeof digest !== 'string') throw new Error('the first line has a digest that is not text');
+    if (schema !== undefined && schema !== null) {
+      if (typeof schema !== 'string') throw new Error('the first line has a schema that is not text');
+      try {
+        parseSchemaDDL(schema);
+      } catch (err) {
+        throw new Error(`the first line has a schema that does not parse (${errorMessage(err)})`);
+      }
+    }
     const files = lines.map((line) => {
       const f = JSON.parse(line) as Partial<ManifestFile>;
       if (typeof f.path !== 'string' || !/^[^/\\]+$/.test(f.path) || f.path.startsWith('.') ||
@@ -47,7 +64,7 @@ export const MANIFEST_CODEC: LogCodec<Manifest> = {
       }
       return f as ManifestFile;
     });
-    return { queryId, batchId: batchId!, digest: digest ?? null, files };
+    return { queryId, batchId: batchId!, digest: digest ?? null, files, schema: schema ?? null };
   },
 };
 
@@ -126,4 +143,15 @@ export class CommittedManifests {
     for (const [, manifest] of await this.log.readAfter(newest)) this.known.push(manifest);
     return [...this.known];
   }
+}
+
+/**
+ * The schema an output folder's batches were written with, when every manifest that records one
+ * (and lists files) agrees; null when none does or a restarted query changed it (then the reader infers).
+ */
+export function writtenSchema(manifests: readonly Manifest[]): Schema | null {
+  const schemas = new Set(manifests.filter((m) => m.files.length > 0).map((m) => m.schema));
+  if (schemas.size !== 1) return null;
+  const [ddl] = schemas;
+  return ddl === null || ddl === undefined ? null : parseSchemaDDL(ddl);
 }

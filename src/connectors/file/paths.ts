@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import picomatch from 'picomatch';
 import { ConnectorError, errorMessage } from '../../common/errors.js';
 import { Options } from '../../common/options.js';
-import { CommittedManifests, isSinkOutput } from './manifest.js';
+import { CommittedManifests, isSinkOutput, Manifest } from './manifest.js';
 import { mapInBatches } from '../../common/parallel.js';
 
 /** A file admitted for reading, as the seen-files log records it. */
@@ -76,6 +76,13 @@ export class InputFiles {
     }
   }
 
+  /** The committed manifests when the base is a file sink's output folder, else null. */
+  async sinkManifests(): Promise<Manifest[] | null> {
+    if (await this.kind() !== 'folder' || !await isSinkOutput(this.base)) return null;
+    this.manifests ??= new CommittedManifests(this.base);
+    return this.manifests.read();
+  }
+
   /** Absolute paths of the selected files, in no particular order; empty when the base does not exist. */
   async list(): Promise<string[]> {
     return (await this.listing()).files;
@@ -90,9 +97,9 @@ export class InputFiles {
     const kind = await this.kind();
     if (kind === 'missing') return { files: [], folders: null };
     if (kind === 'file') return { files: [this.base], folders: null };
-    if (await isSinkOutput(this.base)) {
-      this.manifests ??= new CommittedManifests(this.base);
-      const files = (await this.manifests.read())
+    const manifests = await this.sinkManifests();
+    if (manifests !== null) {
+      const files = manifests
         .flatMap((m) => m.files.map((f) => f.path))
         .filter((name) => this.selects(name, name))
         .map((name) => join(this.base, name));

@@ -17,6 +17,8 @@ export interface FileSettings {
   readonly corruptColumnName: string;
   readonly badRecordsPath: string | null;
   readonly inferSchema: boolean;
+  /** Spark's json option: infer timestamp text as TIMESTAMP rather than STRING (off by default, as in Spark). */
+  readonly inferTimestamp: boolean;
   readonly csv: CsvSettings;
 }
 
@@ -45,6 +47,7 @@ export function fileSettings(spec: SourceSpec, format: FileFormat, streaming: bo
     mode: options.oneOf('mode', PARSE_MODES, 'PERMISSIVE'),
     badRecordsPath: options.string('badRecordsPath') || null,
     inferSchema: options.boolean('inferSchema', false),
+    inferTimestamp: options.boolean('inferTimestamp', false),
   };
 }
 

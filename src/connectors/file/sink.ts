@@ -5,6 +5,7 @@ import { syncDir, writeFileSynced } from '../../common/durable-files.js';
 import { AnalysisError, CheckpointError, ConnectorError, errorMessage } from '../../common/errors.js';
 import { injectFault } from '../../common/faults.js';
 import { Row, typeToString } from '../../common/schema.js';
+import { schemaDDL } from '../../common/ddl.js';
 import { OutputMode } from '../../common/output-mode.js';
 import { isCommittedBatch } from '../../sinks/batch-identity.js';
 import { DeadLetterFolder, rejectedRowError, splitRejected } from '../../sinks/rejected-rows.js';
@@ -54,6 +55,7 @@ export class FileSink implements Sink {
   private rowCheck: RowCheck | null = null;
   private readonly deadLetter: DeadLetterFolder | null;
   private queryId = '';
+  private schemaDDL: string | null = null;
   /** The newest batch id with a manifest, or -1. */
   private newestCommitted = -1;
   private rejectedRows = 0;
@@ -80,6 +82,7 @@ export class FileSink implements Sink {
 
   async open(context: SinkContext): Promise<void> {
     this.queryId = context.queryId;
+    this.schemaDDL = schemaDDL(context.schema);
     if (this.format === 'csv') {
       const nested = context.schema.filter((f) => typeof f.type !== 'string');
       if (nested.length > 0) {
@@ -143,7 +146,7 @@ export class FileSink implements Sink {
     }
     if (files.length === 0) injectFault('midSink', batchId);
     else await syncDir(this.folder);
-    const manifest: Manifest = { queryId: this.queryId, batchId, digest, files };
+    const manifest: Manifest = { queryId: this.queryId, batchId, digest, files, schema: this.schemaDDL };
     try {
       await this.manifests.add(manifest);
     } catch (err) {

@@ -2,7 +2,7 @@ import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
 import { AnalysisError, ConnectorError, errorMessage } from '../../common/errors.js';
 import { injectFault } from '../../common/faults.js';
-import { DataType, Row, Schema, Value } from '../../common/schema.js';
+import { Row, Schema } from '../../common/schema.js';
 import { connectJetStream, JetStreamHandle, natsFailure, natsServers } from './client.js';
 import { OutputMode } from '../../common/output-mode.js';
 import { isCommittedBatch } from '../../sinks/batch-identity.js';
@@ -10,6 +10,7 @@ import { DeadLetterFolder, rejectedRowError, rowJson, splitRejected } from '../.
 import { Sink, SinkContext, SinkSpec } from '../../sinks/sink.js';
 import { compileRowCheck, RowCheck } from '../../sinks/value-domain.js';
 import { ownValue } from '../../codec/fields.js';
+import { hasTextEncodedValues, withTextValues } from '../../codec/json-values.js';
 
 /** Publishes awaiting their PubAcks at once. */
 const IN_FLIGHT = 256;
@@ -178,22 +179,11 @@ export class NatsSink implements Sink {
 }
 
 /**
- * JSON text of a row: timestamps as ISO-8601 UTC strings and dates as YYYY-MM-DD, as the file sinks
- * write them; NaN and infinities as the strings "NaN", "Infinity", "-Infinity" (JSON has no such numbers).
+ * JSON text of a row as the json file sink writes it (codec/json-values.ts): timestamps as ISO-8601 UTC
+ * strings, dates as YYYY-MM-DD, binary as base64, at any depth; NaN and infinities as the strings "NaN",
+ * "Infinity", "-Infinity" (JSON has no such numbers).
  */
 export function jsonEncoder(schema: Schema): (row: Row) => string {
-  const hasTime = (t: DataType): boolean => typeof t === 'string' ? t === 'timestamp' || t === 'date'
-    : t.kind === 'array' ? hasTime(t.element) : t.fields.some((f) => hasTime(f.type));
-  if (!schema.some((f) => hasTime(f.type))) return rowJson;
-  const convert = (v: Value | undefined, t: DataType): Value => {
-    if (v === null || v === undefined) return null;
-    if (typeof t === 'string') {
-      if (t === 'timestamp') return new Date(v as number).toISOString();
-      return t === 'date' ? new Date(v as number).toISOString().slice(0, 10) : v;
-    }
-    if (t.kind === 'array') return (v as readonly Value[]).map((e) => convert(e, t.element));
-    const obj = v as Record<string, Value>;
-    return Object.fromEntries(t.fields.map((f) => [f.name, convert(ownValue(obj, f.name), f.type)]));
-  };
-  return (row) => rowJson(Object.fromEntries(schema.map((f) => [f.name, convert(ownValue(row, f.name), f.type)])));
+  if (!schema.some((f) => hasTextEncodedValues(f.type))) return rowJson;
+  return (row) => rowJson(Object.fromEntries(schema.map((f) => [f.name, withTextValues(ownValue(row, f.name) ?? null, f.type)])));
 }

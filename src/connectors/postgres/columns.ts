@@ -6,7 +6,8 @@ import { ownValue } from '../../codec/fields.js';
 /**
  * How a query's schema lands in a PostgreSQL table. Atomic columns map one to one; a struct column
  * is flattened into one column per field, named `<column>_<field>` (a window becomes `window_start`
- * and `window_end`), so the table stays queryable with plain SQL; an array becomes `jsonb`.
+ * and `window_end`), so the table stays queryable with plain SQL; an array of an atomic type becomes a
+ * PostgreSQL array of it (`text[]`, `bigint[]`), a map or an array of nested values `jsonb`.
  */
 export interface TableColumn {
   readonly name: string;
@@ -51,7 +52,17 @@ export function tableColumns(schema: Schema): TableColumn[] {
           return v === null || v === undefined ? null : atomic.encode(v);
         },
       });
-    } else if (type.kind === 'array') {
+    } else if (type.kind === 'array' && typeof type.element === 'string') {
+      // An array of an atomic type is a PostgreSQL array of that type (the pg client writes JS arrays as array literals).
+      const element = ATOMIC[type.element]!;
+      out.push({
+        name, queryColumn, sqlType: `${element.sqlType}[]`, accepts: element.accepts.map((t) => `${t}[]`), nullable,
+        value: (row) => {
+          const v = get(row);
+          return v === null || v === undefined ? null : (v as readonly Value[]).map((e) => (e === null ? null : element.encode(e)));
+        },
+      });
+    } else if (type.kind === 'array' || type.kind === 'map') {
       out.push({
         name, queryColumn, sqlType: 'jsonb', accepts: ['jsonb', 'json'], nullable,
         value: (row) => {
