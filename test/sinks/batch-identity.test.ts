@@ -12,6 +12,7 @@ import { CheckpointError, StreamingQueryException, Weir } from '../../src/index.
 import { decodeFile, encodeFile } from '../../src/checkpoint/file-format.js';
 import { MANIFEST_CODEC } from '../../src/connectors/file/manifest.js';
 import { removeTempDirs, tempDir } from '../api/helpers.js';
+import { freePort } from '../connectors/harness.js';
 
 after(removeTempDirs);
 
@@ -106,4 +107,35 @@ test('memory sink: a restored checkpoint re-planning a committed batch over new 
   await addFile(input, 'c.json', [4]);
   await assert.rejects(process(weir, input, checkpoint, 'memory', 'restored'), assertBatchChanged);
   assert.deepEqual(weir.memorySink('restored').rows.map((r) => r['id']).sort(), [1, 2, 3]);
+});
+
+test('http source: after a restored checkpoint (its WAL restored too), records ingested since take the lost ones\' positions; the re-planned batch is refused, not skipped', async () => {
+  const weir = new Weir();
+  const checkpoint = join(await tempDir(), 'checkpoint');
+  const backup = join(await tempDir(), 'backup');
+  const port = await freePort();
+  const post = async (ids: readonly number[]): Promise<void> => {
+    const reply = await fetch(`http://127.0.0.1:${port}/ingest`, {
+      method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: ids.map((id) => JSON.stringify({ id })).join('\n'),
+    });
+    assert.equal(reply.status, 200, await reply.text());
+  };
+  const start = () => weir.readStream.format('http').schema(SCHEMA).option('port', port).load().writeStream.format('memory')
+    .queryName('http_restore').option('checkpointLocation', checkpoint).start();
+  let query = await start();
+  await post([1, 2]);
+  await query.processAllAvailable();
+  await query.stop();
+  await cp(checkpoint, backup, { recursive: true });
+  query = await start();
+  await post([3, 4]);
+  await query.processAllAvailable();
+  await query.stop();
+  await rm(checkpoint, { recursive: true });
+  await cp(backup, checkpoint, { recursive: true });
+  query = await start();
+  await post([5, 6]); // the same WAL positions as 3 and 4, other records
+  await assert.rejects(query.processAllAvailable(), (err: unknown) => err instanceof StreamingQueryException &&
+    err.cause instanceof CheckpointError && err.cause.code === 'SINK_BATCH_CHANGED');
+  assert.deepEqual(weir.memorySink('http_restore').rows.map((r) => r['id']).sort(), [1, 2, 3, 4], 'nothing skipped silently, nothing doubled');
 });

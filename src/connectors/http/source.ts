@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { AnalysisError, CheckpointError } from '../../common/errors.js';
 import { Row, Schema } from '../../common/schema.js';
 import { Offset, Source, SourceContext, SourceSpec } from '../../sources/source.js';
@@ -51,6 +52,8 @@ export class HttpSource implements Source {
   /** Records per second the query commits (smoothed), to tell refused clients when to come back. */
   private drainRate = 0;
   private lastCommit: { at: number; end: number } | null = null;
+  /** The digest of the range the last getBatch read, for inputIdentity. */
+  private lastRange: { from: number; to: number; identity: string } | null = null;
   /** The source's checkpoint folder, for messages. */
   private folder = 'the checkpoint';
 
@@ -152,7 +155,22 @@ export class HttpSource implements Source {
   }
 
   async getBatch(start: Offset | null, end: Offset): Promise<Row[]> {
-    return this.openWal().read(this.positionOf(start), this.positionOf(end));
+    const [from, to] = [this.positionOf(start), this.positionOf(end)];
+    const rows = await this.openWal().read(from, to);
+    this.lastRange = { from, to, identity: contentDigest(rows) };
+    return rows;
+  }
+
+  /**
+   * What the range holds: WAL positions alone do not name it, since a checkpoint restored from a backup
+   * restores the WAL too and new records then take the positions the lost ones had. The batch's own
+   * read (getBatch, just before) already computed it.
+   */
+  async inputIdentity(start: Offset | null, end: Offset): Promise<string> {
+    const [from, to] = [this.positionOf(start), this.positionOf(end)];
+    const last = this.lastRange;
+    if (last !== null && last.from === from && last.to === to) return last.identity;
+    return contentDigest(await this.openWal().read(from, to));
   }
 
   async commit(end: Offset): Promise<void> {
@@ -218,3 +236,6 @@ export class HttpSource implements Source {
   }
 }
 
+function contentDigest(rows: readonly Row[]): string {
+  return createHash('sha256').update(JSON.stringify(rows)).digest('hex');
+}
