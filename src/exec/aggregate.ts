@@ -191,6 +191,10 @@ export class AggregateExec extends StatefulBase<GroupEntry> {
     return out;
   }
 
+  protected override stateEventTime(): (e: GroupEntry) => number {
+    return (e) => this.eventTimeOf(e);
+  }
+
   private eventTimeOf(e: GroupEntry): number {
     const v = e[this.eventTimeIndex] as number | null;
     if (v === null) return Infinity;

@@ -56,12 +56,19 @@ export class DeduplicateExec extends StatefulBase<number> {
     return this.loop.toString();
   }
 
+  protected override stateEventTime(): ((expiresAt: number) => number) | undefined {
+    return this.evictable ? expiresAtOf : undefined;
+  }
+
   protected run([rows]: readonly Row[][], ctx: ExecContext): Row[] {
     // As Spark, late rows are dropped whatever the output mode (only an aggregation's complete mode keeps every group).
     const st: DedupStats = { dropped: 0, dropLate: ctx.streaming && this.hasEventTime, out: [] };
     this.loop(rows!, ctx, this.store, st, keyPart);
     this.droppedByWatermark = st.dropped;
-    if (st.dropLate && this.evictable) this.evict(ctx.watermarkMs, (expiresAt) => expiresAt);
+    if (st.dropLate && this.evictable) this.evict(ctx.watermarkMs, expiresAtOf);
     return st.out;
   }
 }
+
+/** A dedup entry's value is the time it expires at. */
+const expiresAtOf = (expiresAt: number): number => expiresAt;

@@ -67,6 +67,10 @@ export class SessionWindowExec extends StatefulBase<SessionState> {
     return this.loop.toString();
   }
 
+  protected override stateEventTime(): (state: SessionState) => number {
+    return earliestSessionEnd;
+  }
+
   protected run([rows]: readonly Row[][], ctx: ExecContext): Row[] {
     const dropLate = ctx.streaming && this.evictsByWatermark(ctx.outputMode);
     const st: SessionLoopStats = { dropped: 0, dropLate, add: (key, groups, session) => this.add(key, groups, session) };
@@ -101,7 +105,7 @@ export class SessionWindowExec extends StatefulBase<SessionState> {
   private evictSessions(watermarkMs: number): Row[] {
     const out: Row[] = [];
     // A session ends no later than its state's latest end, so keys with a closed session are found by that.
-    const expired = this.evict(watermarkMs, (state) => Math.min(...state.s.map((s) => s[1] as number)));
+    const expired = this.evict(watermarkMs, earliestSessionEnd);
     for (const state of expired) {
       const open = state.s.filter((s) => (s[1] as number) > watermarkMs);
       for (const s of state.s) if ((s[1] as number) <= watermarkMs) out.push(this.toRow(state.g, s));
@@ -132,4 +136,9 @@ function sessionCodec(entries: StateValueCodec<GroupEntry>): StateValueCodec<Ses
       return { g: d.g, s: d.s.map((s) => entries.decode(s)) };
     },
   };
+}
+
+/** A key's sessions are evicted together, once the first of them has ended at or below the watermark. */
+function earliestSessionEnd(state: SessionState): number {
+  return Math.min(...state.s.map((s) => s[1] as number));
 }

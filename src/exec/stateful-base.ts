@@ -37,10 +37,20 @@ export abstract class StatefulBase<V> extends PhysicalOperator implements Statef
   }
 
   async open(setup: StateSetup): Promise<void> {
+    const eventTimeOf = this.hasEventTime ? this.stateEventTime() : undefined;
     this.stores = await Promise.all(this.storeFolders.map((folder) => setup.provider.open({
       storage: folder === '' ? setup.storage : new PrefixedStorage(setup.storage, folder),
       numPartitions: setup.numPartitions, version: setup.version, codec: this.codec, snapshotInterval: setup.snapshotInterval,
+      ...(eventTimeOf ? { eventTimeOf } : {}),
     })));
+  }
+
+  /**
+   * The event time a state value is evicted by, given to the stores when they open: a store that keeps
+   * an index by it (the lmdb store) evicts without reading every key. Undefined: the operator evicts by scan.
+   */
+  protected stateEventTime(): ((value: V) => number) | undefined {
+    return undefined;
   }
 
   async commit(): Promise<void> {
@@ -102,7 +112,10 @@ export abstract class StatefulBase<V> extends PhysicalOperator implements Statef
     // Late rows are dropped before they reach state, so nothing new can fall below an unchanged watermark.
     if (watermarkMs <= this.lastEvictionWatermarkMs) return [];
     this.lastEvictionWatermarkMs = watermarkMs;
-    const evicted = this.dueEntries(this.store, (value) => eventTimeOf(value) <= watermarkMs);
+    const store = this.store;
+    // A store with an event-time index removes exactly the due entries, in key order, without a scan.
+    if (store.removeAtOrBelow && this.hasEventTime && this.stateEventTime()) return store.removeAtOrBelow(watermarkMs).map(([, value]) => value);
+    const evicted = this.dueEntries(store, (value) => eventTimeOf(value) <= watermarkMs);
     for (const [key] of evicted) this.store.remove(key);
     return evicted.map(([, value]) => value);
   }
