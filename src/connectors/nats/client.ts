@@ -1,7 +1,7 @@
 import { JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { JetStreamClient, JetStreamManager, StreamInfo } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/transport-node';
+import type { ConnectionOptions, NatsConnection } from '@nats-io/transport-node';
 import { ConnectorError, errorMessage } from '../../common/errors.js';
 import { Options } from '../../common/options.js';
 
@@ -20,10 +20,14 @@ export function natsServers(options: Options): string[] {
   return options.string('url', DEFAULT_NATS_URL).split(',').map((s) => s.trim()).filter((s) => s !== '');
 }
 
-export async function connectJetStream(servers: readonly string[], owner: string): Promise<JetStreamHandle> {
+/** `options`: credentials and reconnect settings beyond the servers (the checkpoint storage's). */
+export async function connectJetStream(servers: readonly string[], owner: string,
+  options: Partial<ConnectionOptions> = {}): Promise<JetStreamHandle> {
   let nc: NatsConnection;
   try {
-    nc = await connect({ servers: [...servers], name: `weir ${owner}` });
+    // An entry may itself list several servers ('a:4222,b:4222'), as option 'url' and the checkpoint location do.
+    const list = servers.flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '');
+    nc = await connect({ ...options, servers: list, name: `weir ${owner}` });
   } catch (err) {
     throw new ConnectorError('NATS_CONNECTION',
       `The ${owner} cannot connect to NATS at ${servers.join(', ')}: ${errorMessage(err)}. ` +
