@@ -210,6 +210,8 @@ export class JetStreamStorage implements CheckpointStorage, LeaseStore {
     return this.serialized(async () => {
       this.throwIfFenced();
       const deadline = Date.now() + RETRY_FOR_MS;
+      // Set once an attempt failed without an answer: it may have landed, so finding our entry there is success.
+      let mayHaveLanded = false;
       for (;;) {
         const fence = this.fence;
         try {
@@ -221,6 +223,7 @@ export class JetStreamStorage implements CheckpointStorage, LeaseStore {
         } catch (err) {
           if (!isWrongLastSequence(err)) {
             if (err instanceof JetStreamApiError || Date.now() > deadline) throw storeFailure(how.where, 'write', err);
+            mayHaveLanded = true;
             await pause(250);
             continue;
           }
@@ -236,7 +239,7 @@ export class JetStreamStorage implements CheckpointStorage, LeaseStore {
           }
         }
         const current = await this.lastMessage(b, key, how.where);
-        if (current !== null && sameEntry(current, payload, headers)) {
+        if (mayHaveLanded && current !== null && sameEntry(current, payload, headers)) {
           if (fence) fence.lastSeq = (await b.handle.jsm.streams.info(b.stream)).state.last_seq;
           return;
         }
@@ -271,6 +274,7 @@ export class JetStreamStorage implements CheckpointStorage, LeaseStore {
       try {
         return await fn();
       } catch (err) {
+        if (isWrongLastSequence(err)) throw err; // a refused condition: the caller decides
         if (err instanceof JetStreamApiError && err.code !== JetStreamApiCodes.StreamNotFound && err.status !== 503) {
           throw storeFailure(this.description, what, err);
         }
