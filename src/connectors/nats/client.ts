@@ -2,7 +2,7 @@ import { JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager } fro
 import type { JetStreamClient, JetStreamManager, StreamInfo } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import type { ConnectionOptions, NatsConnection } from '@nats-io/transport-node';
-import { ConnectorError, errorMessage } from '../../common/errors.js';
+import { ConnectorError, errorMessage, WeirError } from '../../common/errors.js';
 import { Options } from '../../common/options.js';
 
 /** The NATS server a connector uses when option `url` is not given (the NATS default). */
@@ -43,10 +43,35 @@ export async function connectJetStream(servers: readonly string[], owner: string
   }
 }
 
+/** How long a request keeps being retried while the cluster elects a new leader or a server comes back. */
+export const NATS_RETRY_MS = 60_000;
+
+/**
+ * A failure that goes away by itself in a cluster: no answer (timeout, no responders, a reconnect) or
+ * JetStream's 503 while a stream has no leader. A refusal (wrong sequence, no such stream) is not.
+ */
+export function isTransientNatsFailure(err: unknown): boolean {
+  if (err instanceof JetStreamApiError) return err.status === 503;
+  return !(err instanceof WeirError);
+}
+
+/** Runs `attempt` again on transient failures until it succeeds or {@link NATS_RETRY_MS} passed. */
+export async function retryTransient<T>(attempt: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + NATS_RETRY_MS;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!isTransientNatsFailure(err) || Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
 /** The stream's info, or a clear error when there is no such stream. */
 export async function streamInfo(handle: JetStreamHandle, stream: string, owner: string): Promise<StreamInfo> {
   try {
-    return await handle.jsm.streams.info(stream);
+    return await retryTransient(() => handle.jsm.streams.info(stream));
   } catch (err) {
     throw natsFailure(err, `reading stream '${stream}'`, owner);
   }

@@ -29,6 +29,8 @@ export interface LeaseStore {
   /** The FENCED error once a write was refused because another process took the lease over. */
   fenceError(): CheckpointError | null;
   dropFence(reason: CheckpointError): void;
+  /** Closes the connection; a later use opens it again. */
+  close(): Promise<void>;
 }
 
 export const DEFAULT_LEASE_TIMEOUT_MS = 10_000;
@@ -91,10 +93,15 @@ class HeldLease implements CheckpointLock {
   async release(): Promise<void> {
     clearInterval(this.timer);
     await this.renewing;
-    if (this.store.fenceError() === null) {
-      await this.store.writeLease({ ...this.record, released: true });
-      this.store.dropFence(new CheckpointError('LOCK_RELEASED', this.store.description, `This process released the lease ` +
-        `of ${this.store.description} and may no longer write to it; start the query again to write.`));
+    try {
+      if (this.store.fenceError() === null) {
+        await this.store.writeLease({ ...this.record, released: true });
+        this.store.dropFence(new CheckpointError('LOCK_RELEASED', this.store.description, `This process released the ` +
+          `lease of ${this.store.description} and may no longer write to it; start the query again to write.`));
+      }
+    } finally {
+      // The query is over: its open connection must not keep the process alive.
+      await this.store.close();
     }
   }
 

@@ -2,7 +2,7 @@ import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { AnalysisError, ConnectorError, errorMessage } from '../../common/errors.js';
 import { injectFault } from '../../common/faults.js';
 import { DataType, Row, Schema, Value } from '../../common/schema.js';
-import { connectJetStream, JetStreamHandle, natsFailure, natsServers } from './client.js';
+import { connectJetStream, JetStreamHandle, natsFailure, natsServers, retryTransient } from './client.js';
 import { OutputMode } from '../../common/output-mode.js';
 import { Sink, SinkContext, SinkSpec } from '../../sinks/sink.js';
 
@@ -76,7 +76,8 @@ export class NatsSink implements Sink {
     for (let i = from; i < to; i += IN_FLIGHT) {
       const acks = [];
       for (let j = i; j < Math.min(to, i + IN_FLIGHT); j++) {
-        acks.push(handle.js.publish(this.subject, this.encode(rows[j]!), { msgID: `${this.queryId}:${batchId}:${j}` })
+        // Retrying is safe: the message id makes JetStream drop a copy whose first try landed unacknowledged.
+        acks.push(retryTransient(() => handle.js.publish(this.subject, this.encode(rows[j]!), { msgID: `${this.queryId}:${batchId}:${j}` }))
           .catch((err: unknown) => {
             throw new ConnectorError('NATS_PUBLISH',
               `Publishing row ${j} of batch ${batchId} to subject '${this.subject}' failed: ${errorMessage(err)}. ` +
