@@ -32,6 +32,8 @@ export interface CheckpointStorage {
    * until the holder's lease expires instead; a storage that has no leases refuses `standby`.
    */
   lock(owner: LockOwner, options?: LockOptions): Promise<CheckpointLock>;
+  /** Lets go of connections (storages that hold some); a later call opens them again. */
+  close?(): Promise<void>;
 }
 
 export interface LockOwner { readonly queryId: string; readonly runId: string }

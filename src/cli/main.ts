@@ -50,7 +50,7 @@ program.command('demo-pipeline', { hidden: true })
 
 program.command('inspect')
   .description('Show a checkpoint: query id, inputs, state, and each batch\'s offsets, watermark, commit and sink.')
-  .argument('<checkpoint>', 'the folder given as checkpointLocation')
+  .argument('<checkpoint>', 'the checkpointLocation: a folder, or nats://host:port[,host:port]/<name>')
   .option('--json', 'print the report as JSON', false)
   .option('--state <operator>', 'print that stateful operator\'s keys and values as of the last committed batch, ' +
     'one JSON line each', count)

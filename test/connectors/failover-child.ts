@@ -66,6 +66,8 @@ async function main(config: FailoverConfig): Promise<void> {
     .withWatermark('ts', '0 seconds').groupBy(window(col('ts'), '10 seconds'), col('word')).count();
   const query = await counts.writeStream.format('nats').option('url', config.natsUrl).option('subject', config.outputSubject)
     .outputMode('append').option('checkpointLocation', config.checkpoint).option('standby', config.standby)
+    // Few batches kept: retention deletes entries and state files on JetStream while the tests kill and fence.
+    .option('minBatchesToRetain', 3).option('stateSnapshotInterval', 3)
     .option('leaseTimeoutMs', config.leaseTimeoutMs)
     .trigger(config.availableNow ? { availableNow: true } : { processingTime: 50 }).start();
   try {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { CheckpointError } from '../../src/index.js';
+import { dumpState, inspectCheckpoint } from '../../src/cli/inspect.js';
 import { encodeFile } from '../../src/checkpoint/file-format.js';
 import { MemoryStorage } from '../../src/checkpoint/memory-storage.js';
 import { openCheckpointStorage } from '../../src/checkpoint/registry.js';
@@ -276,6 +277,13 @@ describe('JetStream checkpoint storage', { skip: nats.skip }, () => {
         const ended = await query.exited;
         assert.equal(ended.code, 0, ended.stderr);
         assert.deepEqual(await outputLines(run.outputStream), expectedCounts());
+        // weir inspect reads the replicated checkpoint as it reads a folder.
+        const report = await inspectCheckpoint(run.config.checkpoint);
+        assert.ok(report.batches.length > 0 && report.batches.every((b) => b.committed));
+        assert.equal(report.state.length, 1);
+        // Only the window of the last event is still open (the watermark closed the others): its count is 1.
+        const state = (await dumpState(run.config.checkpoint, 0)).map((line) => JSON.parse(line) as { value: unknown[] });
+        assert.deepEqual(state.map((entry) => entry.value.slice(0, 3)), [[1_000_000, 'z', 1]]);
       } finally {
         query.process.kill('SIGKILL');
         await storage.close();
