@@ -63,7 +63,8 @@ export class FileSystemStorage implements CheckpointStorage {
     try {
       return (await fs.readdir(this.locate(dir))).filter((n) => !n.endsWith('.tmp'));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      // A file is a folder with nothing inside, as on storages that have no folders.
+      if (['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) return [];
       throw ioError('list', this.locate(dir), err);
     }
   }

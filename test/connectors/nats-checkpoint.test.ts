@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { CheckpointError } from '../../src/index.js';
+import { copyCheckpoint } from '../../src/cli/checkpoint-copy.js';
 import { dumpState, inspectCheckpoint } from '../../src/cli/inspect.js';
 import { encodeFile } from '../../src/checkpoint/file-format.js';
 import { MemoryStorage } from '../../src/checkpoint/memory-storage.js';
@@ -284,6 +285,18 @@ describe('JetStream checkpoint storage', { skip: nats.skip }, () => {
         // Only the window of the last event is still open (the watermark closed the others): its count is 1.
         const state = (await dumpState(run.config.checkpoint, 0)).map((line) => JSON.parse(line) as { value: unknown[] });
         assert.deepEqual(state.map((entry) => entry.value.slice(0, 3)), [[1_000_000, 'z', 1]]);
+        // weir checkpoint copy: JetStream -> a local folder -> JetStream again; each copy reads the same.
+        const folder = join(run.root, 'backup');
+        const restored = location();
+        const copied = await copyCheckpoint(run.config.checkpoint, folder);
+        assert.ok(copied.files > 3);
+        assert.deepEqual(await copyCheckpoint(folder, restored), copied);
+        for (const copy of [folder, restored]) {
+          assert.deepEqual({ ...await inspectCheckpoint(copy), checkpoint: '' }, { ...report, checkpoint: '' });
+          assert.deepEqual(await dumpState(copy, 0), await dumpState(run.config.checkpoint, 0));
+        }
+        await assert.rejects(copyCheckpoint(folder, restored),
+          (err: unknown) => err instanceof CheckpointError && err.code === 'CHECKPOINT_NOT_EMPTY');
       } finally {
         query.process.kill('SIGKILL');
         await storage.close();
