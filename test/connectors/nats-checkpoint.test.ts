@@ -172,9 +172,18 @@ describe('JetStream checkpoint storage', { skip: nats.skip }, () => {
     }
   }
 
-  /** Waits (polling the output stream, no fixed sleep decides anything) until every expected row is there. */
-  async function waitForOutput(stream: string, expected: number): Promise<void> {
-    while ((await admin.jsm.streams.info(stream)).state.messages < expected) await new Promise((r) => setTimeout(r, 100));
+  /**
+   * Waits (polling the output stream, no fixed sleep decides anything) until every expected row is there;
+   * fails, with what the instances said, once none of them runs any more.
+   */
+  async function waitForOutput(stream: string, expected: number, instances: readonly FailoverChild[]): Promise<void> {
+    while ((await admin.jsm.streams.info(stream)).state.messages < expected) {
+      if (instances.every((i) => i.process.exitCode !== null || i.process.signalCode !== null)) {
+        const said = await Promise.all(instances.map(async (i) => (await i.exited).stderr));
+        assert.fail(`every instance ended before the output was complete: ${said.join(' | ')}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   test('machine loss: the active is SIGKILLed with its folder deleted at random moments, a standby takes over each time',
@@ -184,10 +193,12 @@ describe('JetStream checkpoint storage', { skip: nats.skip }, () => {
       const run = await newRun(false);
       let generation = 0;
       let active = instance(run, `m${generation++}`, true);
-      let standby = instance(run, `m${generation++}`, true);
       const takeovers: number[] = [];
+      // Started once the first one holds the lease: of two instances started together, either may win it.
+      let standby = active;
       try {
         await active.active;
+        standby = instance(run, `m${generation++}`, true);
         for (let kill = 0; kill < 3; kill++) {
           await new Promise((r) => setTimeout(r, 100 + Math.floor(random() * 900)));
           active.process.kill('SIGKILL');
@@ -197,7 +208,7 @@ describe('JetStream checkpoint storage', { skip: nats.skip }, () => {
           active = standby;
           standby = instance(run, `m${generation++}`, true);
         }
-        await waitForOutput(run.outputStream, expectedCounts().length);
+        await waitForOutput(run.outputStream, expectedCounts().length, [active, standby]);
         assert.deepEqual(await outputLines(run.outputStream), expectedCounts());
         t.diagnostic(`seed ${seed}: 3 kills, takeovers after ${takeovers.join(', ')} ms`);
         assert.ok(takeovers.every((ms) => ms > 0), 'each standby waited for the lease to expire');
@@ -235,7 +246,7 @@ describe('JetStream checkpoint storage', { skip: nats.skip }, () => {
         // The sink may re-send the batch the zombie had in flight: its message ids make the stream drop them.
         assert.equal(outputAfter.last_seq, outputBefore, 'the zombie added output');
         standby.process.kill('SIGCONT');
-        await waitForOutput(run.outputStream, expectedCounts().length);
+        await waitForOutput(run.outputStream, expectedCounts().length, [standby]);
         assert.deepEqual(await outputLines(run.outputStream), expectedCounts());
         t.diagnostic(`takeover after ${takeoverMs} ms`);
         await storage.close();
