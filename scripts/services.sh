@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Starts the real servers the connector tests use — PostgreSQL, nats-server with JetStream and
-# librdkafka's mock Kafka cluster — on loopback with their data in a temporary folder, installing the
+# Starts the real servers the connector tests use — PostgreSQL, a three-node nats-server cluster with
+# clustered JetStream and librdkafka's mock Kafka cluster — on loopback with their data in a temporary folder, installing the
 # Debian packages when missing.
 #
 #   bash scripts/services.sh start   # install if needed, start them, wait until they accept connections
 #   bash scripts/services.sh env     # print `export WEIR_TEST_PG_URL=… WEIR_TEST_NATS_URL=… WEIR_TEST_KAFKA_BROKERS=…` lines
+#                                    # (WEIR_TEST_NATS_URL lists the three servers; WEIR_TEST_NATS_URL_1..3 name each one)
+#   bash scripts/services.sh nats-stop N | nats-start N   # stop / restart cluster node N (1-3), for store-fault tests
 #   bash scripts/services.sh stop    # stop them and delete their data
 #
 # Typical use: bash scripts/services.sh start && eval "$(bash scripts/services.sh env)"; npm test
@@ -80,7 +82,7 @@ running() {
   [ -f "$ENV_FILE" ] || return 1
   local run_dir
   run_dir=$(cat "$STATE_DIR/run-dir" 2>/dev/null) || return 1
-  [ -f "$run_dir/nats.pid" ] && kill -0 "$(cat "$run_dir/nats.pid")" 2>/dev/null || return 1
+  [ -f "$run_dir/nats1.pid" ] && kill -0 "$(cat "$run_dir/nats1.pid")" 2>/dev/null || return 1
   [ -f "$run_dir/pg/postmaster.pid" ] && kill -0 "$(head -n 1 "$run_dir/pg/postmaster.pid")" 2>/dev/null
 }
 
@@ -100,7 +102,10 @@ start() {
   start_kafka "$run_dir"
   {
     echo "export WEIR_TEST_PG_URL=postgres://weir@127.0.0.1:$PG_PORT/weir_test"
-    echo "export WEIR_TEST_NATS_URL=nats://127.0.0.1:$NATS_PORT"
+    echo "export WEIR_TEST_NATS_URL=nats://127.0.0.1:${NATS_PORTS[0]},127.0.0.1:${NATS_PORTS[1]},127.0.0.1:${NATS_PORTS[2]}"
+    echo "export WEIR_TEST_NATS_URL_1=nats://127.0.0.1:${NATS_PORTS[0]}"
+    echo "export WEIR_TEST_NATS_URL_2=nats://127.0.0.1:${NATS_PORTS[1]}"
+    echo "export WEIR_TEST_NATS_URL_3=nats://127.0.0.1:${NATS_PORTS[2]}"
     echo "export WEIR_TEST_KAFKA_BROKERS=$KAFKA_BROKERS"
     echo "export WEIR_TEST_KAFKA_PYTHON=$KAFKA_PYTHON"
   } > "$ENV_FILE"
@@ -145,18 +150,59 @@ start_postgres() {
 }
 
 nats_ready() {
-  port_in_use "$NATS_PORT" && grep -q "Server is ready" "$1/nats.log" 2>/dev/null
+  port_in_use "$2" && grep -q "Server is ready" "$1/nats$3.log" 2>/dev/null
+}
+
+# nats_node <run_dir> <n>: starts cluster node n (1-3) with its own store folder, routes to the other two.
+nats_node() {
+  local run_dir=$1 n=$2 i routes=""
+  local client_port cluster_port
+  client_port=$(sed -n "${n}p" "$run_dir/nats-ports")
+  cluster_port=$(sed -n "$((n + 3))p" "$run_dir/nats-ports")
+  for i in 1 2 3; do
+    [ "$i" -eq "$n" ] && continue
+    routes="${routes:+$routes,}nats://127.0.0.1:$(sed -n "$((i + 3))p" "$run_dir/nats-ports")"
+  done
+  mkdir -p "$run_dir/nats$n"
+  # setsid + closed standard streams: the server outlives this script and holds no caller's pipe open.
+  setsid nats-server -js -n "weir-$n" -a 127.0.0.1 -p "$client_port" -sd "$run_dir/nats$n" \
+    --cluster_name weir --cluster "nats://127.0.0.1:$cluster_port" --routes "$routes" \
+    -l "$run_dir/nats$n.log" -P "$run_dir/nats$n.pid" </dev/null >/dev/null 2>&1 &
+}
+
+# JetStream is ready when the cluster has elected its meta leader (every node logs it, or is it).
+nats_cluster_ready() {
+  local run_dir=$1 n
+  for n in 1 2 3; do
+    nats_ready "$run_dir" "$(sed -n "${n}p" "$run_dir/nats-ports")" "$n" || return 1
+  done
+  grep -qh "JetStream cluster new metadata leader\|Self is new JetStream cluster metadata leader" "$run_dir"/nats?.log
 }
 
 start_nats() {
-  local run_dir=$1
-  mkdir -p "$run_dir/nats"
-  NATS_PORT=$(free_port "$NATS_PORT_FIRST")
-  # setsid + closed standard streams: the server outlives this script and holds no caller's pipe open.
-  setsid nats-server -js -a 127.0.0.1 -p "$NATS_PORT" -sd "$run_dir/nats" -l "$run_dir/nats.log" \
-    -P "$run_dir/nats.pid" </dev/null >/dev/null 2>&1 &
-  wait_for "nats-server on 127.0.0.1:$NATS_PORT" 30 nats_ready "$run_dir" ||
-    { cat "$run_dir/nats.log" >&2 || true; die "nats-server did not start"; }
+  local run_dir=$1 port n
+  : > "$run_dir/nats-ports"
+  port=$NATS_PORT_FIRST
+  # Six free ports: three for clients, three for the cluster routes.
+  for n in 1 2 3 4 5 6; do
+    port=$(free_port "$port")
+    echo "$port" >> "$run_dir/nats-ports"
+    port=$((port + 1))
+  done
+  NATS_PORTS=($(head -n 3 "$run_dir/nats-ports"))
+  for n in 1 2 3; do nats_node "$run_dir" "$n"; done
+  wait_for "nats-server cluster on 127.0.0.1:${NATS_PORTS[*]}" 60 nats_cluster_ready "$run_dir" ||
+    { cat "$run_dir"/nats?.log >&2 || true; die "the nats-server cluster did not start"; }
+}
+
+stop_nats_node() {
+  local run_dir=$1 n=$2 pid
+  [ -f "$run_dir/nats$n.pid" ] || return 0
+  pid=$(cat "$run_dir/nats$n.pid")
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+  rm -f "$run_dir/nats$n.pid"
 }
 
 # librdkafka's mock cluster: there is no Kafka broker package; the mock speaks the protocol in memory.
@@ -178,13 +224,7 @@ stop_quietly() {
       as_pg_user "$(pg_bin_dir)/pg_ctl" -D "$run_dir/pg" -m immediate -w stop >/dev/null 2>&1 || true
     fi
     if [ -f "$run_dir/kafka.pid" ]; then kill "$(cat "$run_dir/kafka.pid")" 2>/dev/null || true; fi
-    if [ -f "$run_dir/nats.pid" ]; then
-      local pid
-      pid=$(cat "$run_dir/nats.pid")
-      kill "$pid" 2>/dev/null || true
-      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -9 "$pid" 2>/dev/null || true
-    fi
+    for n in 1 2 3; do stop_nats_node "$run_dir" "$n"; done
     rm -rf "$run_dir"
   fi
   rm -f "$ENV_FILE" "$STATE_DIR/run-dir"
@@ -193,9 +233,19 @@ stop_quietly() {
 case "${1:-}" in
   start) start ;;
   stop) stop_quietly; log "stopped" ;;
+  nats-stop|nats-start)
+    [ -f "$STATE_DIR/run-dir" ] || die "no services are running: run 'bash scripts/services.sh start' first."
+    case "${2:-}" in 1|2|3) ;; *) die "usage: bash scripts/services.sh $1 1|2|3" ;; esac
+    RUN_DIR=$(cat "$STATE_DIR/run-dir")
+    if [ "$1" = nats-stop ]; then stop_nats_node "$RUN_DIR" "$2"; log "nats node $2 stopped"
+    else
+      nats_node "$RUN_DIR" "$2"
+      wait_for "nats node $2" 30 nats_ready "$RUN_DIR" "$(sed -n "${2}p" "$RUN_DIR/nats-ports")" "$2" || die "nats node $2 did not start"
+    fi
+    ;;
   env)
     [ -f "$ENV_FILE" ] || die "no services are running: run 'bash scripts/services.sh start' first."
     cat "$ENV_FILE"
     ;;
-  *) echo "usage: bash scripts/services.sh start|stop|env" >&2; exit 2 ;;
+  *) echo "usage: bash scripts/services.sh start|stop|env|nats-stop N|nats-start N" >&2; exit 2 ;;
 esac

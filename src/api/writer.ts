@@ -42,7 +42,7 @@ const OUTPUT_MODES: readonly OutputMode[] = ['append', 'update', 'complete'];
 /** The writer's own options (Spark's query-level settings); every sink accepts them too. */
 const QUERY_OPTIONS = [
   'checkpointLocation', 'minBatchesToRetain', 'numStatePartitions', 'stateSnapshotInterval', 'multipleWatermarkPolicy',
-  'pollIntervalMs', 'stateStoreProvider',
+  'pollIntervalMs', 'stateStoreProvider', 'standby', 'leaseTimeoutMs',
 ] as const;
 
 /** Sinks the writer makes itself, without the registry. */
@@ -151,6 +151,7 @@ export class DataStreamWriter {
       stateSnapshotInterval: options.integer('stateSnapshotInterval', 10, 1),
       stateStoreProvider, multipleWatermarkPolicy: policy,
       idlePollMs: options.integer('pollIntervalMs', 10, 1),
+      lockOptions: { standby: options.boolean('standby', false), leaseTimeoutMs: options.integer('leaseTimeoutMs', 10_000, 100) },
       listeners: this.session.listeners, recentProgressSize: 100,
       onTerminated: temporary ? () => rm(temporary!, { recursive: true, force: true }) : undefined,
     });

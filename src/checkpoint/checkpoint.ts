@@ -5,7 +5,7 @@ import { CommitEntry, commitCodec } from './commit-log.js';
 import { decodeFile, encodeFile } from './file-format.js';
 import { CheckpointPaths } from './layout.js';
 import { OffsetEntry, offsetCodec } from './offset-log.js';
-import { CheckpointStorage } from './storage.js';
+import { CheckpointStorage, FileExistsError } from './storage.js';
 
 /** `<checkpoint>/metadata`: who owns this checkpoint and what plan its state belongs to. */
 export interface CheckpointMetadata {
@@ -73,8 +73,14 @@ export class Checkpoint {
         'the checkpoint is incomplete. Restore the metadata file or use a new checkpointLocation.');
     }
     const meta: CheckpointMetadata = { id: randomUUID(), sources, statefulOperators, createdAt: new Date().toISOString() };
-    await this.storage.writeAtomic(CheckpointPaths.metadata, encodeFile(METADATA_KIND, METADATA_VERSION, JSON.stringify(meta)),
-      { overwrite: false });
+    try {
+      await this.storage.writeAtomic(CheckpointPaths.metadata, encodeFile(METADATA_KIND, METADATA_VERSION, JSON.stringify(meta)),
+        { overwrite: false });
+    } catch (err) {
+      // Two instances of one query (an active and its standby) started together: the first one's metadata wins.
+      if (err instanceof FileExistsError) return this.openMetadata(sources, statefulOperators);
+      throw err;
+    }
     return meta;
   }
 

@@ -6,7 +6,7 @@ import { syncDir, writeFileSynced } from '../common/durable-files.js';
 import { acquireLock } from './fs-lock.js';
 import { checkpointIoError as ioError } from './io-error.js';
 import { CheckpointPaths } from './layout.js';
-import { CheckpointLock, CheckpointStorage, FileExistsError, LockOwner } from './storage.js';
+import { CheckpointLock, CheckpointStorage, FileExistsError, LockOptions, LockOwner, refuseStandby } from './storage.js';
 
 /** Checkpoint storage on the local file system: temp file, fsync, rename (or link), fsync of the folder. */
 export class FileSystemStorage implements CheckpointStorage {
@@ -66,7 +66,8 @@ export class FileSystemStorage implements CheckpointStorage {
       const folder = this.locate(dir);
       return (await retryOnDescriptorShortage(folder, () => fs.readdir(folder))).filter((n) => !n.endsWith('.tmp'));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      // A file is a folder with nothing inside, as on storages that have no folders.
+      if (['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) return [];
       throw ioError('list', this.locate(dir), err);
     }
   }
@@ -75,7 +76,8 @@ export class FileSystemStorage implements CheckpointStorage {
     await fs.rm(this.locate(path), { recursive: true, force: true });
   }
 
-  lock(owner: LockOwner): Promise<CheckpointLock> {
+  lock(owner: LockOwner, options?: LockOptions): Promise<CheckpointLock> {
+    refuseStandby(this.description, options);
     return acquireLock(this.locate(CheckpointPaths.lock), owner, this.root);
   }
 

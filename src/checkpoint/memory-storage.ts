@@ -1,5 +1,5 @@
 import { CheckpointError } from '../common/errors.js';
-import { CheckpointLock, CheckpointStorage, FileExistsError, LockOwner } from './storage.js';
+import { CheckpointLock, CheckpointStorage, FileExistsError, LockOptions, LockOwner, refuseStandby } from './storage.js';
 
 /**
  * Checkpoint storage held in memory: no durability at all. It exists to measure what durability
@@ -38,7 +38,8 @@ export class MemoryStorage implements CheckpointStorage {
     }
   }
 
-  async lock(owner: LockOwner): Promise<CheckpointLock> {
+  async lock(owner: LockOwner, options?: LockOptions): Promise<CheckpointLock> {
+    refuseStandby(this.description, options);
     if (this.locked) {
       throw new CheckpointError('CHECKPOINT_IN_USE', this.description,
         `In-memory checkpoint is in use by another query (this one is ${owner.queryId}).`);

@@ -1,5 +1,5 @@
 import * as nodePath from 'node:path';
-import { CheckpointLock, CheckpointStorage, LockOwner } from './storage.js';
+import { CheckpointLock, CheckpointStorage, LockOptions, LockOwner } from './storage.js';
 
 /** A view of one folder of a checkpoint, handed to a source or a state store as its private space. */
 export class PrefixedStorage implements CheckpointStorage {
@@ -31,8 +31,8 @@ export class PrefixedStorage implements CheckpointStorage {
     return this.inner.delete(this.full(path));
   }
 
-  lock(owner: LockOwner): Promise<CheckpointLock> {
-    return this.inner.lock(owner);
+  lock(owner: LockOwner, options?: LockOptions): Promise<CheckpointLock> {
+    return this.inner.lock(owner, options);
   }
 
   private full(path: string): string {

@@ -4,8 +4,17 @@ import { unknownNameError } from '../common/nearest-name.js';
 import { FileSystemStorage } from './fs-storage.js';
 import { CheckpointStorage } from './storage.js';
 
-/** Opens the checkpoint at a `checkpointLocation` of the factory's URL scheme, e.g. `s3://bucket/queries/q1`. */
-export type CheckpointStorageFactory = (location: URL) => CheckpointStorage;
+/**
+ * Opens the checkpoint at a `checkpointLocation` of the factory's URL scheme, e.g. `s3://bucket/queries/q1`.
+ * A location that lists several hosts (`nats://a:4222,b:4222/q1`, which URL cannot parse) reaches the
+ * factory with the first host in `location` and the whole text in `raw`.
+ */
+export type CheckpointStorageFactory = (location: URL, raw: string) => CheckpointStorage;
+
+/** `scheme://h1:p1,h2:p2/rest` → `scheme://h1:p1/rest`: a parsable URL naming the first host. */
+function firstHostOnly(location: string): string {
+  return location.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/(?:[^@/?#]*@)?)([^,/?#]*)(?:,[^/?#]*)?/, '$1$2');
+}
 
 /** `<scheme>://…`; a plain path (also `C:\…`) has none and is a local folder. */
 const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//;
@@ -40,12 +49,12 @@ export function openCheckpointStorage(location: string): CheckpointStorage {
   }
   let url: URL;
   try {
-    url = new URL(location);
+    url = new URL(firstHostOnly(location));
   } catch (err) {
     throw new AnalysisError(`checkpointLocation '${location}' is not a valid URL: ${errorMessage(err)}.`, 'INVALID_OPTION');
   }
   try {
-    return factory(url);
+    return factory(url, location);
   } catch (err) {
     if (err instanceof AnalysisError) throw err;
     throw new AnalysisError(`The ${scheme} checkpoint storage cannot open checkpointLocation '${location}': ` +

@@ -1,3 +1,5 @@
+import { CheckpointError } from '../common/errors.js';
+
 /**
  * All checkpoint I/O goes through this interface so the local file system is only the embedded
  * default: an object store can implement the same five operations. Paths are relative to the
@@ -25,19 +27,40 @@ export interface CheckpointStorage {
   list(dir: string): Promise<string[]>;
   /** Removes a file or a folder tree; absent paths are fine. */
   delete(path: string): Promise<void>;
-  /** Takes the single-writer lock of the checkpoint, or fails saying who holds it. */
-  lock(owner: LockOwner): Promise<CheckpointLock>;
+  /**
+   * Takes the single-writer lock of the checkpoint, or fails saying who holds it. With `standby` it waits
+   * until the holder's lease expires instead; a storage that has no leases refuses `standby`.
+   */
+  lock(owner: LockOwner, options?: LockOptions): Promise<CheckpointLock>;
+  /** Lets go of connections (storages that hold some); a later call opens them again. */
+  close?(): Promise<void>;
 }
 
 export interface LockOwner { readonly queryId: string; readonly runId: string }
+export interface LockOptions {
+  /** Wait for the holder to go away (its lease to expire) instead of failing. */
+  readonly standby?: boolean;
+  /** How long a holder that stopped renewing its lease keeps it (storages with leases). */
+  readonly leaseTimeoutMs?: number;
+}
 export interface CheckpointLock {
   /** Throws when another process has taken the lock over (this one was judged gone): its holder must stop writing. */
   assertHeld(): void;
   release(): Promise<void>;
+  /** When this lock was taken over from a holder that went away: how long the wait for it took, in ms. */
+  readonly takeoverMs?: number;
 }
 
 export class FileExistsError extends Error {
   constructor(readonly path: string) {
     super(`${path} already exists`);
+  }
+}
+
+/** For storages without leases: a standby could only wait on a lock file that the holder's machine may take down with it. */
+export function refuseStandby(description: string, options: LockOptions | undefined): void {
+  if (options?.standby) {
+    throw new CheckpointError('STANDBY_UNSUPPORTED', description, `option 'standby' needs a checkpoint with leases; ` +
+      `${description} has none. Put the checkpoint on JetStream (checkpointLocation 'nats://host:port/<name>').`);
   }
 }

@@ -6,10 +6,13 @@
  */
 import { stat } from 'node:fs/promises';
 import { Checkpoint, CheckpointMetadata } from '../checkpoint/checkpoint.js';
-import { FileSystemStorage } from '../checkpoint/fs-storage.js';
 import { CheckpointPaths, localPath, operatorStoreFolders, StateStorePaths, storePartitions } from '../checkpoint/layout.js';
 import { BatchConf, Offset } from '../checkpoint/offset-log.js';
 import { PrefixedStorage } from '../checkpoint/prefixed-storage.js';
+import { openCheckpointStorage } from '../checkpoint/registry.js';
+import { CheckpointStorage } from '../checkpoint/storage.js';
+// Registers the checkpoint storages of the connectors (nats://…), so any checkpointLocation can be inspected.
+import '../connectors/builtin.js';
 import { CheckpointError } from '../common/errors.js';
 import { LMDB_PROVIDER_NAME } from '../state/lmdb-provider.js';
 import { loadPartition } from '../state/state-files.js';
@@ -50,8 +53,19 @@ export interface CheckpointReport {
 
 const isoOrNull = (ms: number): string | null => (ms > 0 ? new Date(ms).toISOString() : null);
 
-async function openCheckpoint(location: string): Promise<{ storage: FileSystemStorage; checkpoint: Checkpoint; meta: CheckpointMetadata }> {
-  const storage = new FileSystemStorage(location);
+interface OpenedCheckpoint { readonly storage: CheckpointStorage; readonly checkpoint: Checkpoint; readonly meta: CheckpointMetadata }
+
+/** Runs `use` on the checkpoint at `location` (a folder or a URL such as nats://…), then closes its storage. */
+async function withCheckpoint<T>(location: string, use: (opened: OpenedCheckpoint) => Promise<T>): Promise<T> {
+  const storage = openCheckpointStorage(location);
+  try {
+    return await use(await openCheckpoint(storage));
+  } finally {
+    await storage.close?.();
+  }
+}
+
+async function openCheckpoint(storage: CheckpointStorage): Promise<OpenedCheckpoint> {
   const checkpoint = new Checkpoint(storage);
   const meta = await checkpoint.readMetadata();
   if (meta === null) {
@@ -61,8 +75,11 @@ async function openCheckpoint(location: string): Promise<{ storage: FileSystemSt
   return { storage, checkpoint, meta };
 }
 
-export async function inspectCheckpoint(location: string): Promise<CheckpointReport> {
-  const { storage, checkpoint, meta } = await openCheckpoint(location);
+export function inspectCheckpoint(location: string): Promise<CheckpointReport> {
+  return withCheckpoint(location, reportOf);
+}
+
+async function reportOf({ storage, checkpoint, meta }: OpenedCheckpoint): Promise<CheckpointReport> {
   const ids = [...new Set([...await checkpoint.offsets.batchIds(), ...await checkpoint.commits.batchIds()])].sort((a, b) => a - b);
   const batches: BatchReport[] = [];
   let conf: BatchConf | null = null;
@@ -79,7 +96,7 @@ export async function inspectCheckpoint(location: string): Promise<CheckpointRep
   return { checkpoint: storage.description, queryId: meta.id, createdAt: meta.createdAt, inputs: meta.sources, conf, batches, state };
 }
 
-async function stateReport(storage: FileSystemStorage, operatorId: number, description: string): Promise<StateReport> {
+async function stateReport(storage: CheckpointStorage, operatorId: number, description: string): Promise<StateReport> {
   let partitions = 0;
   let files = 0;
   let bytes = 0;
@@ -93,7 +110,9 @@ async function stateReport(storage: FileSystemStorage, operatorId: number, descr
       partitions += 1;
       for (const name of await storage.list(`${store}/${p}`)) {
         files += 1;
-        bytes += (await stat(localPath(storage, `${store}/${StateStorePaths.partition(p)}/${name}`, 'weir inspect'))).size;
+        const file = `${store}/${StateStorePaths.partition(p)}/${name}`;
+        bytes += storage.localRoot !== undefined ? (await stat(localPath(storage, file, 'weir inspect'))).size
+          : (await storage.read(file))?.length ?? 0;
         const version = Number.parseInt(name, 10);
         if (Number.isInteger(version)) newestVersion = Math.max(newestVersion ?? version, version);
       }
@@ -107,8 +126,11 @@ async function stateReport(storage: FileSystemStorage, operatorId: number, descr
  * line each (`store` is the operator's folder, or a join side's), sorted by key. State files are
  * binary; this is how a person reads them.
  */
-export async function dumpState(location: string, operator: number): Promise<string[]> {
-  const { storage, checkpoint, meta } = await openCheckpoint(location);
+export function dumpState(location: string, operator: number): Promise<string[]> {
+  return withCheckpoint(location, (opened) => stateLines(opened, operator));
+}
+
+async function stateLines({ storage, checkpoint, meta }: OpenedCheckpoint, operator: number): Promise<string[]> {
   if (!Number.isInteger(operator) || operator < 0 || operator >= meta.statefulOperators.length) {
     throw new CheckpointError('NO_SUCH_OPERATOR', storage.locate(CheckpointPaths.stateRoot), meta.statefulOperators.length === 0
       ? `The query of ${storage.description} keeps no state (it has no stateful operator).`

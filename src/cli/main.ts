@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { WeirError } from '../common/errors.js';
 import { runDemoPipeline } from './demo/pipeline-process.js';
 import { runDemo } from './demo/run-demo.js';
+import { copyCheckpoint } from './checkpoint-copy.js';
 import { dumpState, formatCheckpointReport, inspectCheckpoint } from './inspect.js';
 import { runPipelineFile } from './run/run-pipeline.js';
 import { runTop } from './top.js';
@@ -84,7 +85,7 @@ program.command('run')
 
 program.command('inspect')
   .description('Show a checkpoint: query id, inputs, state, and each batch\'s offsets, watermark, commit and sink.')
-  .argument('<checkpoint>', 'the folder given as checkpointLocation')
+  .argument('<checkpoint>', 'the checkpointLocation: a folder, or nats://host:port[,host:port]/<name>')
   .option('--json', 'print the report as JSON', false)
   .option('--state <operator>', 'print that stateful operator\'s keys and values as of the last committed batch, ' +
     'one JSON line each', count)
@@ -95,6 +96,17 @@ program.command('inspect')
     }
     const report = await inspectCheckpoint(checkpoint);
     process.stdout.write(`${opts.json ? JSON.stringify(report, null, 2) : formatCheckpointReport(report)}\n`);
+  });
+
+program.command('checkpoint')
+  .description('Work on a stopped query\'s checkpoint.')
+  .command('copy')
+  .description('Copy a checkpoint to a new location (a folder or nats://host:port[,host:port]/<name>), verified by SHA-256.')
+  .argument('<from>', 'the checkpointLocation to copy')
+  .argument('<to>', 'a new, empty location')
+  .action(async (from: string, to: string) => {
+    const report = await copyCheckpoint(from, to);
+    process.stdout.write(`copied ${report.files} files (${report.bytes} bytes), each verified\n`);
   });
 
 program.parseAsync().catch((err: unknown) => {

@@ -3,7 +3,7 @@ import { Checkpoint, Recovery } from '../checkpoint/checkpoint.js';
 import { CheckpointPaths, localPath } from '../checkpoint/layout.js';
 import { BatchConf, OffsetEntry } from '../checkpoint/offset-log.js';
 import { PrefixedStorage } from '../checkpoint/prefixed-storage.js';
-import { CheckpointLock, CheckpointStorage } from '../checkpoint/storage.js';
+import { CheckpointLock, CheckpointStorage, LockOptions } from '../checkpoint/storage.js';
 import { descriptorShortage } from '../common/descriptor-shortage.js';
 import { CheckpointError, errorMessage, StreamingQueryException, WeirError } from '../common/errors.js';
 import { injectFault } from '../common/faults.js';
@@ -41,6 +41,8 @@ export interface EngineSettings {
   readonly multipleWatermarkPolicy: 'min' | 'max';
   /** How long to wait for new data before planning again, when the trigger has no interval. */
   readonly idlePollMs: number;
+  /** `standby`: wait for the checkpoint's current writer to go away; `leaseTimeoutMs`: how long a silent writer keeps it. */
+  readonly lockOptions: LockOptions;
   readonly listeners: ListenerBus;
   readonly recentProgressSize: number;
   /** Called after the query ended and released everything (e.g. to delete a temporary checkpoint). */
@@ -96,7 +98,12 @@ export class MicroBatchExecution {
     const meta = await this.checkpoint.openMetadata(leaves.map((l) => `${l.description} [${schemaLine(l)}]`),
       settings.statefulFingerprint);
     this.id = meta.id;
-    this.lock = await settings.storage.lock({ queryId: this.id, runId: this.runId });
+    this.lock = await settings.storage.lock({ queryId: this.id, runId: this.runId }, settings.lockOptions);
+    if (this.lock.takeoverMs !== undefined) {
+      // Operators read this line to see that a failover happened and what it cost.
+      process.stderr.write(`weir: query ${this.id} run ${this.runId} took over ${settings.storage.description} ` +
+        `after waiting ${this.lock.takeoverMs} ms\n`);
+    }
     let recovery: Recovery;
     try {
       recovery = await this.recover();
@@ -133,7 +140,10 @@ export class MicroBatchExecution {
       settings.recentProgressSize, this.stateful, settings.sink.description, settings.plan.watermarks.length > 0);
     this.active = true;
     this.postRecovered(recovery, performance.now() - startedAt);
-    settings.listeners.post('onQueryStarted', { id: this.id, runId: this.runId, name: settings.name, timestamp: new Date().toISOString() });
+    settings.listeners.post('onQueryStarted', {
+      id: this.id, runId: this.runId, name: settings.name, timestamp: new Date().toISOString(),
+      ...(this.lock?.takeoverMs !== undefined ? { takeoverMs: this.lock.takeoverMs } : {}),
+    });
     this.lifecycle.loopDone = this.runLoop();
   }
 

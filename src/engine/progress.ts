@@ -56,7 +56,11 @@ export interface StreamingQueryStatus {
 }
 
 /** A query's events, as Spark's `StreamingQueryListener` receives them. */
-export interface QueryStartedEvent { readonly id: string; readonly runId: string; readonly name: string | null; readonly timestamp: string }
+export interface QueryStartedEvent {
+  readonly id: string; readonly runId: string; readonly name: string | null; readonly timestamp: string;
+  /** Set when this run took the checkpoint over from a holder that went away (a standby): the wait, in ms. */
+  readonly takeoverMs?: number;
+}
 export interface QueryProgressEvent { readonly progress: StreamingQueryProgress }
 export interface QueryIdleEvent { readonly id: string; readonly runId: string; readonly timestamp: string }
 export interface QueryTerminatedEvent {

@@ -286,7 +286,7 @@ describe('nats source and sink', { skip: nats.skip }, () => {
     } finally {
       await source.stop();
     }
-    const closed = new URL(url);
+    const closed = new URL(url.split(',')[0]!); // the first server of the cluster
     closed.port = '1';
     const unreachable = new NatsSource({ format: 'nats', options: new Options({ url: closed.toString(), stream: 'S' }), schema: SCHEMA, path: null });
     await assert.rejects(unreachable.open({ storage: new MemoryStorage(), queryId: 'q', notifyDataAvailable: () => {} }),

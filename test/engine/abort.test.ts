@@ -42,7 +42,7 @@ test('a batch that fails after its aggregation changed state aborts that state; 
     name: null, storage: new FileSystemStorage(checkpoint), plan: planPhysical(df.plan), statefulFingerprint: ['count'],
     outputMode: 'update', sink: foreachBatchSink((rows) => { delivered.push(rows); }), keyColumns: ['word'],
     trigger: { kind: 'processingTime', intervalMs: 0 }, minBatchesToRetain: 100, numStatePartitions: 2,
-    stateSnapshotInterval: 10, stateStoreProvider: provider, multipleWatermarkPolicy: 'min', idlePollMs: 10,
+    stateSnapshotInterval: 10, stateStoreProvider: provider, multipleWatermarkPolicy: 'min', idlePollMs: 10, lockOptions: {},
     listeners: new ListenerBus(), recentProgressSize: 10,
   });
   await execution.start();

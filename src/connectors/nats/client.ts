@@ -1,8 +1,8 @@
 import { JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { JetStreamClient, JetStreamManager, StreamInfo } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/transport-node';
-import { ConnectorError, errorMessage } from '../../common/errors.js';
+import type { ConnectionOptions, NatsConnection } from '@nats-io/transport-node';
+import { ConnectorError, errorMessage, WeirError } from '../../common/errors.js';
 import { Options } from '../../common/options.js';
 
 /** The NATS server a connector uses when option `url` is not given (the NATS default). */
@@ -20,10 +20,14 @@ export function natsServers(options: Options): string[] {
   return options.string('url', DEFAULT_NATS_URL).split(',').map((s) => s.trim()).filter((s) => s !== '');
 }
 
-export async function connectJetStream(servers: readonly string[], owner: string): Promise<JetStreamHandle> {
+/** `options`: credentials and reconnect settings beyond the servers (the checkpoint storage's). */
+export async function connectJetStream(servers: readonly string[], owner: string,
+  options: Partial<ConnectionOptions> = {}): Promise<JetStreamHandle> {
   let nc: NatsConnection;
   try {
-    nc = await connect({ servers: [...servers], name: `weir ${owner}` });
+    // An entry may itself list several servers ('a:4222,b:4222'), as option 'url' and the checkpoint location do.
+    const list = servers.flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '');
+    nc = await connect({ ...options, servers: list, name: `weir ${owner}` });
   } catch (err) {
     throw new ConnectorError('NATS_CONNECTION',
       `The ${owner} cannot connect to NATS at ${servers.join(', ')}: ${errorMessage(err)}. ` +
@@ -39,10 +43,35 @@ export async function connectJetStream(servers: readonly string[], owner: string
   }
 }
 
+/** How long a request keeps being retried while the cluster elects a new leader or a server comes back. */
+export const NATS_RETRY_MS = 60_000;
+
+/**
+ * A failure that goes away by itself in a cluster: no answer (timeout, no responders, a reconnect) or
+ * JetStream's 503 while a stream has no leader. A refusal (wrong sequence, no such stream) is not.
+ */
+export function isTransientNatsFailure(err: unknown): boolean {
+  if (err instanceof JetStreamApiError) return err.status === 503;
+  return !(err instanceof WeirError);
+}
+
+/** Runs `attempt` again on transient failures until it succeeds or {@link NATS_RETRY_MS} passed. */
+export async function retryTransient<T>(attempt: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + NATS_RETRY_MS;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!isTransientNatsFailure(err) || Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
 /** The stream's info, or a clear error when there is no such stream. */
 export async function streamInfo(handle: JetStreamHandle, stream: string, owner: string): Promise<StreamInfo> {
   try {
-    return await handle.jsm.streams.info(stream);
+    return await retryTransient(() => handle.jsm.streams.info(stream));
   } catch (err) {
     throw natsFailure(err, `reading stream '${stream}'`, owner);
   }

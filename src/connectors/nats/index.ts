@@ -1,6 +1,8 @@
+import { registerCheckpointStorage } from '../../checkpoint/registry.js';
 import { registerSink } from '../../sinks/registry.js';
 import { DEAD_LETTER_PATH } from '../../sinks/rejected-rows.js';
 import { registerSource } from '../../sources/registry.js';
+import { JetStreamStorage } from './jetstream-storage.js';
 import { NatsSink } from './sink.js';
 import { NatsSource } from './source.js';
 
@@ -13,3 +15,7 @@ const NATS_SINK_OPTIONS = ['url', 'subject', 'stream', 'createStream', 'duplicat
 
 registerSource('nats', (spec) => new NatsSource(spec), { options: NATS_SOURCE_OPTIONS });
 registerSink('nats', (spec) => new NatsSink(spec), { options: NATS_SINK_OPTIONS });
+// checkpointLocation 'nats://host:port[,host:port…]/<name>': the checkpoint on JetStream, replicated by the cluster.
+registerCheckpointStorage('nats', (_url, raw) => new JetStreamStorage(raw));
+
+export { JetStreamStorage } from './jetstream-storage.js';

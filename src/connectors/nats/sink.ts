@@ -3,7 +3,7 @@ import { headers } from '@nats-io/transport-node';
 import { AnalysisError, ConnectorError, errorMessage } from '../../common/errors.js';
 import { injectFault } from '../../common/faults.js';
 import { Row, Schema } from '../../common/schema.js';
-import { connectJetStream, JetStreamHandle, natsFailure, natsServers } from './client.js';
+import { connectJetStream, JetStreamHandle, natsFailure, natsServers, retryTransient } from './client.js';
 import { OutputMode } from '../../common/output-mode.js';
 import { isCommittedBatch } from '../../sinks/batch-identity.js';
 import { DeadLetterFolder, rejectedRowError, rowJson, splitRejected } from '../../sinks/rejected-rows.js';
@@ -121,7 +121,8 @@ export class NatsSink implements Sink {
       const acks = [];
       for (let j = i; j < Math.min(to, i + IN_FLIGHT); j++) {
         if (skip.has(j)) continue;
-        acks.push(handle.js.publish(this.subject, this.encode(rows[j]!), { msgID: `${this.queryId}:${batchId}:${j}`, headers: header })
+        // Retrying is safe: the message id makes JetStream drop a copy whose first try landed unacknowledged.
+        acks.push(retryTransient(() => handle.js.publish(this.subject, this.encode(rows[j]!), { msgID: `${this.queryId}:${batchId}:${j}`, headers: header }))
           .catch((err: unknown) => {
             throw new ConnectorError('NATS_PUBLISH',
               `Publishing row ${j} of batch ${batchId} to subject '${this.subject}' failed: ${errorMessage(err)}. ` +

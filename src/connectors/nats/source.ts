@@ -6,7 +6,7 @@ import { AnalysisError, ConnectorError } from '../../common/errors.js';
 import { Options } from '../../common/options.js';
 import { Row, Schema } from '../../common/schema.js';
 import { Offset, Source, SourceContext, SourceSpec } from '../../sources/source.js';
-import { connectJetStream, JetStreamHandle, natsFailure, natsServers, streamInfo } from './client.js';
+import { connectJetStream, JetStreamHandle, natsFailure, natsServers, retryTransient, streamInfo } from './client.js';
 import { CORRUPT_RECORD, MessageDecoder } from './decode.js';
 import { SourcePaths } from '../../checkpoint/layout.js';
 
@@ -104,6 +104,15 @@ export class NatsSource implements Source {
         `Raise the stream's retention, or set option 'failOnDataLoss' to false to skip what is gone.`);
     }
     const doing = `reading sequences ${from + 1}..${to} of stream '${this.stream}'`;
+    try {
+      // A read cut short by a leader change is read again whole: the range is fixed, so the rows are the same.
+      return await retryTransient(() => this.readRange(handle, from, to));
+    } catch (err) {
+      throw natsFailure(err, doing, 'nats source');
+    }
+  }
+
+  private async readRange(handle: JetStreamHandle, from: number, to: number): Promise<Row[]> {
     let consumerName: string | null = null;
     try {
       // An ephemeral consumer starting at the range: its pending count says how many messages exist,
@@ -132,12 +141,15 @@ export class NatsSource implements Source {
           pending = msg.info.pending;
           if (last >= to || pending === 0) break;
         }
-        // Nothing came although the count said so: messages were removed meanwhile; what is left is read.
-        if (received === 0) break;
+        if (received === 0) {
+          // Nothing came although the count said so: either messages were removed meanwhile (what is left is
+          // read), or the stream's leader changed under the fetch (then the range is read again).
+          const { state } = await handle.jsm.streams.info(this.stream);
+          if (state.first_seq > last + 1 || state.last_seq <= last) break;
+          throw new Error(`a fetch from sequence ${last + 1} returned nothing although the stream holds it`);
+        }
       }
       return rows;
-    } catch (err) {
-      throw natsFailure(err, doing, 'nats source');
     } finally {
       if (consumerName !== null) await handle.jsm.consumers.delete(this.stream, consumerName).catch(() => false);
     }

@@ -1,0 +1,332 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { CheckpointError } from '../../src/index.js';
+import { copyCheckpoint } from '../../src/cli/checkpoint-copy.js';
+import { dumpState, inspectCheckpoint } from '../../src/cli/inspect.js';
+import { encodeFile } from '../../src/checkpoint/file-format.js';
+import { MemoryStorage } from '../../src/checkpoint/memory-storage.js';
+import { openCheckpointStorage } from '../../src/checkpoint/registry.js';
+import { FileExistsError } from '../../src/checkpoint/storage.js';
+import { Options } from '../../src/common/options.js';
+import { Schema, toSchema, WINDOW_TYPE } from '../../src/common/schema.js';
+import { connectJetStream, JetStreamHandle } from '../../src/connectors/nats/client.js';
+import { JetStreamStorage } from '../../src/connectors/nats/jetstream-storage.js';
+import { NatsSource } from '../../src/connectors/nats/source.js';
+import { FailoverChild, FailoverConfig, startFailoverChild } from './failover-child.js';
+import { mulberry32, testSeed } from './harness.js';
+import { crashInput, expectedCounts } from './pipeline-child.js';
+import { service } from './services.js';
+
+const nats = service('WEIR_TEST_NATS_URL');
+const SERVICES_SCRIPT = fileURLToPath(new URL('../../../scripts/services.sh', import.meta.url));
+
+describe('JetStream checkpoint storage', { skip: nats.skip }, () => {
+  let url = '';
+  let hosts = '';
+  let admin: JetStreamHandle;
+  const buckets: string[] = [];
+  const streams: string[] = [];
+  let n = 0;
+
+  before(async () => {
+    url = nats.url();
+    hosts = url.replace(/^nats:\/\//, '');
+    admin = await connectJetStream([url], 'test');
+  });
+
+  after(async () => {
+    for (const b of buckets) {
+      await admin.jsm.streams.delete(`KV_weir_${b}`).catch(() => false);
+      await admin.jsm.streams.delete(`OBJ_weir_${b}`).catch(() => false);
+    }
+    for (const s of streams) await admin.jsm.streams.delete(s).catch(() => false);
+    await admin.nc.close();
+  });
+
+  function location(): string {
+    const name = `t${process.pid}_${n++}`;
+    buckets.push(name);
+    return `nats://${hosts}/${name}`;
+  }
+
+  test('files round-trip through the key-value bucket and the object store; create-only names are taken once', async () => {
+    const storage = openCheckpointStorage(location()) as JetStreamStorage;
+    try {
+      assert.ok(storage instanceof JetStreamStorage);
+      const small = encodeFile('commit', 1, '{"a":1}');
+      const big = Buffer.alloc(600 * 1024, 7);
+      await storage.writeAtomic('commits/0', small, { overwrite: false });
+      await storage.writeAtomic('state/0/1/5.delta', big, { overwrite: false });
+      await storage.writeAtomic('sources/0/.odd name', Buffer.from('x'), { overwrite: true });
+      await storage.writeAtomic('sources/0/.odd name', Buffer.from('y'), { overwrite: true });
+      assert.deepEqual(await storage.read('commits/0'), small);
+      assert.deepEqual(await storage.read('state/0/1/5.delta'), big);
+      assert.deepEqual(await storage.read('sources/0/.odd name'), Buffer.from('y'));
+      assert.equal(await storage.read('commits/1'), null);
+      assert.deepEqual((await storage.list('')).sort(), ['commits', 'sources', 'state']);
+      assert.deepEqual(await storage.list('state/0/1'), ['5.delta']);
+      await assert.rejects(storage.writeAtomic('commits/0', small, { overwrite: false }), FileExistsError);
+      await storage.delete('state');
+      assert.equal(await storage.read('state/0/1/5.delta'), null);
+      assert.deepEqual((await storage.list('')).sort(), ['commits', 'sources']);
+      // A deleted name can be created again (retention deletes, a re-run recreates).
+      await storage.writeAtomic('commits/0', small, { overwrite: true });
+      await storage.delete('commits/0');
+      await storage.writeAtomic('commits/0', small, { overwrite: false });
+    } finally {
+      await storage.close();
+    }
+  });
+
+  test('a holder whose lease was taken over can write nothing more and fails with FENCED', async () => {
+    const where = location();
+    const first = new JetStreamStorage(where);
+    const second = new JetStreamStorage(where);
+    try {
+      const lock = await first.lock({ queryId: 'q', runId: 'r1' }, { leaseTimeoutMs: 60_000 });
+      await first.writeAtomic('offsets/0', Buffer.from('zero'), { overwrite: false });
+      // What a standby does once the holder's lease expired (here judged at once): take it by revision.
+      const lease = await second.readLease();
+      assert.ok(lease);
+      assert.ok(await second.takeLease({ ...lease.record, epoch: lease.record.epoch + 1, runId: 'r2' }, lease.revision));
+      await assert.rejects(first.writeAtomic('commits/0', Buffer.from('late'), { overwrite: false }),
+        (err: unknown) => err instanceof CheckpointError && err.code === 'FENCED' && /taken over by run r2/.test(err.message));
+      await assert.rejects(first.writeAtomic('offsets/1', Buffer.from('later'), { overwrite: true }),
+        (err: unknown) => err instanceof CheckpointError && err.code === 'FENCED');
+      assert.throws(() => lock.assertHeld(), (err: unknown) => err instanceof CheckpointError && err.code === 'FENCED');
+      assert.equal(await second.read('commits/0'), null);
+      assert.equal(await second.read('offsets/1'), null);
+      await second.writeAtomic('commits/0', Buffer.from('new holder'), { overwrite: false });
+      // A second contender that lost the race for the same revision does not get the lease.
+      assert.equal(await first.takeLease({ ...lease.record, epoch: lease.record.epoch + 1, runId: 'r3' }, lease.revision), false);
+    } finally {
+      await first.close();
+      await second.close();
+    }
+  });
+
+  test('without standby, a start while the holder renews its lease fails with CHECKPOINT_IN_USE', async () => {
+    const where = location();
+    const first = new JetStreamStorage(where);
+    const second = new JetStreamStorage(where);
+    try {
+      const lock = await first.lock({ queryId: 'q', runId: 'r1' }, { leaseTimeoutMs: 600 });
+      await assert.rejects(second.lock({ queryId: 'q', runId: 'r2' }, { leaseTimeoutMs: 600 }),
+        (err: unknown) => err instanceof CheckpointError && err.code === 'CHECKPOINT_IN_USE' && /run r1/.test(err.message));
+      await lock.release();
+      const taken = await second.lock({ queryId: 'q', runId: 'r2' }, { leaseTimeoutMs: 600 });
+      assert.equal(taken.takeoverMs, undefined, 'a released lease is taken at once');
+      await taken.release();
+    } finally {
+      await first.close();
+      await second.close();
+    }
+  });
+
+  // ---- processes: a replicated query, killed, paused, and its store's servers stopped ----
+
+  async function newStream(): Promise<{ stream: string; prefix: string }> {
+    const i = n++;
+    const stream = `WEIR_CKPT_${process.pid}_${i}`;
+    const prefix = `weirckpt.${process.pid}.${i}`;
+    streams.push(stream);
+    await admin.jsm.streams.add({ name: stream, subjects: [`${prefix}.>`], num_replicas: 3 });
+    return { stream, prefix };
+  }
+
+  interface Run { readonly config: Omit<FailoverConfig, 'standby' | 'workDir'>; readonly outputStream: string; readonly root: string }
+
+  async function newRun(availableNow: boolean): Promise<Run> {
+    const input = await newStream();
+    const output = await newStream();
+    for (const e of crashInput()) await admin.js.publish(`${input.prefix}.in`, JSON.stringify(e));
+    const root = await mkdtemp(join(tmpdir(), 'weir-failover-'));
+    return {
+      config: { checkpoint: location(), natsUrl: url, inputStream: input.stream, outputSubject: `${output.prefix}.counts`,
+        leaseTimeoutMs: 1_000, availableNow },
+      outputStream: output.stream, root,
+    };
+  }
+
+  function instance(run: Run, name: string, standby: boolean, fault?: string): FailoverChild {
+    return startFailoverChild({ ...run.config, standby, workDir: join(run.root, name) }, fault);
+  }
+
+  async function outputLines(stream: string): Promise<string[]> {
+    const schema: Schema = [{ name: 'window', type: WINDOW_TYPE, nullable: false }, ...toSchema('word STRING, count LONG')];
+    const reader = new NatsSource({ format: 'nats', options: new Options({ url, stream }, 'nats source'), schema, path: null });
+    await reader.open({ storage: new MemoryStorage(), queryId: 'q', notifyDataAvailable: () => {} });
+    try {
+      const last = (await admin.jsm.streams.info(stream)).state.last_seq;
+      if (last === 0) return [];
+      const rows = await reader.getBatch(null, { [stream]: last });
+      return rows.map((r) => `${(r['window'] as { start: number }).start}|${r['word']}|${r['count']}`).sort();
+    } finally {
+      await reader.stop();
+    }
+  }
+
+  /**
+   * Waits (polling the output stream, no fixed sleep decides anything) until every expected row is there;
+   * fails, with what the instances said, once none of them runs any more.
+   */
+  async function waitForOutput(stream: string, expected: number, instances: readonly FailoverChild[]): Promise<void> {
+    while ((await admin.jsm.streams.info(stream)).state.messages < expected) {
+      if (instances.every((i) => i.process.exitCode !== null || i.process.signalCode !== null)) {
+        const said = await Promise.all(instances.map(async (i) => (await i.exited).stderr));
+        assert.fail(`every instance ended before the output was complete: ${said.join(' | ')}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  test('machine loss: the active is SIGKILLed with its folder deleted at random moments, a standby takes over each time',
+    { timeout: 300_000 }, async (t) => {
+      const seed = testSeed(t);
+      const random = mulberry32(seed);
+      const run = await newRun(false);
+      let generation = 0;
+      let active = instance(run, `m${generation++}`, true);
+      const takeovers: number[] = [];
+      // Started once the first one holds the lease: of two instances started together, either may win it.
+      let standby = active;
+      try {
+        await active.active;
+        standby = instance(run, `m${generation++}`, true);
+        for (let kill = 0; kill < 3; kill++) {
+          await new Promise((r) => setTimeout(r, 100 + Math.floor(random() * 900)));
+          active.process.kill('SIGKILL');
+          await active.exited;
+          await rm(join(run.root, `m${generation - 2}`), { recursive: true, force: true });
+          takeovers.push(await standby.active);
+          active = standby;
+          standby = instance(run, `m${generation++}`, true);
+        }
+        await waitForOutput(run.outputStream, expectedCounts().length, [active, standby]);
+        assert.deepEqual(await outputLines(run.outputStream), expectedCounts());
+        t.diagnostic(`seed ${seed}: 3 kills, takeovers after ${takeovers.join(', ')} ms`);
+        assert.ok(takeovers.every((ms) => ms > 0), 'each standby waited for the lease to expire');
+      } finally {
+        active.process.kill('SIGKILL');
+        standby.process.kill('SIGKILL');
+        await rm(run.root, { recursive: true, force: true });
+      }
+    });
+
+  test('zombie: a paused active that wakes after the standby took over writes nothing and stops with FENCED',
+    { timeout: 300_000 }, async (t) => {
+      const run = await newRun(false);
+      const zombie = instance(run, 'zombie', false);
+      let standby: FailoverChild | null = null;
+      try {
+        await zombie.active;
+        // Pause it once it committed something, mid-stream.
+        const storage = new JetStreamStorage(run.config.checkpoint);
+        while ((await storage.list('commits')).length < 2) await new Promise((r) => setTimeout(r, 50));
+        zombie.process.kill('SIGSTOP');
+        standby = instance(run, 'standby', true);
+        const takeoverMs = await standby.active;
+        const committedBefore = (await storage.list('commits')).length;
+        while ((await storage.list('commits')).length <= committedBefore + 1) await new Promise((r) => setTimeout(r, 50));
+        standby.process.kill('SIGSTOP'); // freeze the new holder so the check below sees only the zombie's doing
+        const before = await snapshot(storage);
+        const outputBefore = (await admin.jsm.streams.info(run.outputStream)).state.last_seq;
+        zombie.process.kill('SIGCONT');
+        const ended = await zombie.exited;
+        assert.equal(ended.code, 3, `the zombie ended with ${ended.code}/${ended.signal}: ${ended.stderr}`);
+        assert.match(ended.stderr, /^FENCED: /m);
+        assert.deepEqual(await snapshot(storage), before, 'the zombie changed the checkpoint');
+        const outputAfter = (await admin.jsm.streams.info(run.outputStream)).state;
+        // The sink may re-send the batch the zombie had in flight: its message ids make the stream drop them.
+        assert.equal(outputAfter.last_seq, outputBefore, 'the zombie added output');
+        standby.process.kill('SIGCONT');
+        await waitForOutput(run.outputStream, expectedCounts().length, [standby]);
+        assert.deepEqual(await outputLines(run.outputStream), expectedCounts());
+        t.diagnostic(`takeover after ${takeoverMs} ms`);
+        await storage.close();
+      } finally {
+        zombie.process.kill('SIGKILL');
+        standby?.process.kill('SIGCONT');
+        standby?.process.kill('SIGKILL');
+        await rm(run.root, { recursive: true, force: true });
+      }
+    });
+
+  test('store fault: the checkpoint stream\'s leader, then a follower, stopped and restarted during a run: nothing lost or doubled',
+    { timeout: 300_000, skip: existsSync(SERVICES_SCRIPT) ? false : 'no services script' }, async (t) => {
+      const run = await newRun(true);
+      const query = instance(run, 'only', false);
+      const storage = new JetStreamStorage(run.config.checkpoint);
+      try {
+        await query.active;
+        const bucketStream = `KV_weir_${run.config.checkpoint.split('/').pop()!}`;
+        for (const [i, role] of (['leader', 'follower'] as const).entries()) {
+          while ((await storage.list('commits')).length < 2 + 4 * i && query.process.exitCode === null) {
+            await new Promise((r) => setTimeout(r, 50));
+          }
+          const cluster = (await admin.jsm.streams.info(bucketStream)).cluster;
+          const name = role === 'leader' ? cluster?.leader : cluster?.replicas?.[0]?.name;
+          const node = /^weir-([123])$/.exec(name ?? '')?.[1];
+          assert.ok(node, `the services script names its servers weir-1..3; the ${role} is ${name}`);
+          t.diagnostic(`stopping the ${role}, server ${name}`);
+          execFileSync('bash', [SERVICES_SCRIPT, 'nats-stop', node], { stdio: 'ignore' });
+          try {
+            // The query goes on with two of three servers; wait until it committed another batch.
+            const committed = (await storage.list('commits')).length;
+            while ((await storage.list('commits')).length <= committed && query.process.exitCode === null) {
+              await new Promise((r) => setTimeout(r, 50));
+            }
+          } finally {
+            execFileSync('bash', [SERVICES_SCRIPT, 'nats-start', node], { stdio: 'ignore' });
+          }
+        }
+        const ended = await query.exited;
+        assert.equal(ended.code, 0, ended.stderr);
+        assert.deepEqual(await outputLines(run.outputStream), expectedCounts());
+        // weir inspect reads the replicated checkpoint as it reads a folder.
+        const report = await inspectCheckpoint(run.config.checkpoint);
+        assert.ok(report.batches.length > 0 && report.batches.every((b) => b.committed));
+        assert.equal(report.state.length, 1);
+        // Only the window of the last event is still open (the watermark closed the others): its count is 1.
+        const state = (await dumpState(run.config.checkpoint, 0)).map((line) => JSON.parse(line) as { value: unknown[] });
+        assert.deepEqual(state.map((entry) => entry.value.slice(0, 3)), [[1_000_000, 'z', 1]]);
+        // weir checkpoint copy: JetStream -> a local folder -> JetStream again; each copy reads the same.
+        const folder = join(run.root, 'backup');
+        const restored = location();
+        const copied = await copyCheckpoint(run.config.checkpoint, folder);
+        assert.ok(copied.files > 3);
+        assert.deepEqual(await copyCheckpoint(folder, restored), copied);
+        for (const copy of [folder, restored]) {
+          assert.deepEqual({ ...await inspectCheckpoint(copy), checkpoint: '' }, { ...report, checkpoint: '' });
+          assert.deepEqual(await dumpState(copy, 0), await dumpState(run.config.checkpoint, 0));
+        }
+        await assert.rejects(copyCheckpoint(folder, restored),
+          (err: unknown) => err instanceof CheckpointError && err.code === 'CHECKPOINT_NOT_EMPTY');
+      } finally {
+        query.process.kill('SIGKILL');
+        await storage.close();
+        await rm(run.root, { recursive: true, force: true });
+      }
+    });
+});
+
+/** Every file of the checkpoint with its bytes, to compare before and after. */
+async function snapshot(storage: JetStreamStorage): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const walk = async (dir: string): Promise<void> => {
+    for (const name of await storage.list(dir)) {
+      const path = dir === '' ? name : `${dir}/${name}`;
+      const data = await storage.read(path);
+      if (data !== null && !/^c\./.test(path)) out[path] = data.toString('base64');
+      await walk(path);
+    }
+  };
+  await walk('');
+  return out;
+}
