@@ -103,9 +103,12 @@ async function stateReport(storage: CheckpointStorage, operatorId: number, descr
   let newestVersion: number | null = null;
   let workingCopyBytes: number | null = null;
   for (const store of await operatorStoreFolders(storage, operatorId)) {
-    const copy = localPath(storage, `${store}/${StateStorePaths.workingCopy(LMDB_PROVIDER_NAME)}/data.mdb`, 'weir inspect');
-    const copySize = await stat(copy).then((s) => s.size, () => null);
-    if (copySize !== null) workingCopyBytes = (workingCopyBytes ?? 0) + copySize;
+    // An lmdb working copy sits in the checkpoint's folder only when the checkpoint is local.
+    if (storage.localRoot !== undefined) {
+      const copy = localPath(storage, `${store}/${StateStorePaths.workingCopy(LMDB_PROVIDER_NAME)}/data.mdb`, 'weir inspect');
+      const copySize = await stat(copy).then((s) => s.size, () => null);
+      if (copySize !== null) workingCopyBytes = (workingCopyBytes ?? 0) + copySize;
+    }
     for (const p of await storePartitions(storage, store)) {
       partitions += 1;
       for (const name of await storage.list(`${store}/${p}`)) {

@@ -50,8 +50,11 @@ export const NATS_RETRY_MS = 60_000;
  * A failure that goes away by itself in a cluster: no answer (timeout, no responders, a reconnect) or
  * JetStream's 503 while a stream has no leader. A refusal (wrong sequence, no such stream) is not.
  */
+/** JetStream's error code for a stream whose replicas have no leader yet (just created, or after a server loss). */
+const STREAM_OFFLINE = 10118;
+
 export function isTransientNatsFailure(err: unknown): boolean {
-  if (err instanceof JetStreamApiError) return err.status === 503;
+  if (err instanceof JetStreamApiError) return err.status === 503 || err.code === STREAM_OFFLINE;
   return !(err instanceof WeirError);
 }
 
