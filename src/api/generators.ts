@@ -19,6 +19,15 @@ const GENERATORS: Readonly<Record<string, { readonly outer: boolean; readonly po
   posexplode_outer: { outer: true, position: true },
 };
 
+/** Whether `name` is a generator function (SQL resolves these as calls the select turns into rows). */
+export function isGeneratorName(name: string): boolean {
+  return Object.hasOwn(GENERATORS, name);
+}
+
+export function generatorNames(): string[] {
+  return Object.keys(GENERATORS);
+}
+
 export function isGenerator(expr: Expr): boolean {
   const e = stripAlias(expr);
   return e.kind === 'call' && Object.hasOwn(GENERATORS, e.fn);

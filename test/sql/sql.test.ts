@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import {
-  avg, col, collectList, count, countDistinct, DataFrame, expr, first, last, lit, max, min, sessionWindow, sum, upper, Weir,
+  avg, col, collectList, count, countDistinct, DataFrame, explode, expr, first, last, lit, max, min, sessionWindow, sum, upper, Weir,
   window,
 } from '../../src/index.js';
 import { SqlSyntaxError } from '../../src/sql/syntax-error.js';
@@ -100,6 +100,15 @@ describe('SQL compiles to the plan of the equivalent DataFrame code', () => {
     assert.deepEqual(await weir.sql('SELECT k, sum(v) AS total FROM t GROUP BY k ORDER BY total DESC LIMIT 1').collect(),
       [{ k: 'a', total: 5 }]);
     assert.deepEqual(await weir.table('T').select('v').orderBy('v').collect(), [{ v: 1 }, { v: 2 }, { v: 3 }]);
+  });
+
+  test('generators: SELECT explode(...) is the DataFrame select with explode', async () => {
+    const weir = new Weir();
+    const rows = weir.createDataFrame([{ id: 1, tags: ['a', 'b'] }, { id: 2, tags: [] }],
+      [{ name: 'id', type: 'long', nullable: true }, { name: 'tags', type: { kind: 'array', element: 'string' }, nullable: true }]);
+    rows.createOrReplaceTempView('tagged');
+    assertSamePlan(weir.sql('SELECT id, explode(tags) AS tag FROM tagged'), rows.select(col('id'), explode('tags').as('tag')));
+    assert.deepEqual(await weir.sql('SELECT id, explode(tags) AS tag FROM tagged').collect(), [{ id: 1, tag: 'a' }, { id: 1, tag: 'b' }]);
   });
 
   test('expr() and selectExpr() take Spark SQL expressions', () => {

@@ -6,6 +6,7 @@ import { SCALAR_FUNCTIONS } from '../../plan/scalar-functions.js';
 import { structOf } from '../../plan/collection-functions.js';
 import { Position, SqlExpr } from '../../sql/ast.js';
 import { Column } from '../column.js';
+import { generatorNames, isGeneratorName } from '../generators.js';
 import { sessionWindow, window } from '../windows.js';
 import { parseExpression } from '../../sql/parser.js';
 
@@ -26,7 +27,7 @@ const BINARY: Readonly<Record<string, BinaryOp>> = {
 
 /** Every function name SQL accepts, for the "did you mean" of an unknown one. */
 export function sqlFunctionNames(): string[] {
-  return [...Object.keys(AGGREGATES), ...Object.keys(SCALAR_FUNCTIONS), 'window', 'session_window', 'cast', 'struct'];
+  return [...Object.keys(AGGREGATES), ...Object.keys(SCALAR_FUNCTIONS), ...generatorNames(), 'window', 'session_window', 'cast', 'struct'];
 }
 
 /**
@@ -131,6 +132,8 @@ export class SqlExpressions {
       return sessionWindow(new Column(this.toExpr(e.args[0]!)), durationOf(e.args[1]!, 'session_window')).expr;
     }
     if (name === 'struct') return structOf(e.args.map((a) => this.toExpr(a)));
+    // explode and friends: the select that holds the call turns it into one row per element.
+    if (isGeneratorName(name)) return { kind: 'call', fn: name, args: e.args.map((a) => this.toExpr(a)) };
     const scalar = SCALAR_FUNCTIONS[name];
     if (!scalar) {
       throw unknownNameError({ what: 'function', given: name, known: sqlFunctionNames(), where: `at ${where(e.at)}`,
