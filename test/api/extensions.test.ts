@@ -7,18 +7,9 @@ import {
   AnalysisError, col, count, DataStreamWriter, inMemoryStateProvider, Row, Sink, SinkContext, Source, StateStoreProvider, Weir,
 } from '../../src/index.js';
 import { MemoryStorage } from '../../src/checkpoint/memory-storage.js';
-import { removeTempDirs, sorted as sortedRows, tempDir } from './helpers.js';
+import { removeTempDirs, sorted as sortedRows, tempDir, refused } from './helpers.js';
 
 after(removeTempDirs);
-
-async function refused(fn: () => unknown, code: string, ...patterns: RegExp[]): Promise<void> {
-  await assert.rejects(async () => fn(), (err: unknown) => {
-    assert.ok(err instanceof AnalysisError, `expected an AnalysisError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    for (const p of patterns) assert.match(err.message, p);
-    return true;
-  });
-}
 
 /** Rows `{ n }` for positions below `available`; offsets are positions. */
 const counter = { available: 0 };

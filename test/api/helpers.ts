@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DataFrame, OutputMode, Row, StreamingQuery, Trigger, Value } from '../../src/index.js';
+import { AnalysisError, DataFrame, OutputMode, Row, StreamingQuery, Trigger, Value } from '../../src/index.js';
 
 const folders: string[] = [];
 
@@ -72,4 +72,14 @@ export async function startCollecting(df: DataFrame, batches: [number, Row[]][],
 /** Asserts the same multiset of rows, in any order. */
 export function assertRows(actual: readonly Row[], expected: readonly Row[], message?: string): void {
   assert.deepEqual(sorted(actual), sorted(expected), message);
+}
+
+/** Asserts `fn` throws (or rejects with) an AnalysisError of `code` whose message matches every pattern. */
+export async function refused(fn: () => unknown, code: string, ...patterns: RegExp[]): Promise<void> {
+  await assert.rejects(async () => fn(), (err: unknown) => {
+    assert.ok(err instanceof AnalysisError, `expected an AnalysisError, got ${String(err)}`);
+    assert.equal(err.code, code, err.message);
+    for (const p of patterns) assert.match(err.message, p);
+    return true;
+  });
 }

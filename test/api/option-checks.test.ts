@@ -2,21 +2,11 @@ import assert from 'node:assert/strict';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { AnalysisError, DataFrame, Options, OutputMode, Row, Weir, WeirError } from '../../src/index.js';
+import { DataFrame, Options, OutputMode, Row, Weir, WeirError } from '../../src/index.js';
 import { editDistance, nearestName } from '../../src/common/nearest-name.js';
-import { removeTempDirs, tempDir } from './helpers.js';
+import { removeTempDirs, tempDir, refused } from './helpers.js';
 
 after(removeTempDirs);
-
-/** Asserts `fn` throws (or rejects with) an AnalysisError of `code` whose message matches every pattern. */
-async function refused(fn: () => unknown, code: string, ...patterns: RegExp[]): Promise<void> {
-  await assert.rejects(async () => fn(), (err: unknown) => {
-    assert.ok(err instanceof AnalysisError, `expected an AnalysisError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    for (const p of patterns) assert.match(err.message, p);
-    return true;
-  });
-}
 
 function stream(weir = new Weir()): DataFrame {
   return weir.memoryStream('word STRING').toDF();

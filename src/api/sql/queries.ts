@@ -1,5 +1,5 @@
 import { nameOf } from '../../plan/analyzer.js';
-import { children, Expr } from '../../plan/expressions.js';
+import { containsAggregate, Expr } from '../../plan/expressions.js';
 import { FromItem, JoinKind, Position, Query, Select } from '../../sql/ast.js';
 import { Column } from '../column.js';
 import type { DataFrame } from '../dataframe.js';
@@ -44,7 +44,7 @@ export class SqlPlanner {
       return [item.alias === null ? e : { kind: 'alias', child: e, name: item.alias }];
     });
     const having = s.having === null ? null : x.toExpr(s.having);
-    const aggregating = s.groupBy.length > 0 || having !== null || items.some(hasAggregate);
+    const aggregating = s.groupBy.length > 0 || having !== null || items.some(containsAggregate);
     if (aggregating) df = this.aggregate(df, s.groupBy.map((g) => x.toExpr(g)), items, having);
     // SELECT * alone keeps the relation as it is, as the DataFrame API does without a select().
     else if (!(items.length === 1 && items[0]!.kind === 'star')) df = df.select(...items.map((e) => new Column(e)));
@@ -110,10 +110,6 @@ export class SqlPlanner {
     const name = item.alias ?? (item.kind === 'table' ? item.name : null);
     return { df, relations: new Map(name === null ? [] : [[name.toLowerCase(), df]]) };
   }
-}
-
-function hasAggregate(e: Expr): boolean {
-  return e.kind === 'aggregate' || children(e).some(hasAggregate);
 }
 
 /** The expression with each direct child replaced by `f(child)`. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Admin, Consumer, KafkaConfig, KafkaMessage, SASLOptions } from 'kafkajs';
-import { AnalysisError, ConnectorError, errorMessage } from '../../common/errors.js';
+import { ConnectorError, errorMessage, WeirError } from '../../common/errors.js';
 import { Options } from '../../common/options.js';
 
 /** One partition of one topic. */
@@ -49,8 +49,9 @@ function saslOptions(options: Options): SASLOptions {
 }
 
 /** A Kafka failure as a ConnectorError naming what was being done and where. */
-export function kafkaFailure(err: unknown, doing: string, config: KafkaConfig): ConnectorError {
-  if (err instanceof ConnectorError || err instanceof AnalysisError) return err as ConnectorError;
+export function kafkaFailure(err: unknown, doing: string, config: KafkaConfig): WeirError {
+  // weir's own errors already name what went wrong and the fix.
+  if (err instanceof WeirError) return err;
   const brokers = Array.isArray(config.brokers) ? config.brokers.join(',') : 'the configured brokers';
   return new ConnectorError('KAFKA_REQUEST',
     `Kafka failed ${doing} (brokers ${brokers}): ${errorMessage(err)}. Check option 'kafka.bootstrap.servers' and that ` +
