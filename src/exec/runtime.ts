@@ -24,6 +24,19 @@ function cachedRegex(key: string, make: () => RegExp): RegExp {
   return re;
 }
 
+/**
+ * A pattern of `rlike`/`regexp_*`: Java's regexes match code points (`.` is one character even outside
+ * the BMP), which JavaScript does only with the `u` flag. That flag also refuses escapes Java accepts
+ * (`\\-` outside a class), so such a pattern keeps the UTF-16 reading rather than failing.
+ */
+function javaLikeRegex(pattern: string, flags: string): RegExp {
+  try {
+    return new RegExp(pattern, `${flags}u`);
+  } catch {
+    return new RegExp(pattern, flags);
+  }
+}
+
 export const runtime = {
   ...COLLECTION_RUNTIME,
   /** A non-null value of type `from` where a string is expected: Spark's implicit cast (`43.0` for a double). */
@@ -76,10 +89,10 @@ export const runtime = {
     return cachedRegex(`like:${pattern}`, () => likeRegex(pattern));
   },
   regex(pattern: string): RegExp {
-    return cachedRegex(`re:${pattern}`, () => new RegExp(pattern));
+    return cachedRegex(`re:${pattern}`, () => javaLikeRegex(pattern, ''));
   },
   regexAll(pattern: string): RegExp {
-    return cachedRegex(`reg:${pattern}`, () => new RegExp(pattern, 'g'));
+    return cachedRegex(`reg:${pattern}`, () => javaLikeRegex(pattern, 'g'));
   },
   roundHalfUp(x: number, scale: number): number {
     const f = 10 ** scale;

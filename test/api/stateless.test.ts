@@ -283,6 +283,14 @@ describe('string and time functions', () => {
     ]);
   });
 
+  test('regexes match characters, not UTF-16 units, as Java does; Java escapes JavaScript refuses with u still work', async () => {
+    const rows: Row[] = [{ s: 'a🦆b' }];
+    const out = await through('s STRING', rows, (d) => d.select(
+      col('s').rlike('^a.b$').as('one'), regexp_replace('s', '.', '-').as('dashes'),
+      regexp_replace('s', '\\-|b', '+').as('escaped')));
+    assertRows(out, [{ one: true, dashes: '---', escaped: 'a🦆+' }]);
+  });
+
   test('string functions are named as in Spark', () => {
     const df = new Weir().memoryStream('s STRING, t STRING').toDF()
       .select(upper('s'), concat('s', 't'), substring('s', 1, 3), length('s'), trim('s'));
