@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { Objm } from '@nats-io/obj';
 import { fileURLToPath } from 'node:url';
 import { CheckpointError } from '../../src/index.js';
 import { copyCheckpoint } from '../../src/cli/checkpoint-copy.js';
@@ -17,6 +19,7 @@ import { FileExistsError } from '../../src/checkpoint/storage.js';
 import { Options } from '../../src/common/options.js';
 import { Schema, toSchema, WINDOW_TYPE } from '../../src/common/schema.js';
 import { connectJetStream, JetStreamHandle } from '../../src/connectors/nats/client.js';
+import { fileKey } from '../../src/connectors/nats/checkpoint-keys.js';
 import { JetStreamStorage } from '../../src/connectors/nats/jetstream-storage.js';
 import { NatsSource } from '../../src/connectors/nats/source.js';
 import { FailoverChild, FailoverConfig, startFailoverChild } from './failover-child.js';
@@ -317,6 +320,44 @@ describe('JetStream checkpoint storage', { skip: nats.skip }, () => {
         query.process.kill('SIGKILL');
         await storage.close();
         await rm(run.root, { recursive: true, force: true });
+      }
+    });
+
+  test('orphaned objects: a state object that no entry names (its writer died before the entry) is deleted by the next holder',
+    async () => {
+      const where = location();
+      const first = new JetStreamStorage(where);
+      const next = new JetStreamStorage(where);
+      try {
+        const lock = await first.lock({ queryId: 'q', runId: 'r1' }, { leaseTimeoutMs: 60_000 });
+        const objects = await new Objm(admin.js).open(`weir_${where.split('/').pop()!}`);
+        const kept = encodeDelta([['k', 1]]);
+        await first.writeAtomic('state/0/0/1.delta', kept, { overwrite: true });
+        // What a writer killed between its object and its entry leaves: the object of batch 2, named by nothing.
+        const orphan = `${fileKey('state/0/0/2.delta')}@${randomUUID()}`;
+        await objects.putBlob({ name: orphan }, encodeDelta([['k', 2]]));
+        // A file replaced: its writer deletes the old object itself (not an orphan).
+        await first.writeAtomic('state/0/0/1.delta', kept, { overwrite: true });
+        assert.equal(await first.orphanSweep(), 0, 'the first holder found none');
+        await lock.release();
+        const names = async (): Promise<string[]> => (await objects.list()).filter((o) => !o.deleted).map((o) => o.name).sort();
+        assert.equal((await names()).length, 2);
+        const taken = await next.lock({ queryId: 'q', runId: 'r2' }, { leaseTimeoutMs: 60_000 });
+        assert.equal(await next.orphanSweep(), 1);
+        assert.equal((await names()).length, 1);
+        assert.ok(!(await names()).includes(orphan));
+        // A write of the new holder in flight while it sweeps again is not taken for an orphan.
+        const big = Buffer.alloc(600 * 1024, 3);
+        const [, swept] = await Promise.all([next.writeAtomic('state/0/0/3.delta', big, { overwrite: true }), next.deleteOrphanedObjects()]);
+        assert.equal(swept, 0);
+        assert.equal((await names()).length, 2);
+        assert.deepEqual(await next.read('state/0/0/1.delta'), kept);
+        assert.deepEqual(await next.read('state/0/0/3.delta'), big);
+        assert.equal(await next.read('state/0/0/2.delta'), null);
+        await taken.release();
+      } finally {
+        await first.close();
+        await next.close();
       }
     });
 
