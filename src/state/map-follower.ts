@@ -1,5 +1,5 @@
 import { errorMessage } from '../common/errors.js';
-import { applyRecords, discardVersionsAfter, loadPartition, readDelta, refuseOldKeyFormat, StateRecord } from './state-files.js';
+import { applyRecords, deltaDigest, discardVersionsAfter, loadPartition, readDelta, refuseOldKeyFormat, StateRecord } from './state-files.js';
 import { StateFollower, StateKey, StateStore, StateStoreOptions, TakeoverResult } from './state-store.js';
 
 /**
@@ -72,16 +72,11 @@ export class MapStateFollower<V> implements StateFollower<V> {
     }
     if (version < 0) return null;
     const { storage, numPartitions } = this.options;
-    for (let p = 0; p < numPartitions; p++) {
-      let sha256: string;
-      try {
-        sha256 = (await readDelta(storage, p, version)).sha256;
-      } catch (err) {
-        return `the delta of version ${version}, partition ${p} cannot be read back: ${errorMessage(err)}`;
-      }
+    const digests = await Promise.all(Array.from({ length: numPartitions }, (_, p) => deltaDigest(storage, p, version)));
+    for (const [p, sha256] of digests.entries()) {
       if (sha256 !== this.digests[p]) {
         return `the checkpoint's delta of version ${version}, partition ${p} is not the file the warm copy applied ` +
-          `(SHA-256 ${sha256}, applied ${this.digests[p] ?? 'none'})`;
+          `(SHA-256 ${sha256 ?? 'none: it is missing'}, applied ${this.digests[p] ?? 'none'})`;
       }
     }
     return null;
@@ -109,7 +104,7 @@ export class MapStateFollower<V> implements StateFollower<V> {
     try {
       for (let p = 0; p < numPartitions; p++) {
         this.formats[p] = await loadPartition(storage, p, version, this.map, codec.decode);
-        this.digests[p] = version < 0 ? null : (await readDelta(storage, p, version)).sha256;
+        this.digests[p] = version < 0 ? null : await deltaDigest(storage, p, version);
       }
       this.current = version;
       this.broken = null;

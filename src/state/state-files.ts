@@ -151,6 +151,17 @@ export async function readDelta(storage: CheckpointStorage, partition: number, v
   return { ...decodeRecords(data, DELTA_KIND, storage.locate(path)), sha256: createHash('sha256').update(data).digest('hex') };
 }
 
+/**
+ * The SHA-256 of a partition's delta of `version` (null: there is none), from the storage when it keeps
+ * one with each file (JetStream: no object is read), else from the bytes.
+ */
+export async function deltaDigest(storage: CheckpointStorage, partition: number, version: number): Promise<string | null> {
+  const path = StateStorePaths.delta(partition, version);
+  if (storage.sha256) return storage.sha256(path);
+  const data = await storage.read(path);
+  return data === null ? null : createHash('sha256').update(data).digest('hex');
+}
+
 async function readRecords(storage: CheckpointStorage, path: string, kind: string):
   Promise<{ format: number; records: StateRecord[] }> {
   return decodeRecords(await readStateFile(storage, path), kind, storage.locate(path));

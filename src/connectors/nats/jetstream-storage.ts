@@ -86,6 +86,13 @@ export class JetStreamStorage implements CheckpointStorage, LeaseStore {
     return Buffer.from(data);
   }
 
+  /** An object's digest is in its entry's header: only the entry is read. */
+  async sha256(path: string): Promise<string | null> {
+    const msg = await this.lastMessage(await this.open(), fileKey(path), path);
+    if (msg === null) return null;
+    return msg.header?.get(SHA256_HEADER) || createHash('sha256').update(msg.data).digest('hex');
+  }
+
   async writeAtomic(path: string, data: Buffer, options: { overwrite: boolean }): Promise<void> {
     this.throwIfFenced();
     const b = await this.open();
