@@ -15,6 +15,7 @@ export type { Trigger } from './engine/trigger.js';
 export type {
   StreamingQueryProgress, SourceProgress, StreamingQueryListener, QueryStartedEvent, QueryProgressEvent,
   QueryIdleEvent, QueryTerminatedEvent, QueryRecoveredEvent, QueryStatusEvent, QueryHealthStatus, StreamingQueryStatus,
+  QueryStandbyEvent, TakeoverReport,
 } from './engine/progress.js';
 export type { WeirOptions } from './api/weir.js';
 export type { MonitoringOptions } from './monitoring/monitoring.js';
@@ -36,7 +37,7 @@ export { FileExistsError } from './checkpoint/storage.js';
 export { FileSystemStorage } from './checkpoint/fs-storage.js';
 export type { CheckpointStorageFactory } from './checkpoint/registry.js';
 export type {
-  StateStore, StateStoreProvider, StateStoreOptions, StateStoreMetrics, StateKey, StateValueCodec,
+  StateStore, StateStoreProvider, StateStoreOptions, StateStoreMetrics, StateKey, StateValueCodec, StateFollower, TakeoverResult,
 } from './state/state-store.js';
 export { inMemoryStateProvider } from './state/memory-provider.js';
 export { createLmdbStateStoreProvider, lmdbStateStoreProvider } from './state/lmdb-provider.js';

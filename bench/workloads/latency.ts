@@ -22,8 +22,8 @@ import { Suite, Workload } from '../lib/suite.js';
 const ROWS_PER_SECOND = 1000;
 const WARM_UP_MS = 1000;
 
-/** One run; returns the sorted latencies (ms) of the rows after warm-up. */
-async function latencyRun(seconds: number, start: (df: DataFrame, checkpoint: string, out: string) => Promise<StreamingQuery>,
+/** One run; returns the sorted latencies (ms) of the rows after warm-up (the replication workload runs it too). */
+export async function latencyRun(seconds: number, start: (df: DataFrame, checkpoint: string, out: string) => Promise<StreamingQuery>,
   options: WeirOptions): Promise<number[]> {
   const weir = new Weir(options);
   const input = weir.memoryStream<EventRow>(EVENT_SCHEMA);

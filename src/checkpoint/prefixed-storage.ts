@@ -5,10 +5,12 @@ import { CheckpointLock, CheckpointStorage, LockOptions, LockOwner } from './sto
 export class PrefixedStorage implements CheckpointStorage {
   readonly description: string;
   readonly localRoot?: string;
+  readonly sha256?: (path: string) => Promise<string | null>;
 
   constructor(private readonly inner: CheckpointStorage, private readonly prefix: string) {
     this.description = inner.locate(prefix);
     if (inner.localRoot !== undefined) this.localRoot = nodePath.join(inner.localRoot, ...prefix.split('/'));
+    if (inner.sha256) this.sha256 = (path) => inner.sha256!(this.full(path));
   }
 
   locate(path: string): string {

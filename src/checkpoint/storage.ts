@@ -23,6 +23,11 @@ export interface CheckpointStorage {
    * {@link FileExistsError} when the name is taken: two writers on one log are detected, not merged.
    */
   writeAtomic(path: string, data: Buffer, options: { overwrite: boolean }): Promise<void>;
+  /**
+   * The SHA-256 (hex) of a file's bytes, or null when it does not exist. Optional: a storage that keeps
+   * the digest with each file answers without reading the bytes (a standby checks its warm state so).
+   */
+  sha256?(path: string): Promise<string | null>;
   /** Names (not paths) directly inside a folder; empty when the folder does not exist. */
   list(dir: string): Promise<string[]>;
   /** Removes a file or a folder tree; absent paths are fine. */

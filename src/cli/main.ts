@@ -75,12 +75,15 @@ program.command('run')
     'runs as a durable streaming query with its own checkpoint; Ctrl-C stops gracefully, running again resumes.')
   .argument('<file>', 'the pipeline, e.g. pipeline.sql')
   .option('--dry-run', 'parse and analyze, print each query\'s plan, start nothing', false)
-  .action(async (file: string, opts: { dryRun: boolean }) => {
+  .option('--standby', 'start every query as a standby: wait until the running instance\'s lease expires, keeping ' +
+    'its state warm, then take over (needs a nats:// checkpointLocation)', false)
+  .action(async (file: string, opts: { dryRun: boolean; standby: boolean }) => {
     const ok = await runPipelineFile({
-      file, dryRun: opts.dryRun, env: process.env, live: process.stdout.isTTY === true,
+      file, dryRun: opts.dryRun, standby: opts.standby, env: process.env, live: process.stdout.isTTY === true,
       out: (text) => process.stdout.write(`${text}\n`),
     });
-    process.exitCode = ok ? 0 : 1;
+    // A failure may leave standbys of the file's other queries waiting for their leases: they hold nothing.
+    if (!ok) process.exit(1);
   });
 
 program.command('inspect')

@@ -10,16 +10,17 @@ import { injectFault } from '../common/faults.js';
 import { OutputMode } from '../common/output-mode.js';
 import { Row } from '../common/schema.js';
 import { OperatorNode, operatorTree } from '../exec/explain.js';
-import { emptyEventTimeStats, EventTimeStats, ExecContext, StatefulOperator } from '../exec/physical.js';
+import { emptyEventTimeStats, EventTimeStats, ExecContext, StatefulOperator, StateOpening } from '../exec/physical.js';
 import { PhysicalPlan } from '../exec/planner.js';
 import { StreamInput } from '../plan/logical.js';
 import { Sink } from '../sinks/sink.js';
 import { Offset, sameOffset, Source } from '../sources/source.js';
 import { StateStoreProvider } from '../state/state-store.js';
 import { LogRetention } from './log-retention.js';
-import { ListenerBus, OperatorProgress, SourceProgress, StreamingQueryProgress, StreamingQueryStatus } from './progress.js';
+import { ListenerBus, OperatorProgress, SourceProgress, StreamingQueryProgress, StreamingQueryStatus, TakeoverReport } from './progress.js';
 import { ProgressReporter } from './progress-reporter.js';
 import { QueryLifecycle } from './query-lifecycle.js';
+import { StandbyFollower } from './standby-follower.js';
 import { ResolvedTrigger } from './trigger.js';
 import { WatermarkPosition, WatermarkTracker } from './watermark-tracker.js';
 import { batchDigest } from './batch-digest.js';
@@ -98,12 +99,20 @@ export class MicroBatchExecution {
     const meta = await this.checkpoint.openMetadata(leaves.map((l) => `${l.description} [${schemaLine(l)}]`),
       settings.statefulFingerprint);
     this.id = meta.id;
-    this.lock = await settings.storage.lock({ queryId: this.id, runId: this.runId }, settings.lockOptions);
-    if (this.lock.takeoverMs !== undefined) {
-      // Operators read this line to see that a failover happened and what it cost.
-      process.stderr.write(`weir: query ${this.id} run ${this.runId} took over ${settings.storage.description} ` +
-        `after waiting ${this.lock.takeoverMs} ms\n`);
+    // A standby keeps its state warm while it waits, so that taking over loads nothing (or little).
+    const follower = settings.lockOptions.standby ? new StandbyFollower(this.checkpoint, this.stateful, {
+      storage: settings.storage, provider: settings.stateStoreProvider, snapshotInterval: settings.stateSnapshotInterval,
+      onFollowed: (batchId, stateRows) => settings.listeners.post('onQueryStandby', {
+        id: this.id, runId: this.runId, name: settings.name, timestamp: new Date().toISOString(), followedBatchId: batchId, stateRows,
+      }),
+    }) : null;
+    try {
+      this.lock = await settings.storage.lock({ queryId: this.id, runId: this.runId }, settings.lockOptions);
+    } finally {
+      await follower?.stop();
     }
+    const lockedAt = performance.now();
+    const openings: StateOpening[] = [];
     let recovery: Recovery;
     try {
       recovery = await this.recover();
@@ -121,7 +130,7 @@ export class MicroBatchExecution {
       });
       const stateVersion = this.pendingRerun ? this.pendingRerun.batchId - 1 : this.nextBatchId - 1;
       await Promise.all(this.stateful.map(async (op, i) => {
-        await op.open({
+        openings[i] = await op.open({
           storage: new PrefixedStorage(settings.storage, CheckpointPaths.operatorState(i)), provider: settings.stateStoreProvider,
           numPartitions: this.conf.numStatePartitions, version: stateVersion, snapshotInterval: settings.stateSnapshotInterval,
         });
@@ -140,9 +149,12 @@ export class MicroBatchExecution {
       settings.recentProgressSize, this.stateful, settings.sink.description, settings.plan.watermarks.length > 0);
     this.active = true;
     this.postRecovered(recovery, performance.now() - startedAt);
+    const takeover = this.lock.takeoverMs === undefined ? null
+      : takeoverReport(this.lock.takeoverMs, performance.now() - lockedAt, recovery, openings, follower, settings.stateStoreProvider);
+    if (takeover) this.progress.tookOver(takeover);
     settings.listeners.post('onQueryStarted', {
       id: this.id, runId: this.runId, name: settings.name, timestamp: new Date().toISOString(),
-      ...(this.lock?.takeoverMs !== undefined ? { takeoverMs: this.lock.takeoverMs } : {}),
+      ...(takeover ? { takeoverMs: takeover.waitedMs, takeover } : {}),
     });
     this.lifecycle.loopDone = this.runLoop();
   }
@@ -193,7 +205,7 @@ export class MicroBatchExecution {
       : null;
     this.settings.listeners.post('onQueryRecovered', {
       id: this.id, runId: this.runId, name: this.settings.name, timestamp: new Date().toISOString(),
-      lastCommittedBatchId: recovery.kind === 'committed' ? recovery.batchId : recovery.previousCommit ? recovery.batchId - 1 : null,
+      lastCommittedBatchId: lastCommittedBatch(recovery),
       nextBatchId: recovery.batchId + 1, rerun, recoveryMs: Math.round(recoveryMs),
     });
   }
@@ -427,6 +439,26 @@ export class MicroBatchExecution {
     if (this.settings.onTerminated) await attempt('cleaning up after the query', this.settings.onTerminated);
     return failures;
   }
+}
+
+/** What a takeover cost; warm only when every stateful operator opened over its warm copy. */
+function takeoverReport(waitedMs: number, readyMs: number, recovery: Recovery, openings: readonly StateOpening[],
+  follower: StandbyFollower | null, provider: StateStoreProvider): TakeoverReport {
+  const cold = openings.find((o) => !o.warm);
+  const coldReason = cold === undefined ? undefined : cold.coldReason ?? (provider.follow === undefined
+    ? `the state store provider '${provider.name}' keeps no warm copy`
+    : follower?.lastProblem ?? 'the standby saw no committed batch to follow before it took over');
+  return {
+    ms: Math.round(readyMs), warm: cold === undefined, fromBatch: lastCommittedBatch(recovery),
+    stateRows: openings.reduce((n, o) => n + o.rows, 0), waitedMs,
+    ...(coldReason !== undefined ? { coldReason } : {}),
+  };
+}
+
+function lastCommittedBatch(recovery: Recovery): number | null {
+  if (recovery.kind === 'fresh') return null;
+  if (recovery.kind === 'committed') return recovery.batchId;
+  return recovery.previousCommit ? recovery.batchId - 1 : null;
 }
 
 function schemaLine(input: StreamInput): string {

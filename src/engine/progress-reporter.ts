@@ -1,5 +1,5 @@
 import { EventTimeStats, StatefulOperator } from '../exec/physical.js';
-import { ListenerBus, OperatorProgress, SourceProgress, StreamingQueryProgress } from './progress.js';
+import { ListenerBus, OperatorProgress, SourceProgress, StreamingQueryProgress, TakeoverReport } from './progress.js';
 
 export interface QueryIdentity {
   readonly id: string;
@@ -31,6 +31,8 @@ export class ProgressReporter {
   readonly recentProgress: StreamingQueryProgress[] = [];
   private lastTriggerStartMs = 0;
   private idleReported = false;
+  /** Reported with the next batch's progress (the run's first after a takeover). */
+  private pendingTakeover: TakeoverReport | null = null;
 
   constructor(private readonly query: QueryIdentity, private readonly listeners: ListenerBus,
     private readonly recentProgressSize: number, private readonly stateful: readonly StatefulOperator[],
@@ -54,10 +56,16 @@ export class ProgressReporter {
       })),
       sink: { description: this.sinkDescription, numOutputRows: batch.numOutputRows, metrics: batch.sinkMetrics },
       operators: batch.operators,
+      ...(this.pendingTakeover ? { takeover: this.pendingTakeover } : {}),
     };
+    this.pendingTakeover = null;
     this.recentProgress.push(progress);
     if (this.recentProgress.length > this.recentProgressSize) this.recentProgress.shift();
     this.listeners.post('onQueryProgress', { progress });
+  }
+
+  tookOver(report: TakeoverReport): void {
+    this.pendingTakeover = report;
   }
 
   /** A trigger found nothing to do: posts `onQueryIdle` once per idle stretch. */

@@ -35,6 +35,24 @@ export interface StreamingQueryProgress {
    * (the numbering of `explain('formatted')`); `stateRows` for operators that keep state.
    */
   readonly operators: readonly OperatorProgress[];
+  /** weir's addition, on the first batch of a run that took the checkpoint over from a holder that went away (a standby). */
+  readonly takeover?: TakeoverReport;
+}
+
+/** What a standby's takeover cost: from holding the lease to ready to run a batch. */
+export interface TakeoverReport {
+  /** From the lease taken to ready: recovery, sources, sink and state stores opened. */
+  readonly ms: number;
+  /** The stateful operators' stores were opened over the warm copies the standby kept (no state loaded). */
+  readonly warm: boolean;
+  /** The last committed batch the query continues after (null: none was). */
+  readonly fromBatch: number | null;
+  /** Keys in the state once open (those loaded from the checkpoint when cold). */
+  readonly stateRows: number;
+  /** How long this instance waited for the lease (from start to taking it). */
+  readonly waitedMs: number;
+  /** Why the takeover was cold: no warm copy (the provider keeps none), or it was not exactly the committed batch. */
+  readonly coldReason?: string;
 }
 
 export interface OperatorProgress {
@@ -60,6 +78,14 @@ export interface QueryStartedEvent {
   readonly id: string; readonly runId: string; readonly name: string | null; readonly timestamp: string;
   /** Set when this run took the checkpoint over from a holder that went away (a standby): the wait, in ms. */
   readonly takeoverMs?: number;
+  /** Set with takeoverMs: what the takeover cost, warm or cold. */
+  readonly takeover?: TakeoverReport;
+}
+/** Posted while a standby waits: its warm copy of the state reached a newer committed batch. */
+export interface QueryStandbyEvent {
+  readonly id: string; readonly runId: string; readonly name: string | null; readonly timestamp: string;
+  readonly followedBatchId: number;
+  readonly stateRows: number;
 }
 export interface QueryProgressEvent { readonly progress: StreamingQueryProgress }
 export interface QueryIdleEvent { readonly id: string; readonly runId: string; readonly timestamp: string }
@@ -110,9 +136,10 @@ export interface StreamingQueryListener {
   onQueryProgress?(event: QueryProgressEvent): void;
   onQueryIdle?(event: QueryIdleEvent): void;
   onQueryTerminated?(event: QueryTerminatedEvent): void;
-  /** weir's own events (Spark has no equivalent): recovery from a checkpoint, health changes. */
+  /** weir's own events (Spark has no equivalent): recovery from a checkpoint, health changes, a standby following. */
   onQueryRecovered?(event: QueryRecoveredEvent): void;
   onQueryStatus?(event: QueryStatusEvent): void;
+  onQueryStandby?(event: QueryStandbyEvent): void;
 }
 
 /** Delivers events to listeners; a listener that throws is reported, never allowed to stop a query. */

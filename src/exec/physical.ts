@@ -100,10 +100,32 @@ export interface StateSetup {
   readonly snapshotInterval: number;
 }
 
+/** How an operator's stores were opened: over warm copies, or loaded (with why the copies were not used). */
+export interface StateOpening {
+  readonly warm: boolean;
+  /** Keys in the operator's stores once open. */
+  readonly rows: number;
+  /** Why warm copies that existed were not used. */
+  readonly coldReason?: string;
+}
+
 /** An operator that keeps keyed state across batches. */
 export interface StatefulOperator extends PhysicalOperator {
   readonly operatorName: string;
-  open(setup: StateSetup): Promise<void>;
+  /**
+   * Opens the stores at `setup.version`: over the warm copies that follow() made, when they are exactly
+   * that version; otherwise (or without them) loaded from the checkpoint.
+   */
+  open(setup: StateSetup): Promise<StateOpening>;
+  /**
+   * For a standby: starts copies of the state as of `setup.version` that advanceFollowers() keeps current,
+   * reading the checkpoint only. False when the provider cannot follow (the takeover then loads cold).
+   */
+  follow(setup: StateSetup): Promise<boolean>;
+  /** Applies the committed versions up to `version` to the warm copies (none: nothing to do). */
+  advanceFollowers(version: number): Promise<void>;
+  /** Keys in the warm copies. */
+  followedRows(): number;
   /** Makes this batch's state durable as the next version. */
   commit(): Promise<void>;
   /**

@@ -1,8 +1,8 @@
 import { PrefixedStorage } from '../checkpoint/prefixed-storage.js';
 import { Schema } from '../common/schema.js';
 import { OutputMode } from '../common/output-mode.js';
-import { compareStateKeys, StateKey, StateStore, StateStoreMetrics, StateValueCodec } from '../state/state-store.js';
-import { PhysicalOperator, StatefulOperator, StateOperatorProgress, StateSetup } from './physical.js';
+import { compareStateKeys, StateFollower, StateKey, StateStore, StateStoreMetrics, StateStoreOptions, StateValueCodec } from '../state/state-store.js';
+import { PhysicalOperator, StatefulOperator, StateOpening, StateOperatorProgress, StateSetup } from './physical.js';
 
 /** Rows an operator counts itself where its stores' key counts say less (a join buffers several rows per key). */
 export interface StateRowCounts { readonly total: number; readonly updated: number; readonly removed: number }
@@ -14,6 +14,8 @@ export interface StateRowCounts { readonly total: number; readonly updated: numb
  */
 export abstract class StatefulBase<V> extends PhysicalOperator implements StatefulOperator {
   private stores: StateStore<V>[] = [];
+  /** A standby's warm copies (see follow()), until open() takes them over. */
+  private followers: { readonly copies: StateFollower<V>[]; readonly partitions: number } | null = null;
   /** Rows dropped as late in the current batch. */
   protected droppedByWatermark = 0;
   private lastEvictionWatermarkMs = -Infinity;
@@ -36,13 +38,44 @@ export abstract class StatefulBase<V> extends PhysicalOperator implements Statef
     return this.stores[0]!;
   }
 
-  async open(setup: StateSetup): Promise<void> {
+  async open(setup: StateSetup): Promise<StateOpening> {
+    const followers = this.followers;
+    this.followers = null;
+    const samePartitions = followers === null || followers.partitions === setup.numPartitions;
+    const taken = followers && samePartitions ? await Promise.all(followers.copies.map((f) => f.takeOver(setup.version))) : [];
+    const coldReason = samePartitions ? taken.find((t) => t.store === null)?.reason
+      : `the warm copy has ${followers.partitions} partitions, the checkpoint ${setup.numPartitions}`;
+    // Each store over its warm copy when that copy was right, loaded from the checkpoint otherwise.
+    this.stores = await Promise.all(this.storeOptions(setup).map((options, i) => taken[i]?.store ?? setup.provider.open(options)));
+    return {
+      warm: taken.length > 0 && coldReason === undefined, rows: this.stores.reduce((n, s) => n + s.size, 0),
+      ...(coldReason !== undefined ? { coldReason } : {}),
+    };
+  }
+
+  async follow(setup: StateSetup): Promise<boolean> {
+    const { provider } = setup;
+    if (!provider.follow) return false;
+    const copies = await Promise.all(this.storeOptions(setup).map((options) => provider.follow!(options)));
+    this.followers = { copies, partitions: setup.numPartitions };
+    return true;
+  }
+
+  async advanceFollowers(version: number): Promise<void> {
+    await Promise.all((this.followers?.copies ?? []).map((f) => f.advanceTo(version)));
+  }
+
+  followedRows(): number {
+    return (this.followers?.copies ?? []).reduce((n, f) => n + f.size, 0);
+  }
+
+  private storeOptions(setup: StateSetup): StateStoreOptions<V>[] {
     const eventTimeOf = this.hasEventTime ? this.stateEventTime() : undefined;
-    this.stores = await Promise.all(this.storeFolders.map((folder) => setup.provider.open({
+    return this.storeFolders.map((folder) => ({
       storage: folder === '' ? setup.storage : new PrefixedStorage(setup.storage, folder),
       numPartitions: setup.numPartitions, version: setup.version, codec: this.codec, snapshotInterval: setup.snapshotInterval,
       ...(eventTimeOf ? { eventTimeOf } : {}),
-    })));
+    }));
   }
 
   /**

@@ -69,6 +69,18 @@ export function loggingListener(logger: WeirLogger): StreamingQueryListener {
     onQueryStarted(e) {
       names.set(e.id, e.name);
       logger.info(query(e.id, e.runId), 'query started');
+      const t = e.takeover;
+      if (t) {
+        // Operators read this line to see that a failover happened and what it cost.
+        logger.info({ ...query(e.id, e.runId), takeover: t }, `query took over the checkpoint after waiting ${t.waitedMs} ms: ` +
+          `${t.warm ? 'warm' : 'cold'}, ready in ${t.ms} ms with ${t.stateRows} state rows` +
+          `${t.coldReason ? ` (cold because ${t.coldReason})` : ''}, continuing after batch ${t.fromBatch ?? 'none'}`);
+      }
+    },
+    onQueryStandby(e) {
+      names.set(e.id, e.name);
+      logger.debug({ ...query(e.id, e.runId), followedBatchId: e.followedBatchId, stateRows: e.stateRows },
+        `standby: warm state at batch ${e.followedBatchId}`);
     },
     onQueryProgress({ progress: p }) {
       logger.debug({ ...query(p.id, p.runId), batchId: p.batchId, numInputRows: p.numInputRows,

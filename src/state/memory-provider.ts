@@ -1,8 +1,9 @@
 import { StateStorePaths } from '../checkpoint/layout.js';
 import { WeirError } from '../common/errors.js';
+import { MapStateFollower } from './map-follower.js';
 import { SnapshotSchedule } from './snapshot-writer.js';
 import { discardVersionsAfter, loadPartition, purgeStateFiles, refuseOldKeyFormat, writeDeltas } from './state-files.js';
-import { StateKey, StateStore, StateStoreMetrics, StateStoreOptions, StateStoreProvider, StateStoreStatus } from './state-store.js';
+import { StateFollower, StateKey, StateStore, StateStoreMetrics, StateStoreOptions, StateStoreProvider, StateStoreStatus } from './state-store.js';
 
 /**
  * The default provider: state lives in a Map, and each commit writes only the keys the batch
@@ -13,7 +14,6 @@ import { StateKey, StateStore, StateStoreMetrics, StateStoreOptions, StateStoreP
 export const inMemoryStateProvider: StateStoreProvider = {
   name: 'memory',
   async open<V>(options: StateStoreOptions<V>): Promise<StateStore<V>> {
-    await discardVersionsAfter(options.storage, options.numPartitions, options.version);
     const { storage, numPartitions, version } = options;
     // A re-run of the batches after `version` must not meet files (say a snapshot) from their first run.
     await discardVersionsAfter(storage, numPartitions, version);
@@ -22,6 +22,9 @@ export const inMemoryStateProvider: StateStoreProvider = {
     for (let p = 0; p < numPartitions; p++) formats.push(await loadPartition(storage, p, version, map, options.codec.decode));
     refuseOldKeyFormat(formats, map.size, storage, version);
     return new InMemoryStateStore(new LoadedState(options, map), version);
+  },
+  follow<V>(options: StateStoreOptions<V>): Promise<StateFollower<V>> {
+    return MapStateFollower.start(options, (map, version) => new InMemoryStateStore(new LoadedState(options, map), version));
   },
 };
 

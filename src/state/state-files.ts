@@ -3,6 +3,7 @@
  * keys one batch set or removed, `<version>.snapshot` every key as of that version. Loading version V
  * reads the newest snapshot at or below V and applies the deltas after it.
  */
+import { createHash } from 'node:crypto';
 import { Packr } from 'msgpackr';
 import { decodeFile, encodeFile } from '../checkpoint/file-format.js';
 import { StateStorePaths } from '../checkpoint/layout.js';
@@ -125,10 +126,7 @@ export async function loadPartition<V>(storage: CheckpointStorage, partition: nu
   let newestFormat: number | null = null;
   const apply = ({ format, records }: { format: number; records: StateRecord[] }): void => {
     newestFormat = format;
-    for (const record of records) {
-      if (record.length === 2) into.set(record[0], decode(record[1]));
-      else into.delete(record[0]);
-    }
+    applyRecords(records, into, decode);
   };
   if (snapshot >= 0) apply(await readRecords(storage, StateStorePaths.snapshot(partition, snapshot), SNAPSHOT_KIND));
   for (let v = snapshot + 1; v <= version; v++) {
@@ -137,8 +135,39 @@ export async function loadPartition<V>(storage: CheckpointStorage, partition: nu
   return newestFormat;
 }
 
+/** Sets and removes what `records` say in `into`. */
+export function applyRecords<V>(records: readonly StateRecord[], into: Map<StateKey, V>, decode: (data: unknown) => V): void {
+  for (const record of records) {
+    if (record.length === 2) into.set(record[0], decode(record[1]));
+    else into.delete(record[0]);
+  }
+}
+
+/** A partition's delta of `version`: its records, and the SHA-256 of its bytes (which tells one write of it from another). */
+export async function readDelta(storage: CheckpointStorage, partition: number, version: number):
+  Promise<{ format: number; records: StateRecord[]; sha256: string }> {
+  const path = StateStorePaths.delta(partition, version);
+  const data = await readStateFile(storage, path);
+  return { ...decodeRecords(data, DELTA_KIND, storage.locate(path)), sha256: createHash('sha256').update(data).digest('hex') };
+}
+
+/**
+ * The SHA-256 of a partition's delta of `version` (null: there is none), from the storage when it keeps
+ * one with each file (JetStream: no object is read), else from the bytes.
+ */
+export async function deltaDigest(storage: CheckpointStorage, partition: number, version: number): Promise<string | null> {
+  const path = StateStorePaths.delta(partition, version);
+  if (storage.sha256) return storage.sha256(path);
+  const data = await storage.read(path);
+  return data === null ? null : createHash('sha256').update(data).digest('hex');
+}
+
 async function readRecords(storage: CheckpointStorage, path: string, kind: string):
   Promise<{ format: number; records: StateRecord[] }> {
+  return decodeRecords(await readStateFile(storage, path), kind, storage.locate(path));
+}
+
+async function readStateFile(storage: CheckpointStorage, path: string): Promise<Buffer> {
   const where = storage.locate(path);
   const data = await storage.read(path);
   if (data === null) {
@@ -146,7 +175,7 @@ async function readRecords(storage: CheckpointStorage, path: string, kind: strin
       `State file ${where} is missing, so the operator's state cannot be rebuilt. Restore it from a backup, ` +
         `or start the query on a new checkpointLocation (its state starts empty).`);
   }
-  return decodeRecords(data, kind, where);
+  return data;
 }
 
 /** The records of a state file's bytes (`where` names it in errors); `kind` is DELTA_KIND or a snapshot's. */

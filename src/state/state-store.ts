@@ -103,6 +103,41 @@ export interface StateStoreOptions<V> {
 export interface StateStoreProvider {
   readonly name: string;
   open<V>(options: StateStoreOptions<V>): Promise<StateStore<V>>;
+  /**
+   * A warm copy of the state as of `options.version` that a standby keeps current while another process
+   * writes the checkpoint, so that its takeover does not load the state from scratch. It only reads the
+   * checkpoint. Optional: a provider without it takes over cold (through open()).
+   */
+  follow?<V>(options: StateStoreOptions<V>): Promise<StateFollower<V>>;
+}
+
+/** Why a warm copy was not used at a takeover (the store then opens cold), or the store it became. */
+export type TakeoverResult<V> =
+  | { readonly store: StateStore<V>; readonly reason?: undefined }
+  | { readonly store: null; readonly reason: string };
+
+/**
+ * A standby's copy of one store's committed state. Only committed versions are applied (the caller
+ * advances it to a version once `commits/<version>` exists), so the copy is never ahead of the commit
+ * log that it was advanced by.
+ */
+export interface StateFollower<V> {
+  /** The committed version the copy holds. */
+  readonly version: number;
+  /** Keys in the copy. */
+  readonly size: number;
+  /**
+   * Applies the deltas of the versions after `version` up to `target`. When some are gone (retention
+   * purged them while this copy lagged), the copy is reloaded as of `target` instead.
+   */
+  advanceTo(target: number): Promise<void>;
+  /**
+   * Once this process holds the checkpoint: the updating store of `version + 1` over the copy, if the
+   * copy is exactly the committed `version` (applying the few deltas it lacks; the checkpoint's files
+   * of `version` are those it applied, checked by SHA-256). Otherwise null with the reason: the caller
+   * opens the store cold. Either way the follower is used up.
+   */
+  takeOver(version: number): Promise<TakeoverResult<V>>;
 }
 
 /** The partition of a key: stable across processes and versions (FNV-1a over its text). */

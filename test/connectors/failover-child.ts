@@ -26,6 +26,8 @@ export interface FailoverChild {
   readonly process: ChildProcess;
   /** Resolves with the takeover time (ms; 0 when the lease was free) once this instance is active. */
   readonly active: Promise<number>;
+  /** Resolves with the first stdout line that `pattern` matches (rejects if the process ends first). */
+  line(pattern: RegExp): Promise<RegExpExecArray>;
   /** Resolves when the process ends: exit code, signal, stderr. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
 }
@@ -39,19 +41,25 @@ export function startFailoverChild(config: FailoverConfig, fault?: string): Fail
   let stdout = '';
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-  const active = new Promise<number>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      const m = /^active (\d+)$/m.exec(stdout);
-      if (m) resolve(Number(m[1]));
-    });
-    child.on('exit', () => reject(new Error(`instance ended before it became active: ${stderr}`)));
+  child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
+  const line = (pattern: RegExp): Promise<RegExpExecArray> => new Promise((resolve, reject) => {
+    const look = (): void => {
+      const m = new RegExp(pattern.source, 'm').exec(stdout);
+      if (m) {
+        child.stdout!.off('data', look);
+        resolve(m);
+      }
+    };
+    child.stdout!.on('data', look);
+    child.on('exit', () => reject(new Error(`instance ended before it printed ${pattern}: ${stderr}`)));
+    look();
   });
+  const active = line(/^active (\d+)$/).then((m) => Number(m[1]));
   active.catch(() => undefined);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) => {
     child.on('exit', (code, signal) => resolve({ code, signal, stderr }));
   });
-  return { process: child, active, exited };
+  return { process: child, active, line, exited };
 }
 
 async function main(config: FailoverConfig): Promise<void> {
@@ -59,7 +67,15 @@ async function main(config: FailoverConfig): Promise<void> {
   writeFileSync(join(config.workDir, 'pid'), String(process.pid));
   const weir = new Weir();
   weir.streams.addListener({
-    onQueryStarted: (e) => { process.stdout.write(`active ${e.takeoverMs ?? 0}\n`); },
+    onQueryStarted: (e) => {
+      process.stdout.write(`active ${e.takeoverMs ?? 0}\n`);
+      if (e.takeover) process.stdout.write(`takeover ${JSON.stringify(e.takeover)}\n`);
+    },
+    // For the warm standby tests: how far the standby's copy got, and the takeover the first batch reports.
+    onQueryStandby: (e) => { process.stdout.write(`following ${e.followedBatchId} ${e.stateRows}\n`); },
+    onQueryProgress: ({ progress }) => {
+      if (progress.takeover) process.stdout.write(`progress-takeover ${JSON.stringify(progress.takeover)}\n`);
+    },
   });
   const counts = weir.readStream.format('nats').schema('ts TIMESTAMP, word STRING').option('url', config.natsUrl)
     .option('stream', config.inputStream).option('maxRecordsPerTrigger', 2).load()

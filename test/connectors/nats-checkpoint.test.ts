@@ -1,21 +1,25 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { Objm } from '@nats-io/obj';
 import { fileURLToPath } from 'node:url';
 import { CheckpointError } from '../../src/index.js';
 import { copyCheckpoint } from '../../src/cli/checkpoint-copy.js';
 import { dumpState, inspectCheckpoint } from '../../src/cli/inspect.js';
 import { encodeFile } from '../../src/checkpoint/file-format.js';
+import { decodeRecords, encodeDelta } from '../../src/state/state-files.js';
 import { MemoryStorage } from '../../src/checkpoint/memory-storage.js';
 import { openCheckpointStorage } from '../../src/checkpoint/registry.js';
 import { FileExistsError } from '../../src/checkpoint/storage.js';
 import { Options } from '../../src/common/options.js';
 import { Schema, toSchema, WINDOW_TYPE } from '../../src/common/schema.js';
 import { connectJetStream, JetStreamHandle } from '../../src/connectors/nats/client.js';
+import { fileKey } from '../../src/connectors/nats/checkpoint-keys.js';
 import { JetStreamStorage } from '../../src/connectors/nats/jetstream-storage.js';
 import { NatsSource } from '../../src/connectors/nats/source.js';
 import { FailoverChild, FailoverConfig, startFailoverChild } from './failover-child.js';
@@ -316,6 +320,142 @@ describe('JetStream checkpoint storage', { skip: nats.skip }, () => {
         query.process.kill('SIGKILL');
         await storage.close();
         await rm(run.root, { recursive: true, force: true });
+      }
+    });
+
+  test('orphaned objects: a state object that no entry names (its writer died before the entry) is deleted by the next holder',
+    async () => {
+      const where = location();
+      const first = new JetStreamStorage(where);
+      const next = new JetStreamStorage(where);
+      try {
+        const lock = await first.lock({ queryId: 'q', runId: 'r1' }, { leaseTimeoutMs: 60_000 });
+        const objects = await new Objm(admin.js).open(`weir_${where.split('/').pop()!}`);
+        const kept = encodeDelta([['k', 1]]);
+        await first.writeAtomic('state/0/0/1.delta', kept, { overwrite: true });
+        // What a writer killed between its object and its entry leaves: the object of batch 2, named by nothing.
+        const orphan = `${fileKey('state/0/0/2.delta')}@${randomUUID()}`;
+        await objects.putBlob({ name: orphan }, encodeDelta([['k', 2]]));
+        // A file replaced: its writer deletes the old object itself (not an orphan).
+        await first.writeAtomic('state/0/0/1.delta', kept, { overwrite: true });
+        assert.equal(await first.orphanSweep(), 0, 'the first holder found none');
+        await lock.release();
+        const names = async (): Promise<string[]> => (await objects.list()).filter((o) => !o.deleted).map((o) => o.name).sort();
+        assert.equal((await names()).length, 2);
+        const taken = await next.lock({ queryId: 'q', runId: 'r2' }, { leaseTimeoutMs: 60_000 });
+        assert.equal(await next.orphanSweep(), 1);
+        assert.equal((await names()).length, 1);
+        assert.ok(!(await names()).includes(orphan));
+        // A write of the new holder in flight while it sweeps again is not taken for an orphan.
+        const big = Buffer.alloc(600 * 1024, 3);
+        const [, swept] = await Promise.all([next.writeAtomic('state/0/0/3.delta', big, { overwrite: true }), next.deleteOrphanedObjects()]);
+        assert.equal(swept, 0);
+        assert.equal((await names()).length, 2);
+        assert.deepEqual(await next.read('state/0/0/1.delta'), kept);
+        assert.deepEqual(await next.read('state/0/0/3.delta'), big);
+        assert.equal(await next.read('state/0/0/2.delta'), null);
+        await taken.release();
+      } finally {
+        await first.close();
+        await next.close();
+      }
+    });
+
+  // ---- warm standby: the takeover uses the state the standby followed, only when it is exactly right ----
+
+  /** A run whose input is published in two halves: the second when the test says (after a takeover). */
+  async function newSplitRun(availableNow: boolean): Promise<Run & { publishRest(): Promise<void> }> {
+    const input = await newStream();
+    const output = await newStream();
+    const events = crashInput();
+    const half = Math.floor(events.length / 2);
+    for (const e of events.slice(0, half)) await admin.js.publish(`${input.prefix}.in`, JSON.stringify(e));
+    return {
+      config: { checkpoint: location(), natsUrl: url, inputStream: input.stream, outputSubject: `${output.prefix}.counts`,
+        leaseTimeoutMs: 1_000, availableNow },
+      outputStream: output.stream, root: await mkdtemp(join(tmpdir(), 'weir-standby-')),
+      publishRest: async () => {
+        for (const e of events.slice(half)) await admin.js.publish(`${input.prefix}.in`, JSON.stringify(e));
+      },
+    };
+  }
+
+  interface Takeover { ms: number; warm: boolean; fromBatch: number | null; stateRows: number; waitedMs: number; coldReason?: string }
+
+  async function takeoverOf(child: FailoverChild, line: 'takeover' | 'progress-takeover'): Promise<Takeover> {
+    return JSON.parse((await child.line(new RegExp(`^${line} (.*)$`)))[1]!) as Takeover;
+  }
+
+  test('warm standby: the active is SIGKILLed with its folder deleted; the standby takes over on the state it followed',
+    { timeout: 300_000 }, async (t) => {
+      const run = await newSplitRun(false);
+      const active = instance(run, 'active', true);
+      let standby: FailoverChild | null = null;
+      try {
+        await active.active;
+        standby = instance(run, 'standby', true);
+        // The standby's copy has followed a few of the active's commits (each windowed count keeps state).
+        const followed = Number((await standby.line(/^following ([3-9]|\d\d+) (\d+)$/))[1]);
+        active.process.kill('SIGKILL');
+        await active.exited;
+        await rm(join(run.root, 'active'), { recursive: true, force: true });
+        await run.publishRest();
+        const started = await takeoverOf(standby, 'takeover');
+        const reported = await takeoverOf(standby, 'progress-takeover');
+        assert.deepEqual(reported, started, 'the first batch after the takeover reports it');
+        assert.equal(reported.warm, true, `cold takeover: ${reported.coldReason}`);
+        assert.equal(reported.coldReason, undefined);
+        assert.ok(reported.fromBatch !== null && reported.fromBatch >= followed);
+        assert.ok(reported.stateRows > 0, 'the warm copy held the open windows');
+        await waitForOutput(run.outputStream, expectedCounts().length, [standby]);
+        assert.deepEqual(await outputLines(run.outputStream), expectedCounts());
+        t.diagnostic(`followed batch ${followed}; takeover ${JSON.stringify(reported)}`);
+      } finally {
+        active.process.kill('SIGKILL');
+        standby?.process.kill('SIGKILL');
+        await rm(run.root, { recursive: true, force: true });
+      }
+    });
+
+  test('warm standby: a copy ahead of the checkpoint, or whose delta is not the checkpoint\'s file, is not used: a cold load, exact output',
+    { timeout: 300_000 }, async (t) => {
+      for (const mismatch of ['ahead', 'other bytes'] as const) {
+        const run = await newSplitRun(true);
+        const first = instance(run, 'first', false);
+        const holder = new JetStreamStorage(run.config.checkpoint);
+        let standby: FailoverChild | null = null;
+        try {
+          assert.equal((await first.exited).code, 0, 'the first half runs to its end');
+          const last = (await holder.list('commits')).map(Number).reduce((a, b) => Math.max(a, b));
+          // The test holds the lease (as an active would) while the standby follows, then changes the checkpoint.
+          const lock = await holder.lock({ queryId: 'test', runId: 'test' }, { leaseTimeoutMs: 60_000 });
+          standby = instance(run, 'standby', true);
+          await standby.line(new RegExp(`^following ${last} `));
+          if (mismatch === 'ahead') {
+            // The checkpoint goes back one batch (as a restored copy would): the standby's copy is ahead.
+            await holder.delete(`commits/${last}`);
+            await holder.delete(`offsets/${last}`);
+          } else {
+            // The last version's delta rewritten with the same meaning but other bytes (a removal of a key never set).
+            const path = `state/0/0/${last}.delta`;
+            const records = decodeRecords((await holder.read(path))!, 'state-delta', path).records;
+            await holder.writeAtomic(path, encodeDelta([...records, ['never-set']]), { overwrite: true });
+          }
+          await run.publishRest();
+          await lock.release();
+          const takeover = await takeoverOf(standby, 'takeover');
+          assert.equal(takeover.warm, false, `${mismatch}: the warm copy was used`);
+          assert.match(takeover.coldReason ?? '', mismatch === 'ahead' ? /ahead of the last committed batch/ : /not the file the warm copy applied/);
+          assert.equal(takeover.fromBatch, mismatch === 'ahead' ? last - 1 : last);
+          assert.equal((await standby.exited).code, 0);
+          assert.deepEqual(await outputLines(run.outputStream), expectedCounts());
+          t.diagnostic(`${mismatch}: ${JSON.stringify(takeover)}`);
+        } finally {
+          first.process.kill('SIGKILL');
+          standby?.process.kill('SIGKILL');
+          await holder.close();
+          await rm(run.root, { recursive: true, force: true });
+        }
       }
     });
 });

@@ -16,6 +16,8 @@ export interface RunOptions {
   readonly out: (text: string) => void;
   /** A terminal gets a live line per query; otherwise a line per event (start, end). */
   readonly live: boolean;
+  /** Every query starts as a standby (option 'standby'): it waits for the active one's lease, keeping its state warm. */
+  readonly standby: boolean;
 }
 
 /** Writer options a sink table's WITH clause may set besides the sink's own. */
@@ -42,26 +44,33 @@ export async function runPipelineFile(options: RunOptions): Promise<boolean> {
       for (const { table, df } of script.inserts) say(`INSERT INTO ${table.name} (${table.format}${table.path ? ` ${table.path}` : ''})\n${df.explain()}\n`);
       return true;
     }
-    return await runQueries(weir, script, dirname(file), say, options.live);
+    return await runQueries(weir, script, dirname(file), say, options);
   } catch (err) {
     say(`weir run: ${errorMessage(err)}`);
     return false;
   }
 }
 
-async function runQueries(weir: Weir, script: SqlResult, folder: string, say: (text: string) => void, live: boolean): Promise<boolean> {
-  const board = new StatusBoard(say, live);
+async function runQueries(weir: Weir, script: SqlResult, folder: string, say: (text: string) => void,
+  options: Pick<RunOptions, 'live' | 'standby'>): Promise<boolean> {
+  const board = new StatusBoard(say, options.live);
   weir.streams.addListener(board);
   const queries: StreamingQuery[] = [];
+  let waiting = 0;
   const stopAll = async (): Promise<void> => { await Promise.allSettled(queries.map((q) => q.stop())); };
   const onSignal = (): void => {
     say('stopping: each query finishes its batch in flight, then stops (run again to resume)');
-    void stopAll();
+    void stopAll().then(() => {
+      // A standby still waiting holds no lease and has written nothing: it just goes.
+      if (waiting > 0) process.exit(130);
+    });
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    for (const { table, df } of script.inserts) {
+    // All at once: a standby's start returns only when it took its query over, and each waits for its own.
+    // The first start that fails ends the run (Promise.all does not wait for standbys still waiting).
+    await Promise.all(script.inserts.map(async ({ table, df }) => {
       let writer = df.writeStream.format(table.format).queryName(table.name)
         .option('checkpointLocation', table.options.get('checkpointLocation') ?? join(folder, 'checkpoints', table.name));
       const mode = table.options.get('outputMode');
@@ -70,8 +79,14 @@ async function runQueries(weir: Weir, script: SqlResult, folder: string, say: (t
       const trigger = table.options.get('trigger');
       if (trigger !== undefined) writer = writer.trigger(parseTrigger(trigger));
       for (const [k, v] of table.options) if (!WRITER_SETTINGS.has(k.toLowerCase())) writer = writer.option(k, v);
-      queries.push(await writer.start(table.path));
-    }
+      if (options.standby) writer = writer.option('standby', true);
+      waiting++;
+      try {
+        queries.push(await writer.start(table.path));
+      } finally {
+        waiting--;
+      }
+    }));
     const results = await Promise.allSettled(queries.map((q) => q.awaitTermination()));
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     for (const f of failed) say(`weir run: ${errorMessage(f.reason)}`);

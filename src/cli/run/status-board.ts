@@ -1,10 +1,11 @@
 import {
-  QueryProgressEvent, QueryStartedEvent, QueryTerminatedEvent, StreamingQueryListener, StreamingQueryProgress,
+  QueryProgressEvent, QueryStandbyEvent, QueryStartedEvent, QueryTerminatedEvent, StreamingQueryListener, StreamingQueryProgress,
 } from '../../engine/progress.js';
 
 /**
  * What `weir run` shows while its queries run: on a terminal, one live line per query (batch, input
- * rate, watermark, state rows), redrawn in place; elsewhere a line when a query starts and ends.
+ * rate, watermark, state rows), redrawn in place; elsewhere a line when a query starts (or a standby
+ * first follows, or takes over) and ends.
  */
 export class StatusBoard implements StreamingQueryListener {
   private readonly lines = new Map<string, string>();
@@ -13,7 +14,17 @@ export class StatusBoard implements StreamingQueryListener {
   constructor(private readonly say: (text: string) => void, private readonly live: boolean) {}
 
   onQueryStarted(event: QueryStartedEvent): void {
-    this.set(event.id, `${event.name ?? event.id}: started`);
+    const t = event.takeover;
+    this.set(event.id, `${event.name ?? event.id}: ${t ? `took over after waiting ${t.waitedMs} ms (${t.warm ? 'warm' : 'cold'}, ` +
+      `ready in ${t.ms} ms with ${t.stateRows} state rows, after batch ${t.fromBatch ?? 'none'})` : 'started'}`);
+  }
+
+  onQueryStandby(event: QueryStandbyEvent): void {
+    const first = !this.lines.has(event.id);
+    // Elsewhere than on a terminal, once: a line per commit the standby follows would flood a log.
+    if (this.live || first) {
+      this.set(event.id, `${event.name ?? event.id}: standby, state warm at batch ${event.followedBatchId} (${event.stateRows} rows)`);
+    }
   }
 
   onQueryProgress({ progress }: QueryProgressEvent): void {

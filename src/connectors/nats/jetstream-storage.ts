@@ -53,6 +53,9 @@ export class JetStreamStorage implements CheckpointStorage, LeaseStore {
   private fencedBy: CheckpointError | null = null;
   /** Fenced writes run one at a time: each expects the sequence the previous one got. */
   private writeQueue: Promise<unknown> = Promise.resolve();
+  /** Objects this process put whose entry is not published yet: the orphan sweep must not take them. */
+  private readonly pendingObjects = new Set<string>();
+  private sweep: Promise<number> = Promise.resolve(0);
 
   constructor(raw: string) {
     this.location = parseJetStreamLocation(raw);
@@ -83,6 +86,13 @@ export class JetStreamStorage implements CheckpointStorage, LeaseStore {
     return Buffer.from(data);
   }
 
+  /** An object's digest is in its entry's header: only the entry is read. */
+  async sha256(path: string): Promise<string | null> {
+    const msg = await this.lastMessage(await this.open(), fileKey(path), path);
+    if (msg === null) return null;
+    return msg.header?.get(SHA256_HEADER) || createHash('sha256').update(msg.data).digest('hex');
+  }
+
   async writeAtomic(path: string, data: Buffer, options: { overwrite: boolean }): Promise<void> {
     this.throwIfFenced();
     const b = await this.open();
@@ -93,6 +103,7 @@ export class JetStreamStorage implements CheckpointStorage, LeaseStore {
     if (data.length >= INLINE_LIMIT || path.startsWith('state/')) {
       // Written first under a name used once: an object no entry names is garbage, never a wrong file.
       objectName = `${key}@${randomUUID()}`;
+      this.pendingObjects.add(objectName);
       await this.retrying(`write ${this.locate(path)}`, () => b.objects.putBlob({ name: objectName! }, data));
       headers.set(OBJECT_HEADER, objectName);
       headers.set(SHA256_HEADER, createHash('sha256').update(data).digest('hex'));
@@ -104,6 +115,8 @@ export class JetStreamStorage implements CheckpointStorage, LeaseStore {
     } catch (err) {
       if (objectName !== null) await b.objects.delete(objectName).catch(() => undefined);
       throw err;
+    } finally {
+      if (objectName !== null) this.pendingObjects.delete(objectName);
     }
     const replaced = previous?.header?.get(OBJECT_HEADER);
     if (replaced) await b.objects.delete(replaced).catch(() => undefined);
@@ -132,12 +145,49 @@ export class JetStreamStorage implements CheckpointStorage, LeaseStore {
     }
   }
 
-  lock(owner: LockOwner, options?: LockOptions): Promise<CheckpointLock> {
-    return acquireLease(this, owner, options ?? {});
+  async lock(owner: LockOwner, options?: LockOptions): Promise<CheckpointLock> {
+    const lock = await acquireLease(this, owner, options ?? {});
+    // Recovery of the store itself, off the takeover's path: objects that a writer killed or fenced between an
+    // object and its entry left behind. A failed sweep is retried by the next holder.
+    this.deleteOrphanedObjects().catch(() => undefined);
+    return lock;
+  }
+
+  /**
+   * Deletes the objects no entry names, except this process's own writes in flight; resolves with how many.
+   * Only the holder of the lease runs it: every other writer is fenced, so an object of theirs that no entry
+   * names now never will be. An object is named `<key>@<uuid>`, so one read of its key's entry decides.
+   */
+  deleteOrphanedObjects(): Promise<number> {
+    const run = this.sweep.then(() => this.sweepOrphans());
+    this.sweep = run.catch(() => 0);
+    return run;
+  }
+
+  /** The last orphan sweep (started by lock() or asked for): how many objects it deleted (0 when it failed). */
+  orphanSweep(): Promise<number> {
+    return this.sweep;
+  }
+
+  private async sweepOrphans(): Promise<number> {
+    const b = await this.open();
+    const objects = await this.retrying('list the object store', () => b.objects.list());
+    let deleted = 0;
+    for (const object of objects) {
+      const at = object.name.lastIndexOf('@');
+      if (object.deleted || at < 0 || this.pendingObjects.has(object.name)) continue;
+      const entry = await this.lastMessage(b, object.name.slice(0, at), object.name.slice(0, at));
+      if (entry?.header?.get(OBJECT_HEADER) === object.name) continue;
+      this.throwIfFenced();
+      // Retention may have deleted it meanwhile: then it is gone all the same.
+      if (await b.objects.delete(object.name).then(() => true, () => false)) deleted++;
+    }
+    return deleted;
   }
 
   /** Closes the connection (a query's storage lives as long as the process; tests and tools close it). */
   async close(): Promise<void> {
+    await this.sweep;
     if (this.buckets === null) return;
     const b = await this.buckets.catch(() => null);
     this.buckets = null;
