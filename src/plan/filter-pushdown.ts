@@ -1,0 +1,143 @@
+/**
+ * Spark's optimizer pushes a filter as far towards the inputs as it can, and a watermark's event
+ * times are taken from the rows that reach its node: a filter moved below `withWatermark` removes
+ * rows before they count for the watermark (and before they reach a join's or aggregation's state).
+ * These rewrites place filters where Spark does, so the watermark, the state and the output match:
+ * - a filter above `withWatermark` moves below it, except the conjuncts that read the event-time column;
+ * - a filter moves through a projection whose columns it reads are plain (possibly renamed) columns;
+ * - the one-side conjuncts of a join condition move into that side when the join type allows (inner and
+ *   left semi: both sides; left outer: the right side; right outer: the left side; full outer: none),
+ *   and so do the one-side conjuncts of a filter above a join (inner: both; left outer, semi: the left;
+ *   right outer: the right).
+ * Row functions (map, flatMap, filter with a function) are opaque: nothing moves across them.
+ */
+import { Expr, walk } from './expressions.js';
+import { referencedSide } from './join-analysis.js';
+import { LogicalPlan } from './logical.js';
+import { schemaOf } from './analyzer.js';
+
+export function pushDownFilters(plan: LogicalPlan): LogicalPlan {
+  switch (plan.kind) {
+    case 'stream': case 'relation': return plan;
+    case 'filter': return pushFilter(conjuncts(plan.condition), pushDownFilters(plan.child));
+    case 'union': return { ...plan, left: pushDownFilters(plan.left), right: pushDownFilters(plan.right) };
+    case 'join': return pushJoinCondition({ ...plan, left: pushDownFilters(plan.left), right: pushDownFilters(plan.right) });
+    default: return { ...plan, child: pushDownFilters(plan.child) } as LogicalPlan;
+  }
+}
+
+/** `conditions` (a conjunction) over `child`, pushed down as far as they go; the rest stays above. */
+function pushFilter(conditions: readonly Expr[], child: LogicalPlan): LogicalPlan {
+  if (conditions.length === 0) return child;
+  const stay: Expr[] = [];
+  let below: LogicalPlan = child;
+  switch (child.kind) {
+    case 'filter':
+      return pushFilter([...conditions, ...conjuncts(child.condition)], child.child);
+    case 'watermark': {
+      const moving = conditions.filter((c) => !columnsOf(c).has(child.column));
+      stay.push(...conditions.filter((c) => columnsOf(c).has(child.column)));
+      below = { ...child, child: pushFilter(moving, child.child) };
+      break;
+    }
+    case 'project': {
+      const sources = passThroughColumns(child);
+      const moving: Expr[] = [];
+      for (const c of conditions) {
+        const renamed = [...columnsOf(c)].every((name) => sources.has(name)) ? renameColumns(c, sources) : null;
+        if (renamed) moving.push(renamed);
+        else stay.push(c);
+      }
+      below = moving.length === 0 ? child : { ...child, child: pushFilter(moving, child.child) };
+      break;
+    }
+    case 'join': {
+      const left = schemaOf(child.left);
+      const right = schemaOf(child.right);
+      const toLeft: Expr[] = [];
+      const toRight: Expr[] = [];
+      const type = child.joinType;
+      for (const c of conditions) {
+        const side = referencedSide(c, left, right);
+        if (side === 'left' && (type === 'inner' || type === 'left' || type === 'semi' || type === 'anti')) toLeft.push(c);
+        else if (side === 'right' && (type === 'inner' || type === 'right')) toRight.push(c);
+        else stay.push(c);
+      }
+      below = { ...child, left: pushFilter(toLeft, child.left), right: pushFilter(toRight, child.right) };
+      break;
+    }
+    default:
+      stay.push(...conditions);
+  }
+  return stay.length === 0 ? below : { kind: 'filter', child: below, condition: and(stay) };
+}
+
+/** Moves the one-side conjuncts of a join's condition into the side the join type lets them go. */
+function pushJoinCondition(join: Extract<LogicalPlan, { kind: 'join' }>): LogicalPlan {
+  if (!('condition' in join.on)) return join;
+  const left = schemaOf(join.left);
+  const right = schemaOf(join.right);
+  const type = join.joinType;
+  const toLeft: Expr[] = [];
+  const toRight: Expr[] = [];
+  const stay: Expr[] = [];
+  for (const c of conjuncts(join.on.condition)) {
+    const side = referencedSide(c, left, right);
+    if ((side === 'left' || side === 'none') && (type === 'inner' || type === 'semi' || type === 'right')) toLeft.push(c);
+    else if (side === 'right' && (type === 'inner' || type === 'semi' || type === 'left' || type === 'anti')) toRight.push(c);
+    else stay.push(c);
+  }
+  if (toLeft.length === 0 && toRight.length === 0) return join;
+  return {
+    ...join,
+    left: pushFilter(toLeft, join.left),
+    right: pushFilter(toRight, join.right),
+    on: { condition: stay.length === 0 ? { kind: 'literal', value: true } : and(stay) },
+  };
+}
+
+/** The output columns of a projection that are input columns (kept or renamed), by output name. */
+function passThroughColumns(project: Extract<LogicalPlan, { kind: 'project' }>): Map<string, string> {
+  const sources = new Map<string, string>();
+  for (const e of project.exprs) {
+    if (e.kind === 'star') for (const f of schemaOf(project.child)) sources.set(f.name, f.name);
+    else if (e.kind === 'column' && e.path.length === 1) sources.set(e.path[0]!, e.path[0]!);
+    else if (e.kind === 'alias' && e.child.kind === 'column' && e.child.path.length === 1) sources.set(e.name, e.child.path[0]!);
+  }
+  return sources;
+}
+
+function renameColumns(e: Expr, sources: ReadonlyMap<string, string>): Expr {
+  const rename = (x: Expr): Expr => {
+    if (x.kind === 'column') return { ...x, path: [sources.get(x.path[0]!)!, ...x.path.slice(1)] };
+    return mapChildren(x, rename);
+  };
+  return rename(e);
+}
+
+function mapChildren(e: Expr, f: (x: Expr) => Expr): Expr {
+  switch (e.kind) {
+    case 'alias': case 'unary': case 'cast': case 'sortOrder': return { ...e, child: f(e.child) };
+    case 'binary': return { ...e, left: f(e.left), right: f(e.right) };
+    case 'call': return { ...e, args: e.args.map(f) };
+    case 'in': return { ...e, child: f(e.child), list: e.list.map(f) };
+    case 'case': return { ...e, branches: e.branches.map(([w, t]) => [f(w), f(t)] as const), otherwise: e.otherwise ? f(e.otherwise) : null };
+    case 'aggregate': return { ...e, child: e.child ? f(e.child) : null, ...(e.by ? { by: f(e.by) } : {}) };
+    case 'window': case 'sessionWindow': return { ...e, time: f(e.time) };
+    default: return e;
+  }
+}
+
+function columnsOf(e: Expr): Set<string> {
+  const names = new Set<string>();
+  walk(e, (x) => { if (x.kind === 'column') names.add(x.path[0]!); });
+  return names;
+}
+
+function conjuncts(e: Expr): Expr[] {
+  return e.kind === 'binary' && e.op === 'and' ? [...conjuncts(e.left), ...conjuncts(e.right)] : [e];
+}
+
+function and(list: readonly Expr[]): Expr {
+  return list.reduce((acc, e): Expr => ({ kind: 'binary', op: 'and', left: acc, right: e }));
+}
