@@ -53,12 +53,12 @@ export class JoinRows {
     }));
   }
 
-  /** The bucket of a row; null when a key compared with `=` is null (it equals nothing; `<=>` keys match nulls). */
-  key(side: Side, row: Row, ctx: ExecContext): StateKey | null {
+  /** The bucket of a row; undefined when a key compared with `=` is null (it equals nothing; `<=>` keys match nulls). */
+  key(side: Side, row: Row, ctx: ExecContext): StateKey | undefined {
     const exprs = side === 'left' ? this.leftKeys : this.rightKeys;
     const values = exprs.map((e) => e(row, ctx));
     const { nullSafeKeys } = this.spec.analysis;
-    return values.some((v, i) => v === null && !nullSafeKeys[i]) ? null : stateKeyOf(values);
+    return values.some((v, i) => v === null && !nullSafeKeys[i]) ? undefined : stateKeyOf(values);
   }
 
   /** The value of one key of a row (for the state watermark of a join keyed by event time). */
@@ -101,7 +101,7 @@ export function indexRows(rows: readonly Row[], fns: JoinRows, side: Side, ctx: 
   const index = new Map<StateKey, Row[]>();
   for (const row of rows) {
     const k = fns.key(side, row, ctx);
-    if (k === null) continue;
+    if (k === undefined) continue;
     const bucket = index.get(k);
     if (bucket) bucket.push(row);
     else index.set(k, [row]);
@@ -122,7 +122,7 @@ export function probeIndex(rows: readonly Row[], side: Side, index: Map<StateKey
   for (const row of rows) {
     const k = fns.key(side, row, ctx);
     let matched = false;
-    for (const other of k === null ? [] : index.get(k) ?? []) {
+    for (const other of k === undefined ? [] : index.get(k) ?? []) {
       const [l, r] = side === 'left' ? [row, other] : [other, row];
       if (!fns.matches(l, r, ctx)) continue;
       matched = true;
@@ -298,7 +298,7 @@ export class StreamStreamJoinExec extends StatefulBase<Bucket> {
     }
     const k = this.fns.key(own.side, row, ctx);
     const entry: Entry = [row, this.stateTime(row, own, ctx), false];
-    if (k !== null) {
+    if (k !== undefined) {
       const otherStore = this.storeAt(other.storeIndex);
       const bucket = otherStore.get(k);
       let otherChanged = false;
@@ -320,7 +320,7 @@ export class StreamStreamJoinExec extends StatefulBase<Bucket> {
         return; // matched on arrival: emitted, and never needed again
       }
     } else if (!own.pads) {
-      return; // a null key never matches, and nothing pads it: no need to keep it
+      return; // a null `=` key never matches, and nothing pads it: no need to keep it
     }
     if (own.side === 'right' && !(own.pads && !entry[2])) {
       // Every left row of this batch has been seen: a right row that expires now is not kept (Spark
