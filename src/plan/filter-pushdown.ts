@@ -8,7 +8,7 @@
  * - the one-side conjuncts of a join condition move into that side when the join type allows (inner and
  *   left semi: both sides; left outer: the right side; right outer: the left side; full outer: none),
  *   and so do the one-side conjuncts of a filter above a join (inner: both; left outer, semi: the left;
- *   right outer: the right).
+ *   right outer: the right); an inner join with a condition takes a filter's two-side conjuncts into it.
  * Row functions (map, flatMap, filter with a function) are opaque: nothing moves across them.
  */
 import { Expr, walk } from './expressions.js';
@@ -57,13 +57,17 @@ function pushFilter(conditions: readonly Expr[], child: LogicalPlan): LogicalPla
       const toLeft: Expr[] = [];
       const toRight: Expr[] = [];
       const type = child.joinType;
+      const toJoin: Expr[] = [];
       for (const c of conditions) {
         const side = referencedSide(c, left, right);
         if (side === 'left' && (type === 'inner' || type === 'left' || type === 'semi' || type === 'anti')) toLeft.push(c);
         else if (side === 'right' && (type === 'inner' || type === 'right')) toRight.push(c);
+        else if (side === 'both' && type === 'inner' && 'condition' in child.on) toJoin.push(c);
         else stay.push(c);
       }
-      below = { ...child, left: pushFilter(toLeft, child.left), right: pushFilter(toRight, child.right) };
+      // An inner join takes a filter over both sides into its condition (where a time range bounds its state).
+      const on = toJoin.length === 0 || !('condition' in child.on) ? child.on : { condition: and([child.on.condition, ...toJoin]) };
+      below = { ...child, on, left: pushFilter(toLeft, child.left), right: pushFilter(toRight, child.right) };
       break;
     }
     default:

@@ -240,6 +240,28 @@ describe('stream-stream join state rules', () => {
     await s.stop();
   });
 
+  test('a where() over both sides of an inner join joins its condition, so its time range bounds the state', async () => {
+    // Spark's "inner join with time range - with watermark - one side condition", the range written in where().
+    const s = await Scenario.start((weir) => {
+      const l = weir.memoryStream({ leftKey: 'long', leftTime: 'timestamp' });
+      const r = weir.memoryStream({ rightKey: 'long', rightTime: 'timestamp' });
+      const df = l.toDF().withWatermark('leftTime', '10 seconds')
+        .join(r.toDF().withWatermark('rightTime', '10 seconds'), col('leftKey').equalTo(col('rightKey')))
+        .where(col('leftTime').lt(col('rightTime').minus(sec(5))));
+      return { streams: [l, r], df };
+    });
+    const L = (t: number): Row => ({ leftKey: 1, leftTime: sec(t) });
+    const R = (t: number, k = 1): Row => ({ rightKey: k, rightTime: sec(t) });
+    const states = async (...adds: [number, Row[]][]): Promise<[number, number, number][]> => (await s.step(...adds)).map((b) => b.state);
+    assert.deepEqual(await states([0, [L(5)]]), [[1, 1, 0]]);
+    assert.deepEqual(await states([1, [R(11)]]), [[2, 1, 0]]);
+    assert.deepEqual(await states([1, [R(10)]]), [[3, 1, 0]]);
+    assert.deepEqual(await states([0, [L(3), L(30)]]), [[5, 2, 0], [5, 0, 0]]);
+    // Watermark 20: the right state watermark is 20 + 5 = 25, so right rows 10 and 11 go.
+    assert.deepEqual(await states([1, [R(30, 0)]]), [[6, 1, 0], [4, 0, 2]]);
+    await s.stop();
+  });
+
   test('null-safe equality is a join key: null keys match each other (eqNullSafe and SQL <=>)', async () => {
     const s = await Scenario.start((weir) => {
       const l = weir.memoryStream({ lk: 'string', lv: 'long' });
