@@ -240,7 +240,7 @@ describe('stream-stream join state rules', () => {
     await s.stop();
   });
 
-  test('a where() over both sides of an inner join joins its condition, so its time range bounds the state', async () => {
+  test('a where() over both sides of an inner join joins its condition; rows at or below the state watermark are not stored', async () => {
     // Spark's "inner join with time range - with watermark - one side condition", the range written in where().
     const s = await Scenario.start((weir) => {
       const l = weir.memoryStream({ leftKey: 'long', leftTime: 'timestamp' });
@@ -259,6 +259,11 @@ describe('stream-stream join state rules', () => {
     assert.deepEqual(await states([0, [L(3), L(30)]]), [[5, 2, 0], [5, 0, 0]]);
     // Watermark 20: the right state watermark is 20 + 5 = 25, so right rows 10 and 11 go.
     assert.deepEqual(await states([1, [R(30, 0)]]), [[6, 1, 0], [4, 0, 2]]);
+    // 20 is late; 21 joins the left rows 3 and 5 but is not stored (at or below the right state watermark 25); 28 is.
+    const joined = (lt: number, rt: number): Row => ({ ...L(lt), ...R(rt) });
+    assert.deepEqual(await s.step([1, [R(20), R(21), R(28)]]),
+      [batch([joined(3, 21), joined(5, 21), joined(3, 28), joined(5, 28)], [5, 1, 0], 1)]);
+    assert.deepEqual(await s.step([0, [L(20), L(21)]]), [batch([joined(21, 28)], [6, 1, 0], 1)]);
     await s.stop();
   });
 
