@@ -8,6 +8,7 @@ import { StateStorePaths } from '../checkpoint/layout.js';
  * emits a row that never matched NULL-padded at that moment.
  */
 import { Row, Schema } from '../common/schema.js';
+import { nameOf } from '../plan/analyzer.js';
 import { JoinAnalysis, JoinType, StateWatermark, stateWatermarkMs } from '../plan/join-analysis.js';
 import { OutputMode } from '../common/output-mode.js';
 import { StateKey } from '../state/state-store.js';
@@ -242,8 +243,25 @@ export class StreamStreamJoinExec extends StatefulBase<Bucket> {
     this.sides = sides;
   }
 
+  /** The join, and when each side's buffered rows are removed (Spark's explain says "state cleanup"). */
   describe(): string {
-    return this.fns.spec.description;
+    const { analysis } = this.fns.spec;
+    const cleanup = (s: BufferSide): string => {
+      const state = s.state;
+      if (!state) return `${s.side} none`;
+      if (state.kind === 'key') {
+        const key = nameOf((s.side === 'left' ? analysis.leftKeys : analysis.rightKeys)[state.ordinal]!);
+        return `${s.side} key ${key}${state.window ? '.end' : ''} <= watermark`;
+      }
+      const bounds = state.bounds.map((b) => {
+        const offset = b.constantMs - (b.inclusive ? 1 : 0);
+        const base = b.withWatermark ? 'watermark' : '0';
+        return offset === 0 ? base : `${base} ${offset < 0 ? '-' : '+'} ${Math.abs(offset)} ms`;
+      });
+      const limit = bounds.length === 1 ? bounds[0]! : `min(${bounds.join(', ')})`;
+      return `${s.side} value ${state.column}${state.window ? '.end' : ''} <= ${limit}`;
+    };
+    return `${this.fns.spec.description}, state cleanup [${this.sides.map(cleanup).join(', ')}]`;
   }
 
   protected run([leftRows, rightRows]: readonly Row[][], ctx: ExecContext): Row[] {
