@@ -9,11 +9,13 @@
  *   left semi: both sides; left outer: the right side; right outer: the left side; full outer: none),
  *   and so do the one-side conjuncts of a filter above a join (inner: both; left outer, semi: the left;
  *   right outer: the right); an inner join with a condition takes a filter's two-side conjuncts into it.
+ * - a join over a stream filters out, on the sides whose unmatched rows it drops, the rows whose columns
+ *   make its condition null (Spark's inferred `isnotnull` filters): such a row can match nothing.
  * Row functions (map, flatMap, filter with a function) are opaque: nothing moves across them.
  */
 import { Expr, walk } from './expressions.js';
 import { referencedSide } from './join-analysis.js';
-import { LogicalPlan } from './logical.js';
+import { isStreaming, LogicalPlan } from './logical.js';
 import { schemaOf } from './analyzer.js';
 
 export function pushDownFilters(plan: LogicalPlan): LogicalPlan {
@@ -21,7 +23,7 @@ export function pushDownFilters(plan: LogicalPlan): LogicalPlan {
     case 'stream': case 'relation': return plan;
     case 'filter': return pushFilter(conjuncts(plan.condition), pushDownFilters(plan.child));
     case 'union': return { ...plan, left: pushDownFilters(plan.left), right: pushDownFilters(plan.right) };
-    case 'join': return pushJoinCondition({ ...plan, left: pushDownFilters(plan.left), right: pushDownFilters(plan.right) });
+    case 'join': return pushJoinCondition(inferNotNull({ ...plan, left: pushDownFilters(plan.left), right: pushDownFilters(plan.right) }));
     default: return { ...plan, child: pushDownFilters(plan.child) } as LogicalPlan;
   }
 }
@@ -60,8 +62,8 @@ function pushFilter(conditions: readonly Expr[], child: LogicalPlan): LogicalPla
       const toJoin: Expr[] = [];
       for (const c of conditions) {
         const side = referencedSide(c, left, right);
-        if (side === 'left' && (type === 'inner' || type === 'left' || type === 'semi' || type === 'anti')) toLeft.push(c);
-        else if (side === 'right' && (type === 'inner' || type === 'right')) toRight.push(c);
+        if (side === 'left' && opensTo(child, 'left') && (type === 'inner' || type === 'left' || type === 'semi' || type === 'anti')) toLeft.push(c);
+        else if (side === 'right' && opensTo(child, 'right') && (type === 'inner' || type === 'right')) toRight.push(c);
         else if (side === 'both' && type === 'inner' && 'condition' in child.on) toJoin.push(c);
         else stay.push(c);
       }
@@ -87,8 +89,10 @@ function pushJoinCondition(join: Extract<LogicalPlan, { kind: 'join' }>): Logica
   const stay: Expr[] = [];
   for (const c of conjuncts(join.on.condition)) {
     const side = referencedSide(c, left, right);
-    if ((side === 'left' || side === 'none') && (type === 'inner' || type === 'semi' || type === 'right')) toLeft.push(c);
-    else if (side === 'right' && (type === 'inner' || type === 'semi' || type === 'left' || type === 'anti')) toRight.push(c);
+    const leftOk = opensTo(join, 'left') && (type === 'inner' || type === 'semi' || type === 'right');
+    const rightOk = opensTo(join, 'right') && (type === 'inner' || type === 'semi' || type === 'left' || type === 'anti');
+    if ((side === 'left' || side === 'none') && leftOk) toLeft.push(c);
+    else if (side === 'right' && rightOk) toRight.push(c);
     else stay.push(c);
   }
   if (toLeft.length === 0 && toRight.length === 0) return join;
@@ -98,6 +102,47 @@ function pushJoinCondition(join: Extract<LogicalPlan, { kind: 'join' }>): Logica
     right: pushFilter(toRight, join.right),
     on: { condition: stay.length === 0 ? { kind: 'literal', value: true } : and(stay) },
   };
+}
+
+/**
+ * Spark's InferFiltersFromConstraints for a join: `isnotnull(c)` for each nullable column c that a
+ * null-intolerant part of the condition reads, on the sides that are not preserved (inner and semi: both;
+ * left outer and anti: the right; right outer: the left; full outer: none).
+ */
+function inferNotNull(join: Extract<LogicalPlan, { kind: 'join' }>): Extract<LogicalPlan, { kind: 'join' }> {
+  if (!isStreaming(join.left) && !isStreaming(join.right)) return join;
+  const type = join.joinType;
+  const sides = {
+    left: opensTo(join, 'left') && (type === 'inner' || type === 'semi' || type === 'right'),
+    right: opensTo(join, 'right') && type !== 'right' && type !== 'full',
+  };
+  const conditions = 'condition' in join.on ? conjuncts(join.on.condition)
+    : join.on.using.map((name): Expr => ({ kind: 'binary', op: '=', left: { kind: 'column', path: [name] }, right: { kind: 'column', path: [name] } }));
+  const columns = new Set(conditions.flatMap(nullIntolerantColumns));
+  const notNull = (plan: LogicalPlan, apply: boolean): LogicalPlan => {
+    const wanted = apply ? schemaOf(plan).filter((f) => f.nullable && columns.has(f.name)) : [];
+    return pushFilter(wanted.map((f): Expr => ({ kind: 'unary', op: 'isNotNull', child: { kind: 'column', path: [f.name] } })), plan);
+  };
+  return { ...join, left: notNull(join.left, sides.left), right: notNull(join.right, sides.right) };
+}
+
+/** A join side a filter may move into: the static side of a stream-static join stays its bare input (read once). */
+function opensTo(join: Extract<LogicalPlan, { kind: 'join' }>, side: 'left' | 'right'): boolean {
+  const [own, other] = side === 'left' ? [join.left, join.right] : [join.right, join.left];
+  return isStreaming(own) || !isStreaming(other);
+}
+
+const NULL_INTOLERANT = new Set(['+', '-', '*', '/', '%', '=', '!=', '<', '<=', '>', '>=']);
+
+/** The columns an expression is null whenever one of them is null (through null-intolerant operators only). */
+function nullIntolerantColumns(e: Expr): string[] {
+  switch (e.kind) {
+    case 'column': return [e.path[0]!];
+    case 'binary': return NULL_INTOLERANT.has(e.op) ? [...nullIntolerantColumns(e.left), ...nullIntolerantColumns(e.right)] : [];
+    case 'unary': return e.op === 'not' || e.op === 'negate' ? nullIntolerantColumns(e.child) : [];
+    case 'cast': case 'alias': return nullIntolerantColumns(e.child);
+    default: return [];
+  }
 }
 
 /** The output columns of a projection that are input columns (kept or renamed), by output name. */
