@@ -9,8 +9,8 @@
  *   left semi: both sides; left outer: the right side; right outer: the left side; full outer: none),
  *   and so do the one-side conjuncts of a filter above a join (inner: both; left outer, semi: the left;
  *   right outer: the right); an inner join with a condition takes a filter's two-side conjuncts into it.
- * - a join over a stream filters out, on the sides whose unmatched rows it drops, the rows whose columns
- *   make its condition null (Spark's inferred `isnotnull` filters): such a row can match nothing.
+ * - a join over a stream filters, on the sides whose unmatched rows it drops, what Spark infers from its
+ *   condition: rows whose compared columns are null, and conditions carried over a column equality.
  * Row functions (map, flatMap, filter with a function) are opaque: nothing moves across them.
  */
 import { Expr, walk } from './expressions.js';
@@ -23,7 +23,7 @@ export function pushDownFilters(plan: LogicalPlan): LogicalPlan {
     case 'stream': case 'relation': return plan;
     case 'filter': return pushFilter(conjuncts(plan.condition), pushDownFilters(plan.child));
     case 'union': return { ...plan, left: pushDownFilters(plan.left), right: pushDownFilters(plan.right) };
-    case 'join': return pushJoinCondition(inferNotNull({ ...plan, left: pushDownFilters(plan.left), right: pushDownFilters(plan.right) }));
+    case 'join': return pushJoinCondition(inferFilters({ ...plan, left: pushDownFilters(plan.left), right: pushDownFilters(plan.right) }));
     default: return { ...plan, child: pushDownFilters(plan.child) } as LogicalPlan;
   }
 }
@@ -105,25 +105,68 @@ function pushJoinCondition(join: Extract<LogicalPlan, { kind: 'join' }>): Logica
 }
 
 /**
- * Spark's InferFiltersFromConstraints for a join: `isnotnull(c)` for each nullable column c that a
- * null-intolerant part of the condition reads, on the sides that are not preserved (inner and semi: both;
- * left outer and anti: the right; right outer: the left; full outer: none).
+ * Spark's InferFiltersFromConstraints for a join over a stream, on the sides that are not preserved
+ * (inner and semi: both; left outer and anti: the right; right outer: the left; full outer: none):
+ * a condition known on one side (a filter below the join, or a conjunct of the join condition) holds on
+ * the other through a column equality of the condition (`a = b` and `b % 2 = 0` give `a % 2 = 0`), and
+ * `isnotnull(c)` holds for each nullable column c that a null-intolerant condition reads.
  */
-function inferNotNull(join: Extract<LogicalPlan, { kind: 'join' }>): Extract<LogicalPlan, { kind: 'join' }> {
+function inferFilters(join: Extract<LogicalPlan, { kind: 'join' }>): Extract<LogicalPlan, { kind: 'join' }> {
   if (!isStreaming(join.left) && !isStreaming(join.right)) return join;
   const type = join.joinType;
-  const sides = {
-    left: opensTo(join, 'left') && (type === 'inner' || type === 'semi' || type === 'right'),
-    right: opensTo(join, 'right') && type !== 'right' && type !== 'full',
-  };
-  const conditions = 'condition' in join.on ? conjuncts(join.on.condition)
+  const joinConditions = 'condition' in join.on ? conjuncts(join.on.condition)
     : join.on.using.map((name): Expr => ({ kind: 'binary', op: '=', left: { kind: 'column', path: [name] }, right: { kind: 'column', path: [name] } }));
-  const columns = new Set(conditions.flatMap(nullIntolerantColumns));
-  const notNull = (plan: LogicalPlan, apply: boolean): LogicalPlan => {
-    const wanted = apply ? schemaOf(plan).filter((f) => f.nullable && columns.has(f.name)) : [];
-    return pushFilter(wanted.map((f): Expr => ({ kind: 'unary', op: 'isNotNull', child: { kind: 'column', path: [f.name] } })), plan);
+  const known = [...constraintsOf(join.left), ...constraintsOf(join.right), ...joinConditions];
+  const inferred: Expr[] = [];
+  for (const eq of joinConditions) {
+    if (eq.kind !== 'binary' || eq.op !== '=' || eq.left.kind !== 'column' || eq.right.kind !== 'column') continue;
+    const [a, b] = [eq.left.path, eq.right.path];
+    if (a.length !== 1 || b.length !== 1 || a[0] === b[0]) continue;
+    for (const c of known) {
+      if (c === eq) continue;
+      const cols = columnsOf(c);
+      if (cols.has(a[0]!) && !cols.has(b[0]!)) inferred.push(renameColumns(c, new Map([[a[0]!, b[0]!]]), true));
+      if (cols.has(b[0]!) && !cols.has(a[0]!)) inferred.push(renameColumns(c, new Map([[b[0]!, a[0]!]]), true));
+    }
+  }
+  const notNullColumns = new Set([...known, ...inferred].flatMap(nullIntolerantColumns));
+  const onSide = (plan: LogicalPlan, apply: boolean): LogicalPlan => {
+    if (!apply) return plan;
+    const schema = schemaOf(plan);
+    const names = new Set(schema.map((f) => f.name));
+    const has = new Set(constraintsOf(plan).map((c) => JSON.stringify(c)));
+    const wanted: Expr[] = [];
+    const add = (c: Expr): void => {
+      const text = JSON.stringify(c);
+      if (has.has(text)) return;
+      has.add(text);
+      wanted.push(c);
+    };
+    for (const f of schema) {
+      if (f.nullable && notNullColumns.has(f.name)) add({ kind: 'unary', op: 'isNotNull', child: { kind: 'column', path: [f.name] } });
+    }
+    for (const c of inferred) if ([...columnsOf(c)].every((n) => names.has(n))) add(c);
+    return pushFilter(wanted, plan);
   };
-  return { ...join, left: notNull(join.left, sides.left), right: notNull(join.right, sides.right) };
+  return {
+    ...join,
+    left: onSide(join.left, opensTo(join, 'left') && (type === 'inner' || type === 'semi' || type === 'right')),
+    right: onSide(join.right, opensTo(join, 'right') && type !== 'right' && type !== 'full'),
+  };
+}
+
+/** The conditions known to hold on every row of a plan: its filters, through watermarks and plain projections. */
+function constraintsOf(plan: LogicalPlan): Expr[] {
+  switch (plan.kind) {
+    case 'filter': return [...conjuncts(plan.condition), ...constraintsOf(plan.child)];
+    case 'watermark': return constraintsOf(plan.child);
+    case 'project': {
+      const outputOf = new Map<string, string>();
+      for (const [output, source] of passThroughColumns(plan)) if (!outputOf.has(source)) outputOf.set(source, output);
+      return constraintsOf(plan.child).flatMap((c) => ([...columnsOf(c)].every((n) => outputOf.has(n)) ? [renameColumns(c, outputOf)] : []));
+    }
+    default: return [];
+  }
 }
 
 /** A join side a filter may move into: the static side of a stream-static join stays its bare input (read once). */
@@ -156,9 +199,13 @@ function passThroughColumns(project: Extract<LogicalPlan, { kind: 'project' }>):
   return sources;
 }
 
-function renameColumns(e: Expr, sources: ReadonlyMap<string, string>): Expr {
+/** `e` with columns renamed by `names` (every column it reads must be there, unless `partial`). */
+function renameColumns(e: Expr, names: ReadonlyMap<string, string>, partial = false): Expr {
   const rename = (x: Expr): Expr => {
-    if (x.kind === 'column') return { ...x, path: [sources.get(x.path[0]!)!, ...x.path.slice(1)] };
+    if (x.kind === 'column') {
+      const to = names.get(x.path[0]!);
+      return to === undefined && partial ? x : { ...x, path: [to!, ...x.path.slice(1)] };
+    }
     return mapChildren(x, rename);
   };
   return rename(e);

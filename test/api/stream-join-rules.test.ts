@@ -284,6 +284,26 @@ describe('stream-stream join state rules', () => {
     await s.stop();
   });
 
+  test('a condition carries over a join equality to the other side (Spark\'s "self left semi join")', async () => {
+    const s = await Scenario.start((weir) => {
+      const input = weir.memoryStream({ value: 'long', timestamp: 'timestamp' });
+      const left = input.toDF().select(col('value').as('leftId'), col('timestamp').as('leftTime'));
+      // Only even values on the right; leftId = rightId makes Spark filter the left side to even values too.
+      const right = input.toDF().where(col('value').mod(2).equalTo(0)).select(col('value').as('rightId'), col('timestamp').as('rightTime'));
+      const df = left.withWatermark('leftTime', '5 seconds').join(right.withWatermark('rightTime', '5 seconds'),
+        col('leftId').equalTo(col('rightId')).and(col('rightTime').geq(col('leftTime')))
+          .and(col('rightTime').leq(col('leftTime').plus(sec(5)))), 'left_semi');
+      return { streams: [input], df };
+    });
+    const rows = (...ids: number[]): Row[] => ids.map((v) => ({ leftId: v, leftTime: sec(v) }));
+    const values = (...vs: number[]): Row[] => vs.map((v) => ({ value: v, timestamp: sec(v) }));
+    assert.deepEqual(await s.step([0, values(1, 2, 3, 4, 5)]), [batch(rows(2, 4), [4, 4, 0])]);
+    // Watermark 5: the right rows 2 and 4 go (right state watermark 5 - 1 ms); the left ones wait 5 s more.
+    assert.deepEqual(await s.step([0, values(6, 7, 8, 9, 10)]), [batch(rows(6, 8, 10), [10, 6, 0]), batch([], [8, 0, 2])]);
+    assert.deepEqual(await s.step([0, values(11, 12, 13, 14, 15)]), [batch(rows(12, 14), [12, 4, 0]), batch([], [9, 0, 3])]);
+    await s.stop();
+  });
+
   test('null-safe equality is a join key: null keys match each other (eqNullSafe and SQL <=>)', async () => {
     const s = await Scenario.start((weir) => {
       const l = weir.memoryStream({ lk: 'string', lv: 'long' });
