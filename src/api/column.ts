@@ -19,6 +19,8 @@ export class Column {
   divide(other: Operand): Column { return this.binary('/', other); }
   mod(other: Operand): Column { return this.binary('%', other); }
   equalTo(other: Operand): Column { return this.binary('=', other); }
+  /** Null-safe equality (SQL `<=>`): true when both are null, false when one is; never null. */
+  eqNullSafe(other: Operand): Column { return this.binary('<=>', other); }
   notEqual(other: Operand): Column { return this.binary('!=', other); }
   gt(other: Operand): Column { return this.binary('>', other); }
   geq(other: Operand): Column { return this.binary('>=', other); }

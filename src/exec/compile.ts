@@ -68,6 +68,8 @@ class CodeBuilder {
           case '%': return `(${l} === null || ${r} === null || ${r} === 0 ? null : ${l} % ${r})`;
           case '=': return `(${l} === null || ${r} === null ? null : ${l} === ${r})`;
           case '!=': return `(${l} === null || ${r} === null ? null : ${l} !== ${r})`;
+          // Null-safe equality: never null; two nulls are equal.
+          case '<=>': return `(${l} === ${r})`;
           default:
             // Strings order by UTF-8 bytes, as in Spark, which JavaScript's UTF-16 comparison does not give.
             if (typeOf(expr.left, schema) === 'string' && typeOf(expr.right, schema) === 'string') {

@@ -8,7 +8,8 @@ import { StateStorePaths } from '../checkpoint/layout.js';
  * emits a row that never matched NULL-padded at that moment.
  */
 import { Row, Schema } from '../common/schema.js';
-import { JoinAnalysis, JoinType, TimeBound } from '../plan/join-analysis.js';
+import { nameOf } from '../plan/analyzer.js';
+import { JoinAnalysis, JoinType, StateWatermark, stateWatermarkMs } from '../plan/join-analysis.js';
 import { OutputMode } from '../common/output-mode.js';
 import { StateKey } from '../state/state-store.js';
 import { compileExpression, CompiledExpr } from './compile.js';
@@ -35,29 +36,50 @@ type Side = 'left' | 'right';
 export class JoinRows {
   private readonly leftKeys: CompiledExpr[];
   private readonly rightKeys: CompiledExpr[];
-  private readonly residual: CompiledExpr | null;
+  private readonly leftOnly: CompiledExpr | null;
+  private readonly rightOnly: CompiledExpr | null;
+  private readonly bothSides: CompiledExpr | null;
   private readonly parts: readonly { readonly name: string; readonly from: Side | 'key' }[];
 
   constructor(readonly spec: JoinSpec) {
     const { analysis, left, right, using } = spec;
     this.leftKeys = analysis.leftKeys.map((e) => compileExpression(e, left));
     this.rightKeys = analysis.rightKeys.map((e) => compileExpression(e, right));
-    this.residual = analysis.residual ? compileExpression(analysis.residual, [...left, ...right]) : null;
+    this.leftOnly = analysis.leftOnly ? compileExpression(analysis.leftOnly, left) : null;
+    this.rightOnly = analysis.rightOnly ? compileExpression(analysis.rightOnly, right) : null;
+    this.bothSides = analysis.bothSides ? compileExpression(analysis.bothSides, [...left, ...right]) : null;
     const fromLeft = new Set(left.map((f) => f.name));
     this.parts = spec.output.map((f) => ({
       name: f.name, from: using?.includes(f.name) ? 'key' : fromLeft.has(f.name) ? 'left' : 'right',
     }));
   }
 
-  /** The bucket of a row; null when a key is null (SQL: it equals nothing). */
-  key(side: Side, row: Row, ctx: ExecContext): StateKey | null {
+  /** The bucket of a row; undefined when a key compared with `=` is null (it equals nothing; `<=>` keys match nulls). */
+  key(side: Side, row: Row, ctx: ExecContext): StateKey | undefined {
     const exprs = side === 'left' ? this.leftKeys : this.rightKeys;
     const values = exprs.map((e) => e(row, ctx));
-    return values.includes(null) ? null : stateKeyOf(values);
+    const { nullSafeKeys } = this.spec.analysis;
+    return values.some((v, i) => v === null && !nullSafeKeys[i]) ? undefined : stateKeyOf(values);
+  }
+
+  /** The value of one key of a row (for the state watermark of a join keyed by event time). */
+  keyValue(side: Side, ordinal: number, row: Row, ctx: ExecContext): unknown {
+    return (side === 'left' ? this.leftKeys : this.rightKeys)[ordinal]!(row, ctx);
+  }
+
+  /** The conjuncts over one side only: a row failing them can match nothing. */
+  passesOwnSide(side: Side, row: Row, ctx: ExecContext): boolean {
+    const own = side === 'left' ? this.leftOnly : this.rightOnly;
+    return own === null || own(row, ctx) === true;
+  }
+
+  /** The conjuncts over both sides, for a pair whose rows passed their own sides' conjuncts. */
+  matchesPair(l: Row, r: Row, ctx: ExecContext): boolean {
+    return this.bothSides === null || this.bothSides({ ...l, ...r }, ctx) === true;
   }
 
   matches(l: Row, r: Row, ctx: ExecContext): boolean {
-    return this.residual === null || this.residual({ ...l, ...r }, ctx) === true;
+    return this.passesOwnSide('left', l, ctx) && this.passesOwnSide('right', r, ctx) && this.matchesPair(l, r, ctx);
   }
 
   /** The output row of a pair, or of one side padded with nulls. */
@@ -80,7 +102,7 @@ export function indexRows(rows: readonly Row[], fns: JoinRows, side: Side, ctx: 
   const index = new Map<StateKey, Row[]>();
   for (const row of rows) {
     const k = fns.key(side, row, ctx);
-    if (k === null) continue;
+    if (k === undefined) continue;
     const bucket = index.get(k);
     if (bucket) bucket.push(row);
     else index.set(k, [row]);
@@ -101,7 +123,7 @@ export function probeIndex(rows: readonly Row[], side: Side, index: Map<StateKey
   for (const row of rows) {
     const k = fns.key(side, row, ctx);
     let matched = false;
-    for (const other of k === null ? [] : index.get(k) ?? []) {
+    for (const other of k === undefined ? [] : index.get(k) ?? []) {
       const [l, r] = side === 'left' ? [row, other] : [other, row];
       if (!fns.matches(l, r, ctx)) continue;
       matched = true;
@@ -163,14 +185,18 @@ export class StreamStaticJoinExec extends PhysicalOperator {
   }
 }
 
-/** A buffered row: the row, its event time (null: none), and whether it has matched a row of the other side. */
+/**
+ * A buffered row: the row, the time its state watermark judges (its watermarked key's time, or its
+ * event time; null: never removed), and whether it has matched a row of the other side.
+ */
 type Entry = [row: Row, time: number | null, matched: boolean];
 /** All buffered rows of one key, in arrival order. */
 type Bucket = Entry[];
 
 /**
- * Rows whose key is null can never match; an outer join still buffers them, to pad them at eviction.
- * Their bucket's key is null, which no matching key can be.
+ * Rows whose `=` key is null can never match; an outer join still buffers them, to pad them at eviction.
+ * Their bucket's key is null, which no matching key can be (a lone `<=>` key keeps null as its own key,
+ * but then no key is ever unmatchable).
  */
 const NULL_KEY = null;
 
@@ -178,13 +204,19 @@ interface BufferSide {
   readonly side: Side;
   /** Its store's index among the operator's stores (`left`, `right`). */
   readonly storeIndex: number;
-  /** The column a row's lateness is judged by (its own event time), if the side has one. */
-  readonly timeColumn: { readonly name: string; readonly window: boolean } | null;
-  readonly bound: TimeBound | null;
+  /** The side's own event-time column (the first watermarked one): rows at or below the watermark are late. */
+  readonly eventTime: { readonly name: string; readonly window: boolean } | null;
+  readonly state: StateWatermark | null;
   readonly pads: boolean;
 }
 
-/** Spark's stream-stream join: both sides buffered in state (folders `left`, `right`), matched symmetrically, evicted by watermark. */
+/**
+ * Spark's stream-stream join (StreamingSymmetricHashJoinExec): both sides buffered in state (folders
+ * `left`, `right`), matched symmetrically, removed by their state watermarks. New left rows probe the
+ * right buffer, then new right rows probe the left buffer (this batch's left rows included), so each
+ * pair joins once; then the outer sides emit their expired unmatched rows NULL-padded, and the other
+ * sides drop their expired rows.
+ */
 export class StreamStreamJoinExec extends StatefulBase<Bucket> {
   readonly name = 'StreamingSymmetricHashJoin';
   private readonly fns: JoinRows;
@@ -194,25 +226,42 @@ export class StreamStreamJoinExec extends StatefulBase<Bucket> {
   private buffered = 0;
 
   constructor(left: PhysicalOperator, right: PhysicalOperator, spec: JoinSpec) {
-    const side = (s: Side, storeIndex: number, schema: Schema, bound: TimeBound | null): BufferSide => {
-      const field = bound ? schema.find((f) => f.name === bound.column) : schema.find((f) => f.eventTimeDelayMs !== undefined);
+    const side = (s: Side, storeIndex: number, schema: Schema, state: StateWatermark | null): BufferSide => {
+      const field = schema.find((f) => f.eventTimeDelayMs !== undefined);
       return {
-        side: s, storeIndex, bound, pads: s === 'left' ? padsLeft(spec.type) : padsRight(spec.type),
-        timeColumn: field ? { name: field.name, window: typeof field.type !== 'string' } : null,
+        side: s, storeIndex, state, pads: s === 'left' ? padsLeft(spec.type) : padsRight(spec.type),
+        eventTime: field ? { name: field.name, window: typeof field.type !== 'string' } : null,
       };
     };
     const sides = [
-      side('left', 0, spec.left, spec.analysis.leftBound),
-      side('right', 1, spec.right, spec.analysis.rightBound),
+      side('left', 0, spec.left, spec.analysis.leftState),
+      side('right', 1, spec.right, spec.analysis.rightState),
     ] as const;
     super('symmetricHashJoin', spec.output, [left, right], { encode: (b) => b, decode: (d) => d as Bucket },
-      sides.some((s) => s.bound !== null), [StateStorePaths.joinSide('left'), StateStorePaths.joinSide('right')]);
+      sides.some((s) => s.state !== null), [StateStorePaths.joinSide('left'), StateStorePaths.joinSide('right')]);
     this.fns = new JoinRows(spec);
     this.sides = sides;
   }
 
+  /** The join, and when each side's buffered rows are removed (Spark's explain says "state cleanup"). */
   describe(): string {
-    return this.fns.spec.description;
+    const { analysis } = this.fns.spec;
+    const cleanup = (s: BufferSide): string => {
+      const state = s.state;
+      if (!state) return `${s.side} none`;
+      if (state.kind === 'key') {
+        const key = nameOf((s.side === 'left' ? analysis.leftKeys : analysis.rightKeys)[state.ordinal]!);
+        return `${s.side} key ${key}${state.window ? '.end' : ''} <= watermark`;
+      }
+      const bounds = state.bounds.map((b) => {
+        const offset = b.constantMs - (b.inclusive ? 1 : 0);
+        const base = b.withWatermark ? 'watermark' : '0';
+        return offset === 0 ? base : `${base} ${offset < 0 ? '-' : '+'} ${Math.abs(offset)} ms`;
+      });
+      const limit = bounds.length === 1 ? bounds[0]! : `min(${bounds.join(', ')})`;
+      return `${s.side} value ${state.column}${state.window ? '.end' : ''} <= ${limit}`;
+    };
+    return `${this.fns.spec.description}, state cleanup [${this.sides.map(cleanup).join(', ')}]`;
   }
 
   protected run([leftRows, rightRows]: readonly Row[][], ctx: ExecContext): Row[] {
@@ -221,53 +270,81 @@ export class StreamStreamJoinExec extends StatefulBase<Bucket> {
     this.added = 0;
     this.removed = 0;
     const out: Row[] = [];
-    // New left rows meet the right rows buffered before this batch; then new right rows meet every
-    // buffered left row, this batch's included: each pair is seen exactly once.
     const newLeft = this.onTime(leftRows!, left, ctx);
     const newRight = this.onTime(rightRows!, right, ctx);
     for (const row of newLeft) this.addAndMatch(row, left, right, ctx, out);
     for (const row of newRight) this.addAndMatch(row, right, left, ctx, out);
+    // The outer sides' expired rows are emitted (and, as in Spark, not counted as removed); the others are dropped.
+    for (const s of this.sides) if (s.pads) this.evictSide(s, ctx, out);
+    for (const s of this.sides) if (!s.pads) this.removed += this.evictSide(s, ctx, out);
     this.buffered = 0;
-    for (const s of this.sides) this.evictSide(s, ctx.watermarkMs, out);
+    for (const s of this.sides) for (const [, bucket] of this.storeAt(s.storeIndex).entries()) this.buffered += bucket.length;
     return out;
   }
 
   private onTime(rows: readonly Row[], s: BufferSide, ctx: ExecContext): readonly Row[] {
-    if (!s.timeColumn) return rows;
+    const column = s.eventTime;
+    if (!column) return rows;
     const kept = rows.filter((row) => {
-      const t = this.timeOf(row, s);
+      const t = timeValue(ownValue(row, column.name), column.window);
       return t === null || t > ctx.watermarkMs;
     });
     this.droppedByWatermark += rows.length - kept.length;
     return kept;
   }
 
-  private timeOf(row: Row, s: BufferSide): number | null {
-    if (!s.timeColumn) return null;
-    const v = ownValue(row, s.timeColumn.name);
-    if (v === null || v === undefined) return null;
-    return s.timeColumn.window ? (v as { end: number }).end : (v as number);
+  /** The time a side's state watermark judges a row by. */
+  private stateTime(row: Row, s: BufferSide, ctx: ExecContext): number | null {
+    const state = s.state;
+    if (!state) return null;
+    return state.kind === 'key' ? timeValue(this.fns.keyValue(s.side, state.ordinal, row, ctx), state.window)
+      : timeValue(ownValue(row, state.column), state.window);
+  }
+
+  /** The threshold at or below which a side's buffered rows are removed (null: never). */
+  private threshold(s: BufferSide, watermarkMs: number): number | null {
+    if (!s.state) return null;
+    return s.state.kind === 'key' ? watermarkMs : stateWatermarkMs(s.state.bounds, watermarkMs);
   }
 
   private addAndMatch(row: Row, own: BufferSide, other: BufferSide, ctx: ExecContext, out: Row[]): void {
+    const { type } = this.fns.spec;
+    if (!this.fns.passesOwnSide(own.side, row, ctx)) {
+      // It can match nothing: an outer side emits it now, and no side keeps it.
+      if (own.pads) out.push(own.side === 'left' ? this.fns.combine(row, null) : this.fns.combine(null, row));
+      return;
+    }
     const k = this.fns.key(own.side, row, ctx);
-    const entry: Entry = [row, this.timeOf(row, own), false];
-    const otherStore = this.storeAt(other.storeIndex);
-    if (k !== null) {
+    const entry: Entry = [row, this.stateTime(row, own, ctx), false];
+    if (k !== undefined) {
+      const otherStore = this.storeAt(other.storeIndex);
       const bucket = otherStore.get(k);
       let otherChanged = false;
       for (const candidate of bucket ?? []) {
+        // A right row of a semi join emits each buffered left row once, at its first match.
+        if (type === 'semi' && own.side === 'right' && candidate[2]) continue;
         const [l, r] = own.side === 'left' ? [entry, candidate] : [candidate, entry];
-        if (!this.fns.matches(l[0], r[0], ctx)) continue;
-        if (this.fns.spec.type !== 'semi') out.push(this.fns.combine(l[0], r[0]));
-        else if (!l[2]) out.push(l[0]); // a semi join emits a left row once, at its first match
+        if (!this.fns.matchesPair(l[0], r[0], ctx)) continue;
         if (!candidate[2]) otherChanged = true;
-        l[2] = true;
-        r[2] = true;
+        entry[2] = true;
+        candidate[2] = true;
+        if (type !== 'semi') out.push(this.fns.combine(l[0], r[0]));
+        else if (own.side === 'right') out.push(candidate[0]);
+        else break; // a left row of a semi join is emitted once, below
       }
       if (otherChanged) otherStore.put(k, bucket!);
+      if (type === 'semi' && own.side === 'left' && entry[2]) {
+        out.push(row);
+        return; // matched on arrival: emitted, and never needed again
+      }
     } else if (!own.pads) {
-      return; // a null key never matches, and nothing pads it: no need to keep it
+      return; // a null `=` key never matches, and nothing pads it: no need to keep it
+    }
+    if (own.side === 'right' && !(own.pads && !entry[2])) {
+      // Every left row of this batch has been seen: a right row that expires now is not kept (Spark
+      // keeps the left ones, which right rows of this batch may still match, and an unmatched outer one, to pad it).
+      const limit = this.threshold(own, ctx.watermarkMs);
+      if (limit !== null && entry[1] !== null && entry[1] <= limit) return;
     }
     const ownStore = this.storeAt(own.storeIndex);
     const storeKey = k ?? NULL_KEY;
@@ -277,27 +354,30 @@ export class StreamStreamJoinExec extends StatefulBase<Bucket> {
     this.added++;
   }
 
-  /** Removes buffered rows that no future row can match; pads the unmatched ones of an outer side. */
-  private evictSide(s: BufferSide, watermarkMs: number, out: Row[]): void {
+  /** Removes a side's rows at or below its state watermark, padding the unmatched ones of an outer side; returns how many. */
+  private evictSide(s: BufferSide, ctx: ExecContext, out: Row[]): number {
+    const limit = this.threshold(s, ctx.watermarkMs);
+    if (limit === null) return 0;
     const store = this.storeAt(s.storeIndex);
-    const bound = s.bound;
-    for (const bucket of store.entries()) this.buffered += bucket[1].length;
-    if (!bound) return;
-    const expired = (e: Entry): boolean => e[1] !== null && e[1] + bound.slackMs <= watermarkMs;
+    const expired = (e: Entry): boolean => e[1] !== null && e[1] <= limit;
+    let removed = 0;
     for (const [key, bucket] of this.dueEntries(store, (b) => b.some(expired))) {
       const kept = bucket.filter((e) => !expired(e));
       for (const e of bucket) {
         if (!expired(e)) continue;
         if (s.pads && !e[2]) out.push(s.side === 'left' ? this.fns.combine(e[0], null) : this.fns.combine(null, e[0]));
       }
-      this.removed += bucket.length - kept.length;
-      this.buffered -= bucket.length - kept.length;
+      removed += bucket.length - kept.length;
       if (kept.length === 0) store.remove(key);
       else store.put(key, kept);
     }
+    return removed;
   }
 
-  /** A join counts buffered rows, not keys (a key holds every row of it that may still match). */
+  /**
+   * Spark's figures: rows buffered on both sides; rows added to state this batch; rows removed from
+   * the sides that emit nothing at removal (the outer sides' removals are not counted, as in Spark).
+   */
   protected override stateRowCounts(): StateRowCounts {
     return { total: this.buffered, updated: this.added, removed: this.removed };
   }
@@ -305,4 +385,11 @@ export class StreamStreamJoinExec extends StatefulBase<Bucket> {
   override evictsByWatermark(_outputMode: OutputMode): boolean {
     return this.hasEventTime;
   }
+}
+
+/** A timestamp, or a window's end; null when absent. */
+function timeValue(v: unknown, window: boolean): number | null {
+  if (v === null || v === undefined) return null;
+  if (window) return typeof v === 'object' ? (v as { end: number }).end : null;
+  return typeof v === 'number' ? v : null;
 }

@@ -1,5 +1,6 @@
 import { Row, Schema } from '../common/schema.js';
 import { nameOf, schemaOf } from '../plan/analyzer.js';
+import { pushDownFilters } from '../plan/filter-pushdown.js';
 import { analyzeJoin } from '../plan/join-analysis.js';
 import { BatchInput, isStreaming, LogicalPlan, StreamInput } from '../plan/logical.js';
 import { AggregateExec, aggregateSpec } from './aggregate.js';
@@ -89,7 +90,8 @@ export function planPhysical(plan: LogicalPlan): PhysicalPlan {
     }
   };
 
-  const root = build(plan);
+  // Filters sit where Spark's optimizer puts them: below watermarks, inside join sides.
+  const root = build(pushDownFilters(plan));
   return { root, schema: schemaOf(plan), leaves, watermarks, stateful };
 }
 

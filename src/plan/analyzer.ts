@@ -308,7 +308,7 @@ function requireNumeric(expr: Expr, t: DataType): void {
 
 const OP_SQL: Record<BinaryOp, string> = {
   '+': '+', '-': '-', '*': '*', '/': '/', '%': '%', '=': '=', '!=': '!=', '>': '>', '>=': '>=', '<': '<', '<=': '<=',
-  and: 'AND', or: 'OR',
+  '<=>': '<=>', and: 'AND', or: 'OR',
 };
 
 /** The column name Spark gives an expression that has no alias. */

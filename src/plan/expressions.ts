@@ -1,6 +1,6 @@
 import { AtomicType, Value } from '../common/schema.js';
 
-export type BinaryOp = '+' | '-' | '*' | '/' | '%' | '=' | '!=' | '>' | '>=' | '<' | '<=' | 'and' | 'or';
+export type BinaryOp = '+' | '-' | '*' | '/' | '%' | '=' | '!=' | '>' | '>=' | '<' | '<=' | '<=>' | 'and' | 'or';
 export type UnaryOp = 'not' | 'negate' | 'isNull' | 'isNotNull';
 export type AggregateFunction =
   | 'count' | 'sum' | 'avg' | 'min' | 'max' | 'countDistinct' | 'first' | 'last' | 'collectList'

@@ -5,7 +5,7 @@
  */
 import { AnalysisError } from '../common/errors.js';
 import { Field, Schema, typeToString } from '../common/schema.js';
-import { BinaryOp, Expr, stripAlias, walk } from './expressions.js';
+import { Expr, stripAlias, walk } from './expressions.js';
 
 export type JoinType = 'inner' | 'left' | 'right' | 'full' | 'semi' | 'anti';
 
@@ -31,23 +31,39 @@ export function parseJoinType(how: string): JoinType {
 export type JoinOn = { readonly using: readonly string[] } | { readonly condition: Expr };
 
 /**
- * The event time a buffered row of one side is judged by, and its slack: the row can still match
- * a future row of the other side while `time + slackMs > watermark`.
+ * When a buffered row of one side can no longer match a future row (Spark's state watermark predicates).
+ * - `key`: a join key is an event-time column or window (of either side): the rows of a key whose time
+ *   (a window's end) is at or below the watermark are removed, on both sides, whichever side declared it.
+ * - `value`: a range condition bounds this side's event time against the other side's watermarked
+ *   time: a row is removed once its own event-time column (a window's end) is at or below the state
+ *   watermark, the minimum over the bounds of `trunc(watermark + constantMs)`, less 1 ms for `<=`/`>=`.
  */
-export interface TimeBound {
-  readonly column: string;
-  /** The column is a window struct: its time is `end`. */
-  readonly window: boolean;
-  readonly slackMs: number;
+export type StateWatermark =
+  | { readonly kind: 'key'; readonly ordinal: number; readonly window: boolean }
+  | { readonly kind: 'value'; readonly column: string; readonly window: boolean; readonly bounds: readonly ValueBound[] };
+
+/** One range conjunct solved for a side: its state watermark is `trunc((watermark if withWatermark) + constantMs) - (inclusive ? 1 : 0)`. */
+export interface ValueBound { readonly constantMs: number; readonly withWatermark: boolean; readonly inclusive: boolean }
+
+/** The state watermark of a value bound list at a given event-time watermark. */
+export function stateWatermarkMs(bounds: readonly ValueBound[], watermarkMs: number): number {
+  return Math.min(...bounds.map((b) => Math.trunc((b.withWatermark ? watermarkMs : 0) + b.constantMs) - (b.inclusive ? 1 : 0)));
 }
 
 export interface JoinAnalysis {
   readonly leftKeys: readonly Expr[];
   readonly rightKeys: readonly Expr[];
-  /** Conjuncts that are not key equalities, over the combined row (null: none). */
-  readonly residual: Expr | null;
-  readonly leftBound: TimeBound | null;
-  readonly rightBound: TimeBound | null;
+  /** Per key pair: compared null-safely (`<=>`, eqNullSafe), so a null key matches a null key. */
+  readonly nullSafeKeys: readonly boolean[];
+  /** The non-key conjuncts over the left side only, the right side only, and both (null: none). */
+  readonly leftOnly: Expr | null;
+  readonly rightOnly: Expr | null;
+  readonly bothSides: Expr | null;
+  /** The state watermark of each side of a stream-stream join (null: its rows stay buffered). */
+  readonly leftState: StateWatermark | null;
+  readonly rightState: StateWatermark | null;
+  /** A watermarked column is a join key (Spark's isWatermarkInJoinKeys). */
+  readonly watermarkInKeys: boolean;
 }
 
 /** The output columns: keys once (using), then left, then right; semi and anti joins keep the left side only. */
@@ -90,99 +106,148 @@ export function joinSchema(left: Schema, right: Schema, on: JoinOn, type: JoinTy
 }
 
 export function analyzeJoin(left: Schema, right: Schema, on: JoinOn): JoinAnalysis {
-  if ('using' in on) {
-    const keys = on.using.map((name): Expr => ({ kind: 'column', path: [name] }));
-    const timePairs = on.using.filter((name) => eventTimeField(left, name) && eventTimeField(right, name));
-    const d = timePairs.length > 0 ? { lo: 0, hi: 0, leftColumn: timePairs[0]!, rightColumn: timePairs[0]! } : null;
-    return { leftKeys: keys, rightKeys: keys, residual: null, ...bounds(left, right, d) };
-  }
   const leftKeys: Expr[] = [];
   const rightKeys: Expr[] = [];
+  const nullSafeKeys: boolean[] = [];
   const rest: Expr[] = [];
-  let range: TimeRange | null = null;
-  for (const conjunct of conjuncts(on.condition)) {
-    const c = stripAlias(conjunct);
-    const sideOf = (e: Expr): 'left' | 'right' | 'both' | 'none' => referencedSide(e, left, right);
-    if (c.kind === 'binary' && c.op === '=') {
-      const [a, b] = [sideOf(c.left), sideOf(c.right)];
-      if ((a === 'left' && b === 'right') || (a === 'right' && b === 'left')) {
-        leftKeys.push(a === 'left' ? c.left : c.right);
-        rightKeys.push(a === 'left' ? c.right : c.left);
-        range = narrow(range, timeDifference(c, left, right));
-        continue;
+  if ('using' in on) {
+    for (const name of on.using) {
+      leftKeys.push({ kind: 'column', path: [name] });
+      rightKeys.push({ kind: 'column', path: [name] });
+      nullSafeKeys.push(false);
+    }
+  } else {
+    for (const conjunct of conjuncts(on.condition)) {
+      const c = stripAlias(conjunct);
+      if (c.kind === 'binary' && (c.op === '=' || c.op === '<=>')) {
+        const [a, b] = [referencedSide(c.left, left, right), referencedSide(c.right, left, right)];
+        if ((a === 'left' && b === 'right') || (a === 'right' && b === 'left')) {
+          leftKeys.push(a === 'left' ? c.left : c.right);
+          rightKeys.push(a === 'left' ? c.right : c.left);
+          nullSafeKeys.push(c.op === '<=>');
+          continue;
+        }
       }
+      rest.push(conjunct);
     }
-    range = narrow(range, timeDifference(c, left, right));
-    rest.push(conjunct);
   }
-  const residual = rest.length === 0 ? null
-    : rest.reduce((acc, e): Expr => ({ kind: 'binary', op: 'and', left: acc, right: e }));
-  return { leftKeys, rightKeys, residual, ...bounds(left, right, range) };
-}
-
-/** `leftTime - rightTime` lies in [lo, hi] for every matching pair (bounds may be infinite). */
-interface TimeRange { readonly lo: number; readonly hi: number; readonly leftColumn: string; readonly rightColumn: string }
-
-function bounds(left: Schema, right: Schema, d: TimeRange | null): { leftBound: TimeBound | null; rightBound: TimeBound | null } {
-  if (!d) return { leftBound: null, rightBound: null };
-  const bound = (schema: Schema, column: string, slackMs: number): TimeBound | null => {
-    if (!Number.isFinite(slackMs)) return null;
-    const f = eventTimeField(schema, column);
-    return f ? { column, window: typeof f.type !== 'string', slackMs } : null;
+  // Spark's split: a conjunct that references no column counts as the left side's.
+  const sides = rest.map((e) => referencedSide(e, left, right));
+  const and = (list: Expr[]): Expr | null => (list.length === 0 ? null
+    : list.reduce((acc, e): Expr => ({ kind: 'binary', op: 'and', left: acc, right: e })));
+  const ordinal = keyOrdinalForWatermark(leftKeys, left) ?? keyOrdinalForWatermark(rightKeys, right);
+  const stateOf = (own: Schema, ownKeys: readonly Expr[], other: Schema): StateWatermark | null => {
+    if (ordinal !== null) return { kind: 'key', ordinal, window: isStruct(fieldOfKey(ownKeys[ordinal]!, own)) };
+    const column = own.find((f) => f.eventTimeDelayMs !== undefined);
+    const bounds = valueBounds(own, other, rest);
+    return column && bounds.length > 0
+      ? { kind: 'value', column: column.name, window: isStruct(column), bounds } : null;
   };
-  // A left row at time tL matches right rows with tR in [tL - hi, tL - lo]; future right rows are after
-  // the watermark, so once tL - lo <= watermark it never matches again. Symmetrically for right rows.
-  return { leftBound: bound(left, d.leftColumn, -d.lo), rightBound: bound(right, d.rightColumn, d.hi) };
+  return {
+    leftKeys, rightKeys, nullSafeKeys,
+    leftOnly: and(rest.filter((_, i) => sides[i] === 'left' || sides[i] === 'none')),
+    rightOnly: and(rest.filter((_, i) => sides[i] === 'right')),
+    bothSides: and(rest.filter((_, i) => sides[i] === 'both')),
+    leftState: stateOf(left, leftKeys, right),
+    rightState: stateOf(right, rightKeys, left),
+    watermarkInKeys: [...leftKeys.map((k) => watermarkedColumn(k, left)), ...rightKeys.map((k) => watermarkedColumn(k, right))]
+      .some((f) => f !== undefined),
+  };
 }
 
-/** Intersects two ranges on the same pair of time columns; a range over another pair is ignored. */
-function narrow(range: TimeRange | null, next: TimeRange | null): TimeRange | null {
-  if (!next) return range;
-  if (!range) return next;
-  if (range.leftColumn !== next.leftColumn || range.rightColumn !== next.rightColumn) return range;
-  return { ...range, lo: Math.max(range.lo, next.lo), hi: Math.min(range.hi, next.hi) };
-}
-
-const FLIP: Partial<Record<BinaryOp, BinaryOp>> = { '<': '>', '<=': '>=', '>': '<', '>=': '<=', '=': '=' };
-
-/** For a comparison between one side's event time (plus or minus constants) and the other's, the range of tL - tR. */
-function timeDifference(c: Expr, left: Schema, right: Schema): TimeRange | null {
-  if (c.kind !== 'binary' || !FLIP[c.op]) return null;
-  const a = linearTime(c.left, left, right);
-  const b = linearTime(c.right, left, right);
-  if (!a || !b || a.side === b.side) return null;
-  // Written as (tL + offL) op (tR + offR), i.e. tL - tR op offR - offL.
-  const [l, r, op] = a.side === 'left' ? [a, b, c.op] : [b, a, FLIP[c.op]!];
-  const k = r.offset - l.offset;
-  const range = { leftColumn: l.column, rightColumn: r.column };
-  switch (op) {
-    case '>': case '>=': return { ...range, lo: k, hi: Infinity };
-    case '<': case '<=': return { ...range, lo: -Infinity, hi: k };
-    default: return { ...range, lo: k, hi: k };
+/**
+ * The bounds a range condition puts on side `own`'s event time given the other side's watermark
+ * (Spark's getStateValueWatermark): empty when the other side has no watermark or no conjunct solves.
+ */
+export function valueBounds(own: Schema, other: Schema, conditions: readonly Expr[]): ValueBound[] {
+  if (!other.some((f) => f.eventTimeDelayMs !== undefined)) return [];
+  const found: ValueBound[] = [];
+  for (const conjunct of conditions.flatMap(conjuncts)) {
+    const c = stripAlias(conjunct);
+    if (c.kind !== 'binary') continue;
+    // `a < b` reads as `a - b < 0`; `a > b` as `b - a < 0`.
+    const [lower, upper] = c.op === '<' || c.op === '<=' ? [c.left, c.right] : c.op === '>' || c.op === '>=' ? [c.right, c.left] : [null, null];
+    if (!lower || !upper) continue;
+    const solved = solveForOwnTime(lower, upper, own, other);
+    if (solved !== null) found.push({ ...solved, inclusive: c.op === '<=' || c.op === '>=' });
   }
+  return found;
 }
 
-/** `col` or `col ± constant` over a watermarked column (a window counts by its whole struct). */
-function linearTime(e: Expr, left: Schema, right: Schema): { side: 'left' | 'right'; column: string; offset: number } | null {
-  const x = stripAlias(e);
-  if (x.kind === 'column' && x.path.length === 1) {
-    const name = x.path[0]!;
-    if (eventTimeField(left, name) && !right.some((f) => f.name === name)) return { side: 'left', column: name, offset: 0 };
-    if (eventTimeField(right, name) && !left.some((f) => f.name === name)) return { side: 'right', column: name, offset: 0 };
-    return null;
-  }
-  if (x.kind === 'binary' && (x.op === '+' || x.op === '-')) {
-    const base = linearTime(x.left, left, right);
-    const k = stripAlias(x.right);
-    if (base && k.kind === 'literal' && typeof k.value === 'number') {
-      return { ...base, offset: base.offset + (x.op === '+' ? k.value : -k.value) };
+/**
+ * For `lower < upper` holding for every match, the constant c such that own time > other's watermark + c,
+ * when the conjunct is linear in one timestamp column of each side with own time on the upper side.
+ */
+function solveForOwnTime(lower: Expr, upper: Expr, own: Schema, other: Schema): { constantMs: number; withWatermark: boolean } | null {
+  const terms: Term[] = [];
+  if (!collectTerms(lower, false, terms) || !collectTerms(upper, true, terms)) return null;
+  const columns = (schema: Schema): Set<string> =>
+    new Set(terms.flatMap((t) => (t.column !== null && schema.some((f) => f.name === t.column) ? [t.column] : [])));
+  if (columns(own).size > 1 || columns(other).size > 1) return null;
+  const ownTerms = terms.filter((t) => t.column !== null && own.find((f) => f.name === t.column)?.type === 'timestamp');
+  // Own time must appear negated in `lower - upper < 0`, i.e. on the upper side: only then does it bound it from below.
+  if (ownTerms.length !== 1 || !ownTerms[0]!.negated) return null;
+  let constantMs = 0;
+  let withWatermark = false;
+  for (const t of terms) {
+    if (t === ownTerms[0]) continue;
+    if (t.column === null) constantMs += t.negated ? -t.constant : t.constant;
+    else {
+      // Only the other side's watermarked time can be replaced by the watermark (entering with a plus sign).
+      const f = other.find((x) => x.name === t.column);
+      if (!f || f.type !== 'timestamp' || f.eventTimeDelayMs === undefined || t.negated || withWatermark) return null;
+      withWatermark = true;
     }
   }
-  return null;
+  return { constantMs, withWatermark };
 }
 
-function eventTimeField(schema: Schema, name: string): Field | undefined {
-  return schema.find((f) => f.name === name && f.eventTimeDelayMs !== undefined);
+/** A term of a sum: a column (its value) or a number constant, negated or not. */
+interface Term { readonly column: string | null; readonly constant: number; readonly negated: boolean }
+
+/** Splits `+`, `-`, negation and numeric casts into terms; false when the expression is not such a sum. */
+function collectTerms(e: Expr, negated: boolean, into: Term[]): boolean {
+  const x = stripAlias(e);
+  switch (x.kind) {
+    case 'column':
+      if (x.path.length !== 1) return false;
+      into.push({ column: x.path[0]!, constant: 0, negated });
+      return true;
+    case 'literal':
+      if (typeof x.value !== 'number') return false;
+      into.push({ column: null, constant: x.value, negated });
+      return true;
+    case 'binary':
+      if (x.op !== '+' && x.op !== '-') return false;
+      return collectTerms(x.left, negated, into) && collectTerms(x.right, x.op === '-' ? !negated : negated, into);
+    case 'unary':
+      return x.op === 'negate' && collectTerms(x.child, !negated, into);
+    case 'cast':
+      return (x.to === 'timestamp' || x.to === 'long' || x.to === 'integer' || x.to === 'double') && collectTerms(x.child, negated, into);
+    default:
+      return false;
+  }
+}
+
+/** The first key that is a watermarked column of its side (Spark's joinKeyOrdinalForWatermark, per side). */
+function keyOrdinalForWatermark(keys: readonly Expr[], schema: Schema): number | null {
+  const i = keys.findIndex((k) => watermarkedColumn(k, schema) !== undefined);
+  return i < 0 ? null : i;
+}
+
+function watermarkedColumn(key: Expr, schema: Schema): Field | undefined {
+  const k = stripAlias(key);
+  if (k.kind !== 'column' || k.path.length !== 1) return undefined;
+  return schema.find((f) => f.name === k.path[0] && f.eventTimeDelayMs !== undefined);
+}
+
+function fieldOfKey(key: Expr, schema: Schema): Field | undefined {
+  const k = stripAlias(key);
+  return k.kind === 'column' && k.path.length === 1 ? schema.find((f) => f.name === k.path[0]) : undefined;
+}
+
+function isStruct(f: Field | undefined): boolean {
+  return f !== undefined && typeof f.type === 'object' && f.type.kind === 'struct';
 }
 
 function conjuncts(e: Expr): Expr[] {
@@ -190,7 +255,7 @@ function conjuncts(e: Expr): Expr[] {
   return x.kind === 'binary' && x.op === 'and' ? [...conjuncts(x.left), ...conjuncts(x.right)] : [e];
 }
 
-function referencedSide(e: Expr, left: Schema, right: Schema): 'left' | 'right' | 'both' | 'none' {
+export function referencedSide(e: Expr, left: Schema, right: Schema): 'left' | 'right' | 'both' | 'none' {
   let l = false;
   let r = false;
   walk(e, (x) => {

@@ -1,6 +1,7 @@
 import { AnalysisError } from '../common/errors.js';
 import { fieldFor, schemaOf } from './analyzer.js';
-import { analyzeJoin, JoinType } from './join-analysis.js';
+import { analyzeJoin, JoinType, valueBounds } from './join-analysis.js';
+import { Schema } from '../common/schema.js';
 import { isStreaming, LogicalPlan, postOrder } from './logical.js';
 
 import { OutputMode } from '../common/output-mode.js';
@@ -75,15 +76,26 @@ function checkStreamingJoin(node: Extract<LogicalPlan, { kind: 'join' }>, mode: 
       throw new AnalysisError(`A join of two streams supports only output mode 'append' (a joined row, once emitted, ` +
         `is final); this query uses '${mode}'.`, 'UNSUPPORTED_OUTPUT_MODE');
     }
-    const { leftBound, rightBound } = analyzeJoin(schemaOf(node.left), schemaOf(node.right), node.on);
-    const needsLeft = node.joinType === 'left' || node.joinType === 'full' || node.joinType === 'semi';
-    const needsRight = node.joinType === 'right' || node.joinType === 'full';
-    if ((needsLeft && !leftBound) || (needsRight && !rightBound)) {
-      throw new AnalysisError(`${what} of two streams needs withWatermark() on both sides and a join condition that ` +
-        'bounds how far apart the two event times can be, so weir knows when a row can no longer match (and, for an ' +
-        "outer join, when to emit it with NULLs). For example: col('clickTime').geq(col('impressionTime')).and(" +
-        "col('clickTime').leq(col('impressionTime').plus(3_600_000))), or an equality on both event-time columns.",
-      'UNSUPPORTED_JOIN');
+    const [left, right] = [schemaOf(node.left), schemaOf(node.right)];
+    const analysis = analyzeJoin(left, right, node.on);
+    // Spark's checker: an outer or semi join needs a watermarked join key, or a range condition that
+    // bounds the preserved side's event time by the other side's watermark (either side for a full join).
+    const conditions = 'condition' in node.on ? [node.on.condition] : [];
+    const bounded = (own: Schema, other: Schema): boolean => valueBounds(own, other, conditions).length > 0;
+    const watermarkOk = analysis.watermarkInKeys || (node.joinType === 'inner') ||
+      (node.joinType === 'left' || node.joinType === 'semi' ? bounded(left, right)
+        : node.joinType === 'right' ? bounded(right, left) : bounded(left, right) || bounded(right, left));
+    if (!watermarkOk) {
+      throw new AnalysisError(`${what} of two streams needs a watermark in the join keys, or withWatermark() on both sides ` +
+        'and a join condition that bounds how far apart the two event times can be, so weir knows when a row can no ' +
+        "longer match (and, for an outer join, when to emit it with NULLs). For example: col('clickTime').geq(" +
+        "col('impressionTime')).and(col('clickTime').leq(col('impressionTime').plus(3_600_000))), or a join on a " +
+        'watermarked window column.', 'UNSUPPORTED_JOIN');
+    }
+    if (analysis.leftKeys.length === 0) {
+      throw new AnalysisError('Stream-stream join without equality predicate is not supported: each side is buffered by ' +
+        "the values of an equality between the two sides, e.g. col('adId').equalTo(col('clickAdId')) or eqNullSafe; " +
+        'add one to the join condition.', 'UNSUPPORTED_JOIN');
     }
     return;
   }

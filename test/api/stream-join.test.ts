@@ -151,6 +151,17 @@ describe('stream-static and batch joins', () => {
     ]);
   });
 
+  test('stream-static: a condition on the static side\'s columns filters its rows', async () => {
+    const weir = new Weir();
+    const users = weir.createDataFrame([{ uid: 'u1', tier: 'gold' }, { uid: 'u2', tier: 'basic' }], { uid: 'string', tier: 'string' });
+    const events = weir.memoryStream({ id: 'string', amount: 'long' });
+    const q = await startMemory(events.toDF().join(users, col('id').equalTo(col('uid')).and(col('tier').equalTo('gold'))), 'ss_cond');
+    events.addData([{ id: 'u1', amount: 5 }, { id: 'u2', amount: 7 }]);
+    await q.processAllAvailable();
+    await q.stop();
+    assertRows(weir.memorySink('ss_cond').rows, [{ id: 'u1', amount: 5, uid: 'u1', tier: 'gold' }]);
+  });
+
   test('stream-static: outer joins on the static side are refused', async () => {
     const weir = new Weir();
     const users = weir.createDataFrame([{ id: 'u1' }], { id: 'string' });

@@ -21,7 +21,7 @@ const AGGREGATES: Readonly<Record<string, AggregateFunction>> = {
 };
 
 const BINARY: Readonly<Record<string, BinaryOp>> = {
-  '+': '+', '-': '-', '*': '*', '/': '/', '%': '%', '=': '=', '!=': '!=', '>': '>', '>=': '>=', '<': '<', '<=': '<=',
+  '+': '+', '-': '-', '*': '*', '/': '/', '%': '%', '=': '=', '!=': '!=', '>': '>', '>=': '>=', '<': '<', '<=': '<=', '<=>': '<=>',
   and: 'and', or: 'or',
 };
 
@@ -82,15 +82,6 @@ export class SqlExpressions {
   private binary(op: string, left: SqlExpr, right: SqlExpr, position: Position): Expr {
     const l = this.toExpr(left);
     const r = this.toExpr(right);
-    if (op === '<=>') {
-      // Null-safe equality: true when both are null, false when one is, else a = b; never null.
-      const bothNull: Expr = { kind: 'binary', op: 'and', left: { kind: 'unary', op: 'isNull', child: l },
-        right: { kind: 'unary', op: 'isNull', child: r } };
-      const bothSet: Expr = { kind: 'binary', op: 'and', left: { kind: 'unary', op: 'isNotNull', child: l },
-        right: { kind: 'binary', op: 'and', left: { kind: 'unary', op: 'isNotNull', child: r },
-          right: { kind: 'binary', op: '=', left: l, right: r } } };
-      return { kind: 'binary', op: 'or', left: bothNull, right: bothSet };
-    }
     const binaryOp = BINARY[op];
     if (!binaryOp) throw at(position, `operator ${op} is not supported`);
     return { kind: 'binary', op: binaryOp, left: l, right: r };
