@@ -26,6 +26,7 @@ export interface ParallelShape {
 export type ShapeResult = { readonly shape: ParallelShape } | { readonly refused: string };
 
 const ABOVE_STATE = new Set(['project', 'filter']);
+const USER_CALLS = { mapRows: 'map()', flatMapRows: 'flatMap()', filterRows: 'filter() with a function' } as const;
 
 /** The plan cut for the workers, or why it runs on one thread. */
 export function parallelShape(plan: LogicalPlan): ShapeResult {
@@ -59,7 +60,7 @@ function mapSideRefusal(plan: LogicalPlan): string | null {
       case 'relation': return node.input.rows ? null : 'a batch relation is read by the planner, not by a worker';
       case 'project': case 'filter': case 'watermark': return visit(node.child);
       case 'mapRows': case 'flatMapRows': case 'filterRows':
-        return `${node.kind}() runs a JavaScript function, which cannot cross to a worker thread`;
+        return `${USER_CALLS[node.kind]} runs a JavaScript function, which cannot cross to a worker thread`;
       case 'join':
         if (isStreaming(node.left) && isStreaming(node.right)) return 'a stream-stream join is not run on worker threads yet';
         return visit(node.left) ?? visit(node.right);
