@@ -1,7 +1,7 @@
 /** What the main thread and a query's worker threads say to each other (all structured-clone data). */
 import { WeirError } from '../../common/errors.js';
 import { OutputMode } from '../../common/output-mode.js';
-import { EventTimeStats, StateOperatorProgress } from '../physical.js';
+import { EventTimeStats } from '../physical.js';
 import { ParallelShape } from './plan-shape.js';
 import { EncodedRows } from './row-columns.js';
 import { StorageCall, StorageResult } from './partition-storage.js';
@@ -40,8 +40,6 @@ export interface BatchPart {
   readonly eventTimes: readonly EventTimeStats[];
   /** Rows in and out and time of each operator of the whole plan, children first (the map side's, then the reduce side's). */
   readonly operators: readonly OperatorFigures[];
-  /** The state figures summed over the worker's partitions; null for a stateless plan. */
-  readonly state: StateOperatorProgress | null;
 }
 
 export interface OperatorFigures { rowsIn: number; rowsOut: number; timeMs: number }

@@ -160,7 +160,6 @@ class ParallelRun implements ParallelPhysicalPlan {
     // Output by partition (a stateless plan: by slice), so it does not depend on the number of workers.
     const outputs = parts.flatMap((p) => p.outputs).sort((a, b) => a.partition - b.partition);
     const rows = outputs.length === 1 ? decodeRows(outputs[0]!.rows) : outputs.flatMap((o) => decodeRows(o.rows));
-    this.lastState = this.shape.reduceSide === null ? null : sumState(parts.map((p) => p.state!));
     this.report(ctx.batchId, parts.map((p) => p.operators));
     return rows;
   }
@@ -182,6 +181,12 @@ class ParallelRun implements ParallelPhysicalPlan {
 
   stateProgress(): StateOperatorProgress | null {
     return this.lastState;
+  }
+
+  /** Commits every worker's stores; their figures as of this commit become the state progress. */
+  async commitState(): Promise<void> {
+    const parts = await this.workers.all({ type: 'commit' }) as StateOperatorProgress[];
+    this.lastState = sumState(parts);
   }
 
   async close(): Promise<void> {
@@ -256,7 +261,7 @@ class PartitionedStateProxy extends PhysicalOperator implements StatefulOperator
 
   async commit(): Promise<void> {
     if (this.side === 'local') return this.local.commit();
-    await this.plan.workers.all({ type: 'commit' });
+    await this.plan.commitState();
   }
 
   async abort(): Promise<void> {

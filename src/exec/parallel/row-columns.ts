@@ -23,14 +23,24 @@ export interface EncodedRows {
 
 const BOOLEAN_NULL = 2;
 
+/** Reads one field of every row; a name Object.prototype answers (`constructor`) is read as an own property only. */
+function fieldValues(rows: readonly Row[], name: string): (Value | undefined)[] {
+  const n = rows.length;
+  const out = new Array<Value | undefined>(n);
+  if (name in Object.prototype) for (let i = 0; i < n; i++) out[i] = Object.hasOwn(rows[i]!, name) ? rows[i]![name] : undefined;
+  else for (let i = 0; i < n; i++) out[i] = rows[i]![name];
+  return out;
+}
+
 function encodeColumn(rows: readonly Row[], name: string): EncodedColumn {
   const n = rows.length;
+  const column = fieldValues(rows, name);
   let numbers = 0;
   let strings = 0;
   let booleans = 0;
   let nulls = 0;
   for (let i = 0; i < n; i++) {
-    const v = rows[i]![name];
+    const v = column[i];
     if (v === null || v === undefined) nulls++;
     else if (typeof v === 'number') numbers++;
     else if (typeof v === 'string') strings++;
@@ -40,7 +50,7 @@ function encodeColumn(rows: readonly Row[], name: string): EncodedColumn {
     const data = new Float64Array(n);
     const nullFlags = nulls > 0 ? new Uint8Array(n) : null;
     for (let i = 0; i < n; i++) {
-      const v = rows[i]![name];
+      const v = column[i];
       if (typeof v === 'number') data[i] = v;
       else nullFlags![i] = 1;
     }
@@ -52,7 +62,7 @@ function encodeColumn(rows: readonly Row[], name: string): EncodedColumn {
     const parts = new Array<string>(n);
     let length = 0;
     for (let i = 0; i < n; i++) {
-      const v = rows[i]![name];
+      const v = column[i];
       if (typeof v === 'string') {
         parts[i] = v;
         length += v.length;
@@ -67,13 +77,13 @@ function encodeColumn(rows: readonly Row[], name: string): EncodedColumn {
   if (booleans + nulls === n) {
     const data = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
-      const v = rows[i]![name];
+      const v = column[i];
       data[i] = typeof v === 'boolean' ? Number(v) : BOOLEAN_NULL;
     }
     return { kind: 'boolean', data };
   }
   const values = new Array<Value>(n);
-  for (let i = 0; i < n; i++) values[i] = rows[i]![name] ?? null;
+  for (let i = 0; i < n; i++) values[i] = column[i] ?? null;
   return { kind: 'values', values };
 }
 

@@ -55,7 +55,12 @@ export class WorkerPool {
     if (this.failure) return Promise.reject(this.failure);
     const seq = this.nextSeq++;
     const answer = new Promise<unknown>((resolve, reject) => this.pending.set(seq, { resolve, reject }));
-    this.workers[index]!.postMessage({ type: 'request', seq, request } satisfies ToWorker, transfer);
+    try {
+      this.workers[index]!.postMessage({ type: 'request', seq, request } satisfies ToWorker, transfer);
+    } catch (err) {
+      this.pending.delete(seq);
+      return Promise.reject(err);
+    }
     return answer;
   }
 

@@ -92,7 +92,7 @@ async function runBatch(task: BatchTask): Promise<{ part: BatchPart; transfer: A
   const eventTimes: EventTimeStats[] = mapCtx.eventTimes;
   if (shape.reduceSide === null) {
     const rows = encodeRows(mapped, mapPlan.schema.map((f) => f.name));
-    return { part: { outputs: [{ partition: workerIndex, rows }], eventTimes, operators: figuresOf(mapPlan.root), state: null },
+    return { part: { outputs: [{ partition: workerIndex, rows }], eventTimes, operators: figuresOf(mapPlan.root) },
       transfer: transferList(rows) };
   }
   // Split by owner, keeping input order within each; a worker's own share never leaves it.
@@ -139,7 +139,7 @@ async function runBatch(task: BatchTask): Promise<{ part: BatchPart; transfer: A
       sum.timeMs += f.timeMs;
     });
   }
-  return { part: { outputs, eventTimes, operators, state: stateProgress() }, transfer };
+  return { part: { outputs, eventTimes, operators }, transfer };
 }
 
 /** The last batch's figures of `root`'s operators, children first. */
@@ -180,7 +180,10 @@ async function handle(request: WorkerRequest): Promise<{ result: unknown; transf
       const { part, transfer } = await runBatch(request.batch);
       return { result: part, transfer };
     }
-    case 'commit': await Promise.all(statefulOps().map((op) => op.commit())); return { result: null, transfer: [] };
+    case 'commit':
+      await Promise.all(statefulOps().map((op) => op.commit()));
+      // A store's figures are taken at its commit: these are the batch's.
+      return { result: stateProgress(), transfer: [] };
     case 'abort': await Promise.all(statefulOps().map((op) => op.abort())); return { result: null, transfer: [] };
     case 'purge': await Promise.all(statefulOps().map((op) => op.purgeBefore(request.version))); return { result: null, transfer: [] };
     case 'close': await Promise.all(statefulOps().map((op) => op.close())); return { result: null, transfer: [] };
@@ -195,6 +198,12 @@ port.on('message', (message: ToWorker) => {
     else call?.resolve(message.result);
     return;
   }
-  handle(message.request).then(({ result, transfer }) => post({ type: 'reply', seq: message.seq, result }, transfer),
-    (err: unknown) => post({ type: 'reply', seq: message.seq, error: errorData(err) }));
+  const fail = (err: unknown): void => post({ type: 'reply', seq: message.seq, error: errorData(err) });
+  handle(message.request).then(({ result, transfer }) => {
+    try {
+      post({ type: 'reply', seq: message.seq, result }, transfer);
+    } catch (err) {
+      fail(err); // a value structured clone cannot copy
+    }
+  }, fail);
 });
