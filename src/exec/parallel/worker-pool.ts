@@ -33,6 +33,8 @@ export class WorkerPool {
       const peers = ports[i]!;
       const worker = new Worker(new URL('./worker-thread.js', import.meta.url), {
         workerData: { setup, peers }, transferList: peers.filter((p): p is MessagePort => p !== null),
+        // A thread inherits the process's flags; `--input-type` (a script given with -e) stops a thread from starting.
+        execArgv: process.execArgv.filter((flag) => !flag.startsWith('--input-type')),
       });
       worker.on('message', (message: FromWorker) => this.onMessage(worker, message));
       worker.on('error', (err) => this.fail(i, `threw ${err.name}: ${err.message}`));
