@@ -1,5 +1,5 @@
 /** What the main thread and a query's worker threads say to each other (all structured-clone data). */
-import { WeirError } from '../../common/errors.js';
+import { AnalysisError, CheckpointError, ConnectorError, WeirError } from '../../common/errors.js';
 import { OutputMode } from '../../common/output-mode.js';
 import { EventTimeStats } from '../physical.js';
 import { ParallelShape } from './plan-shape.js';
@@ -52,14 +52,35 @@ export type ToWorker =
   | { readonly type: 'request'; readonly seq: number; readonly request: WorkerRequest }
   | { readonly type: 'storageReply'; readonly id: number; readonly result?: StorageResult; readonly error?: WorkerErrorData };
 
-/** An error as it crosses threads: its class and code survive as data. */
-export interface WorkerErrorData { readonly name: string; readonly code: string | null; readonly message: string; readonly stack?: string }
+/** An error as it crosses threads: its class, code and path survive as data. */
+export interface WorkerErrorData {
+  readonly name: string;
+  readonly code: string | null;
+  readonly message: string;
+  readonly path?: string;
+  readonly stack?: string;
+}
 
 export function errorData(err: unknown): WorkerErrorData {
   if (err instanceof Error) {
-    return { name: err.name, code: err instanceof WeirError ? err.code : null, message: err.message, stack: err.stack };
+    return {
+      name: err.name, code: err instanceof WeirError ? err.code : null, message: err.message, stack: err.stack,
+      ...(err instanceof CheckpointError ? { path: err.path } : {}),
+    };
   }
   return { name: 'Error', code: null, message: String(err) };
+}
+
+/** The error on the receiving thread: weir's own classes keep their class and code, so callers branch on them as before. */
+export function rebuiltError(data: WorkerErrorData): Error {
+  const { code, message } = data;
+  const err = code === null ? new Error(message)
+    : data.name === 'CheckpointError' ? new CheckpointError(code, data.path ?? '', message)
+      : data.name === 'AnalysisError' ? new AnalysisError(message, code)
+        : data.name === 'ConnectorError' ? new ConnectorError(code, message)
+          : new WeirError(code, message);
+  if (data.stack) err.stack = data.stack;
+  return err;
 }
 
 /** Rows one worker sends another in a batch's exchange, with each row's partition. */

@@ -6,7 +6,7 @@
 import { MessageChannel, MessagePort, Worker } from 'node:worker_threads';
 import { CheckpointStorage } from '../../checkpoint/storage.js';
 import { WeirError } from '../../common/errors.js';
-import { errorData, FromWorker, ToWorker, WorkerErrorData, WorkerRequest, WorkerSetup } from './messages.js';
+import { errorData, FromWorker, rebuiltError, ToWorker, WorkerRequest, WorkerSetup } from './messages.js';
 import { serveStorageCall } from './partition-storage.js';
 
 interface Pending { resolve(result: unknown): void; reject(err: Error): void }
@@ -113,11 +113,4 @@ export class WorkerPool {
     for (const pending of this.pending.values()) pending.reject(err);
     this.pending.clear();
   }
-}
-
-/** An error from a worker as the main thread raises it: a WeirError keeps its code. */
-function rebuiltError(data: WorkerErrorData): Error {
-  const err = data.code !== null ? new WeirError(data.code, data.message) : new Error(data.message);
-  if (data.stack) err.stack = data.stack;
-  return err;
 }

@@ -12,7 +12,7 @@ import { compileExpression } from '../compile.js';
 import { emptyEventTimeStats, EventTimeStats, ExecContext, PhysicalOperator, StatefulOperator, StateOperatorProgress } from '../physical.js';
 import { PhysicalPlan, planPhysical } from '../planner.js';
 import { keyPart } from '../state-keys.js';
-import { BatchPart, BatchTask, ExchangeMessage, errorData, FromWorker, OperatorFigures, ToWorker, WorkerRequest, WorkerSetup } from './messages.js';
+import { BatchPart, BatchTask, ExchangeMessage, errorData, FromWorker, OperatorFigures, rebuiltError, ToWorker, WorkerRequest, WorkerSetup } from './messages.js';
 import { RemoteStorage, SinglePartitionView, StorageResult } from './partition-storage.js';
 import { fromData } from './plan-shape.js';
 import { decodeRows, encodeRows, transferList } from './row-columns.js';
@@ -194,7 +194,7 @@ port.on('message', (message: ToWorker) => {
   if (message.type === 'storageReply') {
     const call = storageCalls.get(message.id);
     storageCalls.delete(message.id);
-    if (message.error) call?.reject(Object.assign(new Error(message.error.message), { code: message.error.code }));
+    if (message.error) call?.reject(rebuiltError(message.error));
     else call?.resolve(message.result);
     return;
   }
