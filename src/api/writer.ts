@@ -48,6 +48,13 @@ const QUERY_OPTIONS = [
 
 /** More threads than this is a typo, not a machine. */
 const MAX_WORKERS = 256;
+/**
+ * One thread unless asked: on this project's 2-core machine the worker threads measured slower than one
+ * thread for W2 and W3 (`npm run bench -- --only WORKERS`, README *Worker threads*), because every
+ * source still yields its rows on the main thread. `availableParallelism()` once sources hand workers
+ * their input to read.
+ */
+const DEFAULT_NUM_WORKERS = 1;
 
 /** Sinks the writer makes itself, without the registry. */
 const SESSION_SINKS = ['memory'] as const;
@@ -146,7 +153,7 @@ export class DataStreamWriter {
     const storage = durable ?? openCheckpointStorage(temporary!);
     const trigger = resolveTrigger(this.triggerSpec);
     const physical = planPhysical(plan);
-    const numWorkers = options.integer('numWorkers', availableParallelism(), 1);
+    const numWorkers = options.integer('numWorkers', DEFAULT_NUM_WORKERS, 1);
     if (numWorkers > MAX_WORKERS) {
       throw new AnalysisError(`Option 'numWorkers' of the ${this.batchFunction ? 'foreachBatch' : this.sinkName} sink is ` +
         `${numWorkers}; at most ${MAX_WORKERS} worker threads are allowed (this machine has ${availableParallelism()} cores).`,
