@@ -1,7 +1,7 @@
 /**
  * A query's worker thread: runs the map side over its slice of each batch, sends every row to the
  * worker owning its state partition, and runs the reduce side once per partition it owns, each with
- * its own state store. See plan-shape.ts for the cut and parallel-execution.ts for the main side.
+ * its own state store. See plan-shape.ts for the cut and parallel-plan.ts for the main thread's side.
  */
 import { MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { faultDue } from '../../common/faults.js';
@@ -9,10 +9,14 @@ import { Row } from '../../common/schema.js';
 import { inMemoryStateProvider } from '../../state/memory-provider.js';
 import { partitionOf } from '../../state/state-store.js';
 import { compileExpression } from '../compile.js';
-import { emptyEventTimeStats, EventTimeStats, ExecContext, PhysicalOperator, StatefulOperator, StateOperatorProgress } from '../physical.js';
+import {
+  emptyEventTimeStats, EventTimeStats, ExecContext, PhysicalOperator, StatefulOperator, StateOperatorProgress,
+} from '../physical.js';
 import { PhysicalPlan, planPhysical } from '../planner.js';
 import { keyPart } from '../state-keys.js';
-import { BatchPart, BatchTask, ExchangeMessage, errorData, FromWorker, OperatorFigures, rebuiltError, ToWorker, WorkerRequest, WorkerSetup } from './messages.js';
+import {
+  BatchPart, BatchTask, errorData, ExchangeMessage, FromWorker, OperatorFigures, rebuiltError, ToWorker, WorkerRequest, WorkerSetup,
+} from './messages.js';
 import { RemoteStorage, SinglePartitionView, StorageResult } from './partition-storage.js';
 import { fromData } from './plan-shape.js';
 import { decodeRows, encodeRows, transferList } from './row-columns.js';
