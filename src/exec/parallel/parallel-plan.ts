@@ -29,23 +29,16 @@ export interface ParallelPhysicalPlan extends PhysicalPlan {
   run(ctx: ExecContext): Promise<Row[]>;
   /** Ends the worker threads (the query stopped or failed). */
   close(): Promise<void>;
-  /** True once the query runs on worker threads. */
-  readonly parallel: boolean;
   /** How the query runs, for explain and progress: the workers, or why one thread. */
   readonly execution: string;
   /** How a fresh checkpoint partitions this plan's state. */
   readonly freshPartitioning: StatePartitioning;
 }
 
-export interface ParallelOptions {
+interface ParallelOptions {
   readonly numWorkers: number;
   /** Where the query is said to be in errors (its name or checkpoint). */
   readonly label: string;
-}
-
-/** Wraps `single` (the plan on one thread) to run on `options.numWorkers` threads as `shape` cuts it. */
-export function parallelPlan(single: PhysicalPlan, shape: ParallelShape, options: ParallelOptions): ParallelPhysicalPlan {
-  return new ParallelRun(single, shape, options);
 }
 
 class ParallelRun implements ParallelPhysicalPlan {
@@ -81,10 +74,6 @@ class ParallelRun implements ParallelPhysicalPlan {
     };
     this.reportRoot = mirror(single.root);
     for (const node of this.reported) if (node.mirrors(single.stateful[0])) node.state = () => this.lastState;
-  }
-
-  get parallel(): boolean {
-    return this.active;
   }
 
   get root(): PhysicalOperator {
@@ -313,7 +302,7 @@ export function planForWorkers(logical: LogicalPlan, single: PhysicalPlan, numWo
     const why = numWorkers > 1 ? `numWorkers ${numWorkers} not used: ${refused}` : 'numWorkers 1';
     return { plan: single, execution: () => `one thread (${why})` };
   }
-  const plan = parallelPlan(single, result.shape, { numWorkers, label });
+  const plan = new ParallelRun(single, result.shape, { numWorkers, label });
   return { plan, execution: () => plan.execution };
 }
 
