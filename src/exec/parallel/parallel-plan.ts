@@ -1,5 +1,5 @@
 /**
- * The main thread's side of running a query on worker threads. `parallelPlan` wraps the one-thread
+ * The main thread's side of running a query on worker threads. `planForWorkers` wraps the one-thread
  * physical plan of an eligible query: the engine runs a batch through `run`, and the one stateful
  * operator it sees is a proxy for the per-partition operators in the workers. Which side runs is
  * fixed when the state opens, by how the checkpoint's state is partitioned (`statePartitioning` in
