@@ -4,7 +4,7 @@
  *   npm run bench                       default size (under 10 minutes on 2 cores)
  *   npm run bench -- --quick            small size (under a minute)
  *   npm run bench -- --only W2,W6       some workloads (ids: W1…W8, DUCKDB, SMALLFILES, BACKLOG, IDLE, NEXMARK, HTTP, KAFKA,
- *                                       REPL, TAKEOVER: those two need a NATS cluster, see workloads/replication.ts)
+ *                                       WORKERS, REPL, TAKEOVER: those two need a NATS cluster, see workloads/replication.ts)
  *
  * Prints a table of medians and ratios. A full default run writes bench/results/latest.json and
  * latest.md (the README includes the latter); a full quick run writes quick.json / quick.md (not
@@ -28,10 +28,11 @@ import { nexmarkWorkloads } from './workloads/nexmark.js';
 import { replicationWorkloads } from './workloads/replication.js';
 import { smallFileWorkloads } from './workloads/small-files.js';
 import { stateWorkloads } from './workloads/state.js';
+import { workerWorkloads } from './workloads/workers.js';
 
 const WORKLOADS: readonly Workload[] = [
   memoryWorkloads, fileWorkloads, smallFileWorkloads, latencyWorkloads, stateWorkloads, growthWorkloads, nexmarkWorkloads,
-  httpWorkloads, kafkaWorkloads, replicationWorkloads,
+  httpWorkloads, kafkaWorkloads, workerWorkloads, replicationWorkloads,
 ];
 const KNOWN_IDS = WORKLOADS.flatMap((w) => w.ids);
 const RESULTS = fileURLToPath(new URL('../../bench/results/', import.meta.url));

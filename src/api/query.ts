@@ -8,7 +8,9 @@ import { LogicalPlan } from '../plan/logical.js';
 /** A running streaming query (Spark's `StreamingQuery`). */
 export class StreamingQuery {
   constructor(private readonly execution: MicroBatchExecution, private readonly logicalPlan: LogicalPlan,
-    private readonly physicalRoot: PhysicalOperator, readonly name: string | null) {}
+    private readonly physicalRoot: PhysicalOperator, readonly name: string | null,
+    /** How the query runs: on worker threads, or on one thread and why. */
+    private readonly runsOn: () => string = () => 'one thread') {}
 
   /** Stable across restarts from the same checkpoint. */
   get id(): string { return this.execution.id; }
@@ -51,7 +53,10 @@ export class StreamingQuery {
    * operator's metrics of the last completed batch, `codegen` the JavaScript the query runs.
    */
   explain(mode: ExplainMode | boolean = 'simple'): string {
-    return explainText(this.logicalPlan, this.physicalRoot, this.planMetrics(), parseExplainMode(mode));
+    const parsed = parseExplainMode(mode);
+    const text = explainText(this.logicalPlan, this.physicalRoot, this.planMetrics(), parsed);
+    // How it runs (worker threads or one thread, and why) goes with the detailed modes; simple stays Spark's plan alone.
+    return parsed === 'simple' || parsed === 'codegen' ? text : `${text.replace(/\n+$/, '')}\n\n== Execution ==\n${this.runsOn()}\n`;
   }
 
   /**

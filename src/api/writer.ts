@@ -1,5 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openCheckpointStorage } from '../checkpoint/registry.js';
 import { CheckpointStorage } from '../checkpoint/storage.js';
@@ -10,6 +10,7 @@ import { MicroBatchExecution } from '../engine/micro-batch.js';
 import { ListenerBus } from '../engine/progress.js';
 import { resolveTrigger, Trigger } from '../engine/trigger.js';
 import { planPhysical } from '../exec/planner.js';
+import { planForWorkers } from '../exec/parallel/parallel-plan.js';
 import { nameOf } from '../plan/analyzer.js';
 import { isStreaming, LogicalPlan, postOrder } from '../plan/logical.js';
 import { checkStreamingPlan, resultKeyColumns } from '../plan/streaming-rules.js';
@@ -42,8 +43,18 @@ const OUTPUT_MODES: readonly OutputMode[] = ['append', 'update', 'complete'];
 /** The writer's own options (Spark's query-level settings); every sink accepts them too. */
 const QUERY_OPTIONS = [
   'checkpointLocation', 'minBatchesToRetain', 'numStatePartitions', 'stateSnapshotInterval', 'multipleWatermarkPolicy',
-  'pollIntervalMs', 'stateStoreProvider', 'standby', 'leaseTimeoutMs',
+  'pollIntervalMs', 'stateStoreProvider', 'standby', 'leaseTimeoutMs', 'numWorkers',
 ] as const;
+
+/** More threads than this is a typo, not a machine. */
+const MAX_WORKERS = 256;
+/**
+ * One thread unless asked: on this project's 2-core machine the worker threads measured slower than one
+ * thread for W2 and W3 (`npm run bench -- --only WORKERS`, README *Worker threads*), because every
+ * source still yields its rows on the main thread. `availableParallelism()` once sources hand workers
+ * their input to read.
+ */
+const DEFAULT_NUM_WORKERS = 1;
 
 /** Sinks the writer makes itself, without the registry. */
 const SESSION_SINKS = ['memory'] as const;
@@ -142,8 +153,15 @@ export class DataStreamWriter {
     const storage = durable ?? openCheckpointStorage(temporary!);
     const trigger = resolveTrigger(this.triggerSpec);
     const physical = planPhysical(plan);
+    const numWorkers = options.integer('numWorkers', DEFAULT_NUM_WORKERS, 1);
+    if (numWorkers > MAX_WORKERS) {
+      throw new AnalysisError(`Option 'numWorkers' of the ${this.batchFunction ? 'foreachBatch' : this.sinkName} sink is ` +
+        `${numWorkers}; at most ${MAX_WORKERS} worker threads are allowed (this machine has ${availableParallelism()} cores).`,
+      'INVALID_OPTION');
+    }
+    const workers = planForWorkers(plan, physical, numWorkers, stateStoreProvider, this.name ?? storage.description);
     const execution = new MicroBatchExecution({
-      name: this.name, storage, plan: physical,
+      name: this.name, storage, plan: workers.plan,
       statefulFingerprint: statefulFingerprint(plan), outputMode: this.mode, sink, keyColumns: resultKeyColumns(plan),
       trigger,
       minBatchesToRetain: options.integer('minBatchesToRetain', 100, 1),
@@ -166,7 +184,7 @@ export class DataStreamWriter {
       if (temporary) await rm(temporary, { recursive: true, force: true });
       throw err;
     }
-    const query = new StreamingQuery(execution, plan, physical.root, this.name);
+    const query = new StreamingQuery(execution, plan, workers.plan.root, this.name, workers.execution);
     this.session.register(query);
     return query;
   }

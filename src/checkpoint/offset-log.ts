@@ -12,7 +12,17 @@ export interface BatchConf {
   readonly numStatePartitions: number;
   /** How the global watermark combines several `withWatermark` inputs. */
   readonly multipleWatermarkPolicy: 'min' | 'max';
+  /** How stateful keys map to partitions; absent: `key` (see StatePartitioning). */
+  readonly statePartitioning?: StatePartitioning;
 }
+
+/**
+ * `key`: a key's partition is a hash of its state key, and one store holds every partition (one thread).
+ * `group`: a hash of the operator's grouping values that are not a time window, one store per
+ * partition (worker threads, numWorkers > 1). The two put keys in different folders, so a checkpoint
+ * keeps the one it started with.
+ */
+export type StatePartitioning = 'key' | 'group';
 
 /**
  * What an offsets entry written before a setting was logged means for it: the value weir used then
@@ -63,5 +73,9 @@ function decodeBatchConf(raw: unknown): BatchConf {
   if (policy !== 'min' && policy !== 'max') {
     throw new Error(`conf.multipleWatermarkPolicy is ${JSON.stringify(policy)}, not 'min' or 'max'`);
   }
-  return { numStatePartitions: partitions, multipleWatermarkPolicy: policy };
+  const partitioning = logged['statePartitioning'];
+  if (partitioning !== undefined && partitioning !== 'key' && partitioning !== 'group') {
+    throw new Error(`conf.statePartitioning is ${JSON.stringify(partitioning)}, not 'key' or 'group'`);
+  }
+  return { numStatePartitions: partitions, multipleWatermarkPolicy: policy, ...(partitioning === 'group' ? { statePartitioning: 'group' } : {}) };
 }

@@ -9,7 +9,9 @@ import { dirname } from 'node:path';
 export type FaultStep = 'afterOffsetWrite' | 'midSink' | 'afterSink' | 'afterStateCommit' | 'midCommit' |
   'midSourceLogCompaction' | 'midSinkLogCompaction'
   /** Inside a disk state store's commit: its changelog written, its working copy not yet changed. */
-  | 'midStateCommit';
+  | 'midStateCommit'
+  /** Inside a query's worker thread, as it starts a batch: the thread exits (the process lives on). */
+  | 'inWorker';
 
 const spec = parseSpec(process.env['WEIR_FAULT']);
 
@@ -28,4 +30,9 @@ export function injectFault(step: FaultStep, batchId: number, tornFile?: string)
     }
     process.kill(process.pid, 'SIGKILL');
   }
+}
+
+/** True when the fault set for this run is `step` at `batchId`: for a step whose failure is not the process's death. */
+export function faultDue(step: FaultStep, batchId: number): boolean {
+  return spec !== null && spec.step === step && spec.batchId === batchId;
 }

@@ -12,6 +12,7 @@ import { Row } from '../common/schema.js';
 import { OperatorNode, operatorTree } from '../exec/explain.js';
 import { emptyEventTimeStats, EventTimeStats, ExecContext, StatefulOperator, StateOpening } from '../exec/physical.js';
 import { PhysicalPlan } from '../exec/planner.js';
+import { isParallelPlan } from '../exec/parallel/parallel-plan.js';
 import { StreamInput } from '../plan/logical.js';
 import { Sink } from '../sinks/sink.js';
 import { Offset, sameOffset, Source } from '../sources/source.js';
@@ -129,10 +130,17 @@ export class MicroBatchExecution {
         keyColumns: settings.keyColumns,
       });
       const stateVersion = this.pendingRerun ? this.pendingRerun.batchId - 1 : this.nextBatchId - 1;
+      if (this.conf.statePartitioning === 'group' && !isParallelPlan(settings.plan) && this.stateful.length > 0) {
+        const where = settings.storage.locate(CheckpointPaths.operatorState(0));
+        throw new CheckpointError('STATE_PARTITIONING', where, `The state in ${where} is partitioned by group: the query ran ` +
+          'on worker threads (numWorkers > 1), and this run cannot: its plan or state store provider is not run on worker ' +
+          'threads. Run the query as it was (see query.explain()), or start it on a new checkpointLocation.');
+      }
       await Promise.all(this.stateful.map(async (op, i) => {
         openings[i] = await op.open({
           storage: new PrefixedStorage(settings.storage, CheckpointPaths.operatorState(i)), provider: settings.stateStoreProvider,
           numPartitions: this.conf.numStatePartitions, version: stateVersion, snapshotInterval: settings.stateSnapshotInterval,
+          statePartitioning: this.conf.statePartitioning ?? 'key',
         });
         this.openedOperators.push(op);
       }));
@@ -173,6 +181,7 @@ export class MicroBatchExecution {
       case 'fresh':
         watermarkFrom({ nextBatchMs: 0, lastBatchMs: 0, operatorMs: [] }, {
           numStatePartitions: this.settings.numStatePartitions, multipleWatermarkPolicy: this.settings.multipleWatermarkPolicy,
+          ...(isParallelPlan(plan) && plan.freshPartitioning === 'group' ? { statePartitioning: 'group' } : {}),
         });
         return recovery;
       case 'committed':
@@ -379,7 +388,7 @@ export class MicroBatchExecution {
       batchId, watermarkMs: entry.batchWatermarkMs, batchTimestampMs: entry.batchTimestampMs, streaming: true,
       outputMode: settings.outputMode, inputs, eventTimes,
     };
-    const output = settings.plan.root.execute(ctx);
+    const output = isParallelPlan(settings.plan) ? await settings.plan.run(ctx) : settings.plan.root.execute(ctx);
     durations['execution'] = performance.now() - t;
     await walWritten;
     const digest = await batchDigest(entry, this.sources, this.committedOffsets);
@@ -433,6 +442,8 @@ export class MicroBatchExecution {
     for (const op of this.openedOperators) {
       await attempt(`closing the state of operator ${this.stateful.indexOf(op)} (${op.operatorName})`, () => op.close());
     }
+    const { plan } = this.settings;
+    if (isParallelPlan(plan)) await attempt('stopping the worker threads', () => plan.close());
     const lock = this.lock;
     this.lock = null;
     if (lock) await attempt(`releasing the lock of ${this.settings.storage.description}`, () => lock.release());

@@ -1,3 +1,4 @@
+import { StatePartitioning } from '../checkpoint/offset-log.js';
 import { CheckpointStorage } from '../checkpoint/storage.js';
 import { Row, Schema } from '../common/schema.js';
 import { OutputMode } from '../common/output-mode.js';
@@ -98,6 +99,8 @@ export interface StateSetup {
   /** The version to load: the last committed batch id, or -1. */
   readonly version: number;
   readonly snapshotInterval: number;
+  /** How the checkpoint partitions state (its offset log's conf); absent: `key`. */
+  readonly statePartitioning?: StatePartitioning;
 }
 
 /** How an operator's stores were opened: over warm copies, or loaded (with why the copies were not used). */

@@ -59,7 +59,8 @@ export async function endInput(folder: string, records: readonly InputRecord[]):
 }
 
 /** The query of each kind, started on the folders with the availableNow trigger (the child exits when it ends). */
-async function startPipeline(kind: PipelineKind, folders: PipelineFolders, provider: StateProviderName): Promise<void> {
+async function startPipeline(kind: PipelineKind, folders: PipelineFolders, provider: StateProviderName,
+  numWorkers: string | undefined): Promise<void> {
   const weir = new Weir();
   const read = (filesPerTrigger: number): DataFrame => weir.readStream.format('json').schema(INPUT_SCHEMA)
     .option('maxFilesPerTrigger', filesPerTrigger).load(folders.input);
@@ -74,8 +75,9 @@ async function startPipeline(kind: PipelineKind, folders: PipelineFolders, provi
         .join(read(2).select(col('id').as('rid'), col('ts').as('rts'), col('key')).withWatermark('rts', '1 second'),
           col('lid').equalTo(col('rid')).and(col('lts').equalTo(col('rts'))))
         .filter(col('lid').geq(0));
-  const started = await query.writeStream.format('json').outputMode('append')
-    .option('checkpointLocation', folders.checkpoint).option('stateStoreProvider', provider).trigger({ availableNow: true }).start(folders.output);
+  const writer = query.writeStream.format('json').outputMode('append')
+    .option('checkpointLocation', folders.checkpoint).option('stateStoreProvider', provider).trigger({ availableNow: true });
+  const started = await (numWorkers === undefined ? writer : writer.option('numWorkers', numWorkers)).start(folders.output);
   await started.awaitTermination();
 }
 
@@ -83,11 +85,13 @@ export interface ChildExit { readonly code: number | null; readonly signal: Node
 
 /** Runs the pipeline in a child process; `fault` injects a crash, `killAfterMs` sends SIGKILL from outside. */
 export function runPipelineChild(kind: PipelineKind, root: string,
-  options: { fault?: string; killAfterMs?: number; provider?: StateProviderName } = {}): Promise<ChildExit> {
+  options: { fault?: string; killAfterMs?: number; provider?: StateProviderName; numWorkers?: number } = {}): Promise<ChildExit> {
   const env = { ...process.env };
   delete env['WEIR_FAULT'];
   if (options.fault) env['WEIR_FAULT'] = options.fault;
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), kind, root, options.provider ?? 'memory'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const args = [fileURLToPath(import.meta.url), kind, root, options.provider ?? 'memory',
+    ...(options.numWorkers === undefined ? [] : [String(options.numWorkers)])];
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
   const killer = options.killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), options.killAfterMs);
@@ -169,6 +173,7 @@ export async function checkOutput(kind: PipelineKind, folders: PipelineFolders, 
 }
 
 // As a child process (started by runPipelineChild): run the pipeline; the test runner loading this file gets nothing.
-if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv.length === 5) {
-  await startPipeline(process.argv[2] as PipelineKind, pipelineFolders(process.argv[3]!), process.argv[4] as StateProviderName);
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv.length >= 5) {
+  await startPipeline(process.argv[2] as PipelineKind, pipelineFolders(process.argv[3]!), process.argv[4] as StateProviderName,
+    process.argv[5]);
 }
