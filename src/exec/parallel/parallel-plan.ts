@@ -15,7 +15,7 @@ import { LogicalPlan } from '../../plan/logical.js';
 import { inMemoryStateProvider } from '../../state/memory-provider.js';
 import { StateStoreProvider } from '../../state/state-store.js';
 import {
-  emptyEventTimeStats, ExecContext, OperatorMetrics, PhysicalOperator, StatefulOperator, StateOperatorProgress, StateSetup,
+  emptyEventTimeStats, ExecContext, OperatorMetrics, PhysicalOperator, StatefulOperator, StateOperatorProgress, StateOpening, StateSetup,
 } from '../physical.js';
 import { PhysicalPlan } from '../planner.js';
 import { BatchPart, OperatorFigures, WorkerSetup } from './messages.js';
@@ -88,14 +88,13 @@ class ParallelRun implements ParallelPhysicalPlan {
   }
 
   /** Opens the state on the workers or on this thread, as the checkpoint's state is partitioned. */
-  async openState(setup: StateSetup, local: StatefulOperator): Promise<'workers' | 'local'> {
+  async openState(setup: StateSetup, local: StatefulOperator): Promise<{ side: 'workers' | 'local'; opening: StateOpening }> {
     if (setup.statePartitioning !== 'group') {
       if (this.options.numWorkers > 1) {
         this.note = `numWorkers ${this.options.numWorkers} not used: the checkpoint's state is partitioned by key, as a ` +
           'query started with numWorkers 1 (or by an earlier weir) keeps it; start on a new checkpointLocation to use the workers';
       }
-      await local.open(setup);
-      return 'local';
+      return { side: 'local', opening: await local.open(setup) };
     }
     this.numPartitions = setup.numPartitions;
     if (setup.provider.name !== 'memory') {
@@ -106,7 +105,7 @@ class ParallelRun implements ParallelPhysicalPlan {
     this.startPool(setup.storage, setup.numPartitions);
     await this.pool!.all({ type: 'open', version: setup.version, snapshotInterval: setup.snapshotInterval });
     this.active = true;
-    return 'workers';
+    return { side: 'workers', opening: { warm: false, rows: this.stateProgress()?.numRowsTotal ?? 0 } };
   }
 
   private startPool(storage: CheckpointStorage | null, numPartitions: number): void {
@@ -244,8 +243,23 @@ class PartitionedStateProxy extends PhysicalOperator implements StatefulOperator
     return this.local.describe();
   }
 
-  async open(setup: StateSetup): Promise<void> {
-    this.side = await this.plan.openState(setup, this.local);
+  async open(setup: StateSetup): Promise<StateOpening> {
+    const { side, opening } = await this.plan.openState(setup, this.local);
+    this.side = side;
+    return opening;
+  }
+
+  /** A standby keeps warm copies only of one-thread state: the workers' state is loaded by them at takeover. */
+  async follow(setup: StateSetup): Promise<boolean> {
+    return setup.statePartitioning === 'group' ? false : this.local.follow(setup);
+  }
+
+  async advanceFollowers(version: number): Promise<void> {
+    await this.local.advanceFollowers(version);
+  }
+
+  followedRows(): number {
+    return this.local.followedRows();
   }
 
   async commit(): Promise<void> {
