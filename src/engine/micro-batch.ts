@@ -364,7 +364,8 @@ export class MicroBatchExecution {
     t = performance.now();
     const eventTimes: EventTimeStats[] = settings.plan.watermarks.map(() => emptyEventTimeStats());
     const ctx: ExecContext = {
-      batchId, watermarkMs: entry.batchWatermarkMs, batchTimestampMs: entry.batchTimestampMs, streaming: true,
+      batchId, watermarkMs: entry.batchWatermarkMs, previousWatermarkMs: this.watermark.lastBatchWatermarkMs,
+      batchTimestampMs: entry.batchTimestampMs, streaming: true,
       outputMode: settings.outputMode, inputs, eventTimes,
     };
     const output = settings.plan.root.execute(ctx);

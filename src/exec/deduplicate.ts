@@ -6,7 +6,7 @@ import { jsonCodec, StatefulBase } from './stateful-base.js';
 import { KEY_PART_PARAM, keyCode, keyPart } from './state-keys.js';
 
 type DedupLoop = (rows: readonly Row[], ctx: ExecContext, store: unknown, st: DedupStats, kp: typeof keyPart) => void;
-interface DedupStats { dropped: number; dropLate: boolean; out: Row[] }
+interface DedupStats { dropped: number; dropLate: boolean; lateMs: number; out: Row[] }
 
 /**
  * `dropDuplicates(keys)` keeps the first row per key. The state holds, per key seen, the time it
@@ -35,7 +35,7 @@ export class DeduplicateExec extends StatefulBase<number> {
     const expiryDelay = withinWatermark ? eventTime?.eventTimeDelayMs ?? 0 : 0;
     const never = String(Number.MAX_SAFE_INTEGER);
     this.loop = compileRowLoop<DedupLoop>(['ctx', 'store', 'st', KEY_PART_PARAM], [...keyExprs, ...timeExprs], input,
-      'const wm = ctx.watermarkMs;',
+      'const wm = st.lateMs;',
       (values) => {
         const ts = eventTime ? values[keyExprs.length]! : null;
         return [
@@ -62,10 +62,11 @@ export class DeduplicateExec extends StatefulBase<number> {
 
   protected run([rows]: readonly Row[][], ctx: ExecContext): Row[] {
     // As Spark, late rows are dropped whatever the output mode (only an aggregation's complete mode keeps every group).
-    const st: DedupStats = { dropped: 0, dropLate: ctx.streaming && this.hasEventTime, out: [] };
+    const { lateMs, evictMs } = this.operatorWatermarks(ctx);
+    const st: DedupStats = { dropped: 0, dropLate: ctx.streaming && this.hasEventTime, lateMs, out: [] };
     this.loop(rows!, ctx, this.store, st, keyPart);
     this.droppedByWatermark = st.dropped;
-    if (st.dropLate && this.evictable) this.evict(ctx.watermarkMs, expiresAtOf);
+    if (st.dropLate && this.evictable) this.evict(evictMs, expiresAtOf);
     return st.out;
   }
 }

@@ -223,20 +223,21 @@ export class StreamStreamJoinExec extends StatefulBase<Bucket> {
     const out: Row[] = [];
     // New left rows meet the right rows buffered before this batch; then new right rows meet every
     // buffered left row, this batch's included: each pair is seen exactly once.
-    const newLeft = this.onTime(leftRows!, left, ctx);
-    const newRight = this.onTime(rightRows!, right, ctx);
+    const { lateMs, evictMs } = this.operatorWatermarks(ctx);
+    const newLeft = this.onTime(leftRows!, left, lateMs);
+    const newRight = this.onTime(rightRows!, right, lateMs);
     for (const row of newLeft) this.addAndMatch(row, left, right, ctx, out);
     for (const row of newRight) this.addAndMatch(row, right, left, ctx, out);
     this.buffered = 0;
-    for (const s of this.sides) this.evictSide(s, ctx.watermarkMs, out);
+    for (const s of this.sides) this.evictSide(s, evictMs, out);
     return out;
   }
 
-  private onTime(rows: readonly Row[], s: BufferSide, ctx: ExecContext): readonly Row[] {
+  private onTime(rows: readonly Row[], s: BufferSide, lateMs: number): readonly Row[] {
     if (!s.timeColumn) return rows;
     const kept = rows.filter((row) => {
       const t = this.timeOf(row, s);
-      return t === null || t > ctx.watermarkMs;
+      return t === null || t > lateMs;
     });
     this.droppedByWatermark += rows.length - kept.length;
     return kept;
@@ -295,6 +296,16 @@ export class StreamStreamJoinExec extends StatefulBase<Bucket> {
       if (kept.length === 0) store.remove(key);
       else store.put(key, kept);
     }
+  }
+
+  /**
+   * Spark's output watermark of a join: the lowest of its input watermark and each side's state
+   * watermark (how far below the watermark a buffered row can still match, and so be emitted).
+   */
+  protected override produceOutputWatermark(inputMs: number): number {
+    let lowest = inputMs;
+    for (const s of this.sides) if (s.bound) lowest = Math.min(lowest, inputMs - s.bound.slackMs);
+    return lowest;
   }
 
   /** A join counts buffered rows, not keys (a key holds every row of it that may still match). */
