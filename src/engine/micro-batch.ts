@@ -10,7 +10,7 @@ import { injectFault } from '../common/faults.js';
 import { OutputMode } from '../common/output-mode.js';
 import { Row } from '../common/schema.js';
 import { OperatorNode, operatorTree } from '../exec/explain.js';
-import { emptyEventTimeStats, EventTimeStats, ExecContext, StatefulOperator } from '../exec/physical.js';
+import { emptyEventTimeStats, EventTimeStats, ExecContext, PhysicalOperator, StatefulOperator } from '../exec/physical.js';
 import { PhysicalPlan } from '../exec/planner.js';
 import { StreamInput } from '../plan/logical.js';
 import { Sink } from '../sinks/sink.js';
@@ -137,7 +137,8 @@ export class MicroBatchExecution {
       throw err;
     }
     this.progress = new ProgressReporter({ id: this.id, runId: this.runId, name: settings.name }, settings.listeners,
-      settings.recentProgressSize, this.stateful, settings.sink.description, settings.plan.watermarks.length > 0);
+      settings.recentProgressSize, topDown(settings.plan.root, this.stateful), settings.sink.description,
+      settings.plan.watermarks.length > 0);
     this.active = true;
     this.postRecovered(recovery, performance.now() - startedAt);
     settings.listeners.post('onQueryStarted', {
@@ -432,6 +433,18 @@ export class MicroBatchExecution {
 
 function schemaLine(input: StreamInput): string {
   return input.schema.map((f) => `${f.name} ${typeof f.type === 'string' ? f.type : f.type.kind}`).join(', ');
+}
+
+/** The stateful operators from the root down, left before right: Spark's order of `progress.stateOperators`. */
+function topDown(root: PhysicalOperator, stateful: readonly StatefulOperator[]): StatefulOperator[] {
+  const out: StatefulOperator[] = [];
+  const visit = (op: PhysicalOperator): void => {
+    const own = stateful.find((s) => s === op);
+    if (own) out.push(own);
+    op.children.forEach(visit);
+  };
+  visit(root);
+  return out;
 }
 
 /** The operator tree flattened in its own numbering, with the figures progress reports. */

@@ -1,4 +1,4 @@
-import { Row, Schema, Value } from '../common/schema.js';
+import { isWindowType, Row, Schema, Value } from '../common/schema.js';
 import { fieldFor, typeOf } from '../plan/analyzer.js';
 import { AggregateFunction, Expr, stripAlias } from '../plan/expressions.js';
 import { StateKey, StateValueCodec } from '../state/state-store.js';
@@ -34,7 +34,7 @@ export function aggregateSpec(child: Schema, groups: readonly Expr[], aggs: read
  * does: `window(col('window'), …)` is `window(window_time(col('window')), …)`.
  */
 function windowOverEventTime(group: Expr, input: Schema): Expr {
-  if (group.kind !== 'window' || typeof typeOf(group.time, input) === 'string') return group;
+  if (group.kind !== 'window' || !isWindowType(typeOf(group.time, input))) return group;
   return { ...group, time: { kind: 'call', fn: 'window_time', args: [group.time] } };
 }
 
@@ -139,7 +139,7 @@ export class AggregateExec extends StatefulBase<GroupEntry> {
     this.eventTimeIndex = eventTimeIndex;
     this.windowIndex = spec.groups.findIndex((g) => g.kind === 'window');
     this.eventTimeIsWindowColumn = eventTimeIndex >= 0 && eventTimeIndex !== this.windowIndex &&
-      typeof typeOf(spec.groups[eventTimeIndex]!, spec.input) !== 'string';
+      isWindowType(typeOf(spec.groups[eventTimeIndex]!, spec.input));
     const window = this.windowIndex >= 0 ? spec.groups[this.windowIndex] : undefined;
     this.windowSizeMs = window?.kind === 'window' ? window.sizeMs : 0;
     this.loop = this.compileLoop(window?.kind === 'window' ? window : undefined);
