@@ -187,6 +187,22 @@ describe('chained stateful operators (append mode)', () => {
   });
 });
 
+describe('chained stateful operators in SQL', () => {
+  test('window_time in SQL: a windowed count, then a window over its event time', async () => {
+    const weir = new Weir();
+    const input = weir.memoryStream('eventTime TIMESTAMP');
+    input.toDF().createOrReplaceTempView('events');
+    const query = weir.sql(`SELECT window.start AS start, count(*) AS windows, sum(n) AS n
+      FROM (SELECT window, count(*) AS n FROM events WATERMARK eventTime DELAY OF INTERVAL 0 SECONDS
+            GROUP BY window(eventTime, '5 seconds')) AS counts
+      GROUP BY window(window_time(window), '10 seconds')`);
+    const { q, next } = await run(query);
+    assert.deepEqual(await next(() => input.addData(range(10, 21).map(({ value }) => ({ eventTime: sec(value as number) })))),
+      [{ start: sec(10), windows: 2, n: 10 }]);
+    await q.stop();
+  });
+});
+
 describe('chained stateful operators across a restart', () => {
   test('the first batch after a restart drops late rows by the watermark of the batch before it, as Spark 3.5', async () => {
     const checkpoint = await tempDir();
