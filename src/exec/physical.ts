@@ -16,7 +16,7 @@ export interface ExecContext extends EvalContext {
   readonly batchId: number;
   /**
    * The batch's global event-time watermark. Each stateful operator derives from it the watermark it
-   * evicts by, and from `previousWatermarkMs` the one it drops late rows by (docs/ARCHITECTURE.md §6).
+   * evicts by, and from `previousWatermarkMs` the one it drops late rows by (docs/ARCHITECTURE.md §6, watermarks per operator).
    */
   readonly watermarkMs: number;
   /** The global watermark the previous batch ran with (0 for the first), logged in its offsets entry. */
