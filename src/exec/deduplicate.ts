@@ -1,3 +1,4 @@
+import { OutputMode } from '../common/output-mode.js';
 import { Field, isWindowType, Row, Schema } from '../common/schema.js';
 import { Expr } from '../plan/expressions.js';
 import { compileRowLoop } from './compile.js';
@@ -61,6 +62,14 @@ export class DeduplicateExec extends StatefulBase<number> {
 
   protected override stateEventTime(): ((expiresAt: number) => number) | undefined {
     return this.evictable ? expiresAtOf : undefined;
+  }
+
+  /**
+   * In every output mode, as Spark's: a moved watermark makes a no-data batch due, so the batch after it
+   * drops rows by the moved watermark (late rows are judged by the previous batch's).
+   */
+  override evictsByWatermark(_outputMode: OutputMode): boolean {
+    return this.hasEventTime;
   }
 
   protected run([rows]: readonly Row[][], ctx: ExecContext): Row[] {
