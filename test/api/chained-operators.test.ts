@@ -7,6 +7,8 @@
  * after its partial aggregation (one per window and partition).
  */
 import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { col, count, DataFrame, max, Row, StreamingQuery, sum, Weir, window, windowTime } from '../../src/index.js';
 import { assertRows, refused, removeTempDirs, sec, startCollecting, tempDir } from './helpers.js';
@@ -231,6 +233,31 @@ describe('chained stateful operators across a restart', () => {
     await q.processAllAvailable();
     await q.stop();
     assert.deepEqual(batches.flatMap(([, rows]) => rows), [{ start: sec(20), count: 1, sum: 3 }]);
+  });
+});
+
+describe('chained stateful operators: a batch re-run after a crash', () => {
+  test('runs with the late-row watermark it first ran with (the previous batch\'s), so it emits the same rows', async () => {
+    const checkpoint = await tempDir();
+    const weir = new Weir();
+    const { input, df } = intStream(weir);
+    const query = df.withWatermark('eventTime', '0 seconds')
+      .groupBy(window(col('eventTime'), '5 seconds').as('window')).agg(count('*').as('count'))
+      .groupBy(window(col('window'), '10 seconds')).agg(count('*').as('count'), sum('count').as('sum'))
+      .select(col('window.start').as('start'), col('count'), col('sum'));
+    const once = async (rows: Row[]): Promise<[number, Row[]][]> => {
+      const batches: [number, Row[]][] = [];
+      input.addData(rows);
+      const q = await startCollecting(query, batches, { checkpoint, trigger: { once: true } });
+      await q.awaitTermination();
+      return batches;
+    };
+    await once(range(10, 21));
+    const first = await once([{ value: 12 }, { value: 13 }]);
+    assert.deepEqual(first, [[1, [{ start: sec(10), count: 2, sum: 12 }]]]);
+    // A crash after the sink took batch 1 and before its commit entry: the restart re-runs batch 1.
+    await rm(join(checkpoint, 'commits', '1'));
+    assert.deepEqual(await once([]), first);
   });
 });
 
