@@ -223,9 +223,9 @@ export class StreamStreamJoinExec extends StatefulBase<Bucket> {
     const out: Row[] = [];
     // New left rows meet the right rows buffered before this batch; then new right rows meet every
     // buffered left row, this batch's included: each pair is seen exactly once.
-    const { lateMs, evictMs } = this.operatorWatermarks(ctx);
-    const newLeft = this.onTime(leftRows!, left, lateMs);
-    const newRight = this.onTime(rightRows!, right, lateMs);
+    const { lateMs: leftLateMs, evictMs } = this.operatorWatermarks(ctx, 0);
+    const newLeft = this.onTime(leftRows!, left, leftLateMs);
+    const newRight = this.onTime(rightRows!, right, this.operatorWatermarks(ctx, 1).lateMs);
     for (const row of newLeft) this.addAndMatch(row, left, right, ctx, out);
     for (const row of newRight) this.addAndMatch(row, right, left, ctx, out);
     this.buffered = 0;

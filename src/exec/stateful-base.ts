@@ -68,13 +68,15 @@ export abstract class StatefulBase<V> extends PhysicalOperator implements Statef
    *
    * One departure, from weir's millisecond timestamps: Spark gives a window's event time as its end
    * minus 1 µs, weir as its end minus 1 ms (`window_time`). A window emitted upstream can then carry an
-   * event time equal to the previous watermark where Spark's is 999 µs above it; so an operator fed by
-   * another stateful operator drops a row only when its time is below, not at, the late watermark. No
-   * other row it can receive sits exactly there (an upstream operator emits only rows above its own).
+   * event time equal to the previous watermark where Spark's is 999 µs above it; so rows of an input fed
+   * by another stateful operator are dropped only when their time is below, not at, the late watermark.
+   * No other row such an input carries sits exactly there (an upstream operator emits only rows above its
+   * own watermark); rows straight from a source keep Spark's rule. `input` is the child the rows come from.
    */
-  protected operatorWatermarks(ctx: ExecContext): OperatorWatermarks {
+  protected operatorWatermarks(ctx: ExecContext, input = 0): OperatorWatermarks {
     const lateMs = this.inputWatermarkMs(ctx.previousWatermarkMs);
-    return { lateMs: this.readsStatefulOutput() ? lateMs - 1 : lateMs, evictMs: this.inputWatermarkMs(ctx.watermarkMs) };
+    const child = this.children[input];
+    return { lateMs: child && emitsStatefulOutput(child) ? lateMs - 1 : lateMs, evictMs: this.inputWatermarkMs(ctx.watermarkMs) };
   }
 
   /** Spark's input watermark of a stateful operator: 0 while the global one is 0, never negative. */
@@ -95,11 +97,6 @@ export abstract class StatefulBase<V> extends PhysicalOperator implements Statef
    */
   protected produceOutputWatermark(inputMs: number): number | null {
     return inputMs;
-  }
-
-  private readsStatefulOutput(): boolean {
-    const below = (op: PhysicalOperator): boolean => op.children.some((c) => c instanceof StatefulBase || below(c));
-    return below(this);
   }
 
   async commit(): Promise<void> {
@@ -168,6 +165,11 @@ export abstract class StatefulBase<V> extends PhysicalOperator implements Statef
     for (const [key] of evicted) this.store.remove(key);
     return evicted.map(([, value]) => value);
   }
+}
+
+/** True when `op`'s rows come from a stateful operator (it is one, or one is below it). */
+function emitsStatefulOutput(op: PhysicalOperator): boolean {
+  return op instanceof StatefulBase || op.children.some(emitsStatefulOutput);
 }
 
 /** The identity codec: state values that are plain data already. */

@@ -172,6 +172,25 @@ describe('chained stateful operators (append mode)', () => {
     await q.stop();
   });
 
+  test('q7-style join of a stream with its own aggregation: a raw row at the previous watermark is late, as in Spark', async () => {
+    const weir = new Weir();
+    const input = weir.memoryStream('price INT, ts TIMESTAMP');
+    const bids = input.toDF().withWatermark('ts', '0 seconds');
+    const maxima = bids.groupBy(window(col('ts'), '10 seconds')).agg(max('price').as('maxprice'))
+      .select(windowTime(col('window')).as('windowTime'), col('maxprice'));
+    const query = bids.join(maxima, col('price').equalTo(col('maxprice'))
+      .and(col('ts').gt(col('windowTime').minus(10_000))).and(col('ts').leq(col('windowTime').plus(1))))
+      .select('price', 'ts');
+    const { q, next } = await run(query);
+    const add = (pairs: [number, number][]) => () => input.addData(pairs.map(([price, s]) => ({ price, ts: sec(s) })));
+    assert.deepEqual(await next(add([[1, 5], [9, 12]])), [{ price: 1, ts: sec(5) }]);
+    // The watermark stands at 12 s since the last batch: a bid at exactly 12 s is late for the join's raw
+    // side (Spark drops rows at the watermark); only the aggregation's output gets the millisecond of slack.
+    assert.deepEqual(await next(add([[7, 12]])), []);
+    assert.deepEqual(dropped(q), [1, 0], "the join drops it; for the aggregation its window [10 s, 20 s) is still open");
+    await q.stop();
+  });
+
   test('q5-style: count per key and window, then the max per window grouped by the window column itself', async () => {
     const weir = new Weir();
     const input = weir.memoryStream('auction INT, ts TIMESTAMP');
