@@ -151,6 +151,9 @@ export const dateTrunc = (unit: string, c: ColumnLike): Column => new Column({
   kind: 'call', fn: 'date_trunc', args: [{ kind: 'literal', value: unit }, columnExpr(c)],
 });
 export const date_trunc = dateTrunc;
+/** A window's event time (its end minus 1 ms), so a next aggregation can window it again; Spark's window_time. */
+export const windowTime = (windowColumn: ColumnLike): Column => call('window_time', windowColumn);
+export const window_time = windowTime;
 export const year = (c: ColumnLike): Column => call('year', c);
 export const month = (c: ColumnLike): Column => call('month', c);
 export const dayofmonth = (c: ColumnLike): Column => call('dayofmonth', c);

@@ -33,6 +33,12 @@ export const WINDOW_TYPE: StructType = {
   ],
 };
 
+/** True for the type of a `window` or `session_window` value: a struct of timestamps `start` and `end`. */
+export function isWindowType(t: DataType): boolean {
+  if (typeof t !== 'object' || t.kind !== 'struct' || t.fields.length !== 2) return false;
+  return t.fields.every((f, i) => f.name === (i === 0 ? 'start' : 'end') && f.type === 'timestamp');
+}
+
 /** An atomic type by name (`int`, `BIGINT`, `decimal(10,2)`), for casts; nested types are not cast targets. */
 export function parseTypeName(name: string, context: string): AtomicType {
   const t = atomicTypeNamed(name);

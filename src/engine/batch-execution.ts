@@ -15,7 +15,7 @@ export async function collectRows(plan: LogicalPlan): Promise<{ schema: Schema; 
       version: -1, snapshotInterval: Number.MAX_SAFE_INTEGER });
   }
   const rows = physical.root.execute({
-    batchId: 0, watermarkMs: 0, batchTimestampMs: Date.now(), streaming: false, outputMode: 'complete', inputs,
+    batchId: 0, watermarkMs: 0, previousWatermarkMs: 0, batchTimestampMs: Date.now(), streaming: false, outputMode: 'complete', inputs,
     eventTimes: [],
   });
   return { schema: physical.schema, rows };

@@ -10,7 +10,7 @@ import { injectFault } from '../common/faults.js';
 import { OutputMode } from '../common/output-mode.js';
 import { Row } from '../common/schema.js';
 import { OperatorNode, operatorTree } from '../exec/explain.js';
-import { emptyEventTimeStats, EventTimeStats, ExecContext, StatefulOperator, StateOpening } from '../exec/physical.js';
+import { emptyEventTimeStats, EventTimeStats, ExecContext, PhysicalOperator, StatefulOperator, StateOpening } from '../exec/physical.js';
 import { PhysicalPlan } from '../exec/planner.js';
 import { isParallelPlan } from '../exec/parallel/parallel-plan.js';
 import { StreamInput } from '../plan/logical.js';
@@ -154,7 +154,8 @@ export class MicroBatchExecution {
       throw err;
     }
     this.progress = new ProgressReporter({ id: this.id, runId: this.runId, name: settings.name }, settings.listeners,
-      settings.recentProgressSize, this.stateful, settings.sink.description, settings.plan.watermarks.length > 0);
+      settings.recentProgressSize, topDown(settings.plan.root, this.stateful), settings.sink.description,
+      settings.plan.watermarks.length > 0);
     this.active = true;
     this.postRecovered(recovery, performance.now() - startedAt);
     const takeover = this.lock.takeoverMs === undefined ? null
@@ -385,7 +386,8 @@ export class MicroBatchExecution {
     t = performance.now();
     const eventTimes: EventTimeStats[] = settings.plan.watermarks.map(() => emptyEventTimeStats());
     const ctx: ExecContext = {
-      batchId, watermarkMs: entry.batchWatermarkMs, batchTimestampMs: entry.batchTimestampMs, streaming: true,
+      batchId, watermarkMs: entry.batchWatermarkMs, previousWatermarkMs: this.watermark.lastBatchWatermarkMs,
+      batchTimestampMs: entry.batchTimestampMs, streaming: true,
       outputMode: settings.outputMode, inputs, eventTimes,
     };
     const output = isParallelPlan(settings.plan) ? await settings.plan.run(ctx) : settings.plan.root.execute(ctx);
@@ -474,6 +476,20 @@ function lastCommittedBatch(recovery: Recovery): number | null {
 
 function schemaLine(input: StreamInput): string {
   return input.schema.map((f) => `${f.name} ${typeof f.type === 'string' ? f.type : f.type.kind}`).join(', ');
+}
+
+/** The stateful operators from the root down, left before right: Spark's order of `progress.stateOperators`. */
+function topDown(root: PhysicalOperator, stateful: readonly StatefulOperator[]): StatefulOperator[] {
+  const out: StatefulOperator[] = [];
+  const visit = (op: PhysicalOperator): void => {
+    const own = stateful.find((s) => s === op);
+    if (own) out.push(own);
+    op.children.forEach(visit);
+  };
+  visit(root);
+  // A plan run on worker threads reports through a proxy that is not in the tree (such a plan has one stateful operator).
+  for (const s of stateful) if (!out.includes(s)) out.push(s);
+  return out;
 }
 
 /** The operator tree flattened in its own numbering, with the figures progress reports. */

@@ -38,6 +38,11 @@ export class WatermarkTracker {
     return this.nextBatchMs;
   }
 
+  /** The watermark the last batch ran with (what the next batch drops late rows by, see ExecContext). */
+  get lastBatchWatermarkMs(): number {
+    return this.lastBatchMs;
+  }
+
   /** True when the watermark moved past the one the last batch ran with (a no-data batch may have work). */
   get movedSinceLastBatch(): boolean {
     return this.nextBatchMs > this.lastBatchMs;

@@ -1,5 +1,5 @@
-import { Row, Schema, Value } from '../common/schema.js';
-import { fieldFor } from '../plan/analyzer.js';
+import { isWindowType, Row, Schema, Value } from '../common/schema.js';
+import { fieldFor, typeOf } from '../plan/analyzer.js';
 import { AggregateFunction, Expr, stripAlias } from '../plan/expressions.js';
 import { StateKey, StateValueCodec } from '../state/state-store.js';
 import { aggregateImpl, AggregateImpl, GroupEntry } from './aggregate-functions.js';
@@ -20,13 +20,22 @@ export interface AggregateSpec {
 
 export function aggregateSpec(child: Schema, groups: readonly Expr[], aggs: readonly Expr[], output: Schema): AggregateSpec {
   return {
-    input: child, output, groups: groups.map(stripAlias),
+    input: child, output, groups: groups.map((g) => windowOverEventTime(stripAlias(g), child)),
     aggs: aggs.map((a) => {
       const e = stripAlias(a);
       if (e.kind !== 'aggregate') throw new Error('analyzer let a non-aggregate through');
       return { fn: e.fn, input: e.child, by: e.by, params: e.params };
     }),
   };
+}
+
+/**
+ * A window over a window column (a previous aggregation's `window`) windows its event time, as Spark
+ * does: `window(col('window'), …)` is `window(window_time(col('window')), …)`.
+ */
+function windowOverEventTime(group: Expr, input: Schema): Expr {
+  if (group.kind !== 'window' || !isWindowType(typeOf(group.time, input))) return group;
+  return { ...group, time: { kind: 'call', fn: 'window_time', args: [group.time] } };
 }
 
 /** Slot layout of the aggregates in a group entry that starts with `firstSlot` grouping values. */
@@ -104,7 +113,7 @@ function cachedLookup(locals: readonly string[], lookup: string): string {
 }
 
 type AggregateLoop = (rows: readonly Row[], ctx: ExecContext, store: unknown, st: LoopStats, kp: typeof keyPart) => void;
-interface LoopStats { dropped: number; touched: StateKey[]; dropLate: boolean; cache: Map<unknown, unknown> }
+interface LoopStats { dropped: number; touched: StateKey[]; dropLate: boolean; lateMs: number; cache: Map<unknown, unknown> }
 
 /**
  * Hash aggregation over fixed or event-time windows (tumbling or sliding), keeping each group's
@@ -119,6 +128,8 @@ export class AggregateExec extends StatefulBase<GroupEntry> {
   private readonly windowIndex: number;
   private readonly windowSizeMs: number;
   private readonly eventTimeIndex: number;
+  /** The event-time group is a window column (grouping by a previous aggregation's window): its time is its end. */
+  private readonly eventTimeIsWindowColumn: boolean;
 
   constructor(child: PhysicalOperator, private readonly spec: AggregateSpec) {
     const eventTimeIndex = spec.groups.findIndex((g) => fieldFor(g, spec.input).eventTimeDelayMs !== undefined);
@@ -127,6 +138,8 @@ export class AggregateExec extends StatefulBase<GroupEntry> {
     this.layout = layout;
     this.eventTimeIndex = eventTimeIndex;
     this.windowIndex = spec.groups.findIndex((g) => g.kind === 'window');
+    this.eventTimeIsWindowColumn = eventTimeIndex >= 0 && eventTimeIndex !== this.windowIndex &&
+      isWindowType(typeOf(spec.groups[eventTimeIndex]!, spec.input));
     const window = this.windowIndex >= 0 ? spec.groups[this.windowIndex] : undefined;
     this.windowSizeMs = window?.kind === 'window' ? window.sizeMs : 0;
     this.loop = this.compileLoop(window?.kind === 'window' ? window : undefined);
@@ -138,13 +151,15 @@ export class AggregateExec extends StatefulBase<GroupEntry> {
     const inputs = aggregateInputs(spec);
     const touchSlot = layout.end;
     return compileRowLoop<AggregateLoop>(['ctx', 'store', 'st', KEY_PART_PARAM], [...groupExprs, ...inputs.exprs], spec.input,
-      'const wm = ctx.watermarkMs, batch = ctx.batchId, dropLate = st.dropLate;',
+      'const wm = st.lateMs, batch = ctx.batchId, dropLate = st.dropLate;',
       (values) => {
         const groups = values.slice(0, groupExprs.length);
         const aggInputs = inputs.locals(values.slice(groupExprs.length));
         const groupLocals = groups.map((g, i) => (i === this.windowIndex ? 'ws' : g));
         const eventTime = this.eventTimeIndex < 0 ? null
-          : this.eventTimeIndex === this.windowIndex ? `ws + ${this.windowSizeMs}` : groups[this.eventTimeIndex]!;
+          : this.eventTimeIndex === this.windowIndex ? `ws + ${this.windowSizeMs}`
+            : this.eventTimeIsWindowColumn ? `(${groups[this.eventTimeIndex]!} === null ? null : ${groups[this.eventTimeIndex]!}.end)`
+              : groups[this.eventTimeIndex]!;
         const lookup = [
           `const key = ${keyCode(groupLocals)};`,
           'e = store.get(key);',
@@ -176,7 +191,8 @@ export class AggregateExec extends StatefulBase<GroupEntry> {
 
   protected run([rows]: readonly Row[][], ctx: ExecContext): Row[] {
     const lateDropping = ctx.streaming && this.evictsByWatermark(ctx.outputMode);
-    const st: LoopStats = { dropped: 0, touched: [], dropLate: lateDropping, cache: new Map() };
+    const { lateMs, evictMs } = this.operatorWatermarks(ctx);
+    const st: LoopStats = { dropped: 0, touched: [], dropLate: lateDropping, lateMs, cache: new Map() };
     this.loop(rows!, ctx, this.store, st, keyPart);
     this.droppedByWatermark = st.dropped;
     if (!ctx.streaming || ctx.outputMode === 'complete') return [...this.store.entries()].map(([, e]) => this.toRow(e));
@@ -185,7 +201,7 @@ export class AggregateExec extends StatefulBase<GroupEntry> {
       for (const key of st.touched) out.push(this.toRow(this.store.get(key)!));
     }
     if (lateDropping) {
-      const evicted = this.evict(ctx.watermarkMs, (e) => this.eventTimeOf(e));
+      const evicted = this.evict(evictMs, (e) => this.eventTimeOf(e));
       if (ctx.outputMode === 'append') for (const e of evicted) out.push(this.toRow(e));
     }
     return out;
@@ -196,8 +212,9 @@ export class AggregateExec extends StatefulBase<GroupEntry> {
   }
 
   private eventTimeOf(e: GroupEntry): number {
-    const v = e[this.eventTimeIndex] as number | null;
+    const v = e[this.eventTimeIndex] as number | { readonly end: number } | null;
     if (v === null) return Infinity;
+    if (typeof v === 'object') return v.end;
     return this.eventTimeIndex === this.windowIndex ? v + this.windowSizeMs : v;
   }
 

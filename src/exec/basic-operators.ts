@@ -98,6 +98,11 @@ export class WatermarkExec extends PhysicalOperator {
     return `${this.column}, ${this.delayMs} ms`;
   }
 
+  /** Where event time enters the plan: its output carries the global watermark. */
+  override outputWatermarkMs(globalMs: number): number {
+    return globalMs;
+  }
+
   protected run([rows]: readonly Row[][], ctx: ExecContext): Row[] {
     const stats = ctx.eventTimes[this.index] ?? (ctx.eventTimes[this.index] = emptyEventTimeStats());
     for (const row of rows!) {

@@ -1,4 +1,5 @@
-import { Row, Schema } from '../common/schema.js';
+import { OutputMode } from '../common/output-mode.js';
+import { Field, isWindowType, Row, Schema } from '../common/schema.js';
 import { Expr } from '../plan/expressions.js';
 import { compileRowLoop } from './compile.js';
 import { ExecContext, PhysicalOperator } from './physical.js';
@@ -6,7 +7,7 @@ import { jsonCodec, StatefulBase } from './stateful-base.js';
 import { KEY_PART_PARAM, keyCode, keyPart } from './state-keys.js';
 
 type DedupLoop = (rows: readonly Row[], ctx: ExecContext, store: unknown, st: DedupStats, kp: typeof keyPart) => void;
-interface DedupStats { dropped: number; dropLate: boolean; out: Row[] }
+interface DedupStats { dropped: number; dropLate: boolean; lateMs: number; out: Row[] }
 
 /**
  * `dropDuplicates(keys)` keeps the first row per key. The state holds, per key seen, the time it
@@ -22,27 +23,30 @@ export class DeduplicateExec extends StatefulBase<number> {
 
   constructor(child: PhysicalOperator, input: Schema, keys: readonly string[] | null, withinWatermark: boolean) {
     const keyNames = keys && keys.length > 0 ? keys : input.map((f) => f.name);
-    // As Spark: late rows are dropped by the input's event-time column whether or not it is a key; state is
-    // evicted by it only when it is a key (or, within the watermark, at its first event time plus the delay).
+    // As Spark: late rows are dropped by the input's (first) event-time column whether or not it is a key;
+    // state is evicted by the first event-time column among the keys (or, within the watermark, at the first
+    // event time plus the delay). After an aggregation, that can be its window (judged by its end).
     const eventTime = input.find((f) => f.eventTimeDelayMs !== undefined);
-    const evictable = eventTime !== undefined && (withinWatermark || keyNames.includes(eventTime.name));
+    const evictBy = withinWatermark ? eventTime : input.find((f) => f.eventTimeDelayMs !== undefined && keyNames.includes(f.name));
     super(withinWatermark ? 'dedupeWithinWatermark' : 'dedupe', input, [child], jsonCodec<number>(), eventTime !== undefined);
     this.name = withinWatermark ? 'DeduplicateWithinWatermark' : 'Deduplicate';
     this.keyNames = keyNames;
-    this.evictable = evictable;
+    this.evictable = evictBy !== undefined;
     const keyExprs = keyNames.map((name): Expr => ({ kind: 'column', path: [name] }));
-    const timeExprs: Expr[] = eventTime ? [{ kind: 'column', path: [eventTime.name] }] : [];
+    const timeExpr = (f: Field): Expr => ({ kind: 'column', path: isWindowType(f.type) ? [f.name, 'end'] : [f.name] });
+    const timeExprs: Expr[] = [...(eventTime ? [timeExpr(eventTime)] : []), ...(evictBy ? [timeExpr(evictBy)] : [])];
     const expiryDelay = withinWatermark ? eventTime?.eventTimeDelayMs ?? 0 : 0;
     const never = String(Number.MAX_SAFE_INTEGER);
     this.loop = compileRowLoop<DedupLoop>(['ctx', 'store', 'st', KEY_PART_PARAM], [...keyExprs, ...timeExprs], input,
-      'const wm = ctx.watermarkMs;',
+      'const wm = st.lateMs;',
       (values) => {
         const ts = eventTime ? values[keyExprs.length]! : null;
+        const expiry = evictBy ? values[keyExprs.length + (eventTime ? 1 : 0)]! : null;
         return [
           ts ? `if (st.dropLate && ${ts} !== null && ${ts} <= wm) { st.dropped++; continue; }` : '',
           `const key = ${keyCode(values.slice(0, keyExprs.length))};`,
           'if (store.get(key) !== undefined) continue;',
-          `store.put(key, ${ts && evictable ? `${ts} === null ? ${never} : ${ts} + ${expiryDelay}` : never});`,
+          `store.put(key, ${expiry ? `${expiry} === null ? ${never} : ${expiry} + ${expiryDelay}` : never});`,
           'st.out.push(r);',
         ].join('\n');
       });
@@ -60,12 +64,21 @@ export class DeduplicateExec extends StatefulBase<number> {
     return this.evictable ? expiresAtOf : undefined;
   }
 
+  /**
+   * In every output mode, as Spark's: a moved watermark makes a no-data batch due, so the batch after it
+   * drops rows by the moved watermark (late rows are judged by the previous batch's).
+   */
+  override evictsByWatermark(_outputMode: OutputMode): boolean {
+    return this.hasEventTime;
+  }
+
   protected run([rows]: readonly Row[][], ctx: ExecContext): Row[] {
     // As Spark, late rows are dropped whatever the output mode (only an aggregation's complete mode keeps every group).
-    const st: DedupStats = { dropped: 0, dropLate: ctx.streaming && this.hasEventTime, out: [] };
+    const { lateMs, evictMs } = this.operatorWatermarks(ctx);
+    const st: DedupStats = { dropped: 0, dropLate: ctx.streaming && this.hasEventTime, lateMs, out: [] };
     this.loop(rows!, ctx, this.store, st, keyPart);
     this.droppedByWatermark = st.dropped;
-    if (st.dropLate && this.evictable) this.evict(ctx.watermarkMs, expiresAtOf);
+    if (st.dropLate && this.evictable) this.evict(evictMs, expiresAtOf);
     return st.out;
   }
 }

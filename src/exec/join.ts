@@ -270,24 +270,26 @@ export class StreamStreamJoinExec extends StatefulBase<Bucket> {
     this.added = 0;
     this.removed = 0;
     const out: Row[] = [];
-    const newLeft = this.onTime(leftRows!, left, ctx);
-    const newRight = this.onTime(rightRows!, right, ctx);
-    for (const row of newLeft) this.addAndMatch(row, left, right, ctx, out);
-    for (const row of newRight) this.addAndMatch(row, right, left, ctx, out);
+    const { lateMs: leftLateMs, evictMs } = this.operatorWatermarks(ctx, 0);
+    const newLeft = this.onTime(leftRows!, left, leftLateMs);
+    const newRight = this.onTime(rightRows!, right, this.operatorWatermarks(ctx, 1).lateMs);
+    for (const row of newLeft) this.addAndMatch(row, left, right, ctx, evictMs, out);
+    for (const row of newRight) this.addAndMatch(row, right, left, ctx, evictMs, out);
     // The outer sides' expired rows are emitted (and, as in Spark, not counted as removed); the others are dropped.
-    for (const s of this.sides) if (s.pads) this.evictSide(s, ctx, out);
-    for (const s of this.sides) if (!s.pads) this.removed += this.evictSide(s, ctx, out);
+    for (const s of this.sides) if (s.pads) this.evictSide(s, evictMs, out);
+    for (const s of this.sides) if (!s.pads) this.removed += this.evictSide(s, evictMs, out);
     this.buffered = 0;
     for (const s of this.sides) for (const [, bucket] of this.storeAt(s.storeIndex).entries()) this.buffered += bucket.length;
     return out;
   }
 
-  private onTime(rows: readonly Row[], s: BufferSide, ctx: ExecContext): readonly Row[] {
+  /** Drops rows at or below the side's late watermark (the previous batch's, propagated to this operator). */
+  private onTime(rows: readonly Row[], s: BufferSide, lateMs: number): readonly Row[] {
     const column = s.eventTime;
     if (!column) return rows;
     const kept = rows.filter((row) => {
       const t = timeValue(ownValue(row, column.name), column.window);
-      return t === null || t > ctx.watermarkMs;
+      return t === null || t > lateMs;
     });
     this.droppedByWatermark += rows.length - kept.length;
     return kept;
@@ -307,7 +309,8 @@ export class StreamStreamJoinExec extends StatefulBase<Bucket> {
     return s.state.kind === 'key' ? watermarkMs : stateWatermarkMs(s.state.bounds, watermarkMs);
   }
 
-  private addAndMatch(row: Row, own: BufferSide, other: BufferSide, ctx: ExecContext, out: Row[]): void {
+  /** Matches a new row against the other side's buffer and buffers it unless it can never be needed (`evictMs`: this batch's watermark). */
+  private addAndMatch(row: Row, own: BufferSide, other: BufferSide, ctx: ExecContext, evictMs: number, out: Row[]): void {
     const { type } = this.fns.spec;
     if (!this.fns.passesOwnSide(own.side, row, ctx)) {
       // It can match nothing: an outer side emits it now, and no side keeps it.
@@ -343,7 +346,7 @@ export class StreamStreamJoinExec extends StatefulBase<Bucket> {
     if (own.side === 'right' && !(own.pads && !entry[2])) {
       // Every left row of this batch has been seen: a right row that expires now is not kept (Spark
       // keeps the left ones, which right rows of this batch may still match, and an unmatched outer one, to pad it).
-      const limit = this.threshold(own, ctx.watermarkMs);
+      const limit = this.threshold(own, evictMs);
       if (limit !== null && entry[1] !== null && entry[1] <= limit) return;
     }
     const ownStore = this.storeAt(own.storeIndex);
@@ -355,8 +358,8 @@ export class StreamStreamJoinExec extends StatefulBase<Bucket> {
   }
 
   /** Removes a side's rows at or below its state watermark, padding the unmatched ones of an outer side; returns how many. */
-  private evictSide(s: BufferSide, ctx: ExecContext, out: Row[]): number {
-    const limit = this.threshold(s, ctx.watermarkMs);
+  private evictSide(s: BufferSide, evictMs: number, out: Row[]): number {
+    const limit = this.threshold(s, evictMs);
     if (limit === null) return 0;
     const store = this.storeAt(s.storeIndex);
     const expired = (e: Entry): boolean => e[1] !== null && e[1] <= limit;
@@ -372,6 +375,15 @@ export class StreamStreamJoinExec extends StatefulBase<Bucket> {
       else store.put(key, kept);
     }
     return removed;
+  }
+
+  /**
+   * Spark's output watermark of a join: the lowest of the sides' state watermarks (a buffered row down
+   * to there can still match, and so be emitted); the input watermark when no side has one.
+   */
+  protected override produceOutputWatermark(inputMs: number): number {
+    const limits = this.sides.map((s) => this.threshold(s, inputMs)).filter((t): t is number => t !== null);
+    return limits.length > 0 ? Math.min(...limits) : inputMs;
   }
 
   /**

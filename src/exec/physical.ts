@@ -15,8 +15,13 @@ export function emptyEventTimeStats(): EventTimeStats {
 /** Everything one batch's execution may read. Fixed by the offsets entry, so a re-run sees the same. */
 export interface ExecContext extends EvalContext {
   readonly batchId: number;
-  /** The batch's event-time watermark: late rows are those at or below it; state at or below it is evicted. */
+  /**
+   * The batch's global event-time watermark. Each stateful operator derives from it the watermark it
+   * evicts by, and from `previousWatermarkMs` the one it drops late rows by (docs/ARCHITECTURE.md §6, watermarks per operator).
+   */
   readonly watermarkMs: number;
+  /** The global watermark the previous batch ran with (0 for the first), logged in its offsets entry. */
+  readonly previousWatermarkMs: number;
   readonly streaming: boolean;
   readonly outputMode: OutputMode;
   /** Rows of each input leaf, by leaf index. */
@@ -63,6 +68,20 @@ export abstract class PhysicalOperator {
   /** The metrics of the last batch it ran (null before the first). */
   get metrics(): OperatorMetrics | null {
     return this.lastMetrics;
+  }
+
+  /**
+   * The event-time watermark this operator's output respects when the query's global watermark is
+   * `globalMs` (Spark 3.5's watermark propagation): no row it emits is older. Null: its output has no
+   * event time (no watermark below it). A stateless operator passes the lowest of its inputs' on.
+   */
+  outputWatermarkMs(globalMs: number): number | null {
+    let lowest: number | null = null;
+    for (const child of this.children) {
+      const w = child.outputWatermarkMs(globalMs);
+      if (w !== null && (lowest === null || w < lowest)) lowest = w;
+    }
+    return lowest;
   }
 
   execute(ctx: ExecContext): Row[] {

@@ -16,7 +16,7 @@ import { runtime } from './runtime.js';
 interface SessionState { readonly g: Value[]; s: GroupEntry[] }
 
 type SessionLoop = (rows: readonly Row[], ctx: ExecContext, st: SessionLoopStats, kp: typeof keyPart) => void;
-interface SessionLoopStats { dropped: number; dropLate: boolean; add(key: StateKey, groups: Value[], session: GroupEntry): void }
+interface SessionLoopStats { dropped: number; dropLate: boolean; lateMs: number; add(key: StateKey, groups: Value[], session: GroupEntry): void }
 
 /**
  * Aggregation over session windows: each event opens `[t, t + gap)` for its key, and sessions of
@@ -44,7 +44,7 @@ export class SessionWindowExec extends StatefulBase<SessionState> {
     const others = spec.groups.filter((_, i) => i !== sessionIndex);
     const inputs = aggregateInputs(spec);
     this.loop = compileRowLoop<SessionLoop>(['ctx', 'st', KEY_PART_PARAM], [...others, session.time, ...inputs.exprs], spec.input,
-      'const wm = ctx.watermarkMs;',
+      'const wm = st.lateMs;',
       (values) => {
         const groups = values.slice(0, others.length);
         const ts = values[others.length]!;
@@ -73,13 +73,14 @@ export class SessionWindowExec extends StatefulBase<SessionState> {
 
   protected run([rows]: readonly Row[][], ctx: ExecContext): Row[] {
     const dropLate = ctx.streaming && this.evictsByWatermark(ctx.outputMode);
-    const st: SessionLoopStats = { dropped: 0, dropLate, add: (key, groups, session) => this.add(key, groups, session) };
+    const { lateMs, evictMs } = this.operatorWatermarks(ctx);
+    const st: SessionLoopStats = { dropped: 0, dropLate, lateMs, add: (key, groups, session) => this.add(key, groups, session) };
     this.loop(rows!, ctx, st, keyPart);
     this.droppedByWatermark = st.dropped;
     if (!ctx.streaming || ctx.outputMode === 'complete') {
       return [...this.store.entries()].flatMap(([, state]) => state.s.map((s) => this.toRow(state.g, s)));
     }
-    return dropLate ? this.evictSessions(ctx.watermarkMs) : [];
+    return dropLate ? this.evictSessions(evictMs) : [];
   }
 
   private add(key: StateKey, groups: Value[], session: GroupEntry): void {

@@ -2,7 +2,14 @@ import { PrefixedStorage } from '../checkpoint/prefixed-storage.js';
 import { Schema } from '../common/schema.js';
 import { OutputMode } from '../common/output-mode.js';
 import { compareStateKeys, StateFollower, StateKey, StateStore, StateStoreMetrics, StateStoreOptions, StateValueCodec } from '../state/state-store.js';
-import { PhysicalOperator, StatefulOperator, StateOpening, StateOperatorProgress, StateSetup } from './physical.js';
+import { ExecContext, PhysicalOperator, StatefulOperator, StateOpening, StateOperatorProgress, StateSetup } from './physical.js';
+
+/**
+ * The two watermarks a stateful operator works with in one batch (Spark 3.5's propagation): rows at
+ * or below `lateMs` are dropped as late, state at or below `evictMs` is evicted (and, in append
+ * mode, emitted).
+ */
+export interface OperatorWatermarks { readonly lateMs: number; readonly evictMs: number }
 
 /** Rows an operator counts itself where its stores' key counts say less (a join buffers several rows per key). */
 export interface StateRowCounts { readonly total: number; readonly updated: number; readonly removed: number }
@@ -86,6 +93,45 @@ export abstract class StatefulBase<V> extends PhysicalOperator implements Statef
     return undefined;
   }
 
+  /**
+   * This batch's watermarks as this operator sees them. Spark 3.5 propagates the global watermark
+   * through the plan (each operator's input watermark is the lowest its inputs' output watermarks) and
+   * filters late rows by the previous batch's propagated value, evicting by the current one, so rows
+   * an upstream operator emits in the batch that evicts them are never late downstream.
+   *
+   * One departure, from weir's millisecond timestamps: Spark gives a window's event time as its end
+   * minus 1 µs, weir as its end minus 1 ms (`window_time`). A window emitted upstream can then carry an
+   * event time equal to the previous watermark where Spark's is 999 µs above it; so rows of an input fed
+   * by another stateful operator are dropped only when their time is below, not at, the late watermark.
+   * No other row such an input carries sits exactly there (an upstream operator emits only rows above its
+   * own watermark); rows straight from a source keep Spark's rule. `input` is the child the rows come from.
+   */
+  protected operatorWatermarks(ctx: ExecContext, input = 0): OperatorWatermarks {
+    const lateMs = this.inputWatermarkMs(ctx.previousWatermarkMs);
+    const child = this.children[input];
+    return { lateMs: child && emitsStatefulOutput(child) ? lateMs - 1 : lateMs, evictMs: this.inputWatermarkMs(ctx.watermarkMs) };
+  }
+
+  /** Spark's input watermark of a stateful operator: 0 while the global one is 0, never negative. */
+  private inputWatermarkMs(globalMs: number): number {
+    if (globalMs === 0) return 0;
+    return Math.max(0, super.outputWatermarkMs(globalMs) ?? 0);
+  }
+
+  override outputWatermarkMs(globalMs: number): number | null {
+    const input = super.outputWatermarkMs(globalMs);
+    return input === null ? null : this.produceOutputWatermark(input);
+  }
+
+  /**
+   * The watermark of the rows this operator emits, given its input watermark. Its own: every operator
+   * emits rows at or above its input watermark (an aggregation emits a window once the watermark passes
+   * its end); a join overrides it, since it keeps rows below the watermark that can still match.
+   */
+  protected produceOutputWatermark(inputMs: number): number | null {
+    return inputMs;
+  }
+
   async commit(): Promise<void> {
     await Promise.all(this.stores.map((s) => s.commit()));
     this.stores = this.stores.map((s) => s.next());
@@ -152,6 +198,11 @@ export abstract class StatefulBase<V> extends PhysicalOperator implements Statef
     for (const [key] of evicted) this.store.remove(key);
     return evicted.map(([, value]) => value);
   }
+}
+
+/** True when `op`'s rows come from a stateful operator (it is one, or one is below it). */
+function emitsStatefulOutput(op: PhysicalOperator): boolean {
+  return op instanceof StatefulBase || op.children.some(emitsStatefulOutput);
 }
 
 /** The identity codec: state values that are plain data already. */

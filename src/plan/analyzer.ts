@@ -1,5 +1,5 @@
 import { AnalysisError } from '../common/errors.js';
-import { DataType, Field, isNumeric, Schema, typeToString, WINDOW_TYPE } from '../common/schema.js';
+import { DataType, Field, isNumeric, isWindowType, Schema, typeToString, WINDOW_TYPE } from '../common/schema.js';
 import { BinaryOp, children, Expr, stripAlias, walk } from './expressions.js';
 import { checkPercentileParameters, DEFAULT_ACCURACY, hllPrecision } from './aggregate-parameters.js';
 import { joinSchema } from './join-analysis.js';
@@ -162,6 +162,8 @@ export function eventTimeDelayOf(expr: Expr, input: Schema): number | undefined 
   const e = stripAlias(expr);
   if (e.kind === 'column' && e.path.length === 1) return input.find((f) => f.name === e.path[0])?.eventTimeDelayMs;
   if (e.kind === 'window' || e.kind === 'sessionWindow') return eventTimeDelayOf(e.time, input);
+  // A window's event time keeps its watermark, so the next operator can window it again (Spark 3.5).
+  if (e.kind === 'call' && e.fn === 'window_time') return eventTimeDelayOf(e.args[0]!, input);
   return undefined;
 }
 
@@ -284,6 +286,8 @@ export function typeOf(expr: Expr, input: Schema): DataType {
     }
     case 'window': case 'sessionWindow': {
       const t = typeOf(expr.time, input);
+      // A window over a window column windows its event time (window_time), as Spark's does.
+      if (expr.kind === 'window' && isWindowType(t)) return WINDOW_TYPE;
       if (t !== 'timestamp') {
         throw new AnalysisError(`${expr.kind === 'window' ? 'window' : 'sessionWindow'}() needs a timestamp column, ` +
           `but ${nameOf(expr.time)} is ${typeToString(t)}. Cast it with .cast('timestamp').`, 'TYPE_MISMATCH');

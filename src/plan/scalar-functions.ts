@@ -1,4 +1,5 @@
-import { DataType, Value } from '../common/schema.js';
+import { AnalysisError } from '../common/errors.js';
+import { DataType, isWindowType, typeToString, Value } from '../common/schema.js';
 import { COLLECTION_FUNCTIONS } from './collection-functions.js';
 import { likeRegex } from './like-pattern.js';
 
@@ -38,6 +39,14 @@ const SPACE = "' '";
 function fn(sqlName: string, minArgs: number, maxArgs: number, resultType: ScalarFunction['resultType'],
   emit: ScalarFunction['emit'], handlesNull = false): ScalarFunction {
   return { sqlName, minArgs, maxArgs, resultType, emit, handlesNull };
+}
+
+function windowTimeType([t]: readonly DataType[]): DataType {
+  if (t === undefined || !isWindowType(t)) {
+    throw new AnalysisError(`window_time needs a window column (the 'window' or 'session_window' a windowed aggregation ` +
+      `outputs), got ${t === undefined ? 'nothing' : typeToString(t)}.`, 'TYPE_MISMATCH');
+  }
+  return 'timestamp';
 }
 
 const datePart = (name: string, method: string): ScalarFunction =>
@@ -90,6 +99,9 @@ export const SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
   hour: datePart('hour', 'getUTCHours'),
   minute: datePart('minute', 'getUTCMinutes'),
   second: datePart('second', 'getUTCSeconds'),
+  // A window's event time, for the next stateful operator: its end minus 1 ms, the last instant inside it
+  // at weir's millisecond resolution (Spark's window_time is the end minus 1 µs).
+  window_time: fn('window_time', 1, 1, windowTimeType, ([w]) => `(${w}.end - 1)`),
   split: fn('split', 2, 2, () => ({ kind: 'array', element: 'string' }), ([s, p], [t]) => `${text(s, t)}.split(rt.regex(${p}))`),
   hash: fn('hash', 1, 64, int, (args) => `rt.hashValues([${args.join(', ')}])`, true),
   ...COLLECTION_FUNCTIONS,

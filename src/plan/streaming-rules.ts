@@ -2,7 +2,7 @@ import { AnalysisError } from '../common/errors.js';
 import { fieldFor, schemaOf } from './analyzer.js';
 import { analyzeJoin, JoinType, valueBounds } from './join-analysis.js';
 import { Schema } from '../common/schema.js';
-import { isStreaming, LogicalPlan, postOrder } from './logical.js';
+import { isStreaming, LogicalPlan, planChildren, postOrder } from './logical.js';
 
 import { OutputMode } from '../common/output-mode.js';
 export type { OutputMode };
@@ -14,38 +14,78 @@ export type { OutputMode };
 export function checkStreamingPlan(plan: LogicalPlan, mode: OutputMode): void {
   const nodes = postOrder(plan);
   const aggregates = nodes.filter((n): n is Extract<LogicalPlan, { kind: 'aggregate' }> => n.kind === 'aggregate');
-  if (aggregates.length > 1) {
-    throw new AnalysisError('Multiple streaming aggregations are not supported: aggregate once per query, or write ' +
-      'the first aggregation to a sink and read it as a new stream.', 'UNSUPPORTED_OPERATION');
-  }
-  const aggregate = aggregates[0];
-  if (mode === 'complete' && !aggregate) {
+  if (mode === 'complete' && aggregates.length === 0) {
     throw new AnalysisError("Output mode 'complete' needs a streaming aggregation (complete re-emits the whole " +
       "result table every batch). Use 'append' for a query without groupBy().", 'UNSUPPORTED_OUTPUT_MODE');
   }
-  if (aggregate) {
+  for (const aggregate of aggregates) {
     const input = schemaOf(aggregate.child);
     const hasEventTime = aggregate.groups.some((g) => fieldFor(g, input).eventTimeDelayMs !== undefined);
     const isSession = aggregate.groups.some((g) => g.kind === 'sessionWindow');
     if (mode === 'append' && !hasEventTime) {
       throw new AnalysisError("Output mode 'append' on a streaming aggregation needs a watermark: add " +
         "withWatermark('<time column>', '<delay>') and group by that column or a window over it, so weir knows when " +
-        "a group is final. Or use outputMode 'update' or 'complete'.", 'UNSUPPORTED_OUTPUT_MODE');
+        'a group is final (after another aggregation: group by its window column, or a window over ' +
+        "window_time('window')). Or use outputMode 'update' or 'complete'.", 'UNSUPPORTED_OUTPUT_MODE');
     }
     if (mode === 'update' && isSession) {
       throw new AnalysisError("Session windows support output modes 'append' and 'complete', not 'update': a " +
         'session can merge with a later one, so an emitted update could not be corrected.', 'UNSUPPORTED_OUTPUT_MODE');
     }
   }
+  checkChainedOperators(nodes, mode);
   for (const node of nodes) if (node.kind === 'join') checkStreamingJoin(node, mode);
   for (const node of nodes) {
-    if (node.kind === 'sort' && !(mode === 'complete' && aggregate && postOrder(node.child).includes(aggregate))) {
+    if (node.kind === 'sort' && !(mode === 'complete' && postOrder(node.child).some((n) => n.kind === 'aggregate'))) {
       throw new AnalysisError("Sorting a stream is only supported after an aggregation in output mode 'complete'.",
         'UNSUPPORTED_OPERATION');
     }
     if (node.kind === 'limit' && mode !== 'complete') {
       throw new AnalysisError("limit() on a stream is only supported in output mode 'complete'.", 'UNSUPPORTED_OPERATION');
     }
+  }
+}
+
+/**
+ * Spark 3.5's rules for several stateful operators in one query. Each operator gets the watermark
+ * propagated from the one below it, which only holds in output mode 'append': an aggregation that
+ * emits updates (or its whole table) emits rows older than the watermark, which the next operator would
+ * drop as late. So no aggregation, stream-stream join or event-time deduplication may follow an
+ * aggregation in another mode; and an event-time column is declared once, where rows enter.
+ */
+function checkChainedOperators(nodes: readonly LogicalPlan[], mode: OutputMode): void {
+  for (const node of nodes) {
+    const below = planChildren(node).flatMap((c) => postOrder(c));
+    if (node.kind === 'watermark' && below.some((n) => n.kind === 'watermark')) {
+      throw new AnalysisError(`withWatermark('${node.column}') is applied to rows that already have an event-time ` +
+        'watermark (a withWatermark below it, possibly before a stateful operator). Redefining the watermark is not ' +
+        'supported (as in Spark 3.5): declare it once, on the input, and let weir carry it through the operators.',
+      'UNSUPPORTED_OPERATION');
+    }
+    if (mode === 'append' || !isChainedStateful(node)) continue;
+    const aggregate = below.find((n) => n.kind === 'aggregate' && isStreaming(n));
+    if (!aggregate) continue;
+    const what = node.kind === 'aggregate' ? 'Multiple streaming aggregations are'
+      : node.kind === 'join' ? 'A stream-stream join after a streaming aggregation is'
+        : 'An event-time dropDuplicates after a streaming aggregation is';
+    throw new AnalysisError(`${what} only supported in output mode 'append' (this query uses '${mode}'): in ` +
+      `'${mode}' mode the aggregation emits rows older than the watermark, which the next stateful operator would drop ` +
+      "as late (Spark's 'correctness issue due to global watermark'). Use outputMode('append') with a watermark on the " +
+      'aggregation, or write the first aggregation to a sink and read it as a new stream.', 'UNSUPPORTED_OPERATION');
+  }
+}
+
+/** The stateful operators Spark checks for a non-append aggregation below them (a dedup only when it evicts by event time). */
+function isChainedStateful(node: LogicalPlan): boolean {
+  switch (node.kind) {
+    case 'aggregate': return isStreaming(node);
+    case 'join': return isStreaming(node.left) && isStreaming(node.right);
+    case 'dedup': {
+      if (!isStreaming(node) || node.withinWatermark) return isStreaming(node);
+      const keys = node.keys && node.keys.length > 0 ? node.keys : null;
+      return schemaOf(node.child).some((f) => f.eventTimeDelayMs !== undefined && (keys === null || keys.includes(f.name)));
+    }
+    default: return false;
   }
 }
 

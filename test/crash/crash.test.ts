@@ -1,5 +1,5 @@
 /**
- * The engine's proof: a file source -> file sink pipeline (stateless, and a windowed aggregation) run
+ * The engine's proof: a file source -> file sink pipeline (stateless, a windowed aggregation, a join, two chained aggregations) run
  * in a child process that is killed at every step of the batch protocol and by SIGKILL at random
  * moments, then run to the end; the committed output must hold each input record's effect exactly once.
  * `npm run soak` does the same with hundreds of kills.

@@ -7,11 +7,11 @@ import { spawn } from 'node:child_process';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { col, count, sum, Weir, window } from '../../src/index.js';
-import type { DataFrame, Row, Schema } from '../../src/index.js';
+import { col, count, max, sum, Weir, window } from '../../src/index.js';
+import type { DataFrame, Field, Row, Schema } from '../../src/index.js';
 
-export type PipelineKind = 'stateless' | 'windowed' | 'join';
-export const PIPELINE_KINDS: readonly PipelineKind[] = ['stateless', 'windowed', 'join'];
+export type PipelineKind = 'stateless' | 'windowed' | 'join' | 'chained';
+export const PIPELINE_KINDS: readonly PipelineKind[] = ['stateless', 'windowed', 'join', 'chained'];
 
 /** The fault steps of the batch protocol (WEIR_FAULT=<step>@<batch>); the child SIGKILLs itself there. */
 export const FAULT_STEPS = ['afterOffsetWrite', 'midSink', 'afterSink', 'midCommit'] as const;
@@ -65,11 +65,14 @@ async function startPipeline(kind: PipelineKind, folders: PipelineFolders, provi
   const read = (filesPerTrigger: number): DataFrame => weir.readStream.format('json').schema(INPUT_SCHEMA)
     .option('maxFilesPerTrigger', filesPerTrigger).load(folders.input);
   const input = read(1);
+  const windowed = (): DataFrame => input.withWatermark('ts', '1 second')
+    .groupBy(window(col('ts'), `${WINDOW_MS / 1000} seconds`), col('key')).agg(count('*').as('n'), sum('amount').as('total'));
   const query = kind === 'stateless'
     ? input.filter(col('id').geq(0)).withColumn('doubled', col('amount').multiply(2)).drop('key')
-    : kind === 'windowed'
-      ? input.withWatermark('ts', '1 second').groupBy(window(col('ts'), `${WINDOW_MS / 1000} seconds`), col('key'))
-        .agg(count('*').as('n'), sum('amount').as('total'))
+    : kind === 'windowed' ? windowed()
+      // Two aggregations in one query: per window, the keys seen, their rows and the largest total of one key.
+      : kind === 'chained' ? windowed().groupBy(col('window'))
+        .agg(count('*').as('keys'), sum('n').as('n'), max('total').as('maxTotal'))
       // The same files read twice, the right side twice as fast: its rows wait in state for their partners.
       : input.select(col('id').as('lid'), col('ts').as('lts'), col('amount')).withWatermark('lts', '1 second')
         .join(read(2).select(col('id').as('rid'), col('ts').as('rts'), col('key')).withWatermark('rts', '1 second'),
@@ -112,6 +115,11 @@ export interface CheckResult {
   readonly wrong: string[];
 }
 
+const WINDOW_FIELD: Field = {
+  name: 'window', nullable: false, type: { kind: 'struct', fields: [
+    { name: 'start', type: 'timestamp', nullable: false }, { name: 'end', type: 'timestamp', nullable: false }] },
+};
+
 const OUTPUT_SCHEMAS: Readonly<Record<PipelineKind, Schema>> = {
   stateless: [
     { name: 'id', type: 'long', nullable: true }, { name: 'ts', type: 'timestamp', nullable: true },
@@ -123,10 +131,12 @@ const OUTPUT_SCHEMAS: Readonly<Record<PipelineKind, Schema>> = {
     { name: 'rts', type: 'timestamp', nullable: true }, { name: 'key', type: 'string', nullable: true },
   ],
   windowed: [
-    { name: 'window', nullable: false, type: { kind: 'struct', fields: [
-      { name: 'start', type: 'timestamp', nullable: false }, { name: 'end', type: 'timestamp', nullable: false }] } },
-    { name: 'key', type: 'string', nullable: true }, { name: 'n', type: 'long', nullable: false },
+    WINDOW_FIELD, { name: 'key', type: 'string', nullable: true }, { name: 'n', type: 'long', nullable: false },
     { name: 'total', type: 'long', nullable: true },
+  ],
+  chained: [
+    WINDOW_FIELD, { name: 'keys', type: 'long', nullable: false }, { name: 'n', type: 'long', nullable: true },
+    { name: 'maxTotal', type: 'long', nullable: true },
   ],
 };
 
@@ -142,7 +152,15 @@ export function expectedLines(kind: PipelineKind, records: readonly InputRecord[
     g.total += r.amount;
     groups.set(k, g);
   }
-  return [...groups].map(([k, g]) => `${k}|${g.n}|${g.total}`);
+  const perKey = [...groups].map(([k, g]) => `${k}|${g.n}|${g.total}`);
+  if (kind === 'windowed') return perKey;
+  const windows = new Map<string, { keys: number; n: number; maxTotal: number }>();
+  for (const [k, g] of groups) {
+    const start = k.slice(0, k.indexOf('|'));
+    const w = windows.get(start) ?? { keys: 0, n: 0, maxTotal: -Infinity };
+    windows.set(start, { keys: w.keys + 1, n: w.n + g.n, maxTotal: Math.max(w.maxTotal, g.total) });
+  }
+  return [...windows].map(([start, w]) => `${start}|${w.keys}|${w.n}|${w.maxTotal}`);
 }
 
 function outputLine(kind: PipelineKind, row: Row): string {
@@ -151,6 +169,7 @@ function outputLine(kind: PipelineKind, row: Row): string {
     const consistent = row['lid'] === row['rid'] && row['lts'] === row['rts'];
     return `${row['lid']}|${row['lts']}|${row['amount']}|${row['key']}${consistent ? '' : '|MISMATCHED'}`;
   }
+  if (kind === 'chained') return `${(row['window'] as Row)['start']}|${row['keys']}|${row['n']}|${row['maxTotal']}`;
   return `${(row['window'] as Row)['start']}|${row['key']}|${row['n']}|${row['total']}`;
 }
 

@@ -27,6 +27,8 @@ export type WorkerRequest =
 export interface BatchTask {
   readonly batchId: number;
   readonly watermarkMs: number;
+  /** The previous batch's watermark: late rows are judged by it (Spark 3.5). */
+  readonly previousWatermarkMs: number;
   readonly batchTimestampMs: number;
   readonly outputMode: OutputMode;
   /** This worker's slice of the batch's input, in input order. */

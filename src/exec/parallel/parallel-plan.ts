@@ -131,7 +131,7 @@ class ParallelRun implements ParallelPhysicalPlan {
     const parts = await Promise.all(Array.from({ length: n }, (_, w) => {
       const encoded = encodeRows(input.slice(w * per, (w + 1) * per), names);
       return pool.request(w, { type: 'batch', batch: {
-        batchId: ctx.batchId, watermarkMs: ctx.watermarkMs, batchTimestampMs: ctx.batchTimestampMs,
+        batchId: ctx.batchId, watermarkMs: ctx.watermarkMs, previousWatermarkMs: ctx.previousWatermarkMs, batchTimestampMs: ctx.batchTimestampMs,
         outputMode: ctx.outputMode as OutputMode, input: encoded,
       } }, transferList(encoded)) as Promise<BatchPart>;
     }));

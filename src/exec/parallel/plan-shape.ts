@@ -17,6 +17,8 @@ export interface ParallelShape {
   readonly mapSide: LogicalPlan;
   /** From the stateful operator up, reading the exchanged rows through a stream leaf; null for a stateless plan. */
   readonly reduceSide: LogicalPlan | null;
+  /** Nodes at the bottom of the reduce side that stand for the exchange (its leaf, and the watermark copied above it). */
+  readonly exchangeNodes: number;
   /** What the exchange hashes to pick a row's partition: the grouping expressions that are not a time window. */
   readonly exchangeKeys: readonly Expr[];
   /** The map side's output columns (what crosses the exchange). */
@@ -34,17 +36,23 @@ export function parallelShape(plan: LogicalPlan): ShapeResult {
   while (ABOVE_STATE.has(top.kind)) top = (top as { child: LogicalPlan }).child;
   if (top.kind !== 'aggregate') {
     const refused = mapSideRefusal(plan);
-    return refused ? { refused } : { shape: { mapSide: asData(plan), reduceSide: null, exchangeKeys: [], exchangeSchema: schemaOf(plan) } };
+    return refused ? { refused } : {
+      shape: { mapSide: asData(plan), reduceSide: null, exchangeNodes: 0, exchangeKeys: [], exchangeSchema: schemaOf(plan) },
+    };
   }
   if (top.groups.some((g) => stripAlias(g).kind === 'sessionWindow')) return { refused: 'a session window is not run on worker threads yet' };
   const refused = mapSideRefusal(top.child);
   if (refused) return { refused };
   const exchangeSchema = schemaOf(top.child);
-  const leaf: LogicalPlan = { kind: 'stream', input: { description: 'Exchange', schema: exchangeSchema, create: unreadable } };
+  const exchanged: LogicalPlan = { kind: 'stream', input: { description: 'Exchange', schema: exchangeSchema, create: unreadable } };
+  // The aggregation takes its late and eviction watermarks from the watermark below it, which is on the map side.
+  const watermark = findWatermark(top.child);
+  const leaf: LogicalPlan = watermark ? { ...watermark, child: exchanged } : exchanged;
   return {
     shape: {
       mapSide: asData(top.child),
       reduceSide: asData(replaceNode(plan, top, { ...top, child: leaf })),
+      exchangeNodes: watermark ? 2 : 1,
       exchangeKeys: top.groups.map(stripAlias).filter((g) => g.kind !== 'window'),
       exchangeSchema,
     },
@@ -72,6 +80,14 @@ function mapSideRefusal(plan: LogicalPlan): string | null {
   const refused = visit(plan);
   if (refused) return refused;
   return streams === 1 ? null : 'the plan reads several streams';
+}
+
+/** The plan's watermark node (a plan run on workers reads one stream, so it has at most one). */
+function findWatermark(plan: LogicalPlan): Extract<LogicalPlan, { kind: 'watermark' }> | null {
+  if (plan.kind === 'watermark') return plan;
+  if (plan.kind === 'stream' || plan.kind === 'relation') return null;
+  if (plan.kind === 'union' || plan.kind === 'join') return findWatermark(plan.left) ?? findWatermark(plan.right);
+  return findWatermark(plan.child);
 }
 
 function unreadable(): never {

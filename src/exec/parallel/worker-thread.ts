@@ -84,7 +84,8 @@ function allPeersSent(batchId: number): Promise<ExchangeMessage[]> {
 
 function contextOf(task: BatchTask, input: readonly Row[]): ExecContext {
   return {
-    batchId: task.batchId, watermarkMs: task.watermarkMs, batchTimestampMs: task.batchTimestampMs, streaming: true,
+    batchId: task.batchId, watermarkMs: task.watermarkMs, previousWatermarkMs: task.previousWatermarkMs,
+    batchTimestampMs: task.batchTimestampMs, streaming: true,
     outputMode: task.outputMode, inputs: [input], eventTimes: mapPlan.watermarks.map(() => emptyEventTimeStats()),
   };
 }
@@ -135,8 +136,8 @@ async function runBatch(task: BatchTask): Promise<{ part: BatchPart; transfer: A
   }
   const operators = figuresOf(mapPlan.root);
   for (const plan of reducePlans.values()) {
-    // The reduce side's leaf is the exchange, not an operator of the query's plan.
-    figuresOf(plan.root).slice(1).forEach((f, i) => {
+    // The reduce side's bottom nodes stand for the exchange, not for operators of the query's plan.
+    figuresOf(plan.root).slice(shape.exchangeNodes).forEach((f, i) => {
       const sum = operators[mapCount + i] ??= { rowsIn: 0, rowsOut: 0, timeMs: 0 };
       sum.rowsIn += f.rowsIn;
       sum.rowsOut += f.rowsOut;
