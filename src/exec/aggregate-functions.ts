@@ -1,4 +1,6 @@
-import { Value } from '../common/schema.js';
+import { Decimal, decimalArithmetic as decimalArithmeticOf } from '../common/decimal.js';
+import { arithmeticType, decimalParams, DecimalType, isDecimalType, LONG_DECIMAL, sumType, avgType } from '../common/decimal-type.js';
+import { DataType, Value } from '../common/schema.js';
 import { AggregateFunction } from '../plan/expressions.js';
 import { StateValueCodec } from '../state/state-store.js';
 import { DEFAULT_ACCURACY, DEFAULT_RSD, hllPrecision } from '../plan/aggregate-parameters.js';
@@ -39,7 +41,7 @@ const registersCodec: StateValueCodec<unknown> = {
 
 /** `a op b` for two non-null values of one type; strings by UTF-8 bytes as in Spark. */
 const ordered = (a: string, op: '<' | '>', b: string): string =>
-  `(typeof ${a} === 'string' ? rt.compareText(${a}, ${b}) ${op} 0 : ${a} ${op} ${b})`;
+  `(typeof ${a} === 'string' ? rt.compareText(${a}, ${b}) ${op} 0 : typeof ${a} === 'object' ? rt.compare(${a}, ${b}) ${op} 0 : ${a} ${op} ${b})`;
 
 /**
  * Count, mean and sum of squared differences from the mean, updated and merged as Spark's
@@ -103,8 +105,40 @@ function percentileApprox(percentage: number | readonly number[], accuracy: numb
   };
 }
 
-/** The implementation of `fn` with its literal parameters (checked by the analyzer already). */
-export function aggregateImpl(fn: AggregateFunction, params: readonly Value[] = []): AggregateImpl {
+/**
+ * sum of DECIMAL(p,s): exact, in DECIMAL(p+10,s). A running sum that outgrows that precision makes the
+ * result null for good (Spark's non-ANSI overflow), also if later values would bring it back. Slots:
+ * the sum (null before the first value), the overflow flag, and for avg the count.
+ */
+function decimalSum(input: DecimalType, withCount: boolean): AggregateImpl {
+  const { precision, scale } = decimalParams(sumType(input));
+  const add = (s: number, v: string, n: string): string => `if (${v} !== null && !e[${s + 1}]) { ` +
+    `const t = rt.decimalAdd(e[${s}], ${v}, ${precision}, ${scale}); if (t === null) e[${s + 1}] = true; else e[${s}] = t;` +
+    `${withCount ? ` e[${s + 2}] += ${n};` : ''} }`;
+  return {
+    slots: withCount ? 3 : 2, init: withCount ? ['null', 'false', '0'] : ['null', 'false'],
+    update: (s, v) => add(s, v, '1'),
+    merge: (s) => `if (o[${s + 1}]) e[${s + 1}] = true; else ${add(s, `o[${s}]`, `o[${s + 2}]`)}`,
+    result: withCount ? (e, s) => decimalAverage(input, e[s] as Decimal | null, e[s + 1] as boolean, e[s + 2] as number)
+      : (e, s) => (e[s + 1] === true ? null : e[s] as Value),
+  };
+}
+
+/**
+ * avg of DECIMAL(p,s) as Spark evaluates it: the sum divided by the count as decimals (the division
+ * typed by DecimalPrecision), then rounded half up to DECIMAL(p+4, s+4).
+ */
+function decimalAverage(input: DecimalType, sum: Decimal | null, overflowed: boolean, count: number): Decimal | null {
+  if (sum === null || overflowed || count === 0) return null;
+  const quotientType = decimalParams(arithmeticType('/', sumType(input), LONG_DECIMAL));
+  const quotient = decimalArithmeticOf('/', sum, Decimal.ofInteger(count), quotientType.precision, quotientType.scale);
+  const { precision, scale } = decimalParams(avgType(input));
+  return quotient === null ? null : quotient.toPrecision(precision, scale);
+}
+
+/** The implementation of `fn` with its literal parameters (checked by the analyzer already) over input of type `input`. */
+export function aggregateImpl(fn: AggregateFunction, params: readonly Value[] = [], input?: DataType): AggregateImpl {
+  if ((fn === 'sum' || fn === 'avg') && isDecimalType(input)) return decimalSum(input, fn === 'avg');
   if (fn === 'approxCountDistinct') return approxCountDistinct((params[0] as number | undefined) ?? DEFAULT_RSD);
   if (fn === 'percentileApprox') {
     return percentileApprox(params[0] as number | readonly number[], (params[1] as number | undefined) ?? DEFAULT_ACCURACY);

@@ -1,5 +1,5 @@
 import { Row, Schema, Value } from '../common/schema.js';
-import { fieldFor } from '../plan/analyzer.js';
+import { fieldFor, typeOf } from '../plan/analyzer.js';
 import { AggregateFunction, Expr, stripAlias } from '../plan/expressions.js';
 import { StateKey, StateValueCodec } from '../state/state-store.js';
 import { aggregateImpl, AggregateImpl, GroupEntry } from './aggregate-functions.js';
@@ -37,7 +37,7 @@ export interface SlotLayout {
 }
 
 export function slotLayout(spec: AggregateSpec, firstSlot: number): SlotLayout {
-  const impls = spec.aggs.map((a) => aggregateImpl(a.fn, a.params));
+  const impls = spec.aggs.map((a) => aggregateImpl(a.fn, a.params, a.input ? typeOf(a.input, spec.input) : undefined));
   const offsets: number[] = [];
   let next = firstSlot;
   for (const impl of impls) {

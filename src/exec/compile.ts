@@ -1,7 +1,8 @@
 import { fieldReadCode, literalKeyCode } from '../codec/fields.js';
 import { AnalysisError } from '../common/errors.js';
-import { Row, Schema, Value } from '../common/schema.js';
-import { resolveColumn, typeOf } from '../plan/analyzer.js';
+import { Row, Schema, typeToString, Value } from '../common/schema.js';
+import { decimalParams, isDecimalType } from '../common/decimal-type.js';
+import { decimalOperandType, resolveColumn, typeOf } from '../plan/analyzer.js';
 import { Expr, stripAlias } from '../plan/expressions.js';
 import { FlatRowFunction, RowFunction, RowPredicate } from '../plan/logical.js';
 import { SCALAR_FUNCTIONS } from '../plan/scalar-functions.js';
@@ -59,6 +60,8 @@ class CodeBuilder {
       case 'alias': case 'sortOrder':
         return this.valueOf(expr.child, schema, row, out);
       case 'binary': {
+        const decimal = this.decimalBinary(expr, schema, row, out);
+        if (decimal !== undefined) return decimal;
         const l = this.emit(expr.left, schema, row, out);
         const r = this.emit(expr.right, schema, row, out);
         switch (expr.op) {
@@ -80,7 +83,7 @@ class CodeBuilder {
         const v = this.emit(expr.child, schema, row, out);
         switch (expr.op) {
           case 'not': return `(${v} === null ? null : !${v})`;
-          case 'negate': return `(${v} === null ? null : -${v})`;
+          case 'negate': return `(${v} === null ? null : ${isDecimalType(typeOf(expr.child, schema)) ? `${v}.negate()` : `-${v}`})`;
           case 'isNull': return `(${v} === null)`;
           case 'isNotNull': return `(${v} !== null)`;
         }
@@ -101,6 +104,11 @@ class CodeBuilder {
       }
       case 'in': {
         const v = this.emit(expr.child, schema, row, out);
+        const childType = typeOf(expr.child, schema);
+        if (isDecimalType(childType)) {
+          const items = expr.list.map((e) => this.asDecimal(e, schema, row, out));
+          return `(${v} === null ? null : rt.decimalIn(${v}, [${items.join(', ')}]))`;
+        }
         if (expr.list.every((e) => e.kind === 'literal' && e.value !== null)) {
           const set = this.constant(new Set(expr.list.map((e) => (e.kind === 'literal' ? e.value : null))));
           return `(${v} === null ? null : ${set}.has(${v}))`;
@@ -132,6 +140,55 @@ class CodeBuilder {
         throw new AnalysisError(`${expr.kind} cannot be evaluated per row here.`, 'UNSUPPORTED_EXPRESSION');
     }
     return 'null';
+  }
+
+  /**
+   * Arithmetic and comparisons with a decimal operand, as Spark evaluates them: with a double, the
+   * decimal is converted to a double; otherwise an integer operand becomes a decimal and the decimal
+   * result (rounded to the analyzed type, null on overflow) or order is exact. Undefined: no decimal here.
+   */
+  private decimalBinary(expr: Extract<Expr, { kind: 'binary' }>, schema: Schema, row: string, out: string[]): string | undefined {
+    if (expr.op === 'and' || expr.op === 'or') return undefined;
+    const lt = typeOf(expr.left, schema);
+    const rt = typeOf(expr.right, schema);
+    if (!isDecimalType(lt) && !isDecimalType(rt)) return undefined;
+    const nulls = (l: string, r: string): string => `${l} === null || ${r} === null ? null`;
+    if (lt === 'double' || rt === 'double') {
+      const l = this.emit(expr.left, schema, row, out);
+      const r = this.emit(expr.right, schema, row, out);
+      const num = (v: string, t: typeof lt): string => (isDecimalType(t) ? `${v}.toNumber()` : v);
+      const op = expr.op === '=' ? '===' : expr.op === '!=' ? '!==' : expr.op;
+      const value = `${num(l, lt)} ${op} ${num(r, rt)}`;
+      return `(${nulls(l, r)} : ${expr.op === '/' || expr.op === '%' ? `${num(r, rt)} === 0 ? null : ${value}` : value})`;
+    }
+    const l = this.asDecimal(expr.left, schema, row, out);
+    const r = this.asDecimal(expr.right, schema, row, out);
+    switch (expr.op) {
+      case '+': case '-': case '*': case '/': case '%': {
+        const result = typeOf(expr, schema);
+        if (!isDecimalType(result)) return undefined;
+        const { precision, scale } = decimalParams(result);
+        return `(${nulls(l, r)} : rt.decimalArithmetic('${expr.op}', ${l}, ${r}, ${precision}, ${scale}))`;
+      }
+      default: {
+        const op = expr.op === '=' ? '===' : expr.op === '!=' ? '!==' : expr.op;
+        return `(${nulls(l, r)} : ${l}.compare(${r}) ${op} 0)`;
+      }
+    }
+  }
+
+  /** A local holding `e` as a decimal (an integer operand converted); null stays null. */
+  private asDecimal(e: Expr, schema: Schema, row: string, out: string[]): string {
+    const v = this.emit(e, schema, row, out);
+    const t = typeOf(e, schema);
+    if (isDecimalType(t)) return v;
+    if (decimalOperandType(e, t) === undefined) {
+      throw new AnalysisError(`Cannot compare or combine ${typeToString(t)} with a decimal; cast it first, e.g. .cast('decimal(10,2)').`,
+        'TYPE_MISMATCH');
+    }
+    const d = this.temp();
+    out.push(`const ${d} = ${v} === null ? null : rt.decimalOf(${v});`);
+    return d;
   }
 }
 

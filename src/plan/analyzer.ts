@@ -1,3 +1,7 @@
+import { Decimal } from '../common/decimal.js';
+import {
+  arithmeticType, avgType, DecimalType, INT_DECIMAL, integerLiteralType, isDecimalType, LONG_DECIMAL, sumType,
+} from '../common/decimal-type.js';
 import { AnalysisError } from '../common/errors.js';
 import { DataType, Field, isNumeric, Schema, typeToString, WINDOW_TYPE } from '../common/schema.js';
 import { BinaryOp, children, Expr, stripAlias, walk } from './expressions.js';
@@ -199,6 +203,7 @@ export function typeOf(expr: Expr, input: Schema): DataType {
       if (typeof v === 'number') return Number.isInteger(v) && Math.abs(v) <= 2147483647 ? 'integer' : Number.isSafeInteger(v) ? 'long' : 'double';
       if (typeof v === 'boolean') return 'boolean';
       if (v instanceof Uint8Array) return 'binary';
+      if (v instanceof Decimal) return `decimal(${v.precision},${v.scale})`;
       return 'string';
     }
     case 'alias': case 'sortOrder': return typeOf(expr.child, input);
@@ -212,6 +217,7 @@ export function typeOf(expr: Expr, input: Schema): DataType {
         }
         return 'boolean';
       }
+      if (isDecimalType(l) || isDecimalType(r)) return decimalArithmeticType(expr, l, r);
       if (l === 'timestamp' && (expr.op === '+' || expr.op === '-') && isNumeric(r)) return 'timestamp';
       if (!isNumeric(l) && l !== 'timestamp' || !isNumeric(r) && r !== 'timestamp') {
         throw new AnalysisError(`${nameOf(expr)} needs numbers, but its operands are ${typeToString(l)} and ` +
@@ -248,8 +254,8 @@ export function typeOf(expr: Expr, input: Schema): DataType {
       const t = expr.child ? typeOf(expr.child, input) : 'long';
       switch (expr.fn) {
         case 'count': case 'countDistinct': return 'long';
-        case 'avg': requireNumeric(expr, t); return 'double';
-        case 'sum': requireNumeric(expr, t); return t === 'double' ? 'double' : 'long';
+        case 'avg': requireNumeric(expr, t); return isDecimalType(t) ? avgType(t) : 'double';
+        case 'sum': requireNumeric(expr, t); return isDecimalType(t) ? sumType(t) : t === 'double' ? 'double' : 'long';
         case 'collectList': case 'collectSet': return { kind: 'array', element: t };
         case 'stddev': case 'stddevSamp': case 'stddevPop': case 'variance': case 'varSamp': case 'varPop':
           requireNumeric(expr, t); return 'double';
@@ -292,6 +298,32 @@ export function typeOf(expr: Expr, input: Schema): DataType {
     }
     case 'star': throw new AnalysisError(`'*' can only be used alone in select() or in count('*').`, 'MISPLACED_STAR');
   }
+}
+
+/**
+ * The type of arithmetic with a decimal operand, as Spark types it: with a double the decimal is
+ * converted and the result is a double; an int or long operand is widened to DECIMAL(10,0) or
+ * DECIMAL(20,0) (an integer literal to just its digits), and the result follows DecimalPrecision.
+ */
+function decimalArithmeticType(expr: Extract<Expr, { kind: 'binary' }>, l: DataType, r: DataType): DataType {
+  if (l === 'double' || r === 'double') return 'double';
+  const left = decimalOperandType(expr.left, l);
+  const right = decimalOperandType(expr.right, r);
+  if (left === undefined || right === undefined) {
+    throw new AnalysisError(`${nameOf(expr)} needs numbers, but its operands are ${typeToString(l)} and ` +
+      `${typeToString(r)}. Cast them first, e.g. .cast('decimal(10,2)').`, 'TYPE_MISMATCH');
+  }
+  return arithmeticType(expr.op as '+' | '-' | '*' | '/' | '%', left, right);
+}
+
+/** The decimal type an operand takes in decimal arithmetic; undefined when it is not a number. */
+export function decimalOperandType(e: Expr, t: DataType): DecimalType | undefined {
+  if (isDecimalType(t)) return t;
+  const inner = stripAlias(e);
+  if (inner.kind === 'literal' && typeof inner.value === 'number' && Number.isSafeInteger(inner.value)) {
+    return integerLiteralType(inner.value);
+  }
+  return t === 'integer' ? INT_DECIMAL : t === 'long' ? LONG_DECIMAL : undefined;
 }
 
 function requireBoolean(expr: Expr, t: DataType): void {

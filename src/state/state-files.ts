@@ -4,6 +4,7 @@
  * reads the newest snapshot at or below V and applies the deltas after it.
  */
 import { Packr } from 'msgpackr';
+import './decimal-extension.js';
 import { decodeFile, encodeFile } from '../checkpoint/file-format.js';
 import { StateStorePaths } from '../checkpoint/layout.js';
 import { CheckpointStorage } from '../checkpoint/storage.js';
