@@ -136,9 +136,27 @@ function decimalAverage(input: DecimalType, sum: Decimal | null, overflowed: boo
   return quotient === null ? null : quotient.toPrecision(precision, scale);
 }
 
+/**
+ * count(DISTINCT) and collect_set of decimals: a Set would compare the objects, so the distinct values
+ * are kept by their key text (1.0 and 1.00 are one value).
+ */
+function distinctDecimals(collect: boolean): AggregateImpl {
+  return {
+    slots: 1, init: ['new Map()'],
+    slotCodec: {
+      encode: (v) => [...(v as Map<string, Decimal>).values()],
+      decode: (d) => new Map((d as Decimal[]).map((x) => [x.keyText(), x])),
+    },
+    update: (s, v) => `if (${v} !== null) e[${s}].set(${v}.keyText(), ${v});`,
+    merge: (s) => `for (const [k, x] of o[${s}]) e[${s}].set(k, x);`,
+    result: collect ? (e, s) => [...(e[s] as Map<string, Decimal>).values()] : (e, s) => (e[s] as Map<string, Decimal>).size,
+  };
+}
+
 /** The implementation of `fn` with its literal parameters (checked by the analyzer already) over input of type `input`. */
 export function aggregateImpl(fn: AggregateFunction, params: readonly Value[] = [], input?: DataType): AggregateImpl {
   if ((fn === 'sum' || fn === 'avg') && isDecimalType(input)) return decimalSum(input, fn === 'avg');
+  if ((fn === 'countDistinct' || fn === 'collectSet') && isDecimalType(input)) return distinctDecimals(fn === 'collectSet');
   if (fn === 'approxCountDistinct') return approxCountDistinct((params[0] as number | undefined) ?? DEFAULT_RSD);
   if (fn === 'percentileApprox') {
     return percentileApprox(params[0] as number | readonly number[], (params[1] as number | undefined) ?? DEFAULT_ACCURACY);

@@ -5,7 +5,7 @@ import { decimalParams, isDecimalType } from '../common/decimal-type.js';
 import { decimalOperandType, resolveColumn, typeOf } from '../plan/analyzer.js';
 import { Expr, stripAlias } from '../plan/expressions.js';
 import { FlatRowFunction, RowFunction, RowPredicate } from '../plan/logical.js';
-import { SCALAR_FUNCTIONS } from '../plan/scalar-functions.js';
+import { argumentType, SCALAR_FUNCTIONS } from '../plan/scalar-functions.js';
 import { runtime } from './runtime.js';
 
 /**
@@ -97,8 +97,15 @@ class CodeBuilder {
       }
       case 'call': {
         const fn = SCALAR_FUNCTIONS[expr.fn]!;
-        const args = expr.args.map((a) => this.emit(a, schema, row, out));
-        const code = fn.emit(args, expr.args.map((a) => typeOf(a, schema)));
+        const args = expr.args.map((a) => {
+          const v = this.emit(a, schema, row, out);
+          const t = typeOf(a, schema);
+          if (argumentType(expr.fn, t) === t) return v;
+          const d = this.temp();
+          out.push(`const ${d} = ${v} === null ? null : ${v}.toNumber();`);
+          return d;
+        });
+        const code = fn.emit(args, expr.args.map((a) => argumentType(expr.fn, typeOf(a, schema))));
         if (fn.handlesNull || args.length === 0) return `(${code})`;
         return `(${args.map((a) => `${a} === null`).join(' || ')} ? null : ${code})`;
       }

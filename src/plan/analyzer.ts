@@ -8,7 +8,7 @@ import { BinaryOp, children, Expr, stripAlias, walk } from './expressions.js';
 import { checkPercentileParameters, DEFAULT_ACCURACY, hllPrecision } from './aggregate-parameters.js';
 import { joinSchema } from './join-analysis.js';
 import { LogicalPlan } from './logical.js';
-import { SCALAR_FUNCTIONS } from './scalar-functions.js';
+import { argumentType, SCALAR_FUNCTIONS } from './scalar-functions.js';
 
 const schemas = new WeakMap<LogicalPlan, Schema>();
 
@@ -240,7 +240,7 @@ export function typeOf(expr: Expr, input: Schema): DataType {
       }
       const literals = expr.args.map((a) => (a.kind === 'literal' ? a.value : undefined));
       fn.checkLiterals?.(literals);
-      return fn.resultType(expr.args.map((a) => typeOf(a, input)), literals);
+      return fn.resultType(expr.args.map((a) => argumentType(expr.fn, typeOf(a, input))), literals);
     }
     case 'in': for (const e of [expr.child, ...expr.list]) typeOf(e, input); return 'boolean';
     case 'case': {
@@ -275,7 +275,9 @@ export function typeOf(expr: Expr, input: Schema): DataType {
           if (!isNumeric(t) && t !== 'timestamp' && t !== 'date') {
             throw new AnalysisError(`${nameOf(expr)} needs a numeric, date or timestamp column, got ${typeToString(t)}.`, 'TYPE_MISMATCH');
           }
-          return Array.isArray(expr.params?.[0]) ? { kind: 'array', element: t } : t;
+          // Computed in doubles (exec/aggregate.ts), so a decimal column gives doubles here.
+          const element = isDecimalType(t) ? 'double' : t;
+          return Array.isArray(expr.params?.[0]) ? { kind: 'array', element } : element;
         }
         case 'maxBy': case 'minBy': {
           const by = expr.by ? typeOf(expr.by, input) : undefined;
