@@ -95,11 +95,18 @@ export class Decimal {
     const sign = negative ? '-' : '';
     if (this.scale === 0) return sign + digits;
     const adjusted = digits.length - 1 - this.scale;
-    if (adjusted >= -6) {
-      const point = digits.length - this.scale;
-      return point > 0 ? `${sign}${digits.slice(0, point)}.${digits.slice(point)}` : `${sign}0.${'0'.repeat(-point)}${digits}`;
-    }
+    if (adjusted >= -6) return this.toPlainString();
     return `${sign}${digits[0]}${digits.length > 1 ? `.${digits.slice(1)}` : ''}E${adjusted}`;
+  }
+
+  /** The digits without an exponent (`0.0000001`), as Spark's show() prints a decimal. */
+  toPlainString(): string {
+    const negative = this.unscaled < 0n;
+    const digits = (negative ? -this.unscaled : this.unscaled).toString();
+    const sign = negative ? '-' : '';
+    if (this.scale === 0) return sign + digits;
+    const point = digits.length - this.scale;
+    return point > 0 ? `${sign}${digits.slice(0, point)}.${digits.slice(point)}` : `${sign}0.${'0'.repeat(-point)}${digits}`;
   }
 
   /** JSON writes a decimal as its exact text (a JSON string inside nested values; sinks write top-level columns as numbers). */

@@ -125,10 +125,19 @@ class CodeBuilder {
           `[${items.join(', ')}].includes(null) ? null : false)`;
       }
       case 'case': {
-        let code = expr.otherwise ? this.emit(expr.otherwise, schema, row, out) : 'null';
+        // A DECIMAL result holds every branch at its own precision and scale (Spark casts each branch to it).
+        const result = typeOf(expr, schema);
+        const branch = (e: Expr): string => {
+          const v = this.emit(e, schema, row, out);
+          const t = typeOf(e, schema);
+          if (!isDecimalType(result) || t === result) return v;
+          const { precision, scale } = decimalParams(result);
+          return `rt.castToDecimal(${v}, ${JSON.stringify(t)}, ${precision}, ${scale})`;
+        };
+        let code = expr.otherwise ? branch(expr.otherwise) : 'null';
         for (const [cond, value] of [...expr.branches].reverse()) {
           const c = this.emit(cond, schema, row, out);
-          const v = this.emit(value, schema, row, out);
+          const v = branch(value);
           code = `(${c} === true ? ${v} : ${code})`;
         }
         return code;

@@ -1,6 +1,6 @@
 import { Decimal } from '../common/decimal.js';
 import {
-  arithmeticType, avgType, DecimalType, INT_DECIMAL, integerLiteralType, isDecimalType, LONG_DECIMAL, sumType,
+  arithmeticType, avgType, DecimalType, INT_DECIMAL, integerLiteralType, isDecimalType, LONG_DECIMAL, sumType, widerDecimal,
 } from '../common/decimal-type.js';
 import { AnalysisError } from '../common/errors.js';
 import { DataType, Field, isNumeric, Schema, typeToString, WINDOW_TYPE } from '../common/schema.js';
@@ -248,6 +248,7 @@ export function typeOf(expr: Expr, input: Schema): DataType {
       const types = [...expr.branches.map(([, v]) => v), ...(expr.otherwise ? [expr.otherwise] : [])]
         .filter((v) => !(v.kind === 'literal' && v.value === null)).map((v) => typeOf(v, input));
       if (types.includes('double')) return 'double';
+      if (types.some(isDecimalType)) return widestDecimal(types) ?? types[0]!;
       return types[0] ?? 'string';
     }
     case 'aggregate': {
@@ -316,6 +317,20 @@ function decimalArithmeticType(expr: Extract<Expr, { kind: 'binary' }>, l: DataT
       `${typeToString(r)}. Cast them first, e.g. .cast('decimal(10,2)').`, 'TYPE_MISMATCH');
   }
   return arithmeticType(expr.op as '+' | '-' | '*' | '/' | '%', left, right);
+}
+
+/**
+ * The decimal type holding every value of `types` (decimals, ints as DECIMAL(10,0), longs as DECIMAL(20,0)),
+ * as Spark widens the branches of CASE; undefined when one is not a number.
+ */
+function widestDecimal(types: readonly DataType[]): DecimalType | undefined {
+  let wide: DecimalType | undefined;
+  for (const t of types) {
+    const d = isDecimalType(t) ? t : t === 'integer' ? INT_DECIMAL : t === 'long' ? LONG_DECIMAL : undefined;
+    if (d === undefined) return undefined;
+    wide = wide === undefined ? d : widerDecimal(wide, d);
+  }
+  return wide;
 }
 
 /** The decimal type an operand takes in decimal arithmetic; undefined when it is not a number. */

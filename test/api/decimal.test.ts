@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import {
-  avg, col, collect_set, count, countDistinct, DataFrame, Decimal, expr, lit, max, min, Row, sum, Weir,
+  avg, col, collect_set, count, countDistinct, DataFrame, Decimal, expr, lit, max, min, Row, sum, Weir, when,
 } from '../../src/index.js';
 import { decimalArithmetic } from '../../src/common/decimal.js';
 import { toSchema } from '../../src/common/schema.js';
@@ -116,6 +116,13 @@ describe('DECIMAL values: casts, arithmetic and its result types, as Spark compu
     assert.equal((await df.filter(col('v').equalTo(10)).collect()).length, 1);
     assert.equal((await df.filter(col('v').isin(lit(d('9.5')), lit(d('100')))).collect()).length, 3);
   });
+});
+
+test('CASE widens its branches to one decimal type holding them all, as Spark does', async () => {
+  const df = unit().select(when(col('a').equalTo(1), lit(d('1.5'))).when(col('a').equalTo(2), lit(d('-100.25')))
+    .otherwise(col('a')).as('v'));
+  assert.equal(df.schema[0]!.type, 'decimal(12,2)');
+  assert.deepEqual(texts(await df.collect()), [{ v: '1.50' }]);
 });
 
 describe('DECIMAL aggregates', () => {
