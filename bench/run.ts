@@ -3,7 +3,7 @@
  *
  *   npm run bench                       default size (under 10 minutes on 2 cores)
  *   npm run bench -- --quick            small size (under a minute)
- *   npm run bench -- --only W2,W6       some workloads (ids: W1…W8, DUCKDB, SMALLFILES, BACKLOG, IDLE, NEXMARK, HTTP, KAFKA)
+ *   npm run bench -- --only W2,W6       some workloads (ids: W1…W8, DEC, DUCKDB, SMALLFILES, BACKLOG, IDLE, NEXMARK, HTTP, KAFKA)
  *
  * Prints a table of medians and ratios. A full default run writes bench/results/latest.json and
  * latest.md (the README includes the latter); a full quick run writes quick.json / quick.md (not
@@ -17,6 +17,7 @@ import { clearGenerators } from './lib/gen-source.js';
 import { flushDisk } from './lib/measure.js';
 import { consoleTable, markdownTable, notesText, ResultRow } from './lib/report.js';
 import { sizesFor, Suite, Workload } from './lib/suite.js';
+import { decimalWorkloads } from './workloads/decimal.js';
 import { fileWorkloads } from './workloads/files.js';
 import { growthWorkloads } from './workloads/growth.js';
 import { httpWorkloads } from './workloads/http.js';
@@ -28,7 +29,7 @@ import { smallFileWorkloads } from './workloads/small-files.js';
 import { stateWorkloads } from './workloads/state.js';
 
 const WORKLOADS: readonly Workload[] = [
-  memoryWorkloads, fileWorkloads, smallFileWorkloads, latencyWorkloads, stateWorkloads, growthWorkloads, nexmarkWorkloads,
+  memoryWorkloads, decimalWorkloads, fileWorkloads, smallFileWorkloads, latencyWorkloads, stateWorkloads, growthWorkloads, nexmarkWorkloads,
   httpWorkloads, kafkaWorkloads,
 ];
 const KNOWN_IDS = WORKLOADS.flatMap((w) => w.ids);

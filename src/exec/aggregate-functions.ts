@@ -1,4 +1,4 @@
-import { Decimal, decimalArithmetic as decimalArithmeticOf } from '../common/decimal.js';
+import { Decimal, decimalArithmetic as decimalArithmeticOf, pow10 } from '../common/decimal.js';
 import { arithmeticType, decimalParams, DecimalType, isDecimalType, LONG_DECIMAL, sumType, avgType } from '../common/decimal-type.js';
 import { DataType, Value } from '../common/schema.js';
 import { AggregateFunction } from '../plan/expressions.js';
@@ -108,19 +108,26 @@ function percentileApprox(percentage: number | readonly number[], accuracy: numb
 /**
  * sum of DECIMAL(p,s): exact, in DECIMAL(p+10,s). A running sum that outgrows that precision makes the
  * result null for good (Spark's non-ANSI overflow), also if later values would bring it back. Slots:
- * the sum (null before the first value), the overflow flag, and for avg the count.
+ * the sum's unscaled bigint (null before the first value; a bigint rather than a Decimal saves an object
+ * per row, and the checkpoint holds it as a Decimal), the overflow flag, and for avg the count.
  */
 function decimalSum(input: DecimalType, withCount: boolean): AggregateImpl {
   const { precision, scale } = decimalParams(sumType(input));
-  const add = (s: number, v: string, n: string): string => `if (${v} !== null && !e[${s + 1}]) { ` +
-    `const t = rt.decimalAdd(e[${s}], ${v}, ${precision}, ${scale}); if (t === null) e[${s + 1}] = true; else e[${s}] = t;` +
-    `${withCount ? ` e[${s + 2}] += ${n};` : ''} }`;
+  const limit = `${pow10(precision)}n`;
+  const add = (s: number, addend: string, n: string): string => `{ const t = (e[${s}] ?? 0n) + ${addend}; ` +
+    `if (t >= ${limit} || t <= -${limit}) e[${s + 1}] = true; else e[${s}] = t;${withCount ? ` e[${s + 2}] += ${n};` : ''} }`;
+  const sumOf = (e: GroupEntry, s: number): Decimal | null =>
+    (e[s + 1] === true || e[s] === null ? null : new Decimal(e[s] as bigint, scale));
   return {
     slots: withCount ? 3 : 2, init: withCount ? ['null', 'false', '0'] : ['null', 'false'],
-    update: (s, v) => add(s, v, '1'),
-    merge: (s) => `if (o[${s + 1}]) e[${s + 1}] = true; else ${add(s, `o[${s}]`, `o[${s + 2}]`)}`,
-    result: withCount ? (e, s) => decimalAverage(input, e[s] as Decimal | null, e[s + 1] as boolean, e[s + 2] as number)
-      : (e, s) => (e[s + 1] === true ? null : e[s] as Value),
+    slotCodec: {
+      encode: (v) => (v === null ? null : new Decimal(v as bigint, scale)),
+      decode: (d) => (d === null ? null : (d as Decimal).unscaled),
+    },
+    update: (s, v) => `if (${v} !== null && !e[${s + 1}]) ` +
+      add(s, `(${v}.scale === ${scale} ? ${v}.unscaled : rt.unscaledAt(${v}, ${scale}))`, '1'),
+    merge: (s) => `if (o[${s + 1}]) e[${s + 1}] = true; else if (o[${s}] !== null && !e[${s + 1}]) ${add(s, `o[${s}]`, `o[${s + 2}]`)}`,
+    result: withCount ? (e, s) => decimalAverage(input, sumOf(e, s), e[s + 2] as number) : sumOf,
   };
 }
 
@@ -128,8 +135,8 @@ function decimalSum(input: DecimalType, withCount: boolean): AggregateImpl {
  * avg of DECIMAL(p,s) as Spark evaluates it: the sum divided by the count as decimals (the division
  * typed by DecimalPrecision), then rounded half up to DECIMAL(p+4, s+4).
  */
-function decimalAverage(input: DecimalType, sum: Decimal | null, overflowed: boolean, count: number): Decimal | null {
-  if (sum === null || overflowed || count === 0) return null;
+function decimalAverage(input: DecimalType, sum: Decimal | null, count: number): Decimal | null {
+  if (sum === null || count === 0) return null;
   const quotientType = decimalParams(arithmeticType('/', sumType(input), LONG_DECIMAL));
   const quotient = decimalArithmeticOf('/', sum, Decimal.ofInteger(count), quotientType.precision, quotientType.scale);
   const { precision, scale } = decimalParams(avgType(input));

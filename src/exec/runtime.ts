@@ -2,7 +2,7 @@ import { dayOf, INT_MAX, INT_MIN, isIntegerValue, isLongValue, isTimestampValue 
 import { parseJavaDouble, parseSparkIntegral } from '../codec/spark-numbers.js';
 import { formatTimestamp, sparkDoubleText, sparkTimestampText } from '../codec/spark-text.js';
 import { parseTimestamp } from '../codec/timestamp.js';
-import { Decimal, decimalArithmetic, fits, rescale } from '../common/decimal.js';
+import { Decimal, decimalArithmetic, rescale } from '../common/decimal.js';
 import { decimalParams, isDecimalType } from '../common/decimal-type.js';
 import { AtomicType, DataType, Value } from '../common/schema.js';
 import { codePointLength, codePointSlice, compareUtf8 } from '../common/spark-strings.js';
@@ -128,10 +128,9 @@ export const runtime = {
     return h | 0;
   },
   decimalArithmetic,
-  /** A running decimal sum of scale `scale` plus `v`; null when it outgrows `precision` digits. */
-  decimalAdd(sum: Decimal | null, v: Decimal, precision: number, scale: number): Decimal | null {
-    const unscaled = (sum === null ? 0n : sum.unscaled) + (v.scale === scale ? v.unscaled : rescale(v.unscaled, scale - v.scale));
-    return fits(unscaled, precision) ? new Decimal(unscaled, scale) : null;
+  /** The unscaled value of `v` at `scale` (rounded half up when the scale is smaller). */
+  unscaledAt(v: Decimal, scale: number): bigint {
+    return rescale(v.unscaled, scale - v.scale);
   },
   /** A whole number (an int or long operand meeting a decimal) as a decimal. */
   decimalOf(n: number): Decimal {
