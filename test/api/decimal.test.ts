@@ -4,6 +4,8 @@
  * grouping and ordering, SQL decimal literals, and a decimal sum across a restart.
  */
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import {
   avg, col, collect_set, count, countDistinct, DataFrame, Decimal, expr, lit, max, min, Row, sum, Weir, when,
@@ -204,6 +206,21 @@ describe('DECIMAL in SQL', () => {
       ['decimal(2,1)', 'double', 'double', 'boolean', 'decimal(2,2)', 'decimal(5,1)', 'decimal(10,0)', 'decimal(4,1)', 'double']);
     assert.deepEqual(texts(await df.collect()), [
       { dec: '1.5', e: 1.5, dd: 1.5, exact: true, neg: '-0.25', c: '1.3', ad: '1', times: '3.0', mixed: 3.75 },
+    ]);
+  });
+
+  test('CREATE TABLE declares DECIMAL columns; a JSON file\'s long numbers stay exact through a streaming SQL query', async () => {
+    const folder = await tempDir();
+    await writeFile(join(folder, 'a.json'), '{"id": 1, "amount": 12345678901.25}\n{"id": 2, "amount": "0.005"}\n');
+    const weir = new Weir();
+    const df = weir.sql(`CREATE TABLE orders (id INT, amount DECIMAL(13,2)) WITH ('format' = 'json', 'path' = '${folder}');
+      SELECT id, amount, amount * 2 AS twice FROM orders`);
+    assert.deepEqual(df.schema.map((f) => f.type), ['integer', 'decimal(13,2)', 'decimal(15,2)']);
+    const batches: [number, Row[]][] = [];
+    const q = await startCollecting(df, batches, { trigger: { availableNow: true } });
+    await q.awaitTermination();
+    assert.deepEqual(texts(batches.flatMap(([, rows]) => rows)), [
+      { id: 1, amount: '12345678901.25', twice: '24691357802.50' }, { id: 2, amount: '0.01', twice: '0.02' },
     ]);
   });
 

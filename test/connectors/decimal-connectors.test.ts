@@ -91,6 +91,10 @@ test('NATS and Kafka JSON values: decimals as exact JSON numbers (to_json too), 
   const [json] = await new Weir().createDataFrame([{ a: '12345678901234567890.5' }], 'a STRING')
     .select(expr("to_json(named_struct('v', CAST(a AS DECIMAL(22,1))))").as('j')).collect();
   assert.equal(json!['j'], '{"v":12345678901234567890.5}');
+  // A Kafka value is read with from_json: the number's digits come from the text, not from a double.
+  const [parsed] = await new Weir().createDataFrame([{ value: '{"v": 12345678901234567890.5}' }], 'value STRING')
+    .select(expr("from_json(value, 'v DECIMAL(22,1)')").as('o')).collect();
+  assert.deepEqual(texts(parsed), { o: { v: '12345678901234567890.5' } });
 });
 
 test('HTTP source: decimals posted as numbers or strings are exact, also when read back from the WAL after a restart', async () => {
