@@ -1,6 +1,6 @@
 import { Decimal } from '../common/decimal.js';
 import {
-  arithmeticType, avgType, DecimalType, INT_DECIMAL, integerLiteralType, isDecimalType, LONG_DECIMAL, sumType, widerDecimal,
+  arithmeticType, avgType, DecimalType, decimalType, INT_DECIMAL, integerLiteralType, isDecimalType, LONG_DECIMAL, sumType, widerDecimal,
 } from '../common/decimal-type.js';
 import { AnalysisError } from '../common/errors.js';
 import { DataType, Field, isNumeric, Schema, typeToString, WINDOW_TYPE } from '../common/schema.js';
@@ -203,7 +203,7 @@ export function typeOf(expr: Expr, input: Schema): DataType {
       if (typeof v === 'number') return Number.isInteger(v) && Math.abs(v) <= 2147483647 ? 'integer' : Number.isSafeInteger(v) ? 'long' : 'double';
       if (typeof v === 'boolean') return 'boolean';
       if (v instanceof Uint8Array) return 'binary';
-      if (v instanceof Decimal) return `decimal(${v.precision},${v.scale})`;
+      if (v instanceof Decimal) return decimalType(v.precision, v.scale, `the literal ${v.toString()} (round it to at most 38 digits)`);
       return 'string';
     }
     case 'alias': case 'sortOrder': return typeOf(expr.child, input);

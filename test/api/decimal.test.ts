@@ -42,6 +42,7 @@ describe('DECIMAL types in schemas', () => {
     await refused(() => toSchema('a DECIMAL(5,6)'), 'INVALID_DECIMAL_TYPE', /scale .* must be 0 to the precision 5/);
     await refused(() => toSchema({ a: 'decimal(5,6)' }), 'INVALID_DECIMAL_TYPE', /column 'a'/);
     await refused(() => unit().select(col('a').cast('decimal(40,0)')), 'INVALID_DECIMAL_TYPE', /1 to 38/);
+    await refused(() => unit().select(lit(d('1e-40'))), 'INVALID_DECIMAL_TYPE', /the literal 1E-40/);
   });
 });
 
