@@ -15,6 +15,7 @@ import { jsonEncoder } from '../../src/connectors/nats/sink.js';
 import { PostgresSink } from '../../src/connectors/postgres/sink.js';
 import { removeTempDirs, tempDir } from '../api/helpers.js';
 import { open, post, tempFolder } from './http-helpers.js';
+import { produce, readTopic, text, uniqueTopic } from './kafka-cluster.js';
 import { service } from './services.js';
 
 after(removeTempDirs);
@@ -117,6 +118,29 @@ test('HTTP source: decimals posted as numbers or strings are exact, also when re
   } finally {
     await source.stop();
   }
+});
+
+const kafka = service('WEIR_TEST_KAFKA_BROKERS');
+
+test('Kafka: a decimal goes out in to_json as an exact number and comes back through from_json the same', { skip: kafka.skip }, async () => {
+  const brokers = kafka.url();
+  const topic = uniqueTopic('decimal');
+  await produce(brokers, topic, [{ value: 'seed' }]); // creates the topic
+  const weir = new Weir();
+  const input = weir.memoryStream('id INT, amount DECIMAL(22,2)');
+  const q = await input.toDF().selectExpr("to_json(named_struct('id', id, 'amount', amount)) AS value").writeStream
+    .format('kafka').option('kafka.bootstrap.servers', brokers).option('topic', topic)
+    .option('checkpointLocation', await tempDir()).start();
+  input.addData([{ id: 1, amount: d('12345678901234567890.12') }, { id: 2, amount: d('-0.05') }]);
+  await q.processAllAvailable();
+  await q.stop();
+  const values = (await readTopic(brokers, topic)).map((r) => text(r['value'])).filter((v) => v !== 'seed').sort();
+  assert.deepEqual(values, ['{"id":1,"amount":12345678901234567890.12}', '{"id":2,"amount":-0.05}']);
+  const back = await new Weir().read.format('kafka').option('kafka.bootstrap.servers', brokers).option('subscribe', topic).load()
+    .selectExpr("from_json(CAST(value AS STRING), 'id INT, amount DECIMAL(22,2)') AS o").selectExpr('o.id AS id', 'o.amount AS amount')
+    .filter(expr('id IS NOT NULL')).collect();
+  assert.deepEqual(texts(back.sort((a, b) => (a['id'] as number) - (b['id'] as number))),
+    [{ id: 1, amount: '12345678901234567890.12' }, { id: 2, amount: '-0.05' }]);
 });
 
 const postgres = service('WEIR_TEST_PG_URL');
