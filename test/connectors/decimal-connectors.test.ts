@@ -7,11 +7,14 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { ConnectorError, Decimal, expr, Row, StreamingQueryException, Weir } from '../../src/index.js';
+import { ConnectorError, Decimal, expr, Row, StreamingQueryException, sum, Weir } from '../../src/index.js';
 import { JsonRowReader } from '../../src/codec/json-rows.js';
 import { Options } from '../../src/common/options.js';
 import { toSchema } from '../../src/common/schema.js';
+import { MemoryStorage } from '../../src/checkpoint/memory-storage.js';
+import { connectJetStream } from '../../src/connectors/nats/client.js';
 import { jsonEncoder } from '../../src/connectors/nats/sink.js';
+import { NatsSource } from '../../src/connectors/nats/source.js';
 import { PostgresSink } from '../../src/connectors/postgres/sink.js';
 import { removeTempDirs, tempDir } from '../api/helpers.js';
 import { open, post, tempFolder } from './http-helpers.js';
@@ -141,6 +144,43 @@ test('Kafka: a decimal goes out in to_json as an exact number and comes back thr
     .filter(expr('id IS NOT NULL')).collect();
   assert.deepEqual(texts(back.sort((a, b) => (a['id'] as number) - (b['id'] as number))),
     [{ id: 1, amount: '12345678901234567890.12' }, { id: 2, amount: '-0.05' }]);
+});
+
+const nats = service('WEIR_TEST_NATS_URL');
+
+test('NATS: decimals in, an exact keyed sum out, read back with the same digits', { skip: nats.skip }, async () => {
+  const url = nats.url();
+  const admin = await connectJetStream([url], 'test');
+  const prefix = `weir.dec.${process.pid}`;
+  const [input, output] = [`WEIR_DEC_IN_${process.pid}`, `WEIR_DEC_OUT_${process.pid}`];
+  try {
+    await admin.jsm.streams.add({ name: input, subjects: [`${prefix}.in`] });
+    await admin.jsm.streams.add({ name: output, subjects: [`${prefix}.out`] });
+    // More digits than a double holds, as JSON numbers: 0.1 three times is exactly 0.3.
+    for (const body of ['{"k": "a", "v": 12345678901234567.01}', '{"k": "a", "v": 0.1}', '{"k": "b", "v": 0.1}',
+      '{"k": "b", "v": "0.1"}', '{"k": "b", "v": 0.1}']) await admin.js.publish(`${prefix}.in`, body);
+    const query = await new Weir().readStream.format('nats').schema('k STRING, v DECIMAL(20,2)').option('url', url)
+      .option('stream', input).load().groupBy('k').agg(sum('v').as('total'))
+      .writeStream.format('nats').option('url', url).option('subject', `${prefix}.out`).outputMode('update')
+      .option('checkpointLocation', await tempDir()).start();
+    await query.processAllAvailable();
+    await query.stop();
+    const info = await admin.jsm.streams.info(output);
+    const out = new NatsSource({ format: 'nats', path: null, schema: toSchema('k STRING, total DECIMAL(30,2)'),
+      options: new Options({ url, stream: output }, 'nats source') });
+    await out.open({ storage: new MemoryStorage(), queryId: 'q', notifyDataAvailable: () => {} });
+    try {
+      // Update mode: the last row of each key holds its total.
+      const rows = texts(await out.getBatch(null, { [output]: info.state.last_seq })) as Row[];
+      const last = Object.fromEntries(rows.map((r) => [r['k'], r['total']]));
+      assert.deepEqual(last, { a: '12345678901234567.11', b: '0.30' });
+    } finally {
+      await out.stop();
+    }
+  } finally {
+    for (const s of [input, output]) await admin.jsm.streams.delete(s).catch(() => false);
+    await admin.nc.close();
+  }
 });
 
 const postgres = service('WEIR_TEST_PG_URL');
