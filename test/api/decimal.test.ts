@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import {
-  avg, col, collect_set, count, countDistinct, DataFrame, Decimal, expr, lit, max, min, Row, sum, Weir, when,
+  avg, col, collect_set, count, countDistinct, DataFrame, Decimal, expr, lit, max, min, Row, sessionWindow, sum, Weir, when,
 } from '../../src/index.js';
 import { decimalArithmetic } from '../../src/common/decimal.js';
 import { toSchema } from '../../src/common/schema.js';
@@ -169,6 +169,20 @@ describe('DECIMAL aggregates', () => {
     const [distinct] = await df.groupBy().agg(countDistinct('v').as('n'), collect_set('v').as('set')).collect();
     assert.equal(distinct!['n'], 2);
     assert.deepEqual((distinct!['set'] as Decimal[]).map(String).sort(), ['1.00', '2.50']);
+  });
+
+  test('session windows merge decimal sums exactly', async () => {
+    const weir = new Weir();
+    const input = weir.memoryStream('ts TIMESTAMP, k STRING, v DECIMAL(30,2)');
+    const batches: [number, Row[]][] = [];
+    const q = await startCollecting(input.toDF().withWatermark('ts', '1 second').groupBy(sessionWindow('ts', '5 seconds'), col('k'))
+      .agg(sum('v').as('s')), batches);
+    input.addData([{ ts: 1000, k: 'a', v: d('12345678901234567890.10') }, { ts: 4000, k: 'a', v: d('0.05') }]);
+    await q.processAllAvailable();
+    input.addData([{ ts: 60_000, k: 'a', v: d('1') }]);
+    await q.processAllAvailable();
+    await q.stop();
+    assert.deepEqual(texts(batches.flatMap(([, rows]) => rows)).map((r) => [r['k'], r['s']]), [['a', '12345678901234567890.15']]);
   });
 
   test('a decimal sum, avg and group key survive a restart exactly', async () => {
