@@ -71,7 +71,7 @@ function computeSchema(plan: LogicalPlan): Schema {
         const r = right[i]!;
         const delay = f.eventTimeDelayMs !== undefined && r.eventTimeDelayMs !== undefined
           ? Math.max(f.eventTimeDelayMs, r.eventTimeDelayMs) : undefined;
-        return withEventTime({ ...f, nullable: f.nullable || r.nullable }, delay);
+        return withEventTime({ ...f, type: unionType(f.type, r.type), nullable: f.nullable || r.nullable }, delay);
       });
     }
     case 'join': {
@@ -317,6 +317,15 @@ function decimalArithmeticType(expr: Extract<Expr, { kind: 'binary' }>, l: DataT
       `${typeToString(r)}. Cast them first, e.g. .cast('decimal(10,2)').`, 'TYPE_MISMATCH');
   }
   return arithmeticType(expr.op as '+' | '-' | '*' | '/' | '%', left, right);
+}
+
+/**
+ * The type of a union column whose sides have types `a` and `b`: with a decimal, Spark's widening (a
+ * double side makes it double, else the decimal type holding both; the planner casts each side to it).
+ */
+function unionType(a: DataType, b: DataType): DataType {
+  if (a === b || (!isDecimalType(a) && !isDecimalType(b))) return a;
+  return a === 'double' || b === 'double' ? 'double' : widestDecimal([a, b]) ?? a;
 }
 
 /**

@@ -128,6 +128,17 @@ test('CASE widens its branches to one decimal type holding them all, as Spark do
   assert.deepEqual(texts(await df.collect()), [{ v: '1.50' }]);
 });
 
+test('union widens decimal columns as Spark does and casts each side to the wider type', async () => {
+  const weir = new Weir();
+  const a = weir.createDataFrame([{ v: '1.25', i: 7, x: 0.5 }], 'v STRING, i INT, x DOUBLE')
+    .select(col('v').cast('decimal(10,2)').as('v'), col('i').cast('decimal(3,1)').as('i'), col('v').cast('decimal(4,2)').as('x'));
+  const b = weir.createDataFrame([{ v: '123456.789', i: 8, x: 0.5 }], 'v STRING, i INT, x DOUBLE')
+    .select(col('v').cast('decimal(12,4)').as('v'), col('i'), col('x'));
+  const u = a.union(b);
+  assert.deepEqual(u.schema.map((f) => f.type), ['decimal(12,4)', 'decimal(11,1)', 'double']);
+  assert.deepEqual(texts(await u.collect()), [{ v: '1.2500', i: '7.0', x: 1.25 }, { v: '123456.7890', i: '8.0', x: 0.5 }]);
+});
+
 describe('DECIMAL aggregates', () => {
   test('sum of 0.1 ten times is exactly 1.0 (a double sum is not); avg is DECIMAL(p+4, s+4)', async () => {
     const rows = Array.from({ length: 10 }, () => ({ x: '0.1', y: 0.1 }));
