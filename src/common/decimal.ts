@@ -162,7 +162,7 @@ export function rescale(unscaled: bigint, by: number): bigint {
 }
 
 /** a / b rounded half up (away from zero); b is not 0. */
-export function divideHalfUp(a: bigint, b: bigint): bigint {
+function divideHalfUp(a: bigint, b: bigint): bigint {
   const q = a / b;
   const r = a % b;
   if (r === 0n) return q;

@@ -6,7 +6,7 @@
 import { addExtension } from 'msgpackr';
 import { Decimal } from '../common/decimal.js';
 
-export const DECIMAL_EXTENSION_TYPE = 1;
+const DECIMAL_EXTENSION_TYPE = 1;
 
 addExtension({
   Class: Decimal,
