@@ -3,7 +3,7 @@
  *
  *   npm run bench                       default size (under 10 minutes on 2 cores)
  *   npm run bench -- --quick            small size (under a minute)
- *   npm run bench -- --only W2,W6       some workloads (ids: W1…W8, DUCKDB, SMALLFILES, BACKLOG, IDLE, NEXMARK, HTTP, KAFKA,
+ *   npm run bench -- --only W2,W6       some workloads (ids: W1…W8, DEC, DUCKDB, SMALLFILES, BACKLOG, IDLE, NEXMARK, HTTP, KAFKA,
  *                                       WORKERS, REPL, TAKEOVER: those two need a NATS cluster, see workloads/replication.ts)
  *
  * Prints a table of medians and ratios. A full default run writes bench/results/latest.json and
@@ -18,6 +18,7 @@ import { clearGenerators } from './lib/gen-source.js';
 import { flushDisk } from './lib/measure.js';
 import { consoleTable, markdownTable, notesText, ResultRow } from './lib/report.js';
 import { sizesFor, Suite, Workload } from './lib/suite.js';
+import { decimalWorkloads } from './workloads/decimal.js';
 import { fileWorkloads } from './workloads/files.js';
 import { growthWorkloads } from './workloads/growth.js';
 import { httpWorkloads } from './workloads/http.js';
@@ -31,8 +32,8 @@ import { stateWorkloads } from './workloads/state.js';
 import { workerWorkloads } from './workloads/workers.js';
 
 const WORKLOADS: readonly Workload[] = [
-  memoryWorkloads, fileWorkloads, smallFileWorkloads, latencyWorkloads, stateWorkloads, growthWorkloads, nexmarkWorkloads,
-  httpWorkloads, kafkaWorkloads, workerWorkloads, replicationWorkloads,
+  memoryWorkloads, decimalWorkloads, fileWorkloads, smallFileWorkloads, latencyWorkloads, stateWorkloads, growthWorkloads,
+  nexmarkWorkloads, httpWorkloads, kafkaWorkloads, workerWorkloads, replicationWorkloads,
 ];
 const KNOWN_IDS = WORKLOADS.flatMap((w) => w.ids);
 const RESULTS = fileURLToPath(new URL('../../bench/results/', import.meta.url));

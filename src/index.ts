@@ -31,6 +31,7 @@ export type { SinkFactory } from './sinks/registry.js';
 export type { Source, SourceContext, SourceSpec, Offset } from './sources/source.js';
 export type { SourceFactory } from './sources/registry.js';
 export { Options } from './common/options.js';
+export { Decimal } from './common/decimal.js';
 export type { OptionValue, ConnectorDeclaration } from './common/options.js';
 export type { CheckpointStorage, CheckpointLock, LockOwner } from './checkpoint/storage.js';
 export { FileExistsError } from './checkpoint/storage.js';

@@ -1,6 +1,7 @@
 import { errorMessage } from '../common/errors.js';
 import { AtomicType, DataType, Row, Schema, Value } from '../common/schema.js';
-import { base64Bytes, dayOf, isIntegerValue, isLongValue, isTimestampValue, TIMESTAMP_MAX_MS, TIMESTAMP_MIN_MS } from './domains.js';
+import { isDecimalType } from '../common/decimal-type.js';
+import { base64Bytes, dayOf, decimalValue, isIntegerValue, isLongValue, isTimestampValue, TIMESTAMP_MAX_MS, TIMESTAMP_MIN_MS } from './domains.js';
 import { fieldReadCode, nullRow, ownValue, setField } from './fields.js';
 import { arrayElementStarts, JsonPathPart, valueTextAt } from './json-text.js';
 import { rowLiteralCode } from './row-literal.js';
@@ -18,7 +19,9 @@ import { describeValue, notNullable, notOfType, ProblemSlot } from './value-prob
  * (Spark keeps it exactly: a 64-bit id stays all its digits), true/false as text. integer, long: a whole
  * number in the type's range; double: any finite number; boolean: true/false. timestamp: epoch
  * milliseconds (a fraction of a millisecond is dropped) or ISO-8601 text, UTC unless it names an offset;
- * date: the same or a date, truncated to its UTC day. Both within years 0001-9999. struct: a JSON object,
+ * date: the same or a date, truncated to its UTC day. Both within years 0001-9999. decimal(p,s): a JSON
+ * number, read from its text so no digit is lost, or a string holding one; rounded half up to s fraction
+ * digits and refused beyond p digits. struct: a JSON object,
  * its fields by the same rules; array: a JSON array; map: a JSON object, every value of the map's value type.
  */
 
@@ -115,6 +118,11 @@ export class JsonRowReader implements ProblemSlot {
           ? (f.nullable ? null : this.missing(at, inner)) : this.convertValue(inner, f.type, at));
       }
       return row;
+    }
+    if (isDecimalType(type)) {
+      // JSON.parse has rounded a long number to a double: the digits are read from the record's text.
+      const text = typeof v === 'number' ? this.writtenText(where) : typeof v === 'string' ? v : null;
+      return (text === null ? null : decimalValue(text, type)) ?? this.mismatch(v, type, where);
     }
     const converted = jsonAtomic(v, type);
     if (converted !== undefined) return converted;

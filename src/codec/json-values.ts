@@ -1,3 +1,5 @@
+import { Decimal } from '../common/decimal.js';
+import { isDecimalType } from '../common/decimal-type.js';
 import { DataType, someNestedType, Value } from '../common/schema.js';
 import { ownValue, setField } from './fields.js';
 
@@ -61,7 +63,39 @@ export function nonFiniteAsText(_key: string, v: unknown): unknown {
   return typeof v === 'number' && !Number.isFinite(v) ? String(v) : v;
 }
 
-/** The JSON text of `v`, a value of type `t` (Spark's to_json). */
+/** True when a type holds decimals at some depth. */
+export function hasDecimals(t: DataType): boolean {
+  return someNestedType(t, isDecimalType);
+}
+
+/**
+ * The JSON text of `v`, a value of type `t` (Spark's to_json). A decimal is written as a JSON number
+ * with all its digits (`12.50`), as Spark writes one; JSON.stringify alone would quote it.
+ */
 export function valueJson(v: Value, t: DataType): string {
-  return JSON.stringify(withTextValues(v, t), nonFiniteAsText);
+  if (!hasDecimals(t)) return JSON.stringify(withTextValues(v, t), nonFiniteAsText);
+  if (v === null || v === undefined) return 'null';
+  if (typeof t === 'string') return isDecimalType(t) ? String(v) : JSON.stringify(withTextValues(v, t), nonFiniteAsText);
+  if (t.kind === 'array') return `[${(v as readonly Value[]).map((e) => valueJson(e, t.element)).join(',')}]`;
+  const obj = v as Record<string, Value>;
+  const members = t.kind === 'map'
+    ? Object.keys(obj).map((key) => `${JSON.stringify(key)}:${valueJson(ownValue(obj, key) ?? null, t.value)}`)
+    : t.fields.map((f) => `${JSON.stringify(f.name)}:${valueJson(ownValue(obj, f.name) ?? null, f.type)}`);
+  return `{${members.join(',')}}`;
+}
+
+/**
+ * A value that went through JSON.stringify and JSON.parse (a write-ahead log of rows) with its decimals
+ * back: JSON.stringify wrote each as its exact text, so it reads back with the same digits and scale.
+ */
+export function withDecimalsRevived(v: unknown, t: DataType): Value {
+  if (v === null || v === undefined) return null;
+  if (typeof t === 'string') return isDecimalType(t) && typeof v === 'string' ? Decimal.parse(v) : v as Value;
+  if (!hasDecimals(t)) return v as Value;
+  if (t.kind === 'array') return (v as readonly unknown[]).map((e) => withDecimalsRevived(e, t.element));
+  const obj = v as Record<string, unknown>;
+  const out: Record<string, Value> = {};
+  if (t.kind === 'map') for (const key of Object.keys(obj)) setField(out, key, withDecimalsRevived(ownValue(obj, key), t.value));
+  else for (const f of t.fields) setField(out, f.name, withDecimalsRevived(ownValue(obj, f.name), f.type));
+  return out;
 }

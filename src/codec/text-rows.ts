@@ -1,5 +1,6 @@
 import { AtomicType, Field, Row, Schema, Value } from '../common/schema.js';
-import { base64Bytes, dayOf, isIntegerValue, isLongValue, isTimestampValue } from './domains.js';
+import { isDecimalType } from '../common/decimal-type.js';
+import { base64Bytes, dayOf, decimalValue, isIntegerValue, isLongValue, isTimestampValue } from './domains.js';
 import { rowLiteralCode } from './row-literal.js';
 import { parseTimestamp } from './timestamp.js';
 import { describeValue, notNullable, notOfType, ProblemSlot } from './value-problems.js';
@@ -8,7 +9,8 @@ import { describeValue, notNullable, notOfType, ProblemSlot } from './value-prob
  * Text fields (CSV) -> rows of a schema, with the type domains and the timestamp parser of the JSON
  * sources: integer and long are decimal digits in the type's range; double a decimal number; boolean
  * true/false in any case; timestamp ISO-8601 text (UTC unless it names an offset) or epoch-ms digits;
- * date the same or a date, truncated to its UTC day. A string column takes the text as is.
+ * date the same or a date, truncated to its UTC day; decimal(p,s) a decimal number, rounded half up to s
+ * fraction digits, refused beyond p digits. A string column takes the text as is.
  */
 
 /** Fields -> row; `columns[i]` is the field index of schema column i, -1 when the record has no such column. */
@@ -19,6 +21,7 @@ const DECIMAL_TEXT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 /** A field's text as a value of an atomic type; undefined when it is not one (in the type's domain). */
 export function textAtomic(text: string, type: AtomicType): Value | undefined {
+  if (isDecimalType(type)) return decimalValue(text, type) ?? undefined;
   switch (type) {
     case 'string':
       return text;

@@ -1,5 +1,5 @@
 import { DataType } from '../common/schema.js';
-import { DOMAIN_TEXT } from './domains.js';
+import { domainText } from './domains.js';
 import { JsonPathPart } from './json-text.js';
 
 /** The messages of values that do not fit their column, the same for every source. */
@@ -24,7 +24,7 @@ function typeWithArticle(type: DataType): string {
 
 /** `field 'n' is 1.5, not an integer (a whole number from ...)`. */
 export function notOfType(where: readonly JsonPathPart[], shown: string, type: DataType): string {
-  const domain = typeof type === 'string' && type !== 'string' ? ` (${DOMAIN_TEXT[type]})` : '';
+  const domain = typeof type === 'string' && type !== 'string' ? ` (${domainText(type)})` : '';
   return `field '${pathText(where)}' is ${shown}, not ${typeWithArticle(type)}${domain}`;
 }
 

@@ -1,3 +1,4 @@
+import { DecimalType, decimalType, DEFAULT_DECIMAL } from './decimal-type.js';
 import { AnalysisError } from './errors.js';
 import type { AtomicType, DataType, Field, Schema } from './schema.js';
 
@@ -12,17 +13,37 @@ const ATOMIC_NAMES: Readonly<Record<string, AtomicType>> = {
   string: 'string', varchar: 'string', char: 'string', text: 'string',
   int: 'integer', integer: 'integer', smallint: 'integer', tinyint: 'integer', short: 'integer', byte: 'integer',
   long: 'long', bigint: 'long',
-  double: 'double', float: 'double', real: 'double', decimal: 'double', dec: 'double', numeric: 'double', number: 'double',
+  double: 'double', float: 'double', real: 'double',
   boolean: 'boolean', bool: 'boolean',
   timestamp: 'timestamp', timestamp_ltz: 'timestamp', date: 'date', binary: 'binary',
 };
 
-export const ATOMIC_TYPE_LIST = 'string, int, long, double, boolean, timestamp, date, binary';
+/** Spark's names of DECIMAL; NUMBER too, as other databases write it. */
+const DECIMAL_NAMES = new Set(['decimal', 'dec', 'numeric', 'number']);
 
-/** An atomic type by its DDL name (`INT`, `bigint`, `DECIMAL(10,2)`), or undefined. */
-export function atomicTypeNamed(name: string): AtomicType | undefined {
-  const key = name.trim().toLowerCase().replace(/\s*\(.*\)$/, '');
+export const ATOMIC_TYPE_LIST = 'string, int, long, double, decimal(p,s), boolean, timestamp, date, binary';
+
+/**
+ * An atomic type by its DDL name (`INT`, `bigint`, `DECIMAL(10,2)`), or undefined. `DECIMAL` alone is
+ * DECIMAL(10,0) and `DECIMAL(p)` is DECIMAL(p,0), as in Spark; parameters out of range are refused.
+ */
+export function atomicTypeNamed(name: string, context: string): AtomicType | undefined {
+  const m = /^\s*([A-Za-z_]\w*)\s*(?:\(([^)]*)\))?\s*$/.exec(name);
+  if (!m) return undefined;
+  const key = m[1]!.toLowerCase();
+  if (DECIMAL_NAMES.has(key)) return decimalNamed(m[2], context);
   return Object.hasOwn(ATOMIC_NAMES, key) ? ATOMIC_NAMES[key] : undefined;
+}
+
+/** DECIMAL with its parameter text (`10, 2`, `10`, or none). */
+function decimalNamed(params: string | undefined, context: string): DecimalType | undefined {
+  if (params === undefined) return DEFAULT_DECIMAL;
+  const parts = params.split(',').map((p) => p.trim());
+  if (parts.length > 2 || parts.some((p) => !/^\d+$/.test(p))) {
+    throw new AnalysisError(`DECIMAL(${params}) in ${context}: write DECIMAL(precision, scale) with whole numbers, ` +
+      'e.g. DECIMAL(10,2).', 'INVALID_DECIMAL_TYPE');
+  }
+  return decimalType(Number(parts[0]), Number(parts[1] ?? 0), context);
 }
 
 type Token = { readonly text: string; readonly at: number };
@@ -116,18 +137,23 @@ class DdlParser {
       this.expect('>');
       return { kind: 'struct', fields };
     }
-    const atomic = atomicTypeNamed(word);
-    if (atomic === undefined) {
-      this.i--;
-      throw new AnalysisError(`Unknown type '${word}' in ${this.what} at position ${this.at() + 1}: use one of ` +
-        `${ATOMIC_TYPE_LIST}, or ARRAY<type>, STRUCT<name: type, ...>, MAP<STRING, type>.`, 'UNKNOWN_TYPE');
-    }
+    const wordAt = this.i - 1;
+    let name = word;
     if (this.accept('(')) {
+      const params: string[] = [];
       do {
         if (!/^\d+$/.test(this.peek())) this.fail('a number in the type parameters');
+        params.push(this.peek());
         this.i++;
       } while (this.accept(','));
       this.expect(')');
+      name += `(${params.join(',')})`;
+    }
+    const atomic = atomicTypeNamed(name, this.what);
+    if (atomic === undefined) {
+      this.i = wordAt;
+      throw new AnalysisError(`Unknown type '${word}' in ${this.what} at position ${this.at() + 1}: use one of ` +
+        `${ATOMIC_TYPE_LIST}, or ARRAY<type>, STRUCT<name: type, ...>, MAP<STRING, type>.`, 'UNKNOWN_TYPE');
     }
     return atomic;
   }
@@ -198,7 +224,7 @@ function quotedName(name: string): string {
 }
 
 function typeDDL(t: DataType): string {
-  if (typeof t === 'string') return t === 'integer' ? 'INT' : t === 'long' ? 'BIGINT' : t.toUpperCase();
+  if (typeof t === 'string') return t === 'integer' ? 'INT' : t === 'long' ? 'BIGINT' : t.toUpperCase().replace(',', ', ');
   if (t.kind === 'array') return `ARRAY<${typeDDL(t.element)}>`;
   if (t.kind === 'map') return `MAP<STRING, ${typeDDL(t.value)}>`;
   return `STRUCT<${t.fields.map((f) => `${fieldDDL(f, ': ')}`).join(', ')}>`;

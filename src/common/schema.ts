@@ -1,7 +1,10 @@
 import { ATOMIC_TYPE_LIST, atomicTypeNamed, parseDataType, parseSchemaDDL } from './ddl.js';
+import { Decimal } from './decimal.js';
+import { DecimalType, isDecimalType } from './decimal-type.js';
 import { AnalysisError } from './errors.js';
 
-export type AtomicType = 'string' | 'integer' | 'long' | 'double' | 'boolean' | 'timestamp' | 'date' | 'binary';
+/** `decimal(p,s)` is atomic too: a DECIMAL(p,s) type is named by that text (common/decimal-type.ts). */
+export type AtomicType = 'string' | 'integer' | 'long' | 'double' | 'boolean' | 'timestamp' | 'date' | 'binary' | DecimalType;
 export interface StructType { readonly kind: 'struct'; readonly fields: readonly Field[] }
 export interface ArrayType { readonly kind: 'array'; readonly element: DataType }
 /** Spark's MAP<STRING, V>: a row holds it as a plain object, read through own properties only (codec/fields.ts). */
@@ -21,8 +24,8 @@ export interface Field {
 /** A relation's columns, in order. */
 export type Schema = readonly Field[];
 
-/** Values in rows. Timestamps and dates are epoch milliseconds; a window is `{ start, end }`. */
-export type Value = number | string | boolean | null | Uint8Array | readonly Value[] | { readonly [k: string]: Value };
+/** Values in rows. Timestamps and dates are epoch milliseconds; a window is `{ start, end }`; a DECIMAL a {@link Decimal}. */
+export type Value = number | string | boolean | null | Uint8Array | Decimal | readonly Value[] | { readonly [k: string]: Value };
 export type Row = Record<string, Value>;
 
 export const WINDOW_TYPE: StructType = {
@@ -41,7 +44,7 @@ export function isWindowType(t: DataType): boolean {
 
 /** An atomic type by name (`int`, `BIGINT`, `decimal(10,2)`), for casts; nested types are not cast targets. */
 export function parseTypeName(name: string, context: string): AtomicType {
-  const t = atomicTypeNamed(name);
+  const t = atomicTypeNamed(name, context);
   if (!t) {
     throw new AnalysisError(`Unknown type '${name}' for ${context}: use one of ${ATOMIC_TYPE_LIST}.`, 'UNKNOWN_TYPE');
   }
@@ -71,7 +74,7 @@ export function schemaToString(schema: Schema): string {
 }
 
 export function isNumeric(t: DataType): boolean {
-  return t === 'integer' || t === 'long' || t === 'double';
+  return t === 'integer' || t === 'long' || t === 'double' || isDecimalType(t);
 }
 
 export function fieldOf(schema: Schema, name: string): Field | undefined {

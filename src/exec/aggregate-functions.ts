@@ -1,4 +1,6 @@
-import { Value } from '../common/schema.js';
+import { Decimal, decimalArithmetic as decimalArithmeticOf, pow10 } from '../common/decimal.js';
+import { arithmeticType, decimalParams, DecimalType, isDecimalType, LONG_DECIMAL, sumType, avgType } from '../common/decimal-type.js';
+import { DataType, Value } from '../common/schema.js';
 import { AggregateFunction } from '../plan/expressions.js';
 import { StateValueCodec } from '../state/state-store.js';
 import { DEFAULT_ACCURACY, DEFAULT_RSD, hllPrecision } from '../plan/aggregate-parameters.js';
@@ -39,7 +41,7 @@ const registersCodec: StateValueCodec<unknown> = {
 
 /** `a op b` for two non-null values of one type; strings by UTF-8 bytes as in Spark. */
 const ordered = (a: string, op: '<' | '>', b: string): string =>
-  `(typeof ${a} === 'string' ? rt.compareText(${a}, ${b}) ${op} 0 : ${a} ${op} ${b})`;
+  `(typeof ${a} === 'string' ? rt.compareText(${a}, ${b}) ${op} 0 : typeof ${a} === 'object' ? rt.compare(${a}, ${b}) ${op} 0 : ${a} ${op} ${b})`;
 
 /**
  * Count, mean and sum of squared differences from the mean, updated and merged as Spark's
@@ -103,8 +105,65 @@ function percentileApprox(percentage: number | readonly number[], accuracy: numb
   };
 }
 
-/** The implementation of `fn` with its literal parameters (checked by the analyzer already). */
-export function aggregateImpl(fn: AggregateFunction, params: readonly Value[] = []): AggregateImpl {
+/**
+ * sum of DECIMAL(p,s): exact, in DECIMAL(p+10,s). A running sum that outgrows that precision makes the
+ * result null for good (Spark's non-ANSI overflow), also if later values would bring it back. Slots:
+ * the sum's unscaled bigint (null before the first value; a bigint rather than a Decimal saves an object
+ * per row, and the checkpoint holds it as a Decimal), the overflow flag, and for avg the count.
+ */
+function decimalSum(input: DecimalType, withCount: boolean): AggregateImpl {
+  const { precision, scale } = decimalParams(sumType(input));
+  const limit = `${pow10(precision)}n`;
+  const add = (s: number, addend: string, n: string): string => `{ const t = (e[${s}] ?? 0n) + ${addend}; ` +
+    `if (t >= ${limit} || t <= -${limit}) e[${s + 1}] = true; else e[${s}] = t;${withCount ? ` e[${s + 2}] += ${n};` : ''} }`;
+  const sumOf = (e: GroupEntry, s: number): Decimal | null =>
+    (e[s + 1] === true || e[s] === null ? null : new Decimal(e[s] as bigint, scale));
+  return {
+    slots: withCount ? 3 : 2, init: withCount ? ['null', 'false', '0'] : ['null', 'false'],
+    slotCodec: {
+      encode: (v) => (v === null ? null : new Decimal(v as bigint, scale)),
+      decode: (d) => (d === null ? null : (d as Decimal).unscaled),
+    },
+    update: (s, v) => `if (${v} !== null && !e[${s + 1}]) ` +
+      add(s, `(${v}.scale === ${scale} ? ${v}.unscaled : rt.unscaledAt(${v}, ${scale}))`, '1'),
+    merge: (s) => `if (o[${s + 1}]) e[${s + 1}] = true; else if (o[${s}] !== null && !e[${s + 1}]) ${add(s, `o[${s}]`, `o[${s + 2}]`)}`,
+    result: withCount ? (e, s) => decimalAverage(input, sumOf(e, s), e[s + 2] as number) : sumOf,
+  };
+}
+
+/**
+ * avg of DECIMAL(p,s) as Spark evaluates it: the sum divided by the count as decimals (the division
+ * typed by DecimalPrecision), then rounded half up to DECIMAL(p+4, s+4).
+ */
+function decimalAverage(input: DecimalType, sum: Decimal | null, count: number): Decimal | null {
+  if (sum === null || count === 0) return null;
+  const quotientType = decimalParams(arithmeticType('/', sumType(input), LONG_DECIMAL));
+  const quotient = decimalArithmeticOf('/', sum, Decimal.ofInteger(count), quotientType.precision, quotientType.scale);
+  const { precision, scale } = decimalParams(avgType(input));
+  return quotient === null ? null : quotient.toPrecision(precision, scale);
+}
+
+/**
+ * count(DISTINCT) and collect_set of decimals: a Set would compare the objects, so the distinct values
+ * are kept by their key text (1.0 and 1.00 are one value).
+ */
+function distinctDecimals(collect: boolean): AggregateImpl {
+  return {
+    slots: 1, init: ['new Map()'],
+    slotCodec: {
+      encode: (v) => [...(v as Map<string, Decimal>).values()],
+      decode: (d) => new Map((d as Decimal[]).map((x) => [x.keyText(), x])),
+    },
+    update: (s, v) => `if (${v} !== null) e[${s}].set(${v}.keyText(), ${v});`,
+    merge: (s) => `for (const [k, x] of o[${s}]) e[${s}].set(k, x);`,
+    result: collect ? (e, s) => [...(e[s] as Map<string, Decimal>).values()] : (e, s) => (e[s] as Map<string, Decimal>).size,
+  };
+}
+
+/** The implementation of `fn` with its literal parameters (checked by the analyzer already) over input of type `input`. */
+export function aggregateImpl(fn: AggregateFunction, params: readonly Value[] = [], input?: DataType): AggregateImpl {
+  if ((fn === 'sum' || fn === 'avg') && isDecimalType(input)) return decimalSum(input, fn === 'avg');
+  if ((fn === 'countDistinct' || fn === 'collectSet') && isDecimalType(input)) return distinctDecimals(fn === 'collectSet');
   if (fn === 'approxCountDistinct') return approxCountDistinct((params[0] as number | undefined) ?? DEFAULT_RSD);
   if (fn === 'percentileApprox') {
     return percentileApprox(params[0] as number | readonly number[], (params[1] as number | undefined) ?? DEFAULT_ACCURACY);

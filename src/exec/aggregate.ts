@@ -1,3 +1,4 @@
+import { isDecimalType } from '../common/decimal-type.js';
 import { isWindowType, Row, Schema, Value } from '../common/schema.js';
 import { fieldFor, typeOf } from '../plan/analyzer.js';
 import { AggregateFunction, Expr, stripAlias } from '../plan/expressions.js';
@@ -24,7 +25,9 @@ export function aggregateSpec(child: Schema, groups: readonly Expr[], aggs: read
     aggs: aggs.map((a) => {
       const e = stripAlias(a);
       if (e.kind !== 'aggregate') throw new Error('analyzer let a non-aggregate through');
-      return { fn: e.fn, input: e.child, by: e.by, params: e.params };
+      const input = e.child && DOUBLE_AGGREGATES.has(e.fn) && isDecimalType(typeOf(e.child, child))
+        ? { kind: 'cast', child: e.child, to: 'double' } as const : e.child;
+      return { fn: e.fn, input, by: e.by, params: e.params };
     }),
   };
 }
@@ -37,6 +40,9 @@ function windowOverEventTime(group: Expr, input: Schema): Expr {
   if (group.kind !== 'window' || !isWindowType(typeOf(group.time, input))) return group;
   return { ...group, time: { kind: 'call', fn: 'window_time', args: [group.time] } };
 }
+/** Aggregates that compute in doubles: a DECIMAL input is converted first, as Spark does for them. */
+const DOUBLE_AGGREGATES = new Set<AggregateFunction>(
+  ['stddev', 'stddevSamp', 'stddevPop', 'variance', 'varSamp', 'varPop', 'percentileApprox']);
 
 /** Slot layout of the aggregates in a group entry that starts with `firstSlot` grouping values. */
 export interface SlotLayout {
@@ -46,7 +52,7 @@ export interface SlotLayout {
 }
 
 export function slotLayout(spec: AggregateSpec, firstSlot: number): SlotLayout {
-  const impls = spec.aggs.map((a) => aggregateImpl(a.fn, a.params));
+  const impls = spec.aggs.map((a) => aggregateImpl(a.fn, a.params, a.input ? typeOf(a.input, spec.input) : undefined));
   const offsets: number[] = [];
   let next = firstSlot;
   for (const impl of impls) {

@@ -1,3 +1,4 @@
+import { Decimal } from '../common/decimal.js';
 /** The stateless physical operators: scans, fused row-at-a-time stages, union, watermark, sort, limit. */
 import { ownValue } from '../codec/fields.js';
 import { compareUtf8 } from '../common/spark-strings.js';
@@ -170,6 +171,7 @@ function compareValues(x: Value, y: Value): number {
   if (x === y) return 0;
   if (x === null) return -1;
   if (y === null) return 1;
+  if (x instanceof Decimal && y instanceof Decimal) return x.compare(y);
   if (typeof x === 'object' || typeof y === 'object') return compareValues(JSON.stringify(x), JSON.stringify(y));
   // Spark orders strings by their UTF-8 bytes, not by UTF-16 units.
   if (typeof x === 'string' && typeof y === 'string') return compareUtf8(x, y);

@@ -1,10 +1,11 @@
 import { fieldReadCode, literalKeyCode } from '../codec/fields.js';
 import { AnalysisError } from '../common/errors.js';
-import { Row, Schema, Value } from '../common/schema.js';
-import { resolveColumn, typeOf } from '../plan/analyzer.js';
+import { Row, Schema, typeToString, Value } from '../common/schema.js';
+import { decimalParams, isDecimalType } from '../common/decimal-type.js';
+import { decimalOperandType, resolveColumn, typeOf } from '../plan/analyzer.js';
 import { Expr, stripAlias } from '../plan/expressions.js';
 import { FlatRowFunction, RowFunction, RowPredicate } from '../plan/logical.js';
-import { SCALAR_FUNCTIONS } from '../plan/scalar-functions.js';
+import { argumentType, SCALAR_FUNCTIONS } from '../plan/scalar-functions.js';
 import { runtime } from './runtime.js';
 
 /**
@@ -59,6 +60,8 @@ class CodeBuilder {
       case 'alias': case 'sortOrder':
         return this.valueOf(expr.child, schema, row, out);
       case 'binary': {
+        const decimal = this.decimalBinary(expr, schema, row, out);
+        if (decimal !== undefined) return decimal;
         const l = this.emit(expr.left, schema, row, out);
         const r = this.emit(expr.right, schema, row, out);
         switch (expr.op) {
@@ -66,10 +69,11 @@ class CodeBuilder {
           case 'or': return `(${l} === true || ${r} === true ? true : ${l} === null || ${r} === null ? null : false)`;
           case '/': return `(${l} === null || ${r} === null || ${r} === 0 ? null : ${l} / ${r})`;
           case '%': return `(${l} === null || ${r} === null || ${r} === 0 ? null : ${l} % ${r})`;
-          case '=': return `(${l} === null || ${r} === null ? null : ${l} === ${r})`;
-          case '!=': return `(${l} === null || ${r} === null ? null : ${l} !== ${r})`;
+          // Spark's NaN equals NaN (its own rule, unlike IEEE and JavaScript).
+          case '=': return `(${l} === null || ${r} === null ? null : ${sameValue(l, r)})`;
+          case '!=': return `(${l} === null || ${r} === null ? null : !${sameValue(l, r)})`;
           // Null-safe equality: never null; two nulls are equal.
-          case '<=>': return `(${l} === ${r})`;
+          case '<=>': return `(${l} === null || ${r} === null ? ${l} === ${r} : ${sameValue(l, r)})`;
           default:
             // Strings order by UTF-8 bytes, as in Spark, which JavaScript's UTF-16 comparison does not give.
             if (typeOf(expr.left, schema) === 'string' && typeOf(expr.right, schema) === 'string') {
@@ -82,7 +86,7 @@ class CodeBuilder {
         const v = this.emit(expr.child, schema, row, out);
         switch (expr.op) {
           case 'not': return `(${v} === null ? null : !${v})`;
-          case 'negate': return `(${v} === null ? null : -${v})`;
+          case 'negate': return `(${v} === null ? null : ${isDecimalType(typeOf(expr.child, schema)) ? `${v}.negate()` : `-${v}`})`;
           case 'isNull': return `(${v} === null)`;
           case 'isNotNull': return `(${v} !== null)`;
         }
@@ -96,13 +100,25 @@ class CodeBuilder {
       }
       case 'call': {
         const fn = SCALAR_FUNCTIONS[expr.fn]!;
-        const args = expr.args.map((a) => this.emit(a, schema, row, out));
-        const code = fn.emit(args, expr.args.map((a) => typeOf(a, schema)));
+        const args = expr.args.map((a) => {
+          const v = this.emit(a, schema, row, out);
+          const t = typeOf(a, schema);
+          if (argumentType(expr.fn, t) === t) return v;
+          const d = this.temp();
+          out.push(`const ${d} = ${v} === null ? null : ${v}.toNumber();`);
+          return d;
+        });
+        const code = fn.emit(args, expr.args.map((a) => argumentType(expr.fn, typeOf(a, schema))));
         if (fn.handlesNull || args.length === 0) return `(${code})`;
         return `(${args.map((a) => `${a} === null`).join(' || ')} ? null : ${code})`;
       }
       case 'in': {
         const v = this.emit(expr.child, schema, row, out);
+        const childType = typeOf(expr.child, schema);
+        if (isDecimalType(childType)) {
+          const items = expr.list.map((e) => this.asDecimal(e, schema, row, out));
+          return `(${v} === null ? null : rt.decimalIn(${v}, [${items.join(', ')}]))`;
+        }
         if (expr.list.every((e) => e.kind === 'literal' && e.value !== null)) {
           const set = this.constant(new Set(expr.list.map((e) => (e.kind === 'literal' ? e.value : null))));
           return `(${v} === null ? null : ${set}.has(${v}))`;
@@ -112,10 +128,19 @@ class CodeBuilder {
           `[${items.join(', ')}].includes(null) ? null : false)`;
       }
       case 'case': {
-        let code = expr.otherwise ? this.emit(expr.otherwise, schema, row, out) : 'null';
+        // A DECIMAL result holds every branch at its own precision and scale (Spark casts each branch to it).
+        const result = typeOf(expr, schema);
+        const branch = (e: Expr): string => {
+          const v = this.emit(e, schema, row, out);
+          const t = typeOf(e, schema);
+          if (!isDecimalType(result) || t === result) return v;
+          const { precision, scale } = decimalParams(result);
+          return `rt.castToDecimal(${v}, ${JSON.stringify(t)}, ${precision}, ${scale})`;
+        };
+        let code = expr.otherwise ? branch(expr.otherwise) : 'null';
         for (const [cond, value] of [...expr.branches].reverse()) {
           const c = this.emit(cond, schema, row, out);
-          const v = this.emit(value, schema, row, out);
+          const v = branch(value);
           code = `(${c} === true ? ${v} : ${code})`;
         }
         return code;
@@ -134,6 +159,57 @@ class CodeBuilder {
         throw new AnalysisError(`${expr.kind} cannot be evaluated per row here.`, 'UNSUPPORTED_EXPRESSION');
     }
     return 'null';
+  }
+
+  /**
+   * Arithmetic and comparisons with a decimal operand, as Spark evaluates them: with a double, the
+   * decimal is converted to a double; otherwise an integer operand becomes a decimal and the decimal
+   * result (rounded to the analyzed type, null on overflow) or order is exact. Undefined: no decimal here.
+   */
+  private decimalBinary(expr: Extract<Expr, { kind: 'binary' }>, schema: Schema, row: string, out: string[]): string | undefined {
+    if (expr.op === 'and' || expr.op === 'or') return undefined;
+    const lt = typeOf(expr.left, schema);
+    const rt = typeOf(expr.right, schema);
+    if (!isDecimalType(lt) && !isDecimalType(rt)) return undefined;
+    const nulls = (l: string, r: string): string => `${l} === null || ${r} === null ? null`;
+    if (lt === 'double' || rt === 'double') {
+      const l = this.emit(expr.left, schema, row, out);
+      const r = this.emit(expr.right, schema, row, out);
+      const num = (v: string, t: typeof lt): string => (isDecimalType(t) ? `${v}.toNumber()` : v);
+      if (expr.op === '<=>') return `(${l} === null || ${r} === null ? ${l} === ${r} : ${num(l, lt)} === ${num(r, rt)})`;
+      const op = expr.op === '=' ? '===' : expr.op === '!=' ? '!==' : expr.op;
+      const value = `${num(l, lt)} ${op} ${num(r, rt)}`;
+      return `(${nulls(l, r)} : ${expr.op === '/' || expr.op === '%' ? `${num(r, rt)} === 0 ? null : ${value}` : value})`;
+    }
+    const l = this.asDecimal(expr.left, schema, row, out);
+    const r = this.asDecimal(expr.right, schema, row, out);
+    switch (expr.op) {
+      case '+': case '-': case '*': case '/': case '%': {
+        const result = typeOf(expr, schema);
+        if (!isDecimalType(result)) return undefined;
+        const { precision, scale } = decimalParams(result);
+        return `(${nulls(l, r)} : rt.decimalArithmetic('${expr.op}', ${l}, ${r}, ${precision}, ${scale}))`;
+      }
+      case '<=>': return `(${l} === null || ${r} === null ? ${l} === ${r} : ${l}.compare(${r}) === 0)`;
+      default: {
+        const op = expr.op === '=' ? '===' : expr.op === '!=' ? '!==' : expr.op;
+        return `(${nulls(l, r)} : ${l}.compare(${r}) ${op} 0)`;
+      }
+    }
+  }
+
+  /** A local holding `e` as a decimal (an integer operand converted); null stays null. */
+  private asDecimal(e: Expr, schema: Schema, row: string, out: string[]): string {
+    const v = this.emit(e, schema, row, out);
+    const t = typeOf(e, schema);
+    if (isDecimalType(t)) return v;
+    if (decimalOperandType(e, t) === undefined) {
+      throw new AnalysisError(`Cannot compare or combine ${typeToString(t)} with a decimal; cast it first, e.g. .cast('decimal(10,2)').`,
+        'TYPE_MISMATCH');
+    }
+    const d = this.temp();
+    out.push(`const ${d} = ${v} === null ? null : rt.decimalOf(${v});`);
+    return d;
   }
 }
 
@@ -213,4 +289,9 @@ export function compileRowLoop<F>(params: readonly string[], inputs: readonly Ex
   const source = `return function compiledRowLoop(rows, ${params.join(', ')}) {\n${prologue}\n` +
     `for (let i = 0, n = rows.length; i < n; i++) {\nconst r = rows[i];\n${lines.join('\n')}\n${body(values)}\n}\n};`;
   return new Function('k', 'rt', source)(b.constants, runtime) as F;
+}
+
+/** Code for Spark's equality of two non-null values: JavaScript's, except that NaN equals NaN. */
+function sameValue(l: string, r: string): string {
+  return `(${l} === ${r} || (${l} !== ${l} && ${r} !== ${r}))`;
 }

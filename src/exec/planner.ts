@@ -1,4 +1,5 @@
 import { Row, Schema } from '../common/schema.js';
+import { Expr } from '../plan/expressions.js';
 import { nameOf, schemaOf } from '../plan/analyzer.js';
 import { pushDownFilters } from '../plan/filter-pushdown.js';
 import { analyzeJoin } from '../plan/join-analysis.js';
@@ -45,7 +46,7 @@ export function planPhysical(plan: LogicalPlan): PhysicalPlan {
         return new WholeStageExec(schema, build(below), steps);
       }
       case 'union':
-        return new UnionExec(schema, build(node.left), build(node.right));
+        return new UnionExec(schema, withTypes(build(node.left), schema), withTypes(build(node.right), schema));
       case 'join': {
         const left = schemaOf(node.left);
         const right = schemaOf(node.right);
@@ -114,4 +115,20 @@ function statelessStep(node: LogicalPlan): StatelessStep | null {
     case 'filterRows': return { kind: 'filterFn', fn: node.fn };
     default: return null;
   }
+}
+
+/**
+ * A union side whose column types differ from the union's (a DECIMAL widened to hold both sides, or
+ * made a double), cast to them by position, so every row of a column holds values of its one type.
+ */
+function withTypes(side: PhysicalOperator, union: Schema): PhysicalOperator {
+  const input = side.schema;
+  if (input.every((f, i) => f.type === union[i]!.type)) return side;
+  const exprs = input.map((f, i): Expr => {
+    const to = union[i]!.type;
+    const column: Expr = { kind: 'column', path: [f.name] };
+    return f.type === to || typeof to !== 'string' ? column : { kind: 'alias', child: { kind: 'cast', child: column, to }, name: f.name };
+  });
+  const output = input.map((f, i) => ({ ...f, type: union[i]!.type }));
+  return new WholeStageExec(output, side, [{ kind: 'project', exprs, input, output }]);
 }

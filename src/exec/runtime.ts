@@ -2,6 +2,8 @@ import { dayOf, INT_MAX, INT_MIN, isIntegerValue, isLongValue, isTimestampValue 
 import { parseJavaDouble, parseSparkIntegral } from '../codec/spark-numbers.js';
 import { formatTimestamp, sparkDoubleText, sparkTimestampText } from '../codec/spark-text.js';
 import { parseTimestamp } from '../codec/timestamp.js';
+import { Decimal, decimalArithmetic, rescale } from '../common/decimal.js';
+import { decimalParams, isDecimalType } from '../common/decimal-type.js';
 import { AtomicType, DataType, Value } from '../common/schema.js';
 import { codePointLength, codePointSlice, compareUtf8 } from '../common/spark-strings.js';
 import { COLLECTION_RUNTIME } from '../plan/collection-functions.js';
@@ -110,6 +112,7 @@ export const runtime = {
   /** Order of two non-null atomic values of one type. */
   compare(a: Value, b: Value): number {
     if (typeof a === 'string' && typeof b === 'string') return compareUtf8(a, b);
+    if (a instanceof Decimal) return a.compare(b as Decimal);
     return a! < b! ? -1 : a! > b! ? 1 : 0;
   },
   /** to_timestamp and casts of text: the sources' parser (UTC unless the text names an offset); null when not a timestamp. */
@@ -137,8 +140,42 @@ export const runtime = {
     for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
     return h | 0;
   },
+  decimalArithmetic,
+  /** The unscaled value of `v` at `scale` (rounded half up when the scale is smaller). */
+  unscaledAt(v: Decimal, scale: number): bigint {
+    return rescale(v.unscaled, scale - v.scale);
+  },
+  /** A whole number (an int or long operand meeting a decimal) as a decimal. */
+  decimalOf(n: number): Decimal {
+    return Decimal.ofInteger(n);
+  },
+  /** IN over decimals: by value, so 1.0 matches 1.00; null when there is no match but a null in the list (as `=` gives). */
+  decimalIn(v: Decimal, list: readonly (Decimal | null)[]): boolean | null {
+    let sawNull = false;
+    for (const item of list) {
+      if (item === null) sawNull = true;
+      else if (v.compare(item) === 0) return true;
+    }
+    return sawNull ? null : false;
+  },
+  /** Spark's casts to DECIMAL(p,s): exact, rounded half up to s; null when the value needs more than p digits. */
+  castToDecimal(v: Value, from: DataType, precision: number, scale: number): Decimal | null {
+    let d: Decimal | null;
+    if (v instanceof Decimal) d = v;
+    else if (typeof v === 'string') d = Decimal.parse(v);
+    else if (typeof v === 'boolean') d = Decimal.ofInteger(v ? 1 : 0);
+    // A timestamp is seconds since the epoch, as its cast to double.
+    else if (typeof v === 'number') d = from === 'timestamp' ? new Decimal(BigInt(v), 3) : Decimal.ofDouble(v);
+    else d = null;
+    return d === null ? null : d.toPrecision(precision, scale);
+  },
   cast(v: Value, from: DataType, to: AtomicType): Value {
     if (v === null || v === undefined) return null;
+    if (isDecimalType(to)) {
+      const { precision, scale } = decimalParams(to);
+      return runtime.castToDecimal(v, from, precision, scale);
+    }
+    if (v instanceof Decimal) return castDecimal(v, to);
     switch (to) {
       case 'string':
         if (from === 'timestamp' && typeof v === 'number') return sparkTimestampText(v);
@@ -181,5 +218,24 @@ export const runtime = {
     }
   },
 };
+
+/**
+ * A decimal as another type: its text; the nearest double; its whole part for int and long (truncated as
+ * Spark does, null beyond the type's range, as weir's other casts to integers); seconds for a timestamp.
+ */
+function castDecimal(d: Decimal, to: AtomicType): Value {
+  switch (to) {
+    case 'string': return d.toString();
+    case 'double': return d.toNumber();
+    case 'integer': case 'long': {
+      const whole = d.truncated();
+      const limit = BigInt(to === 'integer' ? INT_MAX : Number.MAX_SAFE_INTEGER);
+      return whole > limit || whole < (to === 'integer' ? BigInt(INT_MIN) : -limit) ? null : Number(whole);
+    }
+    case 'boolean': return !d.isZero();
+    case 'timestamp': case 'date': return runtime.cast(d.toNumber(), 'double', to);
+    default: return null;
+  }
+}
 
 export type Runtime = typeof runtime;

@@ -11,10 +11,14 @@
  *   structured code (below). Splitting at U+0001 gives back each value's code, and a column's codes
  *   are distinct, so the key is injective.
  *
+ * - A decimal is its value's text without trailing fraction zeros ({@link Decimal.keyText}): 1.0 and
+ *   1.00 are one group, as in Spark, and the text holds no control character.
+ *
  * Columns are typed, so a number and a string never meet in one column; the hot path (strings
  * without control characters, numbers) builds the key with no more pieces than a plain join: a
  * length-prefixed code measured 44% slower on a dedup of 1M rows.
  */
+import { Decimal } from '../common/decimal.js';
 import { Value } from '../common/schema.js';
 import { StateKey } from '../state/state-store.js';
 
@@ -30,6 +34,7 @@ export function keyPart(v: Value): string {
   }
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (v === null || v === undefined) return NULL_CODE;
+  if (v instanceof Decimal) return v.keyText();
   return ESCAPE + keyPart(structuredCode(v));
 }
 
@@ -41,6 +46,7 @@ export function keyPart(v: Value): string {
 function structuredCode(v: Value): string {
   if (typeof v === 'string') return `${v.length}:${v}`;
   if (typeof v === 'number') return `#${v};`;
+  if (v instanceof Decimal) return `#${v.keyText()};`;
   if (v === null || v === undefined) return '~';
   if (typeof v === 'boolean') return v ? 'T' : 'F';
   if (Array.isArray(v)) return `[${(v as readonly Value[]).map(structuredCode).join('')}]`;

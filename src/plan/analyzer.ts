@@ -1,10 +1,14 @@
+import { Decimal } from '../common/decimal.js';
+import {
+  arithmeticType, avgType, DecimalType, decimalType, INT_DECIMAL, integerLiteralType, isDecimalType, LONG_DECIMAL, sumType, widerDecimal,
+} from '../common/decimal-type.js';
 import { AnalysisError } from '../common/errors.js';
 import { DataType, Field, isNumeric, isWindowType, Schema, typeToString, WINDOW_TYPE } from '../common/schema.js';
 import { BinaryOp, children, Expr, stripAlias, walk } from './expressions.js';
 import { checkPercentileParameters, DEFAULT_ACCURACY, hllPrecision } from './aggregate-parameters.js';
 import { joinSchema } from './join-analysis.js';
 import { LogicalPlan } from './logical.js';
-import { SCALAR_FUNCTIONS } from './scalar-functions.js';
+import { argumentType, SCALAR_FUNCTIONS } from './scalar-functions.js';
 
 const schemas = new WeakMap<LogicalPlan, Schema>();
 
@@ -67,7 +71,7 @@ function computeSchema(plan: LogicalPlan): Schema {
         const r = right[i]!;
         const delay = f.eventTimeDelayMs !== undefined && r.eventTimeDelayMs !== undefined
           ? Math.max(f.eventTimeDelayMs, r.eventTimeDelayMs) : undefined;
-        return withEventTime({ ...f, nullable: f.nullable || r.nullable }, delay);
+        return withEventTime({ ...f, type: unionType(f.type, r.type), nullable: f.nullable || r.nullable }, delay);
       });
     }
     case 'join': {
@@ -201,6 +205,7 @@ export function typeOf(expr: Expr, input: Schema): DataType {
       if (typeof v === 'number') return Number.isInteger(v) && Math.abs(v) <= 2147483647 ? 'integer' : Number.isSafeInteger(v) ? 'long' : 'double';
       if (typeof v === 'boolean') return 'boolean';
       if (v instanceof Uint8Array) return 'binary';
+      if (v instanceof Decimal) return decimalType(v.precision, v.scale, `the literal ${v.toString()} (round it to at most 38 digits)`);
       return 'string';
     }
     case 'alias': case 'sortOrder': return typeOf(expr.child, input);
@@ -214,6 +219,7 @@ export function typeOf(expr: Expr, input: Schema): DataType {
         }
         return 'boolean';
       }
+      if (isDecimalType(l) || isDecimalType(r)) return decimalArithmeticType(expr, l, r);
       if (l === 'timestamp' && (expr.op === '+' || expr.op === '-') && isNumeric(r)) return 'timestamp';
       if (!isNumeric(l) && l !== 'timestamp' || !isNumeric(r) && r !== 'timestamp') {
         throw new AnalysisError(`${nameOf(expr)} needs numbers, but its operands are ${typeToString(l)} and ` +
@@ -236,7 +242,7 @@ export function typeOf(expr: Expr, input: Schema): DataType {
       }
       const literals = expr.args.map((a) => (a.kind === 'literal' ? a.value : undefined));
       fn.checkLiterals?.(literals);
-      return fn.resultType(expr.args.map((a) => typeOf(a, input)), literals);
+      return fn.resultType(expr.args.map((a) => argumentType(expr.fn, typeOf(a, input))), literals);
     }
     case 'in': for (const e of [expr.child, ...expr.list]) typeOf(e, input); return 'boolean';
     case 'case': {
@@ -244,14 +250,15 @@ export function typeOf(expr: Expr, input: Schema): DataType {
       const types = [...expr.branches.map(([, v]) => v), ...(expr.otherwise ? [expr.otherwise] : [])]
         .filter((v) => !(v.kind === 'literal' && v.value === null)).map((v) => typeOf(v, input));
       if (types.includes('double')) return 'double';
+      if (types.some(isDecimalType)) return widestDecimal(types) ?? types[0]!;
       return types[0] ?? 'string';
     }
     case 'aggregate': {
       const t = expr.child ? typeOf(expr.child, input) : 'long';
       switch (expr.fn) {
         case 'count': case 'countDistinct': return 'long';
-        case 'avg': requireNumeric(expr, t); return 'double';
-        case 'sum': requireNumeric(expr, t); return t === 'double' ? 'double' : 'long';
+        case 'avg': requireNumeric(expr, t); return isDecimalType(t) ? avgType(t) : 'double';
+        case 'sum': requireNumeric(expr, t); return isDecimalType(t) ? sumType(t) : t === 'double' ? 'double' : 'long';
         case 'collectList': case 'collectSet': return { kind: 'array', element: t };
         case 'stddev': case 'stddevSamp': case 'stddevPop': case 'variance': case 'varSamp': case 'varPop':
           requireNumeric(expr, t); return 'double';
@@ -271,7 +278,9 @@ export function typeOf(expr: Expr, input: Schema): DataType {
           if (!isNumeric(t) && t !== 'timestamp' && t !== 'date') {
             throw new AnalysisError(`${nameOf(expr)} needs a numeric, date or timestamp column, got ${typeToString(t)}.`, 'TYPE_MISMATCH');
           }
-          return Array.isArray(expr.params?.[0]) ? { kind: 'array', element: t } : t;
+          // Computed in doubles (exec/aggregate.ts), so a decimal column gives doubles here.
+          const element = isDecimalType(t) ? 'double' : t;
+          return Array.isArray(expr.params?.[0]) ? { kind: 'array', element } : element;
         }
         case 'maxBy': case 'minBy': {
           const by = expr.by ? typeOf(expr.by, input) : undefined;
@@ -296,6 +305,55 @@ export function typeOf(expr: Expr, input: Schema): DataType {
     }
     case 'star': throw new AnalysisError(`'*' can only be used alone in select() or in count('*').`, 'MISPLACED_STAR');
   }
+}
+
+/**
+ * The type of arithmetic with a decimal operand, as Spark types it: with a double the decimal is
+ * converted and the result is a double; an int or long operand is widened to DECIMAL(10,0) or
+ * DECIMAL(20,0) (an integer literal to just its digits), and the result follows DecimalPrecision.
+ */
+function decimalArithmeticType(expr: Extract<Expr, { kind: 'binary' }>, l: DataType, r: DataType): DataType {
+  if (l === 'double' || r === 'double') return 'double';
+  const left = decimalOperandType(expr.left, l);
+  const right = decimalOperandType(expr.right, r);
+  if (left === undefined || right === undefined) {
+    throw new AnalysisError(`${nameOf(expr)} needs numbers, but its operands are ${typeToString(l)} and ` +
+      `${typeToString(r)}. Cast them first, e.g. .cast('decimal(10,2)').`, 'TYPE_MISMATCH');
+  }
+  return arithmeticType(expr.op as '+' | '-' | '*' | '/' | '%', left, right);
+}
+
+/**
+ * The type of a union column whose sides have types `a` and `b`: with a decimal, Spark's widening (a
+ * double side makes it double, else the decimal type holding both; the planner casts each side to it).
+ */
+function unionType(a: DataType, b: DataType): DataType {
+  if (a === b || (!isDecimalType(a) && !isDecimalType(b))) return a;
+  return a === 'double' || b === 'double' ? 'double' : widestDecimal([a, b]) ?? a;
+}
+
+/**
+ * The decimal type holding every value of `types` (decimals, ints as DECIMAL(10,0), longs as DECIMAL(20,0)),
+ * as Spark widens the branches of CASE; undefined when one is not a number.
+ */
+function widestDecimal(types: readonly DataType[]): DecimalType | undefined {
+  let wide: DecimalType | undefined;
+  for (const t of types) {
+    const d = isDecimalType(t) ? t : t === 'integer' ? INT_DECIMAL : t === 'long' ? LONG_DECIMAL : undefined;
+    if (d === undefined) return undefined;
+    wide = wide === undefined ? d : widerDecimal(wide, d);
+  }
+  return wide;
+}
+
+/** The decimal type an operand takes in decimal arithmetic; undefined when it is not a number. */
+export function decimalOperandType(e: Expr, t: DataType): DecimalType | undefined {
+  if (isDecimalType(t)) return t;
+  const inner = stripAlias(e);
+  if (inner.kind === 'literal' && typeof inner.value === 'number' && Number.isSafeInteger(inner.value)) {
+    return integerLiteralType(inner.value);
+  }
+  return t === 'integer' ? INT_DECIMAL : t === 'long' ? LONG_DECIMAL : undefined;
 }
 
 function requireBoolean(expr: Expr, t: DataType): void {

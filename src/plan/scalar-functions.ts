@@ -1,3 +1,4 @@
+import { isDecimalType } from '../common/decimal-type.js';
 import { AnalysisError } from '../common/errors.js';
 import { DataType, isWindowType, typeToString, Value } from '../common/schema.js';
 import { COLLECTION_FUNCTIONS } from './collection-functions.js';
@@ -51,6 +52,17 @@ function windowTimeType([t]: readonly DataType[]): DataType {
 
 const datePart = (name: string, method: string): ScalarFunction =>
   fn(name, 1, 1, int, ([t]) => `new Date(${t}).${method}()${method === 'getUTCMonth' ? ' + 1' : ''}`);
+
+/**
+ * Math functions that compute in doubles: a DECIMAL argument is converted to a double first (so
+ * abs/round/floor/ceil of a decimal give doubles here, where Spark keeps a decimal).
+ */
+const DOUBLE_MATH = new Set(['abs', 'round', 'floor', 'ceil', 'sqrt', 'pow']);
+
+/** The type function `fn` computes argument `t` in. */
+export function argumentType(fn: string, t: DataType): DataType {
+  return DOUBLE_MATH.has(fn) && isDecimalType(t) ? 'double' : t;
+}
 
 export const SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
   upper: fn('upper', 1, 1, str, ([s], [t]) => `${text(s, t)}.toUpperCase()`),

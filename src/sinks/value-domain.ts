@@ -1,3 +1,5 @@
+import { Decimal } from '../common/decimal.js';
+import { decimalParams, DecimalType, isDecimalType } from '../common/decimal-type.js';
 import { AtomicType, DataType, Row, Schema, Value } from '../common/schema.js';
 
 /**
@@ -36,6 +38,14 @@ const DOMAIN: Partial<Record<AtomicType, ValueCheck>> = {
     : `${describe(v)} is outside the exact LONG range −(2^53−1) … 2^53−1, where it may have been rounded`),
 };
 
+/** A DECIMAL(p,s) column holds decimals that fit p digits at scale s (a row built by user code could hold anything). */
+function decimalCheck(type: DecimalType): ValueCheck {
+  const { precision, scale } = decimalParams(type);
+  return (v) => (v instanceof Decimal && v.toPrecision(precision, scale) !== null ? null
+    : `${v instanceof Decimal ? v.toString() : describe(v)} is not a ${type.toUpperCase()} value (at most ${precision - scale} ` +
+      `digits before the point${v instanceof Decimal ? '' : '; build one with Decimal.parse(\'12.34\')'})`);
+}
+
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** For sinks that write text as UTF-8 bytes (CSV, PostgreSQL): a lone UTF-16 surrogate has no UTF-8 form. */
@@ -46,7 +56,7 @@ type PathCheck = (v: Value, path: string) => RowProblem | null;
 
 function pathCheck(type: DataType, textCheck: ValueCheck | null): PathCheck | null {
   if (typeof type === 'string') {
-    const check = type === 'string' ? textCheck : DOMAIN[type];
+    const check = type === 'string' ? textCheck : isDecimalType(type) ? decimalCheck(type) : DOMAIN[type];
     if (!check) return null;
     return (v, path) => {
       const reason = check(v);

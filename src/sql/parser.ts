@@ -1,3 +1,4 @@
+import { Decimal, MAX_PRECISION } from '../common/decimal.js';
 import {
   ColumnDef, FromItem, JoinKind, OrderItem, Position, Query, Select, SelectItem, SqlExpr, Statement, Watermark,
 } from './ast.js';
@@ -359,6 +360,7 @@ class Parser {
     if (this.acceptSymbol('-')) {
       const child = this.unary();
       if (child.kind === 'literal' && typeof child.value === 'number') return { ...child, value: -child.value, at };
+      if (child.kind === 'literal' && child.value instanceof Decimal) return { ...child, value: child.value.negate(), at };
       if (child.kind === 'interval') return { ...child, ms: -child.ms, at };
       return { kind: 'negate', child, at };
     }
@@ -373,6 +375,16 @@ class Parser {
       case 'number': {
         this.i++;
         const text = token.text.replace(/[lLdD]$/, '');
+        // As in Spark SQL, a number with a point and no exponent or suffix is an exact DECIMAL (1.5 is
+        // DECIMAL(2,1)); 1.5e0 and 1.5D are doubles.
+        if (/^(?:\d+\.\d*|\.\d+)$/.test(token.text)) {
+          const decimal = Decimal.parse(token.text);
+          if (decimal === null || decimal.precision > MAX_PRECISION) {
+            throw new SqlSyntaxError(`the decimal literal ${token.text} has more than ${MAX_PRECISION} digits; write it as a ` +
+              `double (${token.text}D)`, at);
+          }
+          return { kind: 'literal', value: decimal, at };
+        }
         const value = Number(text);
         // A whole-number literal is a LONG; beyond 2^53 a JavaScript number would round it silently.
         if (/^\d+[lL]?$/.test(token.text) && !Number.isSafeInteger(value)) {

@@ -1,5 +1,6 @@
 /** How the lmdb provider stores a value: MessagePack of `[data]`, or `[data, eventTimeMs]` when it expires by event time. */
 import { Packr } from 'msgpackr';
+import './decimal-extension.js';
 
 // Plain MessagePack, as in the checkpoint's state files.
 export const valuePacker = new Packr({ useRecords: false });

@@ -150,13 +150,18 @@ function measure(map: Map<StateKey, unknown>, updated: number, removed: number, 
   };
 }
 
+/** A live value may hold a bigint (a decimal sum's running unscaled value), which JSON cannot write by itself. */
+function bigintAsText(_key: string, v: unknown): unknown {
+  return typeof v === 'bigint' ? v.toString() : v;
+}
+
 /** Bytes held, estimated from a sample of entries (exact accounting would cost a walk of the whole map). */
 function estimateMemory(map: Map<StateKey, unknown>): number {
   if (map.size === 0) return 0;
   let sampled = 0;
   let bytes = 0;
   for (const [key, value] of map) {
-    bytes += 64 + (typeof key === 'string' ? key.length * 2 : 8) + (JSON.stringify(value)?.length ?? 8) * 2;
+    bytes += 64 + (typeof key === 'string' ? key.length * 2 : 8) + (JSON.stringify(value, bigintAsText)?.length ?? 8) * 2;
     if (++sampled === 64) break;
   }
   return Math.round((bytes / sampled) * map.size);

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Packr } from 'msgpackr';
+import './decimal-extension.js';
 import { decodeFile, encodeFile } from '../checkpoint/file-format.js';
 import { StateStorePaths } from '../checkpoint/layout.js';
 import { CheckpointStorage } from '../checkpoint/storage.js';

@@ -188,3 +188,16 @@ describe('dropDuplicates with a watermark', () => {
     assert.equal(q.lastProgress!.stateOperators.find((o) => o.operatorName === 'dedupe')!.numRowsDroppedByWatermark, 1);
   });
 });
+
+describe('equality', () => {
+  test('NaN equals NaN in =, != and <=> (Spark\'s rule); <=> is never null, also with a decimal operand', async () => {
+    const rows = await new Weir().createDataFrame([{ a: Number.NaN, b: Number.NaN }, { a: 1, b: null }, { a: null, b: null }],
+      'a DOUBLE, b DOUBLE').select(col('a').equalTo(col('b')).as('eq'), col('a').notEqual(col('b')).as('ne'),
+      col('a').eqNullSafe(col('b')).as('ns'), expr('CAST(a AS DECIMAL(5,1)) <=> 1').as('dec')).collect();
+    assert.deepEqual(rows, [
+      { eq: true, ne: false, ns: true, dec: false }, // NaN cast to a decimal is null
+      { eq: null, ne: null, ns: false, dec: true },
+      { eq: null, ne: null, ns: true, dec: false },
+    ]);
+  });
+});

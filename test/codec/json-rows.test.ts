@@ -4,6 +4,7 @@ import { TIMESTAMP_MAX_MS, TIMESTAMP_MIN_MS } from '../../src/codec/domains.js';
 import { JsonRowReader } from '../../src/codec/json-rows.js';
 import { compileTextConverter } from '../../src/codec/text-rows.js';
 import { ProblemSlot } from '../../src/codec/value-problems.js';
+import { Decimal } from '../../src/common/decimal.js';
 import { Row, Schema, toSchema } from '../../src/common/schema.js';
 import { POISON } from './poison.js';
 
@@ -32,6 +33,31 @@ describe('JSON records', () => {
     assert.deepEqual(row, { a: TIMESTAMP_MIN_MS, b: TIMESTAMP_MAX_MS, c: 1, l: 2 ** 53 - 1, m: -(2 ** 53 - 1), i: -(2 ** 31), d: 0,
       day: Date.UTC(9999, 11, 31) });
     assert.ok(Object.is(row!['d'], 0));
+  });
+
+  test('a DECIMAL column reads a JSON number from its text, every digit kept, or a string holding one', () => {
+    const { row, problem } = read('a DECIMAL(38,18), b DECIMAL(10,2), c DECIMAL(10,2), d DECIMAL(4,1), s STRUCT<x: DECIMAL(30,0)>, ' +
+      'xs ARRAY<DECIMAL(3,2)>',
+    '{"a": 12345678901234567890.123456789012345678, "b": "-0.005", "c": 1e3, "d": 1.25, "s": {"x": 123456789012345678901234567890}, ' +
+      '"xs": [0.1, "0.25", 1]}');
+    assert.equal(problem, null);
+    const text = (v: unknown): unknown => (Array.isArray(v) ? v.map(text) : v instanceof Decimal ? v.toString()
+      : typeof v === 'object' && v !== null ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, text(x)])) : v);
+    assert.deepEqual(text(row), {
+      a: '12345678901234567890.123456789012345678', b: '-0.01', c: '1000.00', d: '1.3',
+      s: { x: '123456789012345678901234567890' }, xs: ['0.10', '0.25', '1.00'],
+    });
+  });
+
+  test('CSV text reads into DECIMAL exactly, rounded half up to the scale, refused beyond the precision', () => {
+    const convert = compileTextConverter(toSchema('a DECIMAL(20,2), b DECIMAL(3,1)'), null, '');
+    const slot: ProblemSlot = { problem: null };
+    const row = convert(['123456789012345678.125', '-0.05'], Int32Array.from([0, 1]), slot);
+    assert.equal(slot.problem, null);
+    assert.deepEqual([String(row['a']), String(row['b'])], ['123456789012345678.13', '-0.1']);
+    const bad = convert(['1', '100'], Int32Array.from([0, 1]), slot);
+    assert.match(slot.problem ?? '', /field 'b' is "100", not a decimal\(3,1\)/);
+    assert.equal(bad['b'], null);
   });
 
   test('a STRING column keeps the text of a number or nested value as written', () => {

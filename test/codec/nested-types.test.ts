@@ -22,7 +22,7 @@ describe('schema DDL with nested types', () => {
     assert.deepEqual(toSchema('s struct<a int not null, `b c` string>')[0]!.type,
       { kind: 'struct', fields: [{ name: 'a', type: 'integer', nullable: false }, { name: 'b c', type: 'string', nullable: true }] });
     assert.deepEqual(toSchema('d DECIMAL(10, 2), n STRING NOT NULL COMMENT \'x\'').map((f) => [f.type, f.nullable]),
-      [['double', true], ['string', false]]);
+      [['decimal(10,2)', true], ['string', false]]);
   });
 
   test('an object schema takes nested type names too', () => {

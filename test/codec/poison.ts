@@ -14,5 +14,9 @@ export const POISON: readonly [schema: string, json: string, reason: RegExp][] =
   ['i INT', '2147483648', /field 'i' is 2147483648, not an integer \(a whole number from -2147483648 to 2147483647\)/],
   ['i INT', '-2147483649', /field 'i' is -2147483649, not an integer/],
   ['x DOUBLE', '1e400', /field 'x' is 1e400, not a double/],
+  ['m DECIMAL(5,2)', '1234.5', /field 'm' is 1234.5, not a decimal\(5,2\) \(a number .*at most 3 digits before the point, rounded to 2 after it\)/],
+  ['m DECIMAL(5,2)', '"12.3.4"', /field 'm' is "12.3.4", not a decimal\(5,2\)/],
+  ['m DECIMAL(5,2)', '123456789012345678901234567890123456789', /field 'm' is 123456789012345678901234567890123456789, not a decimal/],
+  ['m DECIMAL(5,2)', 'true', /field 'm' is true, not a decimal\(5,2\)/],
   ['s STRING NOT NULL', 'null', /field 's' is null but the schema says NOT NULL/],
 ];

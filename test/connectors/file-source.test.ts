@@ -375,7 +375,7 @@ describe('file source formats and types', () => {
   });
 
   test('values outside their type\'s domain are malformed: dropped and kept in badRecordsPath, or FAILFAST', async () => {
-    const schema = 'ts TIMESTAMP, d DATE, l LONG, i INT, x DOUBLE, s STRING NOT NULL';
+    const schema = 'ts TIMESTAMP, d DATE, l LONG, i INT, x DOUBLE, m DECIMAL(5,2), s STRING NOT NULL';
     const poisoned = POISON.map(([columnSchema, json]) => {
       const column = columnSchema.split(' ')[0]!;
       return column === 's' ? `{"s": ${json}}` : `{"s": "ok", "${column}": ${json}}`;
@@ -383,7 +383,7 @@ describe('file source formats and types', () => {
     const good = '{"s": "fine", "ts": "0001-01-01T00:00:00Z", "l": 9007199254740991}';
     const bad = join(await tempFolder(), 'bad');
     const { rows } = await readOnce('json', 'poison.json', [good, ...poisoned].join('\n'), { mode: 'DROPMALFORMED', badRecordsPath: bad }, schema);
-    assert.deepEqual(rows, [{ ts: -62_135_596_800_000, d: null, l: 2 ** 53 - 1, i: null, x: null, s: 'fine' }]);
+    assert.deepEqual(rows, [{ ts: -62_135_596_800_000, d: null, l: 2 ** 53 - 1, i: null, x: null, m: null, s: 'fine' }]);
     const [folder] = await readdir(bad);
     const [file] = await readdir(join(bad, folder!));
     const kept = (await readFile(join(bad, folder!, file!), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);

@@ -137,7 +137,7 @@ describe('http source ingest', () => {
 
   test('a value outside its type\'s domain refuses the request with 400 naming the record and the field', async () => {
     const folder = await tempFolder();
-    const { source, url } = await open(folder, {}, toSchema('ts TIMESTAMP, d DATE, l LONG, i INT, x DOUBLE, s STRING NOT NULL'));
+    const { source, url } = await open(folder, {}, toSchema('ts TIMESTAMP, d DATE, l LONG, i INT, x DOUBLE, m DECIMAL(5,2), s STRING NOT NULL'));
     try {
       for (const [columnSchema, json, reason] of POISON) {
         const column = columnSchema.split(' ')[0]!;

@@ -165,7 +165,7 @@ describe('nats source and sink', { skip: nats.skip }, () => {
 
   test('values outside their type\'s domain (unsafe longs, NOT NULL, timestamps beyond 0001-9999) are malformed messages', async () => {
     const { stream, prefix } = await newStream();
-    const schema = toSchema('ts TIMESTAMP, d DATE, l LONG, i INT, x DOUBLE, s STRING NOT NULL');
+    const schema = toSchema('ts TIMESTAMP, d DATE, l LONG, i INT, x DOUBLE, m DECIMAL(5,2), s STRING NOT NULL');
     const poisoned = POISON.map(([columnSchema, json]) => {
       const column = columnSchema.split(' ')[0]!;
       return column === 's' ? `{"s": ${json}}` : `{"s": "ok", "${column}": ${json}}`;
@@ -184,7 +184,7 @@ describe('nats source and sink', { skip: nats.skip }, () => {
     }
     const dropping = await openSource(stream, { mode: 'DROPMALFORMED' }, new MemoryStorage(), schema);
     try {
-      assert.deepEqual(await dropping.getBatch(null, end), [{ ts: null, d: null, l: 2 ** 53 - 1, i: null, x: null, s: 'first' }]);
+      assert.deepEqual(await dropping.getBatch(null, end), [{ ts: null, d: null, l: 2 ** 53 - 1, i: null, x: null, m: null, s: 'first' }]);
     } finally {
       await dropping.stop();
     }

@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { col, count, max, sum, Weir, window } from '../../src/index.js';
 import type { DataFrame, Field, Row, Schema } from '../../src/index.js';
 
-export type PipelineKind = 'stateless' | 'windowed' | 'join' | 'chained';
-export const PIPELINE_KINDS: readonly PipelineKind[] = ['stateless', 'windowed', 'join', 'chained'];
+export type PipelineKind = 'stateless' | 'windowed' | 'join' | 'chained' | 'decimal';
+export const PIPELINE_KINDS: readonly PipelineKind[] = ['stateless', 'windowed', 'join', 'chained', 'decimal'];
 
 /** The fault steps of the batch protocol (WEIR_FAULT=<step>@<batch>); the child SIGKILLs itself there. */
 export const FAULT_STEPS = ['afterOffsetWrite', 'midSink', 'afterSink', 'midCommit'] as const;
@@ -22,9 +22,10 @@ export const LMDB_FAULT_STEPS = [...FAULT_STEPS, 'midStateCommit'] as const;
 export type StateProviderName = 'memory' | 'lmdb';
 
 export const WINDOW_MS = 2_000;
-export const INPUT_SCHEMA = 'id LONG, ts TIMESTAMP, key STRING, amount LONG';
+export const INPUT_SCHEMA = 'id LONG, ts TIMESTAMP, key STRING, amount LONG, price DECIMAL(30,4)';
 
-export interface InputRecord { id: number; ts: number; key: string; amount: number }
+/** `price` is a decimal's text, written into the JSON as a number with more digits than a double holds. */
+export interface InputRecord { id: number; ts: number; key: string; amount: number; price: string }
 
 export interface PipelineFolders { readonly input: string; readonly output: string; readonly checkpoint: string }
 
@@ -33,11 +34,17 @@ export function pipelineFolders(root: string): PipelineFolders {
 }
 
 /** Event time starts above 0: a row at the initial watermark (0) would be late, as in Spark. */
-export const recordAt = (i: number): InputRecord => ({ id: i, ts: (i + 1) * 100, key: `k${i % 7}`, amount: i % 13 });
+export const recordAt = (i: number): InputRecord => ({
+  id: i, ts: (i + 1) * 100, key: `k${i % 7}`, amount: i % 13,
+  price: `${i % 2 ? '-' : ''}${1 + ((i * 7919) % 100_000)}${'9'.repeat(15)}.${String(i % 10_000).padStart(4, '0')}`,
+});
+
+/** A record's JSON line, its price as a bare JSON number. */
+const recordLine = (r: InputRecord): string => JSON.stringify(r).replace(/"price":"([^"]*)"/, '"price":$1');
 
 async function putFile(folder: string, name: string, rows: readonly InputRecord[]): Promise<void> {
   await mkdir(folder, { recursive: true });
-  await writeFile(join(folder, `.${name}.tmp`), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  await writeFile(join(folder, `.${name}.tmp`), rows.map(recordLine).join('\n') + '\n');
   await rename(join(folder, `.${name}.tmp`), join(folder, name));
 }
 
@@ -55,7 +62,7 @@ export async function appendInput(folder: string, first: number, files: number, 
 /** The last file: one record far ahead in event time, so the watermark closes every window before it. */
 export async function endInput(folder: string, records: readonly InputRecord[]): Promise<void> {
   const lastTs = Math.max(0, ...records.map((r) => r.ts));
-  await putFile(folder, 'events-9999-end.json', [{ id: -1, ts: lastTs + 100_000, key: 'end', amount: 0 }]);
+  await putFile(folder, 'events-9999-end.json', [{ id: -1, ts: lastTs + 100_000, key: 'end', amount: 0, price: '0' }]);
 }
 
 /** The query of each kind, started on the folders with the availableNow trigger (the child exits when it ends). */
@@ -65,14 +72,15 @@ async function startPipeline(kind: PipelineKind, folders: PipelineFolders, provi
   const read = (filesPerTrigger: number): DataFrame => weir.readStream.format('json').schema(INPUT_SCHEMA)
     .option('maxFilesPerTrigger', filesPerTrigger).load(folders.input);
   const input = read(1);
-  const windowed = (): DataFrame => input.withWatermark('ts', '1 second')
-    .groupBy(window(col('ts'), `${WINDOW_MS / 1000} seconds`), col('key')).agg(count('*').as('n'), sum('amount').as('total'));
+  const windowed = (total: 'amount' | 'price'): DataFrame => input.withWatermark('ts', '1 second')
+    .groupBy(window(col('ts'), `${WINDOW_MS / 1000} seconds`), col('key')).agg(count('*').as('n'), sum(total).as('total'));
   const query = kind === 'stateless'
     ? input.filter(col('id').geq(0)).withColumn('doubled', col('amount').multiply(2)).drop('key')
-    : kind === 'windowed' ? windowed()
-      // Two aggregations in one query: per window, the keys seen, their rows and the largest total of one key.
-      : kind === 'chained' ? windowed().groupBy(col('window'))
-        .agg(count('*').as('keys'), sum('n').as('n'), max('total').as('maxTotal'))
+    : kind === 'windowed' ? windowed('amount')
+      : kind === 'decimal' ? windowed('price')
+        // Two aggregations in one query: per window, the keys seen, their rows and the largest total of one key.
+        : kind === 'chained' ? windowed('amount').groupBy(col('window'))
+          .agg(count('*').as('keys'), sum('n').as('n'), max('total').as('maxTotal'))
       // The same files read twice, the right side twice as fast: its rows wait in state for their partners.
       : input.select(col('id').as('lid'), col('ts').as('lts'), col('amount')).withWatermark('lts', '1 second')
         .join(read(2).select(col('id').as('rid'), col('ts').as('rts'), col('key')).withWatermark('rts', '1 second'),
@@ -138,27 +146,42 @@ const OUTPUT_SCHEMAS: Readonly<Record<PipelineKind, Schema>> = {
     WINDOW_FIELD, { name: 'keys', type: 'long', nullable: false }, { name: 'n', type: 'long', nullable: true },
     { name: 'maxTotal', type: 'long', nullable: true },
   ],
+  // The windowed aggregation over a decimal: sum of DECIMAL(30,4) is DECIMAL(38,4), checked digit by digit.
+  decimal: [
+    WINDOW_FIELD, { name: 'key', type: 'string', nullable: true }, { name: 'n', type: 'long', nullable: false },
+    { name: 'total', type: 'decimal(38,4)', nullable: true },
+  ],
 };
+
+/** A decimal's text with 4 fraction digits as its unscaled integer (exact, whatever its size). */
+const unscaled4 = (text: string): bigint => BigInt(text.replace('.', ''));
+
+/** An unscaled integer of scale 4 as decimal text (`-12.3400`). */
+function scale4Text(v: bigint): string {
+  const digits = (v < 0n ? -v : v).toString().padStart(5, '0');
+  return `${v < 0n ? '-' : ''}${digits.slice(0, -4)}.${digits.slice(-4)}`;
+}
 
 /** One line per expected output row: what each input record must have produced, exactly once. */
 export function expectedLines(kind: PipelineKind, records: readonly InputRecord[]): string[] {
   if (kind === 'stateless') return records.map((r) => `${r.id}|${r.ts}|${r.amount}|${r.amount * 2}`);
   if (kind === 'join') return records.map((r) => `${r.id}|${r.ts}|${r.amount}|${r.key}`);
-  const groups = new Map<string, { n: number; total: number }>();
+  const groups = new Map<string, { n: number; total: bigint }>();
   for (const r of records) {
     const k = `${r.ts - (r.ts % WINDOW_MS)}|${r.key}`;
-    const g = groups.get(k) ?? { n: 0, total: 0 };
+    const g = groups.get(k) ?? { n: 0, total: 0n };
     g.n += 1;
-    g.total += r.amount;
+    g.total += kind === 'decimal' ? unscaled4(r.price) : BigInt(r.amount);
     groups.set(k, g);
   }
-  const perKey = [...groups].map(([k, g]) => `${k}|${g.n}|${g.total}`);
-  if (kind === 'windowed') return perKey;
-  const windows = new Map<string, { keys: number; n: number; maxTotal: number }>();
+  const perKey = [...groups].map(([k, g]) => `${k}|${g.n}|${kind === 'decimal' ? scale4Text(g.total) : g.total}`);
+  if (kind !== 'chained') return perKey;
+  const windows = new Map<string, { keys: number; n: number; maxTotal: bigint | null }>();
   for (const [k, g] of groups) {
     const start = k.slice(0, k.indexOf('|'));
-    const w = windows.get(start) ?? { keys: 0, n: 0, maxTotal: -Infinity };
-    windows.set(start, { keys: w.keys + 1, n: w.n + g.n, maxTotal: Math.max(w.maxTotal, g.total) });
+    const w = windows.get(start) ?? { keys: 0, n: 0, maxTotal: null };
+    const maxTotal = w.maxTotal === null || g.total > w.maxTotal ? g.total : w.maxTotal;
+    windows.set(start, { keys: w.keys + 1, n: w.n + g.n, maxTotal });
   }
   return [...windows].map(([start, w]) => `${start}|${w.keys}|${w.n}|${w.maxTotal}`);
 }
@@ -170,7 +193,8 @@ function outputLine(kind: PipelineKind, row: Row): string {
     return `${row['lid']}|${row['lts']}|${row['amount']}|${row['key']}${consistent ? '' : '|MISMATCHED'}`;
   }
   if (kind === 'chained') return `${(row['window'] as Row)['start']}|${row['keys']}|${row['n']}|${row['maxTotal']}`;
-  return `${(row['window'] as Row)['start']}|${row['key']}|${row['n']}|${row['total']}`;
+  // A decimal total prints its digits and scale (String of a Decimal); a long its digits.
+  return `${(row['window'] as Row)['start']}|${row['key']}|${row['n']}|${String(row['total'])}`;
 }
 
 /** Reads the sink's committed output (through its manifests) and compares it with the input, row by row. */

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import {
-  avg, col, collectList, count, countDistinct, DataFrame, explode, expr, first, last, max, min, sessionWindow, sum, upper, Weir,
+  avg, col, collectList, count, countDistinct, DataFrame, Decimal, explode, expr, first, last, lit, max, min, sessionWindow, sum,
+  upper, Weir,
   window,
 } from '../../src/index.js';
 import { SqlSyntaxError } from '../../src/sql/syntax-error.js';
@@ -116,7 +117,8 @@ describe('SQL compiles to the plan of the equivalent DataFrame code', () => {
     assertSamePlan(events.selectExpr('amount * 2 AS doubled', 'upper(word)'),
       events.select(col('amount').multiply(2).as('doubled'), upper('word')));
     assertSamePlan(events.select(expr('coalesce(user, word) AS who')), events.select(expr('coalesce(user, word)').as('who')));
-    assertSamePlan(events.filter(expr('amount <=> 1.5')), events.filter(col('amount').eqNullSafe(1.5)));
+    // 1.5 is a DECIMAL(2,1) literal in Spark SQL (compared with the double column as a double).
+    assertSamePlan(events.filter(expr('amount <=> 1.5')), events.filter(col('amount').eqNullSafe(lit(Decimal.parse('1.5')))));
   });
 });
 

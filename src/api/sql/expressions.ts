@@ -1,3 +1,4 @@
+import { Decimal } from '../../common/decimal.js';
 import { AnalysisError } from '../../common/errors.js';
 import { unknownNameError } from '../../common/nearest-name.js';
 import { parseTypeName, Value } from '../../common/schema.js';
@@ -140,9 +141,11 @@ export class SqlExpressions {
 
 /** A literal parameter of an aggregate: a number, or array(numbers...) for percentile_approx's percentages. */
 function literalParameter(e: SqlExpr, fn: string): Value {
-  if (e.kind === 'literal') return e.value;
+  // A parameter such as 0.05 is a DECIMAL literal in SQL; the parameters are plain numbers (Spark casts them to double).
+  const numeric = (v: Value): Value => (v instanceof Decimal ? v.toNumber() : v);
+  if (e.kind === 'literal') return numeric(e.value);
   if (e.kind === 'call' && e.name === 'array' && e.args.every((a) => a.kind === 'literal')) {
-    return e.args.map((a) => (a.kind === 'literal' ? a.value : null));
+    return e.args.map((a) => (a.kind === 'literal' ? numeric(a.value) : null));
   }
   throw at(e.at, `${fn}'s parameters must be literals (a number, or array(0.25, 0.5) for percentages)`);
 }
@@ -159,6 +162,7 @@ function isLiteralOne(e: SqlExpr): boolean {
 function durationOf(e: SqlExpr, fn: string): string | number {
   if (e.kind === 'interval') return e.ms;
   if (e.kind === 'literal' && (typeof e.value === 'string' || typeof e.value === 'number')) return e.value as string | number;
+  if (e.kind === 'literal' && e.value instanceof Decimal) return e.value.toNumber();
   throw at(e.at, `${fn} needs a duration here: an interval (INTERVAL 10 SECONDS) or a string ('10 seconds')`);
 }
 

@@ -1,3 +1,4 @@
+import { Decimal } from '../../common/decimal.js';
 import { Row, Schema } from '../../common/schema.js';
 import { sparkTimestampText } from '../../codec/spark-text.js';
 import { Sink, SinkSpec } from '../../sinks/sink.js';
@@ -30,6 +31,7 @@ function formatCell(value: unknown, type: Schema[number]['type'], truncate: bool
   if (value === null || value === undefined) text = 'null';
   else if (type === 'timestamp' && typeof value === 'number') text = sparkTimestampText(value);
   // Spark shows bytes as hex pairs in brackets: [48 69].
+  else if (value instanceof Decimal) text = value.toPlainString();
   else if (value instanceof Uint8Array) text = `[${[...value].map((b) => b.toString(16).toUpperCase().padStart(2, '0')).join(' ')}]`;
   else if (typeof value === 'object' && 'start' in value && 'end' in value) {
     const w = value as { start: number; end: number };

@@ -1,7 +1,8 @@
 import { DataType, Row, Schema, Value } from '../../common/schema.js';
 import { rowJson } from '../../sinks/rejected-rows.js';
 import { fieldReadCode } from '../../codec/fields.js';
-import { base64Of, hasTextEncodedValues, timeText, withTextValues } from '../../codec/json-values.js';
+import { base64Of, hasDecimals, hasTextEncodedValues, timeText, valueJson, withTextValues } from '../../codec/json-values.js';
+import { isDecimalType } from '../../common/decimal-type.js';
 
 /**
  * Row serialisers of the file sinks, compiled once per schema. Timestamps are written as ISO-8601
@@ -17,6 +18,9 @@ function jsonValue(t: DataType, i: number): string {
   if (t === 'timestamp' || t === 'date') return `'"' + T(v, ${i}) + '"'`;
   if (t === 'boolean') return "(v ? 'true' : 'false')";
   if (t === 'binary') return `'"' + N(v, ${i}) + '"'`;
+  // A decimal is a JSON number with every digit (`12.50`), as Spark writes it.
+  if (isDecimalType(t)) return "v.toString()";
+  if (hasDecimals(t)) return `D(v, ${i})`;
   // JSON has no NaN or Infinity: written as the strings "NaN", "Infinity", "-Infinity", as Spark does.
   if (t === 'integer' || t === 'long' || t === 'double') return "(v - v === 0 ? '' + v : '\"' + v + '\"')";
   if (typeof t !== 'string' && hasTextEncodedValues(t)) return `J(N(v, ${i}))`;
@@ -39,7 +43,9 @@ export function compileJsonEncoder(schema: Schema, ignoreNullFields: boolean): R
   lines.push("return s === '' ? '{}' : '{' + s.slice(1) + '}';");
   const time = (v: Value, i: number): string => timeText(v, schema[i]!.type === 'date');
   const nested = (v: Value, i: number): Value => withTextValues(v, schema[i]!.type);
-  return new Function('T', 'N', 'J', `return function encodeJson(r) {\n${lines.join('\n')}\n};`)(time, nested, rowJson) as RowEncoder;
+  const withDecimals = (v: Value, i: number): string => valueJson(v, schema[i]!.type);
+  return new Function('T', 'N', 'J', 'D', `return function encodeJson(r) {\n${lines.join('\n')}\n};`)(
+    time, nested, rowJson, withDecimals) as RowEncoder;
 }
 
 export interface CsvWriteSettings {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { AnalysisError, CheckpointError } from '../../common/errors.js';
 import { Row, Schema } from '../../common/schema.js';
+import { hasDecimals, withDecimalsRevived } from '../../codec/json-values.js';
 import { Offset, Source, SourceContext, SourceSpec } from '../../sources/source.js';
 import { ConnectionStats, IngestServer, ServerSettings } from './server.js';
 import { IngestWal, WalStats } from './wal.js';
@@ -156,7 +157,7 @@ export class HttpSource implements Source {
 
   async getBatch(start: Offset | null, end: Offset): Promise<Row[]> {
     const [from, to] = [this.positionOf(start), this.positionOf(end)];
-    const rows = await this.openWal().read(from, to);
+    const rows = this.revived(await this.openWal().read(from, to));
     this.lastRange = { from, to, identity: contentDigest(rows) };
     return rows;
   }
@@ -170,7 +171,14 @@ export class HttpSource implements Source {
     const [from, to] = [this.positionOf(start), this.positionOf(end)];
     const last = this.lastRange;
     if (last !== null && last.from === from && last.to === to) return last.identity;
-    return contentDigest(await this.openWal().read(from, to));
+    return contentDigest(this.revived(await this.openWal().read(from, to)));
+  }
+
+  /** The WAL holds rows as JSON, where a decimal is its text: read back as the decimal it was. */
+  private revived(rows: Row[]): Row[] {
+    if (!this.schema.some((f) => hasDecimals(f.type))) return rows;
+    const struct = { kind: 'struct', fields: this.schema } as const;
+    return rows.map((r) => withDecimalsRevived(r, struct) as Row);
   }
 
   async commit(end: Offset): Promise<void> {

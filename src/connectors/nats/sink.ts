@@ -10,7 +10,7 @@ import { DeadLetterFolder, rejectedRowError, rowJson, splitRejected } from '../.
 import { Sink, SinkContext, SinkSpec } from '../../sinks/sink.js';
 import { compileRowCheck, RowCheck } from '../../sinks/value-domain.js';
 import { ownValue } from '../../codec/fields.js';
-import { hasTextEncodedValues, withTextValues } from '../../codec/json-values.js';
+import { hasDecimals, hasTextEncodedValues, valueJson, withTextValues } from '../../codec/json-values.js';
 
 /** Publishes awaiting their PubAcks at once. */
 const IN_FLIGHT = 256;
@@ -185,6 +185,11 @@ export class NatsSink implements Sink {
  * "Infinity", "-Infinity" (JSON has no such numbers).
  */
 export function jsonEncoder(schema: Schema): (row: Row) => string {
+  // Decimals as JSON numbers with every digit, as the json file sink writes them.
+  if (schema.some((f) => hasDecimals(f.type))) {
+    const struct = { kind: 'struct', fields: schema } as const;
+    return (row) => valueJson(row, struct);
+  }
   if (!schema.some((f) => hasTextEncodedValues(f.type))) return rowJson;
   return (row) => rowJson(Object.fromEntries(schema.map((f) => [f.name, withTextValues(ownValue(row, f.name) ?? null, f.type)])));
 }

@@ -1,5 +1,6 @@
 import { ConnectorError } from '../../common/errors.js';
-import { DataType, Row, Schema, Value } from '../../common/schema.js';
+import { decimalParams, isDecimalType } from '../../common/decimal-type.js';
+import { AtomicType, DataType, Row, Schema, Value } from '../../common/schema.js';
 import { rowJson } from '../../sinks/rejected-rows.js';
 import { ownValue } from '../../codec/fields.js';
 
@@ -7,7 +8,8 @@ import { ownValue } from '../../codec/fields.js';
  * How a query's schema lands in a PostgreSQL table. Atomic columns map one to one; a struct column
  * is flattened into one column per field, named `<column>_<field>` (a window becomes `window_start`
  * and `window_end`), so the table stays queryable with plain SQL; an array of an atomic type becomes a
- * PostgreSQL array of it (`text[]`, `bigint[]`), a map or an array of nested values `jsonb`.
+ * PostgreSQL array of it (`text[]`, `bigint[]`), a map or an array of nested values `jsonb`; DECIMAL(p,s)
+ * is `numeric(p,s)`.
  */
 export interface TableColumn {
   readonly name: string;
@@ -39,12 +41,19 @@ const ATOMIC: Record<string, { sqlType: string; accepts: string[]; encode: (v: V
   binary: { sqlType: 'bytea', accepts: ['bytea'], encode: (v) => (v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : v) },
 };
 
+/** DECIMAL(p,s) is PostgreSQL's numeric(p,s), written as its exact text (which numeric reads without rounding). */
+function atomicColumn(type: AtomicType): { sqlType: string; accepts: string[]; encode: (v: Value) => unknown } {
+  if (!isDecimalType(type)) return ATOMIC[type]!;
+  const { precision, scale } = decimalParams(type);
+  return { sqlType: `numeric(${precision},${scale})`, accepts: ['numeric'], encode: (v) => String(v) };
+}
+
 export function tableColumns(schema: Schema): TableColumn[] {
   const out: TableColumn[] = [];
   let queryColumn = '';
   const visit = (name: string, type: DataType, nullable: boolean, get: (row: Row) => Value | undefined): void => {
     if (typeof type === 'string') {
-      const atomic = ATOMIC[type]!;
+      const atomic = atomicColumn(type);
       out.push({
         name, queryColumn, sqlType: atomic.sqlType, accepts: atomic.accepts, nullable,
         value: (row) => {
@@ -54,7 +63,7 @@ export function tableColumns(schema: Schema): TableColumn[] {
       });
     } else if (type.kind === 'array' && typeof type.element === 'string') {
       // An array of an atomic type is a PostgreSQL array of that type (the pg client writes JS arrays as array literals).
-      const element = ATOMIC[type.element]!;
+      const element = atomicColumn(type.element);
       out.push({
         name, queryColumn, sqlType: `${element.sqlType}[]`, accepts: element.accepts.map((t) => `${t}[]`), nullable,
         value: (row) => {
