@@ -3,7 +3,7 @@
  *
  *   npm run bench                       default size (under 10 minutes on 2 cores)
  *   npm run bench -- --quick            small size (under a minute)
- *   npm run bench -- --only W2,W6       some workloads (ids: W1…W8, DUCKDB, SMALLFILES, BACKLOG, IDLE, NEXMARK, HTTP, KAFKA)
+ *   npm run bench -- --only W2,W6       some workloads (ids: YSB, W1…W8, DUCKDB, SMALLFILES, BACKLOG, IDLE, NEXMARK, HTTP, KAFKA)
  *
  * Prints a table of medians and ratios. A full default run writes bench/results/latest.json and
  * latest.md (the README includes the latter); a full quick run writes quick.json / quick.md (not
@@ -26,9 +26,10 @@ import { memoryWorkloads } from './workloads/memory.js';
 import { nexmarkWorkloads } from './workloads/nexmark.js';
 import { smallFileWorkloads } from './workloads/small-files.js';
 import { stateWorkloads } from './workloads/state.js';
+import { ysbWorkloads } from './workloads/ysb.js';
 
 const WORKLOADS: readonly Workload[] = [
-  memoryWorkloads, fileWorkloads, smallFileWorkloads, latencyWorkloads, stateWorkloads, growthWorkloads, nexmarkWorkloads,
+  ysbWorkloads, memoryWorkloads, fileWorkloads, smallFileWorkloads, latencyWorkloads, stateWorkloads, growthWorkloads, nexmarkWorkloads,
   httpWorkloads, kafkaWorkloads,
 ];
 const KNOWN_IDS = WORKLOADS.flatMap((w) => w.ids);

@@ -3,10 +3,8 @@
  * hand-written line reader + JSON.parse + Map; and the same aggregation in DuckDB as the batch
  * engine a user might pick instead. The files are generated once into os.tmpdir() and deleted after.
  */
-import { createReadStream } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { AnalysisError } from '../../src/common/errors.js';
 import { Weir } from '../../src/index.js';
@@ -14,6 +12,7 @@ import type { DataFrame } from '../../src/index.js';
 import { EVENT_SCHEMA, JsonFiles, writeEventFiles } from '../lib/data.js';
 import { HandWindowAggregator, WindowResult } from '../lib/hand-agg.js';
 import { removeDir, startToFiles, tempDir } from '../lib/harness.js';
+import { eachLineOf } from '../lib/lines.js';
 import { alternate, flushDisk, median } from '../lib/measure.js';
 import { WATERMARK_MS, windowedCounts, WINDOW_MS } from '../lib/queries.js';
 import { rate, ResultRow } from '../lib/report.js';
@@ -65,19 +64,7 @@ async function handOverFiles(files: JsonFiles): Promise<{ seconds: number; outpu
     };
     let outputRows = 0;
     for (const file of files.files) {
-      const decoder = new StringDecoder('utf8');
-      let carry = '';
-      for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
-        const text = carry + decoder.write(chunk as Buffer);
-        let start = 0;
-        for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
-          if (nl > start) take(text.slice(start, nl));
-          start = nl + 1;
-        }
-        carry = text.slice(start);
-      }
-      carry += decoder.end();
-      if (carry.trim().length > 0) take(carry);
+      await eachLineOf(file, take);
       const lines: string[] = [];
       agg.endBatch((row: WindowResult) => { lines.push(JSON.stringify(row)); });
       outputRows += lines.length;
