@@ -109,6 +109,8 @@ export class MicroBatchExecution {
       recovery = await this.recover();
       for (const [i, leaf] of leaves.entries()) {
         const source = leaf.create();
+        const columns = settings.plan.columnsRead[i];
+        if (columns && source.readColumns && columns.size < source.schema.length) source.readColumns(columns);
         this.sources.push(source);
         await source.open({
           storage: new PrefixedStorage(settings.storage, CheckpointPaths.source(i)), queryId: this.id,

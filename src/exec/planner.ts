@@ -1,5 +1,6 @@
 import { Row, Schema } from '../common/schema.js';
 import { nameOf, schemaOf } from '../plan/analyzer.js';
+import { streamColumnsRead } from '../plan/column-pruning.js';
 import { analyzeJoin } from '../plan/join-analysis.js';
 import { BatchInput, isStreaming, LogicalPlan, StreamInput } from '../plan/logical.js';
 import { AggregateExec, aggregateSpec } from './aggregate.js';
@@ -16,6 +17,8 @@ export interface PhysicalPlan {
   readonly schema: Schema;
   /** Input leaves by index; batch i of leaf j is `ctx.inputs[j]`. */
   readonly leaves: readonly (StreamInput | BatchInput)[];
+  /** The columns each stream leaf must read (see streamColumnsRead), by leaf index; null: every column. */
+  readonly columnsRead: readonly (ReadonlySet<string> | null)[];
   /** Each `withWatermark` node's delay, by index. */
   readonly watermarks: readonly { readonly column: string; readonly delayMs: number }[];
   /** Stateful operators, by operator id (their state folder is `state/<id>/`). */
@@ -90,7 +93,9 @@ export function planPhysical(plan: LogicalPlan): PhysicalPlan {
   };
 
   const root = build(plan);
-  return { root, schema: schemaOf(plan), leaves, watermarks, stateful };
+  const pruning = streamColumnsRead(plan);
+  const columnsRead = leaves.map((leaf) => (pruning.has(leaf as StreamInput) ? pruning.get(leaf as StreamInput)! : null));
+  return { root, schema: schemaOf(plan), leaves, columnsRead, watermarks, stateful };
 }
 
 function describeJoin(node: Extract<LogicalPlan, { kind: 'join' }>): string {

@@ -24,6 +24,12 @@ export interface Source {
   /** Shown in progress and `weir inspect`, e.g. `FileSource[data/events]`. */
   readonly description: string;
   readonly schema: Schema;
+  /**
+   * Optional, called once before `open` when the query reads only some columns: the source may leave
+   * the others null in its rows (and skip converting and checking them), as Spark's scans read only a
+   * query's required schema. Each column's name is in `schema`.
+   */
+  readColumns?(columns: ReadonlySet<string>): void;
   /** Called once before the first batch; recover durable state from `context.storage` here. */
   open(context: SourceContext): Promise<void>;
   /**

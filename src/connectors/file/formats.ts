@@ -25,6 +25,8 @@ export interface FormatSettings {
   readonly schema: Schema;
   readonly corruptColumn: string | null;
   readonly csv: CsvSettings;
+  /** Columns the query does not read: a JSON reader leaves them null unchecked (other formats read every column). */
+  readonly unreadColumns?: ReadonlySet<string>;
 }
 
 /**
@@ -36,14 +38,14 @@ export type FileReader = (path: string, out: RowCollector, length?: number) => P
 /** A reader for a format and schema; converters are compiled here, once. */
 export function fileReader(settings: FormatSettings): FileReader {
   switch (settings.format) {
-    case 'json': return jsonReader(settings.schema, settings.corruptColumn);
+    case 'json': return jsonReader(settings.schema, settings.corruptColumn, settings.unreadColumns);
     case 'csv': return csvReader(settings.schema, settings.corruptColumn, settings.csv);
     case 'text': return textReader(settings.schema[0]!.name);
   }
 }
 
-function jsonReader(schema: Schema, corruptColumn: string | null): FileReader {
-  const reader = new JsonRowReader(schema, corruptColumn);
+function jsonReader(schema: Schema, corruptColumn: string | null, unread?: ReadonlySet<string>): FileReader {
+  const reader = new JsonRowReader(schema, corruptColumn, unread);
   const blank = (): Row => nullRow(schema);
   return (path, out, length) => {
     const rows = out.rows;

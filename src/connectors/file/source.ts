@@ -37,7 +37,7 @@ export class FileSource implements Source {
   private readonly maxFilesPerTrigger: number | undefined;
   private readonly compactInterval: number;
   private readonly unseen: UnseenFiles;
-  private readonly read: FileReader;
+  private read: FileReader;
   private log: SeenFilesLog | null = null;
   private storage: CheckpointStorage | null = null;
   private queryId = '';
@@ -54,6 +54,17 @@ export class FileSource implements Source {
     this.unseen = UnseenFiles.of(this.files, spec.options.integer('relistIntervalMs', 60_000, 0));
     this.read = fileReader({ ...this.settings, schema: this.schema, corruptColumn: corruptColumnOf(this.schema, this.settings) });
     this.description = `FileSource[${this.settings.path}]`;
+  }
+
+  /**
+   * JSON reads only the query's columns (with a corrupt-record column every column is read, since the
+   * record's fit to the whole schema decides what that column holds).
+   */
+  readColumns(columns: ReadonlySet<string>): void {
+    const corruptColumn = corruptColumnOf(this.schema, this.settings);
+    if (this.settings.format !== 'json' || corruptColumn !== null) return;
+    const unreadColumns = new Set(this.schema.map((f) => f.name).filter((name) => !columns.has(name)));
+    this.read = fileReader({ ...this.settings, schema: this.schema, corruptColumn, unreadColumns });
   }
 
   async open(context: SourceContext): Promise<void> {
