@@ -15,7 +15,8 @@ import { compileExpression, CompiledExpr } from './compile.js';
 import { ExecContext, PhysicalOperator } from './physical.js';
 import { StatefulBase, StateRowCounts } from './stateful-base.js';
 import { stateKeyOf } from './state-keys.js';
-import { ownValue, setField } from '../codec/fields.js';
+import { fieldReadCode, ownValue } from '../codec/fields.js';
+import { rowLiteralCode } from '../codec/row-literal.js';
 
 export interface JoinSpec {
   readonly type: JoinType;
@@ -36,22 +37,24 @@ export class JoinRows {
   private readonly leftKeys: CompiledExpr[];
   private readonly rightKeys: CompiledExpr[];
   private readonly residual: CompiledExpr | null;
-  private readonly parts: readonly { readonly name: string; readonly from: Side | 'key' }[];
+  private readonly build: (l: Row | null, r: Row | null) => Row;
 
   constructor(readonly spec: JoinSpec) {
     const { analysis, left, right, using } = spec;
     this.leftKeys = analysis.leftKeys.map((e) => compileExpression(e, left));
     this.rightKeys = analysis.rightKeys.map((e) => compileExpression(e, right));
     this.residual = analysis.residual ? compileExpression(analysis.residual, [...left, ...right]) : null;
-    const fromLeft = new Set(left.map((f) => f.name));
-    this.parts = spec.output.map((f) => ({
-      name: f.name, from: using?.includes(f.name) ? 'key' : fromLeft.has(f.name) ? 'left' : 'right',
-    }));
+    this.build = compileCombine(spec.output, new Set(left.map((f) => f.name)), using ?? []);
   }
 
   /** The bucket of a row; null when a key is null (SQL: it equals nothing). */
   key(side: Side, row: Row, ctx: ExecContext): StateKey | null {
     const exprs = side === 'left' ? this.leftKeys : this.rightKeys;
+    if (exprs.length === 1) {
+      // The common single-column key without the tuple array (stateKeyOf of one value).
+      const v = exprs[0]!(row, ctx);
+      return v === null ? null : stateKeyOf([v]);
+    }
     const values = exprs.map((e) => e(row, ctx));
     return values.includes(null) ? null : stateKeyOf(values);
   }
@@ -63,13 +66,23 @@ export class JoinRows {
   /** The output row of a pair, or of one side padded with nulls. */
   combine(l: Row | null, r: Row | null): Row {
     if (this.spec.type === 'semi' || this.spec.type === 'anti') return l!;
-    const out: Row = {};
-    for (const { name, from } of this.parts) {
-      const source = from === 'left' ? l : from === 'right' ? r : (l ?? r);
-      setField(out, name, source ? ownValue(source, name) ?? null : null);
-    }
-    return out;
+    return this.build(l, r);
   }
+}
+
+/**
+ * The output row of a pair as one compiled object literal (rows of one join share a hidden class): a
+ * `using` column from whichever side is there, the others from their side, null for a missing side.
+ */
+function compileCombine(output: Schema, leftNames: ReadonlySet<string>, using: readonly string[]): (l: Row | null, r: Row | null) => Row {
+  const lines: string[] = [];
+  output.forEach((f, i) => {
+    const from = (side: string): string => `(${side} === null ? undefined : ${fieldReadCode(side, f.name)})`;
+    const read = using.includes(f.name) ? `(l !== null ? ${from('l')} : ${from('r')})` : from(leftNames.has(f.name) ? 'l' : 'r');
+    lines.push(`const c${i} = ${read} ?? null;`);
+  });
+  lines.push(`return ${rowLiteralCode(output, null)};`);
+  return new Function(`return function combineJoinRow(l, r) {\n${lines.join('\n')}\n};`)() as (l: Row | null, r: Row | null) => Row;
 }
 
 const padsLeft = (type: JoinType): boolean => type === 'left' || type === 'full';
@@ -98,11 +111,14 @@ export function probeIndex(rows: readonly Row[], side: Side, index: Map<StateKey
   const { type } = fns.spec;
   const pad = side === 'left' ? padsLeft(type) : padsRight(type);
   const out: Row[] = [];
+  const left = side === 'left';
   for (const row of rows) {
     const k = fns.key(side, row, ctx);
     let matched = false;
-    for (const other of k === null ? [] : index.get(k) ?? []) {
-      const [l, r] = side === 'left' ? [row, other] : [other, row];
+    const bucket = k === null ? undefined : index.get(k);
+    if (bucket !== undefined) for (const other of bucket) {
+      const l = left ? row : other;
+      const r = left ? other : row;
       if (!fns.matches(l, r, ctx)) continue;
       matched = true;
       matchedOther?.add(other);
