@@ -13,7 +13,7 @@ import { EVENT_SCHEMA, JsonFiles, writeEventFiles } from '../lib/data.js';
 import { HandWindowAggregator, WindowResult } from '../lib/hand-agg.js';
 import { removeDir, startToFiles, tempDir } from '../lib/harness.js';
 import { eachLineOf } from '../lib/lines.js';
-import { alternate, flushDisk, median } from '../lib/measure.js';
+import { alternate, flushDisk, median, timeWithCpu } from '../lib/measure.js';
 import { WATERMARK_MS, windowedCounts, WINDOW_MS } from '../lib/queries.js';
 import { rate, ResultRow } from '../lib/report.js';
 import { Workload } from '../lib/suite.js';
@@ -31,7 +31,7 @@ function jsonFileStream(weir: Weir, dir: string): DataFrame | null {
 }
 
 /** Seconds from query start until every file is committed (the file source starts reading at start). */
-async function weirOverFiles(files: JsonFiles): Promise<{ seconds: number; outputRows: number } | null> {
+async function weirOverFiles(files: JsonFiles): Promise<{ seconds: number; cpuSeconds: number; outputRows: number } | null> {
   const weir = new Weir();
   const df = jsonFileStream(weir, files.dir);
   if (!df) return null;
@@ -39,12 +39,13 @@ async function weirOverFiles(files: JsonFiles): Promise<{ seconds: number; outpu
   weir.streams.addListener({ onQueryProgress: (e) => { outputRows += e.progress.sink.numOutputRows; } });
   const [checkpoint, out] = [await tempDir('w3-checkpoint'), await tempDir('w3-out')];
   try {
-    const started = performance.now();
-    const query = await startToFiles(windowedCounts(df), checkpoint, out);
-    await query.processAllAvailable();
-    const seconds = (performance.now() - started) / 1000;
-    await query.stop();
-    return { seconds, outputRows };
+    const timed = await timeWithCpu(async () => {
+      const query = await startToFiles(windowedCounts(df), checkpoint, out);
+      await query.processAllAvailable();
+      return query;
+    });
+    await timed.result.stop();
+    return { seconds: timed.seconds, cpuSeconds: timed.cpuSeconds, outputRows };
   } finally {
     await Promise.all([removeDir(checkpoint), removeDir(out)]);
   }
@@ -116,10 +117,12 @@ export const fileWorkloads: Workload = {
       let weirMissing = false;
       if (only('W3')) {
         const outputs = { weir: 0, hand: 0 };
+        const perCore: number[] = [];
         const samples = await alternate(reps, async () => {
           const run = await weirOverFiles(files);
           if (!run) { weirMissing = true; return NaN; }
           outputs.weir = run.outputRows;
+          perCore.push(files.bytes / run.cpuSeconds);
           return mbps(run.seconds);
         }, async () => {
           const run = await handOverFiles(files);
@@ -136,6 +139,7 @@ export const fileWorkloads: Workload = {
         }
         rows.push({
           id: 'W3', workload: 'JSON-lines files → aggregation → files', weir: weir === null ? null : rate(weir * MB, 'B/s'),
+          ...(weir === null ? {} : { perCore: rate(median(perCore), 'B/s') }),
           baseline: rate(hand * MB, 'B/s'), baselineName: 'line reader + JSON.parse + Map', ratio: weir === null ? null : weir / hand,
           goal: '≥ 0.7', met: weir === null ? null : weir / hand >= 0.7, notes,
           details: { bytes: files.bytes, files: files.files.length, rows: files.rows, outputRows: outputs,
