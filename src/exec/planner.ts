@@ -1,11 +1,12 @@
 import { Row, Schema } from '../common/schema.js';
 import { nameOf, schemaOf } from '../plan/analyzer.js';
-import { streamColumnsRead } from '../plan/column-pruning.js';
+import { streamColumnsRead, streamFilters } from '../plan/column-pruning.js';
+import { ScanPushdown } from '../sources/source.js';
 import { analyzeJoin } from '../plan/join-analysis.js';
 import { BatchInput, isStreaming, LogicalPlan, StreamInput } from '../plan/logical.js';
 import { AggregateExec, aggregateSpec } from './aggregate.js';
 import { LimitExec, ScanExec, SortExec, UnionExec, WatermarkExec, WholeStageExec } from './basic-operators.js';
-import { StatelessStep } from './compile.js';
+import { compileExpression, StatelessStep } from './compile.js';
 import { DeduplicateExec } from './deduplicate.js';
 import { BatchJoinExec, JoinSpec, StreamStaticJoinExec, StreamStreamJoinExec } from './join.js';
 import { PhysicalOperator, StatefulOperator } from './physical.js';
@@ -17,8 +18,8 @@ export interface PhysicalPlan {
   readonly schema: Schema;
   /** Input leaves by index; batch i of leaf j is `ctx.inputs[j]`. */
   readonly leaves: readonly (StreamInput | BatchInput)[];
-  /** The columns each stream leaf must read (see streamColumnsRead), by leaf index; null: every column. */
-  readonly columnsRead: readonly (ReadonlySet<string> | null)[];
+  /** What each stream leaf's source may skip (see ScanPushdown), by leaf index. */
+  readonly pushdown: readonly ScanPushdown[];
   /** Each `withWatermark` node's delay, by index. */
   readonly watermarks: readonly { readonly column: string; readonly delayMs: number }[];
   /** Stateful operators, by operator id (their state folder is `state/<id>/`). */
@@ -93,13 +94,28 @@ export function planPhysical(plan: LogicalPlan): PhysicalPlan {
   };
 
   const root = build(plan);
-  const pruning = streamColumnsRead(plan);
-  const columnsRead = leaves.map((leaf) => (pruning.has(leaf as StreamInput) ? pruning.get(leaf as StreamInput)! : null));
-  return { root, schema: schemaOf(plan), leaves, columnsRead, watermarks, stateful };
+  return { root, schema: schemaOf(plan), leaves, pushdown: scanPushdown(plan, leaves), watermarks, stateful };
 }
 
 function describeJoin(node: Extract<LogicalPlan, { kind: 'join' }>): string {
   return `${node.joinType}, ${'using' in node.on ? `using [${node.on.using.join(', ')}]` : nameOf(node.on.condition)}`;
+}
+
+/** Evaluation context of a pushed filter: its expressions never read the batch time (no function calls). */
+const PUSHED_FILTER_CONTEXT = { batchTimestampMs: 0 };
+
+function scanPushdown(plan: LogicalPlan, leaves: readonly (StreamInput | BatchInput)[]): ScanPushdown[] {
+  const columns = streamColumnsRead(plan);
+  const filters = streamFilters(plan);
+  return leaves.map((leaf) => {
+    const input = leaf as StreamInput;
+    const condition = filters.get(input);
+    const test = condition === undefined ? null : compileExpression(condition, input.schema);
+    return {
+      columns: columns.get(input) ?? null,
+      filter: test === null ? null : (row: Row) => test(row, PUSHED_FILTER_CONTEXT) === true,
+    };
+  });
 }
 
 /** The rows of a stream join's static side, read when the query started (see loadStaticJoinSides). */

@@ -1,5 +1,5 @@
 import { Expr, walk } from './expressions.js';
-import { isStreaming, LogicalPlan, StreamInput } from './logical.js';
+import { isStreaming, LogicalPlan, planChildren, StreamInput } from './logical.js';
 import { schemaOf } from './analyzer.js';
 
 /** Column names a subtree must produce; null: every column (a row function or the sink sees whole rows). */
@@ -20,6 +20,33 @@ function referenced(exprs: readonly Expr[]): Set<string> | null {
 
 function both(a: Needed, b: Needed): Needed {
   return a === null || b === null ? null : new Set([...a, ...b]);
+}
+
+/** Whether a condition can be evaluated on a row alone, any time: columns, literals, operators, casts; no function calls. */
+function pushable(expr: Expr): boolean {
+  let ok = true;
+  walk(expr, (e) => {
+    if (!['column', 'literal', 'binary', 'unary', 'cast', 'in'].includes(e.kind)) ok = false;
+  });
+  return ok;
+}
+
+/**
+ * The filters each stream leaf's rows can be tested with as the source reads them (Spark's JSON filter
+ * pushdown): the condition of a filter right above the leaf, when it reads the row alone. Only for a
+ * leaf the plan uses once (another use would lose the rows it drops); the filter still runs above.
+ */
+export function streamFilters(plan: LogicalPlan): Map<StreamInput, Expr> {
+  const uses = new Map<StreamInput, number>();
+  const filters = new Map<StreamInput, Expr>();
+  const visit = (node: LogicalPlan): void => {
+    if (node.kind === 'stream') uses.set(node.input, (uses.get(node.input) ?? 0) + 1);
+    if (node.kind === 'filter' && node.child.kind === 'stream' && pushable(node.condition)) filters.set(node.child.input, node.condition);
+    for (const child of planChildren(node)) visit(child);
+  };
+  visit(plan);
+  for (const input of filters.keys()) if (uses.get(input) !== 1) filters.delete(input);
+  return filters;
 }
 
 /**

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { col, count, Row, Weir, window } from '../../src/index.js';
 import type { DataFrame } from '../../src/index.js';
-import { streamColumnsRead } from '../../src/plan/column-pruning.js';
+import { streamColumnsRead, streamFilters } from '../../src/plan/column-pruning.js';
 import { removeTempDirs, tempDir } from '../api/helpers.js';
 
 after(removeTempDirs);
@@ -37,7 +37,7 @@ function columnsOf(df: DataFrame): string[] | null {
   return columns === null || columns === undefined ? null : [...columns].sort();
 }
 
-describe('column pruning', () => {
+describe('scan pushdown: columns', () => {
   test('each stream leaf reads the columns the query uses, every column where rows leave whole', async () => {
     const { df } = await jsonStream([]);
     assert.deepEqual(columnsOf(df.filter(col('kind').equalTo('view')).select(col('ad'))), ['ad', 'kind']);
@@ -78,5 +78,33 @@ describe('column pruning', () => {
     const { df, dir } = await jsonStream(lines, { mode: 'DROPMALFORMED' });
     const rows = await drain(df.select(col('ad'), col('ts')), dir);
     assert.deepEqual(rows.map((r) => r['ad']), ['a1', 'a3']);
+  });
+});
+
+describe('scan pushdown: filters', () => {
+  const pushed = (df: DataFrame): number => streamFilters(df.plan).size;
+
+  test('a filter right above a stream leaf used once is pushed; one with a function call, or over a leaf used twice, is not', async () => {
+    const { df } = await jsonStream([]);
+    assert.equal(pushed(df.filter(col('kind').equalTo('view').and(col('user').isNotNull())).select(col('ad'))), 1);
+    assert.equal(pushed(df.select(col('ad'), col('kind')).filter(col('kind').equalTo('view'))), 0, 'not right above the leaf');
+    assert.equal(pushed(df.filter(col('ad').startsWith('a'))), 0, 'function calls are not pushed');
+    assert.equal(pushed(df.filter(col('kind').equalTo('view')).union(df)), 0, 'the other use of the leaf needs every row');
+  });
+
+  test('json: rows the pushed filter drops never reach the query, the others come through whole; progress counts the rows read', async () => {
+    const lines = [line('a1', 'view', 'u1'), line('a2', 'click', 'u2'), line('a3', 'view', 'u3'), line('a4', 'purchase', 'u4')];
+    const { weir, df, dir } = await jsonStream(lines);
+    const counted: number[] = [];
+    weir.streams.addListener({ onQueryProgress: (e) => { counted.push(e.progress.numInputRows); } });
+    const rows = await drain(df.filter(col('kind').equalTo('view')).select(col('ad'), col('user')), dir);
+    assert.deepEqual(rows, [{ ad: 'a1', user: 'u1' }, { ad: 'a3', user: 'u3' }]);
+    assert.deepEqual(counted.filter((n) => n > 0), [2]);
+  });
+
+  test('json: a malformed record is handled by the mode whatever the filter says of it', async () => {
+    const lines = [line('a1', 'view', 'u1'), JSON.stringify({ ts: 'soon', ad: 'a2', kind: 'click', user: 'u2' })];
+    const { df, dir } = await jsonStream(lines, { mode: 'FAILFAST' });
+    await assert.rejects(drain(df.filter(col('kind').equalTo('view')).select(col('ad'), col('ts')), dir), /ts/);
   });
 });

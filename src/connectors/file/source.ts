@@ -5,7 +5,7 @@ import { CheckpointStorage } from '../../checkpoint/storage.js';
 import { AnalysisError, CheckpointError, ConnectorError } from '../../common/errors.js';
 import { mapInBatches } from '../../common/parallel.js';
 import { Row, Schema } from '../../common/schema.js';
-import { Offset, Source, SourceContext, SourceSpec } from '../../sources/source.js';
+import { Offset, ScanPushdown, Source, SourceContext, SourceSpec } from '../../sources/source.js';
 import { FileFormat, FileReader, fileReader } from './formats.js';
 import { UnseenFiles } from './discovery.js';
 import { InputFile, InputFiles } from './paths.js';
@@ -57,14 +57,15 @@ export class FileSource implements Source {
   }
 
   /**
-   * JSON reads only the query's columns (with a corrupt-record column every column is read, since the
-   * record's fit to the whole schema decides what that column holds).
+   * JSON reads only the query's columns and keeps only the rows its pushed filter passes (malformed
+   * records are handled by the mode as before). With a corrupt-record column everything is read, since
+   * the record's fit to the whole schema decides what that column holds.
    */
-  readColumns(columns: ReadonlySet<string>): void {
+  pushDown({ columns, filter }: ScanPushdown): void {
     const corruptColumn = corruptColumnOf(this.schema, this.settings);
     if (this.settings.format !== 'json' || corruptColumn !== null) return;
-    const unreadColumns = new Set(this.schema.map((f) => f.name).filter((name) => !columns.has(name)));
-    this.read = fileReader({ ...this.settings, schema: this.schema, corruptColumn, unreadColumns });
+    const unreadColumns = new Set(columns === null ? [] : this.schema.map((f) => f.name).filter((name) => !columns.has(name)));
+    this.read = fileReader({ ...this.settings, schema: this.schema, corruptColumn, unreadColumns, keep: filter });
   }
 
   async open(context: SourceContext): Promise<void> {
