@@ -1,6 +1,6 @@
 import { Row, Schema } from '../common/schema.js';
 import { nameOf, schemaOf } from '../plan/analyzer.js';
-import { streamColumnsRead, streamFilters } from '../plan/column-pruning.js';
+import { streamColumnsRead, streamFilters } from '../plan/scan-pushdown.js';
 import { ScanPushdown } from '../sources/source.js';
 import { analyzeJoin } from '../plan/join-analysis.js';
 import { BatchInput, isStreaming, LogicalPlan, StreamInput } from '../plan/logical.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { col, count, Row, Weir, window } from '../../src/index.js';
 import type { DataFrame } from '../../src/index.js';
-import { streamColumnsRead, streamFilters } from '../../src/plan/column-pruning.js';
+import { streamColumnsRead, streamFilters } from '../../src/plan/scan-pushdown.js';
 import { removeTempDirs, tempDir } from '../api/helpers.js';
 
 after(removeTempDirs);
