@@ -2,14 +2,13 @@ import { StateStorePaths } from '../checkpoint/layout.js';
 import { WeirError } from '../common/errors.js';
 import { SnapshotSchedule } from './snapshot-writer.js';
 import { discardVersionsAfter, loadPartition, purgeStateFiles, refuseOldKeyFormat, writeDeltas } from './state-files.js';
-import { compareStateKeys, StateKey, StateStore, StateStoreMetrics, StateStoreOptions, StateStoreProvider, StateStoreStatus } from './state-store.js';
+import { StateKey, StateStore, StateStoreMetrics, StateStoreOptions, StateStoreProvider, StateStoreStatus } from './state-store.js';
 
 /**
  * The default provider: state lives in a Map, and each commit writes only the keys the batch
  * changed (one delta file per partition), so commit cost follows the batch, not the state size.
  * Snapshots are rebuilt from the files every `snapshotInterval` versions, never from the live map
- * (so they cost the batch loop no copying), in a worker thread when the checkpoint is local. Given
- * `eventTimeOf`, keys are also grouped by event time, so eviction drops a closed window's group whole.
+ * (so they cost the batch loop no copying), in a worker thread when the checkpoint is local.
  */
 export const inMemoryStateProvider: StateStoreProvider = {
   name: 'memory',
@@ -26,69 +25,16 @@ export const inMemoryStateProvider: StateStoreProvider = {
   },
 };
 
-/** Distinct event times the index keeps at most; beyond, eviction scans (see EventTimeIndex). */
-const MAX_EVENT_TIMES = 4096;
-
-/**
- * Keys by the event time their value is evicted at: a window's groups share one time (its end), so
- * evicting a closed window takes one bucket instead of a scan of every key. A key whose time changes,
- * or which is removed, stays in its old bucket: eviction checks each key's current value, so such a
- * member is skipped. With more distinct times than MAX_EVENT_TIMES (an event time per row, as a
- * deduplication keys by) the index gives up and eviction scans the map, as without one.
- */
-class EventTimeIndex<V> {
-  private buckets: Map<number, Set<StateKey>> | null = new Map();
-
-  constructor(readonly eventTimeOf: (value: V) => number) {}
-
-  get active(): boolean {
-    return this.buckets !== null;
-  }
-
-  added(key: StateKey, value: V): void {
-    const buckets = this.buckets;
-    if (buckets === null) return;
-    const time = this.eventTimeOf(value);
-    if (time === Infinity) return;
-    let bucket = buckets.get(time);
-    if (bucket === undefined) {
-      if (buckets.size >= MAX_EVENT_TIMES) {
-        this.buckets = null;
-        return;
-      }
-      buckets.set(time, bucket = new Set());
-    }
-    bucket.add(key);
-  }
-
-  /** The entries of `map` due at `eventTimeMs` (each once); their buckets are dropped. */
-  takeDue(map: Map<StateKey, V>, eventTimeMs: number): [StateKey, V][] {
-    const due = new Map<StateKey, V>();
-    for (const [time, keys] of this.buckets ?? []) {
-      if (time > eventTimeMs) continue;
-      this.buckets!.delete(time);
-      for (const key of keys) {
-        const value = map.get(key);
-        if (value !== undefined && this.eventTimeOf(value) <= eventTimeMs) due.set(key, value);
-      }
-    }
-    return [...due];
-  }
-}
-
 /** What the stores of one operator's successive versions share: the map, the snapshot schedule, the last figures. */
 class LoadedState<V> {
   lastMetrics: StateStoreMetrics;
   readonly snapshots: SnapshotSchedule;
-  readonly index: EventTimeIndex<V> | null;
   /** Set by an abort: the map holds changes that are not in any version. */
   discarded = false;
 
   constructor(readonly options: StateStoreOptions<V>, readonly map: Map<StateKey, V>) {
     this.lastMetrics = measure(map, 0, 0, 0);
     this.snapshots = new SnapshotSchedule(options.storage, options.numPartitions, options.snapshotInterval);
-    this.index = options.eventTimeOf ? new EventTimeIndex(options.eventTimeOf) : null;
-    if (this.index) for (const [key, value] of map) this.index.added(key, value);
   }
 }
 
@@ -111,7 +57,6 @@ class InMemoryStateStore<V> implements StateStore<V> {
   put(key: StateKey, value: V): void {
     this.updatable('put');
     this.loaded.map.set(key, value);
-    this.loaded.index?.added(key, value);
     this.changed.add(key);
     this.removed.delete(key);
   }
@@ -121,22 +66,6 @@ class InMemoryStateStore<V> implements StateStore<V> {
     if (!this.loaded.map.delete(key)) return;
     this.changed.delete(key);
     this.removed.add(key);
-  }
-
-  removeAtOrBelow(eventTimeMs: number): [StateKey, V][] {
-    this.updatable('removeAtOrBelow');
-    const { index, options } = this.loaded;
-    const eventTimeOf = options.eventTimeOf;
-    if (eventTimeOf === undefined) return [];
-    let due: [StateKey, V][];
-    if (index?.active) due = index.takeDue(this.readable('removeAtOrBelow'), eventTimeMs);
-    else {
-      due = [];
-      for (const entry of this.readable('removeAtOrBelow')) if (eventTimeOf(entry[1]) <= eventTimeMs) due.push(entry);
-    }
-    due.sort((a, b) => compareStateKeys(a[0], b[0]));
-    for (const [key] of due) this.remove(key);
-    return due;
   }
 
   entries(): IterableIterator<[StateKey, V]> {

@@ -124,32 +124,3 @@ test('lifecycle: abort while a commit is in flight waits for it; a commit that s
   assert.equal(store.status, 'committed');
   assert.deepEqual(Object.fromEntries((await open(storage, 0)).entries()), { a: 1 });
 });
-
-test('eviction by event time: due keys only, this batch\'s changes included, sorted by key, from the index or (past its limit) a scan', async () => {
-  type Entry = [time: number, n: number];
-  const entryCodec = { encode: (v: Entry): unknown => v, decode: (d: unknown): Entry => d as Entry };
-  const openTimed = (storage: MemoryStorage, version: number): Promise<StateStore<Entry>> => inMemoryStateProvider.open({
-    storage, numPartitions: 3, version, codec: entryCodec, snapshotInterval: 1000, eventTimeOf: (v) => v[0],
-  });
-  for (const distinctTimes of [10, 10_000]) {
-    const storage = new MemoryStorage();
-    let store = await openTimed(storage, -1);
-    for (let i = 0; i < 10_000; i++) store.put(`key${i}`, [1000 + (i % distinctTimes), i]);
-    store.put('b-early', [5, 0]);
-    store.put('a-early', [7, 0]);
-    await store.commit();
-    store = store.next();
-    store.put('key3', [1, 3]); // this batch moves key3 below the watermark and a-early above it
-    store.put('a-early', [5000, 0]);
-    assert.deepEqual(store.removeAtOrBelow!(10), [['b-early', [5, 0]], ['key3', [1, 3]]], `${distinctTimes} times`);
-    assert.deepEqual(store.removeAtOrBelow!(10), [], 'each key is evicted once');
-    await store.commit();
-    const reopened = await openTimed(storage, 1);
-    assert.equal(reopened.size, 10_000);
-    const due = reopened.removeAtOrBelow!(1000);
-    assert.deepEqual(due.map(([key]) => key), Array.from({ length: 10_000 / distinctTimes }, (_, j) => `key${j * distinctTimes}`)
-      .filter((k) => k !== 'key3').sort(compareStateKeys));
-    await reopened.commit();
-    assert.equal((await openTimed(storage, 2)).size, 10_000 - due.length, 'the evicted keys are removed in the version');
-  }
-});
