@@ -3,14 +3,15 @@
  *
  *   npm run bench                       default size (under 10 minutes on 2 cores)
  *   npm run bench -- --quick            small size (under a minute)
- *   npm run bench -- --only W2,W6       some workloads (ids: W1…W8, DEC, DUCKDB, SMALLFILES, BACKLOG, IDLE, NEXMARK, HTTP, KAFKA,
- *                                       WORKERS, REPL, TAKEOVER: those two need a NATS cluster, see workloads/replication.ts)
+ *   npm run bench -- --only W2,W6       some workloads (ids: YSB, W1…W8, DEC, DUCKDB, SMALLFILES, BACKLOG, IDLE, NEXMARK, HTTP,
+ *                                       KAFKA, WORKERS, REPL, TAKEOVER: those two need a NATS cluster, see workloads/replication.ts)
+ *   npm run bench -- --busy 1           with 1 other process spinning on a core the whole time (a busy machine)
  *
  * Prints a table of medians and ratios. A full default run writes bench/results/latest.json and
  * latest.md (the README includes the latter); a full quick run writes quick.json / quick.md (not
- * committed); an --only run writes nothing. No assertions: figures depend on the machine.
+ * committed); an --only or --busy run writes nothing. No assertions: figures depend on the machine.
  */
-import { execFileSync } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { arch, cpus, platform, release, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -30,19 +31,25 @@ import { replicationWorkloads } from './workloads/replication.js';
 import { smallFileWorkloads } from './workloads/small-files.js';
 import { stateWorkloads } from './workloads/state.js';
 import { workerWorkloads } from './workloads/workers.js';
+import { ysbWorkloads } from './workloads/ysb.js';
 
 const WORKLOADS: readonly Workload[] = [
-  memoryWorkloads, decimalWorkloads, fileWorkloads, smallFileWorkloads, latencyWorkloads, stateWorkloads, growthWorkloads,
-  nexmarkWorkloads, httpWorkloads, kafkaWorkloads, workerWorkloads, replicationWorkloads,
+  ysbWorkloads, memoryWorkloads, decimalWorkloads, fileWorkloads, smallFileWorkloads, latencyWorkloads, stateWorkloads,
+  growthWorkloads, nexmarkWorkloads, httpWorkloads, kafkaWorkloads, workerWorkloads, replicationWorkloads,
 ];
 const KNOWN_IDS = WORKLOADS.flatMap((w) => w.ids);
 const RESULTS = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 
-function parseArgs(argv: readonly string[]): { quick: boolean; only: Set<string> | null } {
+function parseArgs(argv: readonly string[]): { quick: boolean; only: Set<string> | null; busy: number } {
   let quick = false;
   let only: Set<string> | null = null;
+  let busy = 0;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--quick') quick = true;
+    else if (argv[i] === '--busy') {
+      busy = Number(argv[++i]);
+      if (!Number.isInteger(busy) || busy < 1) throw new Error(`--busy takes a number of spinning processes (1 or more); got '${argv[i] ?? ''}'`);
+    }
     else if (argv[i] === '--only') {
       only = new Set((argv[++i] ?? '').split(',').map((s) => s.trim().toUpperCase()).filter((s) => s !== ''));
       const unknown = [...only].filter((id) => !KNOWN_IDS.includes(id));
@@ -50,10 +57,15 @@ function parseArgs(argv: readonly string[]): { quick: boolean; only: Set<string>
         throw new Error(`--only takes a comma-separated list of ${KNOWN_IDS.join(', ')}; got '${argv[i] ?? ''}'`);
       }
     } else {
-      throw new Error(`Unknown argument '${argv[i]}': use --quick and/or --only <ids>`);
+      throw new Error(`Unknown argument '${argv[i]}': use --quick, --only <ids> and/or --busy <n>`);
     }
   }
-  return { quick, only };
+  return { quick, only, busy };
+}
+
+/** Processes that keep a core busy until killed: the load a user's machine carries besides weir. */
+function spinners(count: number): ChildProcess[] {
+  return Array.from({ length: count }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
 }
 
 function gitCommit(): string | null {
@@ -64,12 +76,15 @@ function gitCommit(): string | null {
   }
 }
 
-const { quick, only } = parseArgs(process.argv.slice(2));
+const { quick, only, busy } = parseArgs(process.argv.slice(2));
+const spinning = spinners(busy);
+// Also when a workload throws: a spinner must not outlive the suite.
+process.on('exit', () => { for (const child of spinning) child.kill(); });
 const suite = new Suite(quick, sizesFor(quick));
 const environment = {
   date: new Date().toISOString(), commit: gitCommit(), size: quick ? 'quick' : 'default', node: process.version,
   platform: `${platform()} ${release()} ${arch()}`, cpus: `${cpus().length} × ${cpus()[0]?.model ?? '?'}`,
-  memoryGB: Math.round(totalmem() / 2 ** 30),
+  memoryGB: Math.round(totalmem() / 2 ** 30), busyProcesses: busy,
 };
 const started = performance.now();
 const rows: ResultRow[] = [];
@@ -85,11 +100,12 @@ for (const workload of WORKLOADS) {
 }
 const seconds = (performance.now() - started) / 1000;
 
-console.log(`\nweir benchmark suite — ${environment.size} size, ${seconds.toFixed(0)} s, ${environment.cpus}, Node ${environment.node}`);
+console.log(`\nweir benchmark suite — ${environment.size} size, ${seconds.toFixed(0)} s, ${environment.cpus}, Node ${environment.node}` +
+  (busy > 0 ? `, ${busy} busy process(es) beside it` : ''));
 console.log(consoleTable(rows));
 console.log(`\nNotes:\n${notesText(rows, '  ')}`);
 
-if (only === null) {
+if (only === null && busy === 0) {
   const name = quick ? 'quick' : 'latest';
   const command = quick ? 'npm run bench -- --quick' : 'npm run bench';
   const markdown = [

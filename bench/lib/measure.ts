@@ -1,5 +1,6 @@
 /** Small statistics and timing helpers shared by the workloads. */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 export function median(values: readonly number[]): number {
   if (values.length === 0) return NaN;
@@ -52,4 +53,36 @@ export function flushDisk(): void {
   } catch {
     // no sync(1) on this platform: measurements just carry more noise
   }
+}
+
+let ticksPerSecond: number | null = null;
+
+/** Seconds of CPU (user + system) used by children this process has waited for; 0 where /proc is missing. */
+function reapedChildrenCpuSeconds(): number {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    // Fields after the command's closing parenthesis start at field 3 (state); cutime and cstime are 16 and 17.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    return (Number(fields[13]) + Number(fields[14])) / ticksPerSecond;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * CPU seconds (user + system) of the whole process tree so far: this process with all its threads
+ * (worker threads, libuv's pool, GC helpers) and the children it has waited for. Differences of two
+ * readings give the cores a measurement used, whatever the wall clock did.
+ */
+export function processTreeCpuSeconds(): number {
+  const own = process.cpuUsage();
+  return (own.user + own.system) / 1e6 + reapedChildrenCpuSeconds();
+}
+
+/** Wall and CPU seconds of `fn`. */
+export async function timeWithCpu<T>(fn: () => Promise<T>): Promise<{ result: T; seconds: number; cpuSeconds: number }> {
+  const [wall, cpu] = [performance.now(), processTreeCpuSeconds()];
+  const result = await fn();
+  return { result, seconds: (performance.now() - wall) / 1000, cpuSeconds: processTreeCpuSeconds() - cpu };
 }

@@ -3,6 +3,7 @@ import { col, count, sum, window, Weir } from '../../src/index.js';
 import type { DataFrame, StreamingQuery, StreamingQueryProgress } from '../../src/index.js';
 import { Row } from '../../src/common/schema.js';
 import { EventRow } from './data.js';
+import { processTreeCpuSeconds } from './measure.js';
 import { generatorStream, rowsFrom } from './gen-source.js';
 
 /** W1's stateless query: keep about half the rows, project three columns, one computed. */
@@ -30,6 +31,8 @@ export const WATERMARK_MS = 10_000;
 
 export interface BacklogRun {
   readonly ms: number;
+  /** CPU seconds of the process tree over the same span (see processTreeCpuSeconds). */
+  readonly cpuSeconds: number;
   readonly outputRows: number;
   readonly progress: readonly StreamingQueryProgress[];
 }
@@ -47,11 +50,11 @@ export async function timeBacklog(rows: readonly Row[], schema: string, chunk: n
   weir.streams.addListener({ onQueryProgress: (e) => { progress.push(e.progress); } });
   const query = await start(generatorStream(weir, schema, control), weir);
   try {
-    const started = performance.now();
+    const [started, cpu] = [performance.now(), processTreeCpuSeconds()];
     control.available = rows.length;
     await query.processAllAvailable();
     const ms = performance.now() - started;
-    return { ms, outputRows: progress.reduce((n, p) => n + p.sink.numOutputRows, 0), progress };
+    return { ms, cpuSeconds: processTreeCpuSeconds() - cpu, outputRows: progress.reduce((n, p) => n + p.sink.numOutputRows, 0), progress };
   } finally {
     await query.stop();
   }

@@ -20,6 +20,10 @@ export interface ResultRow {
   /** null: a reference figure without a goal. */
   readonly met: boolean | null;
   readonly notes: readonly string[];
+  /** weir's figure per core used (÷ CPU seconds of the process tree, user + system), when measured. */
+  readonly perCore?: Figure;
+  /** The published per-core figures this workload is set beside, with their source. */
+  readonly published?: string;
   /** Raw samples and per-workload details, kept in the JSON only. */
   readonly details?: Readonly<Record<string, unknown>>;
 }
@@ -49,11 +53,12 @@ function metText(met: boolean | null): string {
   return met === null ? '—' : met ? 'yes' : 'NO';
 }
 
-const HEADER = ['id', 'workload', 'weir', 'baseline', 'ratio', 'goal', 'met?'] as const;
+const HEADER = ['id', 'workload', 'weir', 'weir per core', 'baseline', 'ratio', 'goal', 'met?', 'published per core'] as const;
 
 function cells(row: ResultRow): string[] {
   const baseline = row.baseline ? `${row.baseline.text} (${row.baselineName})` : row.baselineName || '—';
-  return [row.id, row.workload, row.weir?.text ?? '—', baseline, ratioText(row.ratio), row.goal, metText(row.met)];
+  return [row.id, row.workload, row.weir?.text ?? '—', row.perCore?.text ?? '—', baseline, ratioText(row.ratio), row.goal,
+    metText(row.met), row.published ?? '—'];
 }
 
 export function consoleTable(rows: readonly ResultRow[]): string {

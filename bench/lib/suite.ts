@@ -28,6 +28,9 @@ export interface Sizes {
   readonly growthBatch: number;
   readonly growthBase: number;
   readonly growthEventsPerSecond: number;
+  /** YSB: events per run, and per file (a batch per file). */
+  readonly ysbEvents: number;
+  readonly ysbEventsPerFile: number;
   /** NEXMark: bid events per query run. */
   readonly nexmarkBids: number;
   /** SMALLFILES: tiny files read; BACKLOG and IDLE: files in the folder; IDLE: seconds of CPU measured. */
@@ -41,13 +44,13 @@ export function sizesFor(quick: boolean): Sizes {
     ? {
       reps: 1, rows: 300_000, chunk: 100_000, jsonBytes: 50e6, jsonFileBytes: 10e6, latencySeconds: 3,
       restartKeys: 200_000, smallKeys: 10_000, diskStateKeys: 200_000, memoryKeys: 200_000, growthBatch: 2_000, growthBase: 5_000,
-      growthEventsPerSecond: 300, nexmarkBids: 200_000, smallFiles: 1_000, idleFiles: 5_000, idleSeconds: 2,
+      growthEventsPerSecond: 300, ysbEvents: 400_000, ysbEventsPerFile: 100_000, nexmarkBids: 200_000, smallFiles: 1_000, idleFiles: 5_000, idleSeconds: 2,
     }
     : {
       reps: 3, rows: 2_000_000, chunk: 100_000, jsonBytes: 1.05e9, jsonFileBytes: 50e6, latencySeconds: 6,
       restartKeys: 1_000_000, smallKeys: 10_000, diskStateKeys: Number(process.env['WEIR_BENCH_DISK_STATE_KEYS'] ?? 1_000_000),
       memoryKeys: 1_000_000, growthBatch: 10_000, growthBase: 150_000, growthEventsPerSecond: 1_000,
-      nexmarkBids: 1_000_000, smallFiles: 3_000, idleFiles: 20_000, idleSeconds: 5,
+      ysbEvents: 2_000_000, ysbEventsPerFile: 200_000, nexmarkBids: 1_000_000, smallFiles: 3_000, idleFiles: 20_000, idleSeconds: 5,
     };
 }
 

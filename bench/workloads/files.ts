@@ -3,10 +3,8 @@
  * hand-written line reader + JSON.parse + Map; and the same aggregation in DuckDB as the batch
  * engine a user might pick instead. The files are generated once into os.tmpdir() and deleted after.
  */
-import { createReadStream } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { AnalysisError } from '../../src/common/errors.js';
 import { Weir } from '../../src/index.js';
@@ -14,7 +12,8 @@ import type { DataFrame } from '../../src/index.js';
 import { EVENT_SCHEMA, JsonFiles, writeEventFiles } from '../lib/data.js';
 import { HandWindowAggregator, WindowResult } from '../lib/hand-agg.js';
 import { removeDir, startToFiles, tempDir } from '../lib/harness.js';
-import { alternate, flushDisk, median } from '../lib/measure.js';
+import { eachLineOf } from '../lib/lines.js';
+import { alternate, flushDisk, median, timeWithCpu } from '../lib/measure.js';
 import { WATERMARK_MS, windowedCounts, WINDOW_MS } from '../lib/queries.js';
 import { rate, ResultRow } from '../lib/report.js';
 import { Workload } from '../lib/suite.js';
@@ -32,7 +31,7 @@ function jsonFileStream(weir: Weir, dir: string): DataFrame | null {
 }
 
 /** Seconds from query start until every file is committed (the file source starts reading at start). */
-async function weirOverFiles(files: JsonFiles): Promise<{ seconds: number; outputRows: number } | null> {
+async function weirOverFiles(files: JsonFiles): Promise<{ seconds: number; cpuSeconds: number; outputRows: number } | null> {
   const weir = new Weir();
   const df = jsonFileStream(weir, files.dir);
   if (!df) return null;
@@ -40,12 +39,13 @@ async function weirOverFiles(files: JsonFiles): Promise<{ seconds: number; outpu
   weir.streams.addListener({ onQueryProgress: (e) => { outputRows += e.progress.sink.numOutputRows; } });
   const [checkpoint, out] = [await tempDir('w3-checkpoint'), await tempDir('w3-out')];
   try {
-    const started = performance.now();
-    const query = await startToFiles(windowedCounts(df), checkpoint, out);
-    await query.processAllAvailable();
-    const seconds = (performance.now() - started) / 1000;
-    await query.stop();
-    return { seconds, outputRows };
+    const timed = await timeWithCpu(async () => {
+      const query = await startToFiles(windowedCounts(df), checkpoint, out);
+      await query.processAllAvailable();
+      return query;
+    });
+    await timed.result.stop();
+    return { seconds: timed.seconds, cpuSeconds: timed.cpuSeconds, outputRows };
   } finally {
     await Promise.all([removeDir(checkpoint), removeDir(out)]);
   }
@@ -65,19 +65,7 @@ async function handOverFiles(files: JsonFiles): Promise<{ seconds: number; outpu
     };
     let outputRows = 0;
     for (const file of files.files) {
-      const decoder = new StringDecoder('utf8');
-      let carry = '';
-      for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
-        const text = carry + decoder.write(chunk as Buffer);
-        let start = 0;
-        for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
-          if (nl > start) take(text.slice(start, nl));
-          start = nl + 1;
-        }
-        carry = text.slice(start);
-      }
-      carry += decoder.end();
-      if (carry.trim().length > 0) take(carry);
+      await eachLineOf(file, take);
       const lines: string[] = [];
       agg.endBatch((row: WindowResult) => { lines.push(JSON.stringify(row)); });
       outputRows += lines.length;
@@ -129,10 +117,12 @@ export const fileWorkloads: Workload = {
       let weirMissing = false;
       if (only('W3')) {
         const outputs = { weir: 0, hand: 0 };
+        const perCore: number[] = [];
         const samples = await alternate(reps, async () => {
           const run = await weirOverFiles(files);
           if (!run) { weirMissing = true; return NaN; }
           outputs.weir = run.outputRows;
+          perCore.push(files.bytes / run.cpuSeconds);
           return mbps(run.seconds);
         }, async () => {
           const run = await handOverFiles(files);
@@ -149,6 +139,7 @@ export const fileWorkloads: Workload = {
         }
         rows.push({
           id: 'W3', workload: 'JSON-lines files → aggregation → files', weir: weir === null ? null : rate(weir * MB, 'B/s'),
+          ...(weir === null ? {} : { perCore: rate(median(perCore), 'B/s') }),
           baseline: rate(hand * MB, 'B/s'), baselineName: 'line reader + JSON.parse + Map', ratio: weir === null ? null : weir / hand,
           goal: '≥ 0.7', met: weir === null ? null : weir / hand >= 0.7, notes,
           details: { bytes: files.bytes, files: files.files.length, rows: files.rows, outputRows: outputs,

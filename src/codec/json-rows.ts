@@ -40,9 +40,13 @@ export class JsonRowReader implements ProblemSlot {
   private startsOf: string | null = null;
   private starts: number[] = [];
 
-  /** `corruptColumn`, when the schema has it, is not read from records; it stays null for the caller to fill. */
-  constructor(private readonly schema: Schema, corruptColumn: string | null = null) {
-    this.convert = compileConverter(schema, corruptColumn);
+  /**
+   * `corruptColumn`, when the schema has it, is not read from records; it stays null for the caller to
+   * fill. Columns in `unread` (those a query does not use) stay null too, and their values are not
+   * checked: a record is still refused when it is not a JSON object or not valid JSON.
+   */
+  constructor(private readonly schema: Schema, corruptColumn: string | null = null, unread: ReadonlySet<string> = new Set()) {
+    this.convert = compileConverter(schema, corruptColumn, unread);
     this.columnPaths = schema.map((f) => [f.name]);
   }
 
@@ -195,10 +199,14 @@ function columnCode(type: DataType, i: number): string {
   }
 }
 
-function compileConverter(schema: Schema, corruptColumn: string | null): CompiledConverter {
+function compileConverter(schema: Schema, corruptColumn: string | null, unread: ReadonlySet<string>): CompiledConverter {
   const lines: string[] = ['let v;'];
   schema.forEach((f, i) => {
     if (f.name === corruptColumn) return;
+    if (unread.has(f.name)) {
+      lines.push(`const c${i} = null;`);
+      return;
+    }
     const onNull = f.nullable ? 'null' : `rd.columnMissing(${i}, v)`;
     lines.push(`v = ${fieldReadCode('o', f.name)};`, `const c${i} = v === undefined || v === null ? ${onNull} : ${columnCode(f.type, i)};`);
   });

@@ -119,6 +119,8 @@ export class MicroBatchExecution {
       recovery = await this.recover();
       for (const [i, leaf] of leaves.entries()) {
         const source = leaf.create();
+        const pushdown = settings.plan.pushdown[i];
+        if (pushdown && (pushdown.columns !== null || pushdown.filter !== null)) source.pushDown?.(pushdown);
         this.sources.push(source);
         await source.open({
           storage: new PrefixedStorage(settings.storage, CheckpointPaths.source(i)), queryId: this.id,

@@ -2,11 +2,13 @@ import { Row, Schema } from '../common/schema.js';
 import { Expr } from '../plan/expressions.js';
 import { nameOf, schemaOf } from '../plan/analyzer.js';
 import { pushDownFilters } from '../plan/filter-pushdown.js';
+import { streamColumnsRead, streamFilters } from '../plan/scan-pushdown.js';
+import { ScanPushdown } from '../sources/source.js';
 import { analyzeJoin } from '../plan/join-analysis.js';
 import { BatchInput, isStreaming, LogicalPlan, StreamInput } from '../plan/logical.js';
 import { AggregateExec, aggregateSpec } from './aggregate.js';
 import { LimitExec, ScanExec, SortExec, UnionExec, WatermarkExec, WholeStageExec } from './basic-operators.js';
-import { StatelessStep } from './compile.js';
+import { compileExpression, StatelessStep } from './compile.js';
 import { DeduplicateExec } from './deduplicate.js';
 import { BatchJoinExec, JoinSpec, StreamStaticJoinExec, StreamStreamJoinExec } from './join.js';
 import { PhysicalOperator, StatefulOperator } from './physical.js';
@@ -18,6 +20,8 @@ export interface PhysicalPlan {
   readonly schema: Schema;
   /** Input leaves by index; batch i of leaf j is `ctx.inputs[j]`. */
   readonly leaves: readonly (StreamInput | BatchInput)[];
+  /** What each stream leaf's source may skip (see ScanPushdown), by leaf index. */
+  readonly pushdown: readonly ScanPushdown[];
   /** Each `withWatermark` node's delay, by index. */
   readonly watermarks: readonly { readonly column: string; readonly delayMs: number }[];
   /** Stateful operators, by operator id (their state folder is `state/<id>/`). */
@@ -91,13 +95,31 @@ export function planPhysical(plan: LogicalPlan): PhysicalPlan {
     }
   };
 
-  // Filters sit where Spark's optimizer puts them: below watermarks, inside join sides.
-  const root = build(pushDownFilters(plan));
-  return { root, schema: schemaOf(plan), leaves, watermarks, stateful };
+  // Filters sit where Spark's optimizer puts them: below watermarks, inside join sides; then the scans take what they can.
+  const pushed = pushDownFilters(plan);
+  const root = build(pushed);
+  return { root, schema: schemaOf(plan), leaves, pushdown: scanPushdown(pushed, leaves), watermarks, stateful };
 }
 
 function describeJoin(node: Extract<LogicalPlan, { kind: 'join' }>): string {
   return `${node.joinType}, ${'using' in node.on ? `using [${node.on.using.join(', ')}]` : nameOf(node.on.condition)}`;
+}
+
+/** Evaluation context of a pushed filter: its expressions never read the batch time (no function calls). */
+const PUSHED_FILTER_CONTEXT = { batchTimestampMs: 0 };
+
+function scanPushdown(plan: LogicalPlan, leaves: readonly (StreamInput | BatchInput)[]): ScanPushdown[] {
+  const columns = streamColumnsRead(plan);
+  const filters = streamFilters(plan);
+  return leaves.map((leaf) => {
+    const input = leaf as StreamInput;
+    const condition = filters.get(input);
+    const test = condition === undefined ? null : compileExpression(condition, input.schema);
+    return {
+      columns: columns.get(input) ?? null,
+      filter: test === null ? null : (row: Row) => test(row, PUSHED_FILTER_CONTEXT) === true,
+    };
+  });
 }
 
 /** The rows of a stream join's static side, read when the query started (see loadStaticJoinSides). */

@@ -24,6 +24,11 @@ export interface Source {
   /** Shown in progress and `weir inspect`, e.g. `FileSource[data/events]`. */
   readonly description: string;
   readonly schema: Schema;
+  /**
+   * Optional, called once before `open` when the query needs less than every row and column (see
+   * ScanPushdown); a source may use it to read less, or ignore it.
+   */
+  pushDown?(pushdown: ScanPushdown): void;
   /** Called once before the first batch; recover durable state from `context.storage` here. */
   open(context: SourceContext): Promise<void>;
   /**
@@ -51,6 +56,17 @@ export interface Source {
   metrics?(end: Offset | null): Record<string, number | string>;
   /** Releases files, sockets and servers. */
   stop(): Promise<void>;
+}
+
+/**
+ * What a query needs of a source's rows, as Spark pushes a required schema and filters into its scans.
+ * `columns`: the columns the query reads (null: all); a source may leave the others null, unconverted
+ * and unchecked. `filter`: a test the query applies to every row right away (null: none); a source
+ * may drop the rows that fail it (the query's filter still runs, so a source that keeps them is correct).
+ */
+export interface ScanPushdown {
+  readonly columns: ReadonlySet<string> | null;
+  readonly filter: ((row: Row) => boolean) | null;
 }
 
 /** What a user gave `readStream` / `read`: format, options, optional schema and path. */

@@ -25,6 +25,10 @@ export interface FormatSettings {
   readonly schema: Schema;
   readonly corruptColumn: string | null;
   readonly csv: CsvSettings;
+  /** Columns the query does not read: a JSON reader leaves them null unchecked (other formats read every column). */
+  readonly unreadColumns?: ReadonlySet<string>;
+  /** A JSON reader keeps only the well-formed rows that pass this test (a query filter pushed into the scan). */
+  readonly keep?: ((row: Row) => boolean) | null;
 }
 
 /**
@@ -36,21 +40,24 @@ export type FileReader = (path: string, out: RowCollector, length?: number) => P
 /** A reader for a format and schema; converters are compiled here, once. */
 export function fileReader(settings: FormatSettings): FileReader {
   switch (settings.format) {
-    case 'json': return jsonReader(settings.schema, settings.corruptColumn);
+    case 'json': return jsonReader(settings.schema, settings.corruptColumn, settings.unreadColumns, settings.keep ?? null);
     case 'csv': return csvReader(settings.schema, settings.corruptColumn, settings.csv);
     case 'text': return textReader(settings.schema[0]!.name);
   }
 }
 
-function jsonReader(schema: Schema, corruptColumn: string | null): FileReader {
-  const reader = new JsonRowReader(schema, corruptColumn);
+function jsonReader(schema: Schema, corruptColumn: string | null, unread: ReadonlySet<string> | undefined,
+  keep: ((row: Row) => boolean) | null): FileReader {
+  const reader = new JsonRowReader(schema, corruptColumn, unread);
   const blank = (): Row => nullRow(schema);
   return (path, out, length) => {
     const rows = out.rows;
     return forEachLine(path, (line, lineNumber) => {
       if (line.length === 0) return;
       const row = reader.readText(line);
-      if (reader.problem === null) rows.push(row);
+      if (reader.problem === null) {
+        if (keep === null || keep(row)) rows.push(row);
+      }
       else if (line.trim() !== '') out.malformed(path, lineNumber, reader.problem, line, row, blank);
     }, length);
   };

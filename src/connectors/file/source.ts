@@ -5,7 +5,7 @@ import { CheckpointStorage } from '../../checkpoint/storage.js';
 import { AnalysisError, CheckpointError, ConnectorError } from '../../common/errors.js';
 import { mapInBatches } from '../../common/parallel.js';
 import { Row, Schema } from '../../common/schema.js';
-import { Offset, Source, SourceContext, SourceSpec } from '../../sources/source.js';
+import { Offset, ScanPushdown, Source, SourceContext, SourceSpec } from '../../sources/source.js';
 import { FileFormat, FileReader, fileReader } from './formats.js';
 import { UnseenFiles } from './discovery.js';
 import { InputFile, InputFiles } from './paths.js';
@@ -37,7 +37,7 @@ export class FileSource implements Source {
   private readonly maxFilesPerTrigger: number | undefined;
   private readonly compactInterval: number;
   private readonly unseen: UnseenFiles;
-  private readonly read: FileReader;
+  private read: FileReader;
   private log: SeenFilesLog | null = null;
   private storage: CheckpointStorage | null = null;
   private queryId = '';
@@ -54,6 +54,18 @@ export class FileSource implements Source {
     this.unseen = UnseenFiles.of(this.files, spec.options.integer('relistIntervalMs', 60_000, 0));
     this.read = fileReader({ ...this.settings, schema: this.schema, corruptColumn: corruptColumnOf(this.schema, this.settings) });
     this.description = `FileSource[${this.settings.path}]`;
+  }
+
+  /**
+   * JSON reads only the query's columns and keeps only the rows its pushed filter passes (malformed
+   * records are handled by the mode as before). With a corrupt-record column everything is read, since
+   * the record's fit to the whole schema decides what that column holds.
+   */
+  pushDown({ columns, filter }: ScanPushdown): void {
+    const corruptColumn = corruptColumnOf(this.schema, this.settings);
+    if (this.settings.format !== 'json' || corruptColumn !== null) return;
+    const unreadColumns = new Set(columns === null ? [] : this.schema.map((f) => f.name).filter((name) => !columns.has(name)));
+    this.read = fileReader({ ...this.settings, schema: this.schema, corruptColumn, unreadColumns, keep: filter });
   }
 
   async open(context: SourceContext): Promise<void> {

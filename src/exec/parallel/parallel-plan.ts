@@ -45,6 +45,7 @@ class ParallelRun implements ParallelPhysicalPlan {
   readonly schema;
   readonly leaves;
   readonly watermarks;
+  readonly pushdown;
   readonly stateful: readonly StatefulOperator[];
   readonly freshPartitioning: StatePartitioning;
   private pool: WorkerPool | null = null;
@@ -60,6 +61,8 @@ class ParallelRun implements ParallelPhysicalPlan {
     this.schema = single.schema;
     this.leaves = single.leaves;
     this.watermarks = single.watermarks;
+    // The main thread's source reads only what the plan uses; the workers' map side runs over those rows.
+    this.pushdown = single.pushdown;
     const stateful = shape.reduceSide !== null;
     this.proxy = stateful ? new PartitionedStateProxy(single.stateful[0]!, this) : null;
     this.stateful = this.proxy ? [this.proxy] : [];
