@@ -3,7 +3,8 @@
  * of the checkpoint (it holds the lock, and a JetStream lease fences writes by their sender), so a
  * worker's reads and writes are requests to the main thread, which runs them on the query's storage.
  */
-import { CheckpointLock, CheckpointStorage, LockOwner } from '../../checkpoint/storage.js';
+import { MappedStorage } from '../../checkpoint/mapped-storage.js';
+import { CheckpointLock, CheckpointStorage } from '../../checkpoint/storage.js';
 import { WeirError } from '../../common/errors.js';
 
 export type StorageCall =
@@ -62,38 +63,15 @@ export class RemoteStorage implements CheckpointStorage {
  * operator instance per partition it owns, each with a store of its own, and the files land where a
  * store of all partitions would put that partition's (`<partition>/<version>.delta`).
  */
-export class SinglePartitionView implements CheckpointStorage {
+export class SinglePartitionView extends MappedStorage {
   readonly description: string;
 
-  constructor(private readonly inner: CheckpointStorage, private readonly partition: number) {
+  constructor(inner: CheckpointStorage, private readonly partition: number) {
+    super(inner);
     this.description = inner.description;
   }
 
-  locate(path: string): string {
-    return this.inner.locate(this.full(path));
-  }
-
-  read(path: string): Promise<Buffer | null> {
-    return this.inner.read(this.full(path));
-  }
-
-  writeAtomic(path: string, data: Buffer, options: { overwrite: boolean }): Promise<void> {
-    return this.inner.writeAtomic(this.full(path), data, options);
-  }
-
-  list(dir: string): Promise<string[]> {
-    return this.inner.list(this.full(dir));
-  }
-
-  delete(path: string): Promise<void> {
-    return this.inner.delete(this.full(path));
-  }
-
-  lock(owner: LockOwner): Promise<CheckpointLock> {
-    return this.inner.lock(owner);
-  }
-
-  private full(path: string): string {
+  protected full(path: string): string {
     if (path === '0') return String(this.partition);
     return path.startsWith('0/') ? `${this.partition}/${path.slice(2)}` : path;
   }
