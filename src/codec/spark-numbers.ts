@@ -2,15 +2,7 @@
  * Spark's casts of text to numbers (non-ANSI: text that is not a number gives null, never an error).
  * JavaScript's Number() is far more lenient ('1e3', '0x1A', '' and '  ' are numbers to it).
  */
-
-/** Java's String.trim(): every character up to U+0020 at either end. */
-function javaTrim(text: string): string {
-  let start = 0;
-  let end = text.length;
-  while (start < end && text.charCodeAt(start) <= 0x20) start++;
-  while (end > start && text.charCodeAt(end - 1) <= 0x20) end--;
-  return text.slice(start, end);
-}
+import { javaTrim } from '../common/spark-strings.js';
 
 /**
  * Spark's integer parser (UTF8String.toInt/toLong): an optional sign, decimal digits, and an optional

@@ -7,6 +7,8 @@
  * two equal values of one column are equal field by field; {@link Decimal.compare} and
  * {@link Decimal.keyText} compare across scales (1.0 and 1.00 are the same number).
  */
+import { javaTrim } from './spark-strings.js';
+
 export class Decimal {
   constructor(readonly unscaled: bigint, readonly scale: number) {}
 
@@ -128,14 +130,6 @@ export class Decimal {
 export const MAX_PRECISION = 38;
 
 const DECIMAL_SYNTAX = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d{1,9}))?$/;
-
-function javaTrim(text: string): string {
-  let start = 0;
-  let end = text.length;
-  while (start < end && text.charCodeAt(start) <= 0x20) start++;
-  while (end > start && text.charCodeAt(end - 1) <= 0x20) end--;
-  return text.slice(start, end);
-}
 
 const POWERS: bigint[] = [1n];
 export function pow10(n: number): bigint {
