@@ -1,4 +1,5 @@
 import * as nodePath from 'node:path';
+import { CheckpointError } from '../common/errors.js';
 import { CheckpointLock, CheckpointStorage, LockOptions, LockOwner } from './storage.js';
 
 /** A view of one folder of a checkpoint, handed to a source or a state store as its private space. */
@@ -33,6 +34,10 @@ export class PrefixedStorage implements CheckpointStorage {
 
   lock(owner: LockOwner, options?: LockOptions): Promise<CheckpointLock> {
     return this.inner.lock(owner, options);
+  }
+
+  fenceError(): CheckpointError | null {
+    return this.inner.fenceError?.() ?? null;
   }
 
   private full(path: string): string {
