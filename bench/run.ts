@@ -3,7 +3,7 @@
  *
  *   npm run bench                       default size (under 10 minutes on 2 cores)
  *   npm run bench -- --quick            small size (under a minute)
- *   npm run bench -- --only W2,W6       some workloads (ids: W1…W8, DUCKDB, SMALLFILES, BACKLOG, IDLE, NEXMARK, HTTP, KAFKA)
+ *   npm run bench -- --only W2,W6       some workloads (ids: W1…W8, DUCKDB, SMALLFILES, BACKLOG, IDLE, NEXMARK, HTTP, HTTPR3, KAFKA)
  *
  * Prints a table of medians and ratios. A full default run writes bench/results/latest.json and
  * latest.md (the README includes the latter); a full quick run writes quick.json / quick.md (not
@@ -24,12 +24,13 @@ import { kafkaWorkloads } from './workloads/kafka.js';
 import { latencyWorkloads } from './workloads/latency.js';
 import { memoryWorkloads } from './workloads/memory.js';
 import { nexmarkWorkloads } from './workloads/nexmark.js';
+import { replicatedIngestWorkloads } from './workloads/replicated-ingest.js';
 import { smallFileWorkloads } from './workloads/small-files.js';
 import { stateWorkloads } from './workloads/state.js';
 
 const WORKLOADS: readonly Workload[] = [
   memoryWorkloads, fileWorkloads, smallFileWorkloads, latencyWorkloads, stateWorkloads, growthWorkloads, nexmarkWorkloads,
-  httpWorkloads, kafkaWorkloads,
+  httpWorkloads, replicatedIngestWorkloads, kafkaWorkloads,
 ];
 const KNOWN_IDS = WORKLOADS.flatMap((w) => w.ids);
 const RESULTS = fileURLToPath(new URL('../../bench/results/', import.meta.url));
