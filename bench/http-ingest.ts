@@ -36,14 +36,14 @@ const CONCURRENCIES = [1, 8, 64];
 const RECORDS_PER_REQUEST = 100;
 const SCHEMA = 'ts TIMESTAMP, user STRING, amount DOUBLE, n LONG';
 
-/** `wal`: a replicated ingest log (`nats://…/<name>`; each concurrency gets its own stream `<name>_c<n>`), else the local WAL. */
-export async function runHttpIngestBench(opts: { quick: boolean; wal?: string }): Promise<HttpIngestRow[]> {
+/** `wal`: the replicated ingest log (option wal) to use at a concurrency; without it, the local WAL. */
+export async function runHttpIngestBench(opts: { quick: boolean; wal?: (concurrency: number) => string }): Promise<HttpIngestRow[]> {
   const seconds = opts.quick ? 1 : 5;
   const body = Buffer.from(Array.from({ length: RECORDS_PER_REQUEST }, (_, i) =>
     JSON.stringify({ ts: 1_700_000_000_000 + i, user: `user-${i % 37}`, amount: i * 1.25, n: i })).join('\n'));
   const rows: HttpIngestRow[] = [];
   for (const concurrency of CONCURRENCIES) {
-    const wal = opts.wal === undefined ? {} : { wal: `${opts.wal}_c${concurrency}` };
+    const wal = opts.wal === undefined ? {} : { wal: opts.wal(concurrency) };
     const row = await measure(concurrency, seconds, body, rows[0]?.recordsPerSecond, wal);
     rows.push(row);
   }

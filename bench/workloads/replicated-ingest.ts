@@ -24,7 +24,7 @@ export const replicatedIngestWorkloads: Workload = {
     const local = await runHttpIngestBench({ quick: suite.quick });
     let replicated;
     try {
-      replicated = await runHttpIngestBench({ quick: suite.quick, wal: `${url}/${name}?replicas=3` });
+      replicated = await runHttpIngestBench({ quick: suite.quick, wal: (c) => `${url}/${name}_c${c}?replicas=3` });
     } finally {
       const admin = await connectJetStream([url], 'bench');
       for (const c of [1, 8, 64]) await admin.jsm.streams.delete(`WEIR_INGEST_${name}_c${c}`).catch(() => false);
