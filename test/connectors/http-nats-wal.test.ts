@@ -76,6 +76,10 @@ describe('http source with its ingest log on JetStream (option wal)', { skip: na
       assert.deepEqual(await a.source.getBatch(null, end!), records(0, 6));
       await a.source.commit(end!);
       assert.equal(a.source.stats.walEnd, 3);
+      // The key outlives its message: a retry after the commit is still a repeat, nothing is ingested.
+      const late = await post(b.url, jsonLines(records(0, 3)), { 'idempotency-key': 'k0' });
+      assert.deepEqual(late.body, { offsets: { start: 0, end: 1 }, duplicate: true });
+      assert.deepEqual(await a.source.latestOffset({ end: 3 }), { end: 3 });
       // A committed range is removed from the stream for every instance.
       await assert.rejects(b.source.getBatch(null, { end: 1 }),
         (err: unknown) => err instanceof WeirError && err.code === 'WAL_DATA_LOSS' && /starts at 3/.test(err.message));

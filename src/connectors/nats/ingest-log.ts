@@ -34,7 +34,7 @@ const TAIL_CACHE_REQUESTS = 10_000;
  * acknowledges it with the first one's sequence, whichever process published either. The stream keeps
  * ids for its duplicate window, set from option idempotencyWindow (24 hours by default); option
  * idempotencyKeys does not apply. The body digest travels in a header, so a key reused for another
- * body is told apart (422) while the first message is still in the stream.
+ * body is told apart (422) while the first message is still in the stream (until its batch commits).
  */
 export class JetStreamIngestLog implements IngestLog {
   readonly description: string;
@@ -114,7 +114,10 @@ export class JetStreamIngestLog implements IngestLog {
     const ack = await this.publish(payload, header, requestKey?.key);
     const position = ack.seq - 1;
     if (ack.duplicate) {
-      return { start: position, end: ack.seq, duplicate: true, digest: await this.digestAt(ack.seq) };
+      // Once the first request's batch committed its message is gone, and its body can no longer be compared:
+      // the stream still knows the key, so this is answered as a repeat of that request (nothing is ingested).
+      const digest = (await this.digestAt(ack.seq)) ?? requestKey?.digest ?? null;
+      return { start: position, end: ack.seq, duplicate: true, digest };
     }
     this.knownEnd = Math.max(this.knownEnd, ack.seq);
     this.tail.set(position, rows);
