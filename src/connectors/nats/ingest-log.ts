@@ -40,7 +40,6 @@ export class JetStreamIngestLog implements IngestLog {
   readonly description: string;
   private knownEnd = 0;
   private firstPosition = 0;
-  private failure: Error | null = null;
   private closed = false;
   private readonly tail = new Map<number, readonly Row[]>();
   private counters = { groupCommits: 0, requests: 0, records: 0, bytes: 0, maxGroupRequests: 1, maxGroupRecords: 0, truncatedBytes: 0 };
@@ -85,6 +84,7 @@ export class JetStreamIngestLog implements IngestLog {
     return this.firstPosition;
   }
 
+  /** Bytes this process appended (the stream's size is the cluster's to report). */
   get bytes(): number {
     return this.counters.bytes;
   }
@@ -97,8 +97,9 @@ export class JetStreamIngestLog implements IngestLog {
     return { ...this.counters };
   }
 
+  /** Never set: a stream does not fail for good here; each append that finds no quorum is refused on its own. */
   get failed(): Error | null {
-    return this.failure;
+    return null;
   }
 
   /** The stream answers for keys when the request is appended; nothing is kept in this process. */
