@@ -36,23 +36,26 @@ const CONCURRENCIES = [1, 8, 64];
 const RECORDS_PER_REQUEST = 100;
 const SCHEMA = 'ts TIMESTAMP, user STRING, amount DOUBLE, n LONG';
 
-export async function runHttpIngestBench(opts: { quick: boolean }): Promise<HttpIngestRow[]> {
+/** `wal`: the replicated ingest log (option wal) to use at a concurrency; without it, the local WAL. */
+export async function runHttpIngestBench(opts: { quick: boolean; wal?: (concurrency: number) => string }): Promise<HttpIngestRow[]> {
   const seconds = opts.quick ? 1 : 5;
   const body = Buffer.from(Array.from({ length: RECORDS_PER_REQUEST }, (_, i) =>
     JSON.stringify({ ts: 1_700_000_000_000 + i, user: `user-${i % 37}`, amount: i * 1.25, n: i })).join('\n'));
   const rows: HttpIngestRow[] = [];
   for (const concurrency of CONCURRENCIES) {
-    const row = await measure(concurrency, seconds, body, rows[0]?.recordsPerSecond);
+    const wal = opts.wal === undefined ? {} : { wal: opts.wal(concurrency) };
+    const row = await measure(concurrency, seconds, body, rows[0]?.recordsPerSecond, wal);
     rows.push(row);
   }
   return rows;
 }
 
-async function measure(concurrency: number, seconds: number, body: Buffer, serial: number | undefined): Promise<HttpIngestRow> {
+async function measure(concurrency: number, seconds: number, body: Buffer, serial: number | undefined,
+  walOption: { wal?: string }): Promise<HttpIngestRow> {
   const folder = await mkdtemp(join(tmpdir(), 'weir-bench-http-'));
   const source = new HttpSource({
     format: 'http', schema: toSchema(SCHEMA), path: null,
-    options: new Options({ port: 0, maxBacklogRecords: 1e12 }, 'http source'),
+    options: new Options({ port: 0, maxBacklogRecords: 1e12, ...walOption }, 'http source'),
   });
   await source.open({
     storage: new PrefixedStorage(new FileSystemStorage(folder), 'sources/0'), queryId: 'bench', notifyDataAvailable: () => {},

@@ -4,7 +4,7 @@
  *   npm run bench                       default size (under 10 minutes on 2 cores)
  *   npm run bench -- --quick            small size (under a minute)
  *   npm run bench -- --only W2,W6       some workloads (ids: YSB, W1…W8, DEC, DUCKDB, SMALLFILES, BACKLOG, IDLE, NEXMARK, HTTP,
- *                                       KAFKA, WORKERS, REPL, TAKEOVER: those two need a NATS cluster, see workloads/replication.ts)
+ *                                       KAFKA, WORKERS, REPL, TAKEOVER, HTTPR3: those three need a NATS cluster)
  *   npm run bench -- --busy 1           with 1 other process spinning on a core the whole time (a busy machine)
  *
  * Prints a table of medians and ratios. A full default run writes bench/results/latest.json and
@@ -27,6 +27,7 @@ import { kafkaWorkloads } from './workloads/kafka.js';
 import { latencyWorkloads } from './workloads/latency.js';
 import { memoryWorkloads } from './workloads/memory.js';
 import { nexmarkWorkloads } from './workloads/nexmark.js';
+import { replicatedIngestWorkloads } from './workloads/replicated-ingest.js';
 import { replicationWorkloads } from './workloads/replication.js';
 import { smallFileWorkloads } from './workloads/small-files.js';
 import { stateWorkloads } from './workloads/state.js';
@@ -35,7 +36,8 @@ import { ysbWorkloads } from './workloads/ysb.js';
 
 const WORKLOADS: readonly Workload[] = [
   ysbWorkloads, memoryWorkloads, decimalWorkloads, fileWorkloads, smallFileWorkloads, latencyWorkloads, stateWorkloads,
-  growthWorkloads, nexmarkWorkloads, httpWorkloads, kafkaWorkloads, workerWorkloads, replicationWorkloads,
+  growthWorkloads, nexmarkWorkloads, httpWorkloads, replicatedIngestWorkloads, kafkaWorkloads, workerWorkloads,
+  replicationWorkloads,
 ];
 const KNOWN_IDS = WORKLOADS.flatMap((w) => w.ids);
 const RESULTS = fileURLToPath(new URL('../../bench/results/', import.meta.url));

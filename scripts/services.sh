@@ -15,7 +15,9 @@ set -euo pipefail
 STATE_DIR="${TMPDIR:-/tmp}/weir-services"
 ENV_FILE="$STATE_DIR/env"
 PG_PORT_FIRST=54329
-NATS_PORT_FIRST=4229
+# WEIR_NATS_PORT_FIRST moves the NATS ports: a server stopped by a store-fault test frees its port, and another
+# cluster started meanwhile on the same range would take it.
+NATS_PORT_FIRST="${WEIR_NATS_PORT_FIRST:-4229}"
 # Debian's python3, which has Debian's confluent-kafka (librdkafka's mock Kafka cluster).
 KAFKA_PYTHON="${KAFKA_PYTHON:-/usr/bin/python3}"
 
@@ -164,6 +166,8 @@ nats_node() {
     routes="${routes:+$routes,}nats://127.0.0.1:$(sed -n "$((i + 3))p" "$run_dir/nats-ports")"
   done
   mkdir -p "$run_dir/nats$n"
+  # A fresh log: readiness is read from it, and a restart must not pass on the previous run's "ready" line.
+  if [ -f "$run_dir/nats$n.log" ]; then mv "$run_dir/nats$n.log" "$run_dir/nats$n.log.prev"; fi
   # setsid + closed standard streams: the server outlives this script and holds no caller's pipe open.
   setsid nats-server -js -n "weir-$n" -a 127.0.0.1 -p "$client_port" -sd "$run_dir/nats$n" \
     --cluster_name weir --cluster "nats://127.0.0.1:$cluster_port" --routes "$routes" \

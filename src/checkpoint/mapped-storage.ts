@@ -1,3 +1,4 @@
+import { CheckpointError } from '../common/errors.js';
 import { CheckpointLock, CheckpointStorage, LockOptions, LockOwner } from './storage.js';
 
 /**
@@ -34,5 +35,9 @@ export abstract class MappedStorage implements CheckpointStorage {
 
   lock(owner: LockOwner, options?: LockOptions): Promise<CheckpointLock> {
     return this.inner.lock(owner, options);
+  }
+
+  fenceError(): CheckpointError | null {
+    return this.inner.fenceError?.() ?? null;
   }
 }

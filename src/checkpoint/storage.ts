@@ -39,6 +39,8 @@ export interface CheckpointStorage {
   lock(owner: LockOwner, options?: LockOptions): Promise<CheckpointLock>;
   /** Lets go of connections (storages that hold some); a later call opens them again. */
   close?(): Promise<void>;
+  /** Storages with leases: the FENCED error once another process took this one's lease over (it may write nothing more). */
+  fenceError?(): CheckpointError | null;
 }
 
 export interface LockOwner { readonly queryId: string; readonly runId: string }

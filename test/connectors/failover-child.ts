@@ -7,7 +7,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { col, Weir, WeirError, window } from '../../src/index.js';
+import { col, StreamingQuery, Weir, WeirError, window } from '../../src/index.js';
 
 export interface FailoverConfig {
   readonly checkpoint: string;
@@ -33,10 +33,15 @@ export interface FailoverChild {
 }
 
 export function startFailoverChild(config: FailoverConfig, fault?: string): FailoverChild {
+  return spawnInstance(fileURLToPath(import.meta.url), config, fault);
+}
+
+/** Runs `script` with the config as its argument, following its `active <ms>` line and its end. */
+export function spawnInstance(script: string, config: object, fault?: string): FailoverChild {
   const env = { ...process.env };
   if (fault) env['WEIR_FAULT'] = fault;
   else delete env['WEIR_FAULT'];
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), JSON.stringify(config)],
+  const child = spawn(process.execPath, [script, JSON.stringify(config)],
     { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -86,6 +91,11 @@ async function main(config: FailoverConfig): Promise<void> {
     .option('minBatchesToRetain', 3).option('stateSnapshotInterval', 3)
     .option('leaseTimeoutMs', config.leaseTimeoutMs)
     .trigger(config.availableNow ? { availableNow: true } : { processingTime: 50 }).start();
+  await awaitEnd(query);
+}
+
+/** Waits for the query to end; on an error, prints `<code>: <message>` of its cause and exits with 3. */
+export async function awaitEnd(query: StreamingQuery): Promise<void> {
   try {
     await query.awaitTermination();
   } catch (err) {

@@ -27,7 +27,7 @@ test('a bad nats:// checkpointLocation is refused naming what is wrong', () => {
   };
   refused('nats://h:1/a.b', /has the name 'a\.b'/);
   refused('nats://h:1/', /has the name ''/);
-  refused('nats://h:1/q/more', /is not a JetStream checkpoint location/);
+  refused('nats://h:1/q/more', /is not a JetStream location/);
   refused('nats://h:1/q?replicas=7', /replicas=7; give 1 to 5/);
   refused('nats://h:1/q?replica=3', /unknown parameter 'replica'/);
   refused('nats://h:1/q?creds=/no/such/file.creds', /credentials file '\/no\/such\/file.creds'/);

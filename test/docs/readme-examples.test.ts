@@ -14,6 +14,10 @@ import { after, before, describe, test } from 'node:test';
 import ts from 'typescript';
 import { Weir } from '../../src/index.js';
 import { removeTempDirs, tempDir } from '../api/helpers.js';
+import { connectJetStream } from '../../src/connectors/nats/client.js';
+import { service } from '../connectors/services.js';
+
+const nats = service('WEIR_TEST_NATS_URL');
 
 after(removeTempDirs);
 
@@ -118,7 +122,7 @@ describe('README examples', () => {
   const scriptOf = (e: Example): string => scripts.get(examples.indexOf(e))!;
 
   test('every ts and sh block is run by this test or marked illustrative', () => {
-    const known = new Set(['api', 'http-server', 'http-client', 'pipeline-sql']);
+    const known = new Set(['api', 'http-server', 'http-client', 'pipeline-sql', 'replicated-ingest']);
     const runnable = examples.filter((e) => RUNNABLE.has(e.lang) && !isIllustrative(e));
     assert.ok(runnable.length >= 3, 'the README has runnable examples');
     for (const e of runnable) {
@@ -190,6 +194,38 @@ describe('README examples', () => {
       assert.match(out, /widget/);
       const health = (await (await fetch('http://127.0.0.1:8080/health')).json()) as { walEnd: number };
       assert.equal(health.walEnd, 2, 'the retry ingested nothing');
+    });
+
+  test('the replicated ingest example keeps its log and checkpoint on the NATS cluster; a key holds once',
+    { timeout: RUN_LIMIT_MS * 2, skip: nats.skip }, async (t) => {
+      const servers = nats.url().replace(/^nats:\/\//, '');
+      const admin = await connectJetStream([nats.url()], 'test');
+      const streams = ['WEIR_INGEST_orders', 'KV_weir_orders-query', 'OBJ_weir_orders-query'];
+      const clear = async (): Promise<void> => { for (const s of streams) await admin.jsm.streams.delete(s).catch(() => false); };
+      await clear();
+      t.after(async () => { await clear(); await admin.nc.close(); });
+      const cwd = await tempDir('weir-readme-replicated-');
+      const server: ChildProcess = spawn(process.execPath, [scriptOf(named('replicated-ingest'))],
+        { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NATS_SERVERS: servers } });
+      t.after(() => { server.kill('SIGKILL'); });
+      let out = '';
+      let err = '';
+      server.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+      server.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+      while (!out.includes('listening')) {
+        if (server.exitCode !== null) assert.fail(`the example ended (${server.exitCode}) before listening (is port 8081 taken?)\n${out}\n${err}`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const send = async (): Promise<unknown> => (await fetch('http://127.0.0.1:8081/ingest', {
+        method: 'POST', body: '{"ts": "2024-05-01T12:00:00Z", "item": "widget", "qty": 3}',
+        headers: { 'content-type': 'application/x-ndjson', 'idempotency-key': 'order-17' },
+      })).json();
+      assert.deepEqual(await send(), { offsets: { start: 0, end: 1 } });
+      assert.deepEqual(await send(), { offsets: { start: 0, end: 1 }, duplicate: true });
+      while (!out.includes('widget')) {
+        if (server.exitCode !== null) assert.fail(`the example ended (${server.exitCode}) before printing the record\n${out}\n${err}`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
     });
 
   test('blocks without a mark run on their own', { timeout: RUN_LIMIT_MS * 4 }, async () => {

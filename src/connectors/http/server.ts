@@ -8,7 +8,7 @@ import { Schema } from '../../common/schema.js';
 import { BodyResult, parseBody } from './body.js';
 import { digestBody, sameBody } from './digest.js';
 import { deepestNesting } from './nesting.js';
-import { AppendResult, IngestWal, RequestKey } from './wal.js';
+import { AppendResult, IngestLog, RequestKey } from '../../sources/ingest-log.js';
 
 export interface ServerSettings {
   readonly host: string;
@@ -29,7 +29,9 @@ export interface ServerSettings {
 
 /** What the server asks of its source: the WAL and the query's progress through it. */
 export interface IngestBackend {
-  readonly wal: IngestWal;
+  readonly wal: IngestLog;
+  /** Set once this process was fenced off its checkpoint (another took the lease over): it acknowledges nothing more. */
+  fenced(): Error | null;
   /** Records in the WAL that no committed batch has processed yet. */
   backlog(): number;
   /** Records committed by the query (the start of the backlog). */
@@ -54,6 +56,8 @@ const INGEST_PATHS = new Set(['/ingest', '/']);
  */
 const JSON_TYPES = new Set(['', 'application/json', 'application/x-ndjson', 'application/jsonl', 'application/json-seq']);
 const MAX_KEY_LENGTH = 255;
+/** Retry-After of a 503: the log could not take the request now (a lost quorum is usually back within seconds). */
+const UNAVAILABLE_RETRY_AFTER_S = 2;
 /** The stack holds thousands of nested values; a RangeError from a body nested less deeply has another cause. */
 const MIN_OVERFLOW_DEPTH = 100;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -68,7 +72,8 @@ type Body = { readonly kind: 'ok'; readonly data: Buffer } | { readonly kind: 't
  * Refusals: 400 malformed (with the line) or two Idempotency-Key headers, 401 bad or missing bearer
  * token, 408 headers or request too slow (node's, by the timeouts), 413 body too large or holding more
  * records than maxBacklogRecords, 415 content type, 422 idempotency key reused for another body,
- * 429 backlog full (Retry-After), 503 WAL failure or stopping. The health endpoint needs no token unless authenticateHealth is set.
+ * 429 backlog full (Retry-After), 503 WAL failure or unreachable, or fenced (Retry-After), or stopping. The health
+ * endpoint needs no token unless authenticateHealth is set.
  *
  * Everything decided from the headers (token, content type, key, declared size) is decided before any
  * of the body is read: such a refusal closes the connection instead of draining the body, and a client
@@ -227,7 +232,8 @@ export class IngestServer {
       const prior = await wal.lookup(key);
       if (prior) return acknowledge(res, prior, data);
     }
-    if (wal.failed) return reply(res, 503, { error: wal.failed.message });
+    const refusal = wal.failed ?? this.backend.fenced();
+    if (refusal) return this.unavailable(res, refusal.message);
     if (this.backend.backlog() >= max) return this.backlogFull(res, 0);
     let text: string;
     try {
@@ -254,9 +260,17 @@ export class IngestServer {
       const requestKey: RequestKey | null = key === null ? null : { key, digest: digestBody(data) };
       result = await wal.append(parsed.rows, requestKey);
     } catch (err) {
-      return reply(res, 503, { error: errorMessage(err) });
+      return this.unavailable(res, errorMessage(err));
     }
+    // A process fenced meanwhile says nothing was taken: with an Idempotency-Key, the retry finds the records if they landed.
+    const fenced = this.backend.fenced();
+    if (fenced) return this.unavailable(res, fenced.message);
     return acknowledge(res, result, data);
+  }
+
+  /** 503: nothing of the request is acknowledged; a retry after the delay may succeed (e.g. once a quorum is back). */
+  private unavailable(res: ServerResponse, error: string): Promise<void> {
+    return reply(res, 503, { error }, { 'retry-after': String(UNAVAILABLE_RETRY_AFTER_S) });
   }
 
   private backlogFull(res: ServerResponse, records: number): Promise<void> {

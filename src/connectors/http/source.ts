@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { AnalysisError, CheckpointError } from '../../common/errors.js';
 import { Row, Schema } from '../../common/schema.js';
 import { hasDecimals, withDecimalsRevived } from '../../codec/json-values.js';
+import { IngestLog, openIngestLog } from '../../sources/ingest-log.js';
 import { Offset, Source, SourceContext, SourceSpec } from '../../sources/source.js';
 import { ConnectionStats, IngestServer, ServerSettings } from './server.js';
 import { IngestWal, WalStats } from './wal.js';
@@ -38,6 +39,10 @@ const MiB = 1024 * 1024;
  * long, a retry with the same Idempotency-Key header gets the original offsets back instead of being
  * ingested again. The schema is required; records are checked against it (see convert.ts) and a
  * request with one bad record is refused whole (400 naming the line).
+ *
+ * Option `wal` puts the log elsewhere, by URL (see sources/ingest-log.ts): `nats://host:port,…/<name>`
+ * keeps it on a replicated JetStream stream, where a request is acknowledged once a quorum of the
+ * servers has it (see the nats connector's ingest-log.ts for what positions and keys mean there).
  */
 export class HttpSource implements Source {
   readonly description = 'HttpIngestSource';
@@ -46,7 +51,9 @@ export class HttpSource implements Source {
   private readonly maxRecordsPerTrigger: number | undefined;
   private readonly segmentBytes: number;
   private readonly keyLimits: { maxKeys: number; windowMs: number };
-  private wal: IngestWal | null = null;
+  /** Option `wal`: a URL of a replicated log (e.g. `nats://…`); undefined: the local WAL in the checkpoint folder. */
+  private readonly walUrl: string | undefined;
+  private wal: IngestLog | null = null;
   private server: IngestServer | null = null;
   private committedEnd = 0;
   private target: number | null = null;
@@ -97,6 +104,7 @@ export class HttpSource implements Source {
     }
     this.maxRecordsPerTrigger = o.integer('maxRecordsPerTrigger', undefined, 1);
     this.segmentBytes = o.integer('segmentBytes', 64 * MiB, 1);
+    this.walUrl = o.string('wal');
     this.keyLimits = { maxKeys: o.integer('idempotencyKeys', 100_000, 1), windowMs: o.duration('idempotencyWindow', '24 hours') };
   }
 
@@ -117,9 +125,10 @@ export class HttpSource implements Source {
 
   async open(context: SourceContext): Promise<void> {
     this.folder = context.storage.description;
-    const wal = await IngestWal.open(context.storage, {
-      segmentBytes: this.segmentBytes, keys: this.keyLimits, onDurable: context.notifyDataAvailable,
-    });
+    const logOptions = { storage: context.storage, keys: this.keyLimits, onDurable: context.notifyDataAvailable };
+    const wal = this.walUrl === undefined
+      ? await IngestWal.open(context.storage, { ...logOptions, segmentBytes: this.segmentBytes })
+      : await openIngestLog(this.walUrl, logOptions);
     this.wal = wal;
     this.committedEnd = wal.first;
     try {
@@ -127,6 +136,7 @@ export class HttpSource implements Source {
         wal,
         backlog: () => this.backlog(),
         committed: () => this.committedEnd,
+        fenced: () => context.storage.fenceError?.() ?? null,
         retryAfterSeconds: (records) => this.retryAfterSeconds(records),
       });
     } catch (err) {
@@ -140,6 +150,7 @@ export class HttpSource implements Source {
     const wal = this.openWal();
     // A WAL that can no longer take records stops the query; a restart recovers the WAL.
     if (wal.failed) throw wal.failed;
+    await wal.refresh();
     const from = this.positionOf(start);
     if (from > wal.end) {
       throw new CheckpointError('WAL_BEHIND', this.folder, `The offsets log of this query has read ${from} records ` +
@@ -227,7 +238,7 @@ export class HttpSource implements Source {
     return Math.min(60, Math.max(1, Math.ceil(excess / this.drainRate)));
   }
 
-  private openWal(): IngestWal {
+  private openWal(): IngestLog {
     if (!this.wal) throw new AnalysisError('The http source is not open: start the query first.', 'NOT_STARTED');
     return this.wal;
   }

@@ -6,7 +6,8 @@ import { CheckpointStorage } from '../../checkpoint/storage.js';
 import { openFile, syncDir } from '../../common/durable-files.js';
 import { CheckpointError, ConnectorError, errorMessage } from '../../common/errors.js';
 import { Row } from '../../common/schema.js';
-import { BodyDigest, legacyDigest } from './digest.js';
+import { AppendResult, IngestLog, IngestLogStats, RequestKey } from '../../sources/ingest-log.js';
+import { legacyDigest } from './digest.js';
 import { encodeFrame, FRAME_HEADER_BYTES, FrameKind, FrameProblem, RequestEnd, scanFrames, zeroFrom } from './frames.js';
 import { KeyEntry, KeyWindow, KeyWindowLimits } from './keys.js';
 
@@ -37,32 +38,8 @@ export interface WalOptions {
   readonly onDurable: () => void;
 }
 
-/** The Idempotency-Key of a request and the digest of its body (see digest.ts). */
-export interface RequestKey {
-  readonly key: string;
-  readonly digest: BodyDigest;
-}
-
-/** A request's result: its records' positions [start, end); `duplicate` when its key was already ingested. */
-export interface AppendResult {
-  readonly start: number;
-  readonly end: number;
-  readonly duplicate: boolean;
-  /** The body digest stored with the key (to tell a true retry from a reused key); null without a key. */
-  readonly digest: BodyDigest | null;
-}
-
-/** Group-commit counters, cumulative since open. */
-export interface WalStats {
-  readonly groupCommits: number;
-  readonly requests: number;
-  readonly records: number;
-  readonly bytes: number;
-  readonly maxGroupRequests: number;
-  readonly maxGroupRecords: number;
-  /** Bytes cut off the newest segment on open (an unacknowledged tail). */
-  readonly truncatedBytes: number;
-}
+export type { AppendResult, RequestKey } from '../../sources/ingest-log.js';
+export type WalStats = IngestLogStats;
 
 interface Segment {
   readonly start: number;
@@ -89,7 +66,7 @@ const INDEX_STRIDE = 1024;
 const TAIL_CACHE_ROWS = 100_000;
 const KEYS_FILE = SourcePaths.ingestKeys;
 
-export class IngestWal {
+export class IngestWal implements IngestLog {
   private readonly segments: Segment[] = [];
   private handle: FileHandle | null = null;
   private durableEnd = 0;
@@ -115,6 +92,13 @@ export class IngestWal {
     await wal.recover();
     return wal;
   }
+
+  get description(): string {
+    return this.dir;
+  }
+
+  /** Every record of this WAL is appended by this process: it knows them all already. */
+  async refresh(): Promise<void> {}
 
   /** Records durable in the WAL (the position after the last one). */
   get end(): number {

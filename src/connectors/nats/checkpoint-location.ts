@@ -19,14 +19,15 @@ export interface JetStreamLocation {
 
 const KNOWN_PARAMETERS = ['replicas', 'creds', 'token'];
 
-export function parseJetStreamLocation(raw: string): JetStreamLocation {
+/** `what` names the option in messages. */
+export function parseJetStreamLocation(raw: string, what = 'checkpointLocation'): JetStreamLocation {
   const m = /^nats:\/\/(?:([^@/?#]*)@)?([^/?#]+)\/([^/?#]*)\/?(?:\?([^#]*))?$/i.exec(raw);
   const fail = (why: string): never => {
-    throw new AnalysisError(`checkpointLocation '${redact(raw)}' ${why}. Write it as ` +
+    throw new AnalysisError(`${what} '${redact(raw)}' ${why}. Write it as ` +
       "'nats://host:port[,host:port…]/<name>' with a name of letters, digits, '-' and '_' " +
       "(e.g. 'nats://127.0.0.1:4222,127.0.0.1:4223,127.0.0.1:4224/orders').", 'INVALID_OPTION');
   };
-  if (!m) return fail('is not a JetStream checkpoint location');
+  if (!m) return fail('is not a JetStream location');
   const [, userInfo, hostList, name, query] = m;
   if (!name || !/^[A-Za-z0-9_-]+$/.test(name)) fail(`has the name '${name ?? ''}'`);
   const servers = hostList!.split(',').map((h) => h.trim()).filter((h) => h !== '').map((h) => `nats://${h}`);

@@ -58,14 +58,23 @@ export function isTransientNatsFailure(err: unknown): boolean {
   return !(err instanceof WeirError);
 }
 
+/**
+ * How long "no such stream" is taken for a passing state: while a new metadata leader catches up after a
+ * server loss, or just after a stream was created, the cluster may say so for a moment. A stream that
+ * truly does not exist is reported after this delay.
+ */
+const UNKNOWN_STREAM_GRACE_MS = 10_000;
+
 /** Runs `attempt` again on transient failures until it succeeds or {@link NATS_RETRY_MS} passed. */
 export async function retryTransient<T>(attempt: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + NATS_RETRY_MS;
+  const started = Date.now();
   for (;;) {
     try {
       return await attempt();
     } catch (err) {
-      if (!isTransientNatsFailure(err) || Date.now() > deadline) throw err;
+      const elapsed = Date.now() - started;
+      const unknownStream = err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound;
+      if (unknownStream ? elapsed > UNKNOWN_STREAM_GRACE_MS : !isTransientNatsFailure(err) || elapsed > NATS_RETRY_MS) throw err;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }

@@ -1,7 +1,9 @@
 import { registerCheckpointStorage } from '../../checkpoint/registry.js';
 import { registerSink } from '../../sinks/registry.js';
 import { DEAD_LETTER_PATH } from '../../sinks/rejected-rows.js';
+import { registerIngestLog } from '../../sources/ingest-log.js';
 import { registerSource } from '../../sources/registry.js';
+import { JetStreamIngestLog } from './ingest-log.js';
 import { JetStreamStorage } from './jetstream-storage.js';
 import { NatsSink } from './sink.js';
 import { NatsSource } from './source.js';
@@ -17,5 +19,7 @@ registerSource('nats', (spec) => new NatsSource(spec), { options: NATS_SOURCE_OP
 registerSink('nats', (spec) => new NatsSink(spec), { options: NATS_SINK_OPTIONS });
 // checkpointLocation 'nats://host:port[,host:port…]/<name>': the checkpoint on JetStream, replicated by the cluster.
 registerCheckpointStorage('nats', (_url, raw) => new JetStreamStorage(raw));
+// Option 'wal' of the http source, 'nats://host:port[,host:port…]/<name>': its ingest log on a replicated stream.
+registerIngestLog('nats', (url, options) => JetStreamIngestLog.open(url, options));
 
 export { JetStreamStorage } from './jetstream-storage.js';

@@ -18,6 +18,14 @@ import { acquireLease, LeaseRecord, LeaseStore, StoredLease } from './lease.js';
 const INLINE_LIMIT = 256 * 1024;
 /** How long a write or read keeps retrying while the cluster elects a leader or a server comes back. */
 const RETRY_FOR_MS = 60_000;
+/**
+ * How long one attempt may go unanswered before it is abandoned and tried again. Requests have their own
+ * timeout, but listings and object reads run on consumers, which wait for a server that may be gone.
+ */
+const ATTEMPT_TIMEOUT_MS = 15_000;
+/** The pause after a failed attempt doubles from this up to MAX_BACKOFF_MS. */
+const FIRST_BACKOFF_MS = 100;
+const MAX_BACKOFF_MS = 2_000;
 
 const OBJECT_HEADER = 'Weir-Object';
 const SHA256_HEADER = 'Weir-Sha256';
@@ -72,7 +80,7 @@ export class JetStreamStorage implements CheckpointStorage, LeaseStore {
     if (msg === null) return null;
     const objectName = msg.header?.get(OBJECT_HEADER);
     if (!objectName) return Buffer.from(msg.data);
-    const data = await this.retrying(`read ${this.locate(path)}`, () => b.objects.getBlob(objectName));
+    const data = await this.retrying(`read ${this.locate(path)}`, (abandoned) => readObject(b.objects, objectName, abandoned));
     const where = this.locate(path);
     if (data === null) {
       throw new CheckpointError('CHECKPOINT_CORRUPT', where, `${where} names the object '${objectName}', which the ` +
@@ -311,25 +319,38 @@ export class JetStreamStorage implements CheckpointStorage, LeaseStore {
 
   private async keysUnder(prefix: string): Promise<string[]> {
     const b = await this.open();
-    return this.retrying(`list ${this.locate(prefix)}`, async () => {
+    return this.retrying(`list ${this.locate(prefix)}`, async (abandoned) => {
       const keys: string[] = [];
-      for await (const k of await b.kv.keys(`${prefix}.>`)) keys.push(k);
+      const iterator = await b.kv.keys(`${prefix}.>`);
+      // The listing's consumer lives on one server: if that one goes away, stop it and list again.
+      abandoned.addEventListener('abort', () => iterator.stop(), { once: true });
+      for await (const k of iterator) keys.push(k);
       return keys;
     });
   }
 
-  private async retrying<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `attempt` until it succeeds, retrying with growing pauses what goes away by itself in a cluster
+   * (no answer, a stream without leader) for {@link RETRY_FOR_MS}. An attempt unanswered for
+   * {@link ATTEMPT_TIMEOUT_MS} is abandoned (its signal aborts, so it can stop its consumer) and counts as
+   * failed: no operation waits forever on a server that went away.
+   */
+  private async retrying<T>(what: string, attempt: (abandoned: AbortSignal) => Promise<T>): Promise<T> {
     const deadline = Date.now() + RETRY_FOR_MS;
-    for (;;) {
+    let backoff = FIRST_BACKOFF_MS;
+    for (let attempts = 1; ; attempts++) {
       try {
-        return await fn();
+        return await withinTime(attempt, ATTEMPT_TIMEOUT_MS);
       } catch (err) {
         if (isWrongLastSequence(err)) throw err; // a refused condition: the caller decides
         if (err instanceof JetStreamApiError && err.code !== JetStreamApiCodes.StreamNotFound && err.status !== 503) {
           throw storeFailure(this.description, what, err);
         }
-        if (Date.now() > deadline) throw storeFailure(this.description, what, err);
-        await pause(250);
+        if (Date.now() + backoff > deadline) {
+          throw storeFailure(this.description, `${what} (${attempts} attempts over ${RETRY_FOR_MS / 1000} s)`, err);
+        }
+        await pause(backoff);
+        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
       }
     }
   }
@@ -370,6 +391,42 @@ async function exists(handle: JetStreamHandle, stream: string): Promise<boolean>
     if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound) return false;
     throw err;
   }
+}
+
+/** `attempt`, failed with a timeout error (and its signal aborted) when it has not settled within `ms`. */
+async function withinTime<T>(attempt: (abandoned: AbortSignal) => Promise<T>, ms: number): Promise<T> {
+  const abandon = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      abandon.abort();
+      reject(new Error(`no answer within ${ms / 1000} s (the server that held the request may be down)`));
+    }, ms);
+  });
+  const running = attempt(abandon.signal);
+  running.catch(() => undefined); // once abandoned, its late failure is nobody's concern
+  try {
+    return await Promise.race([running, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** An object's bytes (null when absent); the read's consumer is cancelled when the attempt is abandoned. */
+async function readObject(objects: ObjectStore, name: string, abandoned: AbortSignal): Promise<Uint8Array | null> {
+  const result = await objects.get(name);
+  if (result === null) return null;
+  const reader = result.data.getReader();
+  abandoned.addEventListener('abort', () => void reader.cancel().catch(() => undefined), { once: true });
+  const chunks: Uint8Array[] = [];
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+  }
+  const failure = await result.error;
+  if (failure) throw failure;
+  return Buffer.concat(chunks);
 }
 
 function isWrongLastSequence(err: unknown): boolean {

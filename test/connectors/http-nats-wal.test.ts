@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
+import { after, before, describe, test } from 'node:test';
+import { FileSystemStorage } from '../../src/checkpoint/fs-storage.js';
+import { PrefixedStorage } from '../../src/checkpoint/prefixed-storage.js';
+import { AnalysisError, CheckpointError, WeirError } from '../../src/common/errors.js';
+import { connectJetStream, JetStreamHandle } from '../../src/connectors/nats/client.js';
+import '../../src/connectors/builtin.js';
+import { HttpSource } from '../../src/connectors/http/source.js';
+import { jsonLines, makeSource, post, records, tempFolder } from './http-helpers.js';
+import { service } from './services.js';
+
+const nats = service('WEIR_TEST_NATS_URL');
+
+/** A checkpoint storage whose lease can be taken over at will, as a JetStream checkpoint's is by a standby. */
+class FenceableStorage extends FileSystemStorage {
+  fencedBy: CheckpointError | null = null;
+  fenceError(): CheckpointError | null {
+    return this.fencedBy;
+  }
+}
+
+describe('http source with its ingest log on JetStream (option wal)', { skip: nats.skip }, () => {
+  let hosts = '';
+  let admin: JetStreamHandle;
+  const streams: string[] = [];
+  const folders: string[] = [];
+  let n = 0;
+
+  before(async () => {
+    hosts = nats.url().replace(/^nats:\/\//, '');
+    admin = await connectJetStream([nats.url()], 'test');
+  });
+
+  after(async () => {
+    for (const s of streams) await admin.jsm.streams.delete(s).catch(() => false);
+    await admin.nc.close();
+    for (const f of folders) await rm(f, { recursive: true, force: true });
+  });
+
+  function walUrl(): string {
+    const name = `http${process.pid}_${n++}`;
+    streams.push(`WEIR_INGEST_${name}`);
+    return `nats://${hosts}/${name}`;
+  }
+
+  async function instance(wal: string, storage?: FileSystemStorage): Promise<{ source: HttpSource; url: string }> {
+    const folder = await tempFolder();
+    folders.push(folder);
+    const source = makeSource({ port: 0, wal });
+    await source.open({
+      storage: new PrefixedStorage(storage ?? new FileSystemStorage(folder), 'sources/0'), queryId: 'q', notifyDataAvailable: () => {},
+    });
+    return { source, url: `http://127.0.0.1:${source.port}` };
+  }
+
+  test('two instances share one replicated log: keys hold across them, a batch reads each request once, in order', async () => {
+    const wal = walUrl();
+    const a = await instance(wal);
+    const b = await instance(wal);
+    try {
+      const first = await post(a.url, jsonLines(records(0, 3)), { 'idempotency-key': 'k0' });
+      assert.equal(first.status, 200, JSON.stringify(first.body));
+      assert.deepEqual(first.body, { offsets: { start: 0, end: 1 } }, 'positions count requests: one message each');
+      const second = await post(b.url, jsonLines(records(3, 2)), { 'idempotency-key': 'k1' });
+      assert.deepEqual(second.body, { offsets: { start: 1, end: 2 } });
+      // The retry of k0 reaches the other instance: the stream knows the key, nothing is appended.
+      const retry = await post(b.url, jsonLines(records(0, 3)), { 'idempotency-key': 'k0' });
+      assert.deepEqual(retry.body, { offsets: { start: 0, end: 1 }, duplicate: true });
+      const reused = await post(b.url, jsonLines(records(9, 1)), { 'idempotency-key': 'k0' });
+      assert.equal(reused.status, 422, JSON.stringify(reused.body));
+      assert.equal((await post(a.url, jsonLines(records(5, 1)))).status, 200);
+      // The reading instance learns what the other appended.
+      const end = await a.source.latestOffset(null);
+      assert.deepEqual(end, { end: 3 });
+      assert.deepEqual(await a.source.getBatch(null, end!), records(0, 6));
+      await a.source.commit(end!);
+      assert.equal(a.source.stats.walEnd, 3);
+      // The key outlives its message: a retry after the commit is still a repeat, nothing is ingested.
+      const late = await post(b.url, jsonLines(records(0, 3)), { 'idempotency-key': 'k0' });
+      assert.deepEqual(late.body, { offsets: { start: 0, end: 1 }, duplicate: true });
+      assert.deepEqual(await a.source.latestOffset({ end: 3 }), { end: 3 });
+      // A committed range is removed from the stream for every instance.
+      await assert.rejects(b.source.getBatch(null, { end: 1 }),
+        (err: unknown) => err instanceof WeirError && err.code === 'WAL_DATA_LOSS' && /starts at 3/.test(err.message));
+    } finally {
+      await a.source.stop();
+      await b.source.stop();
+    }
+  });
+
+  test('a process fenced off its checkpoint acknowledges nothing more: 503 with Retry-After', async () => {
+    const folder = await tempFolder();
+    folders.push(folder);
+    const storage = new FenceableStorage(folder);
+    const a = await instance(walUrl(), storage);
+    try {
+      assert.equal((await post(a.url, jsonLines(records(0, 1)))).status, 200);
+      storage.fencedBy = new CheckpointError('FENCED', folder, 'taken over by run r2');
+      const refused = await post(a.url, jsonLines(records(1, 1)), { 'idempotency-key': 'late' });
+      assert.equal(refused.status, 503, JSON.stringify(refused.body));
+      assert.equal(refused.headers.get('retry-after'), '2');
+      assert.match(JSON.stringify(refused.body), /taken over by run r2/);
+    } finally {
+      await a.source.stop();
+    }
+  });
+
+  test('option wal is checked: a URL with a known scheme, a valid stream name', async () => {
+    const folder = await tempFolder();
+    folders.push(folder);
+    const open = (wal: string): Promise<void> => makeSource({ port: 0, wal }).open({
+      storage: new PrefixedStorage(new FileSystemStorage(folder), 'sources/0'), queryId: 'q', notifyDataAvailable: () => {},
+    });
+    await assert.rejects(open('s3://bucket/x'), (err: unknown) => err instanceof AnalysisError &&
+      /scheme of option 'wal' 's3'/.test(err.message) && /Known: nats/.test(err.message));
+    await assert.rejects(open('/var/wal'), (err: unknown) => err instanceof AnalysisError && /Option 'wal'.*not a URL/.test(err.message));
+    await assert.rejects(open(`nats://${hosts}/bad.name`), (err: unknown) => err instanceof AnalysisError &&
+      /option 'wal' of the http source 'nats:\/\/.*bad\.name' has the name/.test(err.message));
+  });
+});
