@@ -19,7 +19,7 @@ import { CheckpointStorage } from '../checkpoint/storage.js';
 import { CheckpointError, errorMessage, WeirError } from '../common/errors.js';
 import { injectFault } from '../common/faults.js';
 import { decodeStateKey, encodeStateKey } from './binary-keys.js';
-import { packValue, unpackValue } from './lmdb-value-format.js';
+import { packValue, unpackData } from './lmdb-value-format.js';
 import type { KeyChange, LmdbWorkingCopy } from './lmdb-working-copy.js';
 import { LmdbSnapshotSchedule } from './lmdb-snapshots.js';
 import {
@@ -199,7 +199,7 @@ class LmdbStateStore<V> implements StateStore<V> {
     const bytes = this.copy.get(encodeStateKey(key));
     this.lastRead = key;
     this.lastReadExists = bytes !== undefined;
-    return bytes === undefined ? undefined : this.options.codec.decode(unpackValue(bytes).data);
+    return bytes === undefined ? undefined : this.options.codec.decode(unpackData(bytes));
   }
 
   put(key: StateKey, value: V): void {
@@ -232,7 +232,7 @@ class LmdbStateStore<V> implements StateStore<V> {
     for (const { key: bytes, value } of this.copy.entries()) {
       const key = decodeStateKey(bytes);
       if (pendingKeys.has(key) || this.removed.has(key)) continue;
-      yield [key, this.changed.get(key) ?? decode(unpackValue(value).data)];
+      yield [key, this.changed.get(key) ?? decode(unpackData(value))];
     }
     for (const key of pending) {
       const value = this.changed.get(key);

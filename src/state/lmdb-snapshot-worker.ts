@@ -8,7 +8,7 @@ import { FileSystemStorage } from '../checkpoint/fs-storage.js';
 import { StateStorePaths } from '../checkpoint/layout.js';
 import { errorMessage } from '../common/errors.js';
 import { decodeStateKey } from './binary-keys.js';
-import { unpackValue } from './lmdb-value-format.js';
+import { unpackData } from './lmdb-value-format.js';
 import { openWorkingCopyReader } from './lmdb-working-copy.js';
 import type { LmdbSnapshotJob, LmdbSnapshotReply } from './lmdb-snapshots.js';
 import { encodeSnapshot, StateRecord } from './state-files.js';
@@ -27,7 +27,7 @@ parentPort?.on('message', (job: LmdbSnapshotJob) => {
         const records: StateRecord[] = [];
         for (const { key: bytes, value } of reader.entries()) {
           const key = decodeStateKey(bytes);
-          if (partitionOf(key, job.numPartitions) === p) records.push([key, unpackValue(value).data]);
+          if (partitionOf(key, job.numPartitions) === p) records.push([key, unpackData(value)]);
         }
         await storage.writeAtomic(StateStorePaths.snapshot(p, job.version), encodeSnapshot(records), { overwrite: true });
       }
