@@ -9,7 +9,9 @@ import { dirname } from 'node:path';
 export type FaultStep = 'afterOffsetWrite' | 'midSink' | 'afterSink' | 'afterStateCommit' | 'midCommit' |
   'midSourceLogCompaction' | 'midSinkLogCompaction'
   /** Inside a disk state store's commit: its changelog written, its working copy not yet changed. */
-  | 'midStateCommit';
+  | 'midStateCommit'
+  /** Inside the lmdb working copy's own transaction: the changes written into it, the transaction not committed. */
+  | 'midWorkingCopyWrite';
 
 const spec = parseSpec(process.env['WEIR_FAULT']);
 

@@ -13,9 +13,10 @@
  * them and leave the file torn: the copy records the boot it was last written in without a sync,
  * and one opened after another boot is discarded and rebuilt from the checkpoint (see `syncGuard`).
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { Database, open, RootDatabase, RootDatabaseOptionsWithPath } from 'lmdb';
+import { injectFault } from '../common/faults.js';
 import { readOrderedDouble, writeOrderedDouble } from './binary-keys.js';
 import { eventTimeOfPacked, valuePacker } from './lmdb-value-format.js';
 
@@ -23,6 +24,12 @@ import { eventTimeOfPacked, valuePacker } from './lmdb-value-format.js';
 export interface KeyChange {
   readonly key: Buffer;
   readonly value: Buffer | null;
+}
+
+/** A version and the digest of its delta files. */
+export interface VersionDigest {
+  readonly version: number;
+  readonly digest: string;
 }
 
 type UndoRecord = [Buffer, Buffer] | [Buffer];
@@ -106,15 +113,17 @@ export class LmdbWorkingCopy {
   }
 
   /**
-   * Applies `changes` as version `version` (the next one) in one transaction. With `undoable` the
-   * previous bytes are kept so `rollBackTo` can step back over it.
+   * Applies `changes` in one transaction, taking the copy from its version to `versions`' last: the
+   * changes of every version in between, merged (the store applies several committed versions at once).
+   * `versions` gives each version's delta digest. With `undoable` the previous bytes are kept so
+   * `rollBackTo` can step back over it, to the version the copy held before.
    *
    * Resolves once the transaction is committed, not once it is on disk: the checkpoint's delta files,
-   * written and synced before this, are what makes a version durable. A power cut may take the copy
-   * back to an older version (LMDB stays consistent: lmdb-js syncs the data pages before the meta page
-   * that points to them), and the next open replays the deltas from there. A killed process loses nothing.
+   * written and synced before this, are what makes a version durable (see the file's comment).
    */
-  async apply(version: number, changes: Iterable<KeyChange>, digest: string, undoable: boolean): Promise<void> {
+  async apply(versions: readonly VersionDigest[], changes: Iterable<KeyChange>, undoable: boolean): Promise<void> {
+    // No version: the changes go in and the copy's version stays (a rebuild in parts sets it with its last).
+    const last = versions[versions.length - 1];
     await this.root.transaction(() => {
       const undo: UndoRecord[] = [];
       let count = this.count;
@@ -125,35 +134,47 @@ export class LmdbWorkingCopy {
         count += (old === undefined ? 1 : 0) - (value === null ? 1 : 0);
         this.write(key, old, value);
       }
-      if (undoable) this.undo.put(version, valuePacker.pack(undo));
-      this.digests.put(version, digest);
+      if (last !== undefined) injectFault('midWorkingCopyWrite', last.version);
       this.meta.put(COUNT, count);
-      this.meta.put(VERSION, version);
+      if (last === undefined) return;
+      if (undoable) this.undo.put(last.version, valuePacker.pack([this.version, undo]));
+      for (const { version, digest } of versions) this.digests.put(version, digest);
+      this.meta.put(VERSION, last.version);
     });
   }
 
-  /** Steps back to `version` with the undo records; false (nothing changed) when one is missing. */
-  async rollBackTo(version: number): Promise<boolean> {
-    const from = this.version;
-    for (let v = from; v > version; v--) if (!this.undo.doesExist(v)) return false;
+  /**
+   * Steps back with the undo records to `version` or the newest version before it the copy held (the
+   * caller replays the deltas from there); returns that version, or null (nothing changed) when an
+   * undo record is missing.
+   */
+  async rollBackTo(version: number): Promise<number | null> {
+    const steps: number[] = [];
+    let at = this.version;
+    while (at > version) {
+      const record = this.undo.getBinary(at);
+      if (record === undefined) return null;
+      steps.push(at);
+      at = (valuePacker.unpack(record) as [number, UndoRecord[]])[0];
+    }
     await this.root.transaction(() => {
       let count = this.count;
-      for (let v = from; v > version; v--) {
-        const undo = valuePacker.unpack(this.undo.getBinary(v)!) as UndoRecord[];
+      for (const step of steps) {
+        const [, undo] = valuePacker.unpack(this.undo.getBinary(step)!) as [number, UndoRecord[]];
         for (let i = undo.length - 1; i >= 0; i--) {
           const [key, previous] = undo[i]!;
           const current = this.state.getBinary(key);
           count += (previous === undefined ? 0 : 1) - (current === undefined ? 0 : 1);
           this.write(key, current, previous ?? null);
         }
-        this.undo.remove(v);
-        this.digests.remove(v);
+        this.undo.remove(step);
       }
+      for (const v of this.digests.getKeys({ start: at + 1 })) this.digests.remove(v);
       this.meta.put(COUNT, count);
-      this.meta.put(VERSION, version);
+      this.meta.put(VERSION, at);
     });
     await this.root.flushed;
-    return true;
+    return at;
   }
 
   /** Empties the copy (before rebuilding it from the checkpoint). */
@@ -171,6 +192,15 @@ export class LmdbWorkingCopy {
       for (const v of this.undo.getKeys({ end: version + 1 })) this.undo.remove(v);
       for (const v of this.digests.getKeys({ end: version })) this.digests.remove(v);
     });
+  }
+
+  /** Bytes the copy's file takes on disk (allocated blocks: LMDB grows its file sparsely). */
+  diskBytes(): number {
+    try {
+      return statSync(nodePath.join(this.path, 'data.mdb')).blocks * 512;
+    } catch {
+      return 0;
+    }
   }
 
   async close(): Promise<void> {
