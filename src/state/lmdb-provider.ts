@@ -320,7 +320,7 @@ class LmdbStateStore<V> implements StateStore<V> {
     }
     for (const key of this.removed) this.wait(key, null);
     this.waitingVersions.push({ version, digest: digestOf(files) });
-    if (version % this.options.snapshotInterval === 0 || this.waiting.size >= MAX_WAITING_KEYS) await this.applyWaiting();
+    if ((version > 0 && version % this.options.snapshotInterval === 0) || this.waiting.size >= MAX_WAITING_KEYS) await this.applyWaiting();
     this.committedRows = this.rows;
     this.lastMetrics = this.measure(this.changed.size, this.removed.size, performance.now() - started);
     this.discardChanges();
