@@ -15,6 +15,7 @@ import { PrefixedStorage } from '../../src/checkpoint/prefixed-storage.js';
 import { CheckpointStorage } from '../../src/checkpoint/storage.js';
 import { createLmdbStateStoreProvider } from '../../src/state/lmdb-provider.js';
 import { inMemoryStateProvider } from '../../src/state/memory-provider.js';
+import { encodeSnapshot, SnapshotEncoder, StateRecord } from '../../src/state/state-files.js';
 import { StateStore, StateStoreOptions } from '../../src/state/state-store.js';
 
 /** Commits and goes on with the store of the next batch, as the engine does (a committed store takes no changes). */
@@ -225,4 +226,13 @@ test('snapshots are written from the working copy as of their version, while the
   const at2 = await inMemoryStateProvider.open(options(storage, 2));
   assert.deepEqual(Object.fromEntries(at2.entries()), stateAt(2));
   await at2.close();
+});
+
+test('a snapshot encoded in chunks (as the lmdb store writes them) has the bytes of one encoded at once', () => {
+  for (const [total, chunkSize] of [[0, 5], [1, 5], [15, 4], [16, 16], [17, 16], [70_000, 65_536], [70_000, 7]] as const) {
+    const records: StateRecord[] = Array.from({ length: total }, (_, i) => (i % 5 === 4 ? [`r${i}`] : [`k${i}`, [i, i / 3]]));
+    const encoder = new SnapshotEncoder();
+    for (let i = 0; i < total; i += chunkSize) encoder.add(records.slice(i, i + chunkSize));
+    assert.ok(encoder.finish().equals(encodeSnapshot(records)), `${total} records in chunks of ${chunkSize}`);
+  }
 });
