@@ -236,3 +236,16 @@ test('a snapshot encoded in chunks (as the lmdb store writes them) has the bytes
     assert.ok(encoder.finish().equals(encodeSnapshot(records)), `${total} records in chunks of ${chunkSize}`);
   }
 });
+
+test('a working copy that must be rebuilt from a checkpoint missing a state file names that file', async () => {
+  const local = folder();
+  const storage = new PrefixedStorage(new FileSystemStorage(local), 'state/0');
+  const provider = createLmdbStateStoreProvider();
+  const store = await provider.open(options(storage, -1));
+  await commitVersions(store, 2);
+  await store.close();
+  await rm(join(local, 'state', '0', '.lmdb'), { recursive: true });
+  await storage.delete('0/1.delta');
+  await assert.rejects(provider.open(options(storage, 2)), (err: Error & { code?: string }) =>
+    err.code === 'STATE_MISSING' && err.message.includes(join('state', '0', '0', '1.delta')));
+});
