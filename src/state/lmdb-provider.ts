@@ -174,9 +174,10 @@ function* toChanges<V>(state: Map<StateKey, unknown>, removed: Set<StateKey>, op
  * Committed versions wait in memory before they go into the working copy together: a key a batch
  * changes again in the next ones is written to LMDB once, and most commits are the delta files alone.
  * Applied at every snapshot version (the snapshot is read from the copy), at close, and when this many
- * keys wait.
+ * keys wait: a restart after a kill replays the waiting versions from their delta files, so this bounds
+ * that work (a batch changing more keys goes into the copy at its own commit).
  */
-const MAX_WAITING_KEYS = 500_000;
+const MAX_WAITING_KEYS = 100_000;
 /** Heap per waiting key besides its bytes (map entry, key, buffer header), for memoryUsedBytes. */
 const WAITING_ENTRY_OVERHEAD = 120;
 
