@@ -19,7 +19,7 @@ import { CheckpointStorage } from '../checkpoint/storage.js';
 import { CheckpointError, errorMessage, WeirError } from '../common/errors.js';
 import { injectFault } from '../common/faults.js';
 import { decodeStateKey, encodeStateKey } from './binary-keys.js';
-import { eventTimeOfPacked, packValue, unpackData } from './lmdb-value-format.js';
+import { packValue, unpackData } from './lmdb-value-format.js';
 import type { KeyChange, LmdbWorkingCopy, VersionDigest } from './lmdb-working-copy.js';
 import { EventTimeHeap } from './event-time-heap.js';
 import { LmdbSnapshotSchedule } from './lmdb-snapshots.js';
@@ -178,8 +178,18 @@ function* toChanges<V>(state: Map<StateKey, unknown>, removed: Set<StateKey>, op
  * that work (a batch changing more keys goes into the copy at its own commit).
  */
 const MAX_WAITING_KEYS = 100_000;
-/** Heap per waiting key besides its bytes (map entry, key, buffer header), for memoryUsedBytes. */
-const WAITING_ENTRY_OVERHEAD = 120;
+/** Estimated heap per waiting key (map entry, key, record, a small value), for memoryUsedBytes. */
+const WAITING_ENTRY_BYTES = 200;
+
+/**
+ * A waiting key's value as of its newest committed version: the codec's plain data (as in the delta
+ * file) and its event time. Packed for LMDB only when it goes into the copy, so a key changed in several
+ * batches is packed once.
+ */
+interface WaitingValue {
+  readonly data: unknown;
+  readonly eventTimeMs: number | undefined;
+}
 
 class LmdbStateStore<V> implements StateStore<V> {
   /** This batch's values by key (live objects the operator may still change in place until commit). */
@@ -189,11 +199,10 @@ class LmdbStateStore<V> implements StateStore<V> {
    * Committed versions not yet in the working copy: each key's stored bytes as of the newest of them,
    * null when removed. Reads look here before the copy.
    */
-  private readonly waiting = new Map<StateKey, Buffer | null>();
+  private readonly waiting = new Map<StateKey, WaitingValue | null>();
   private readonly waitingVersions: VersionDigest[] = [];
   /** The waiting keys by event time (see EventTimeHeap: an entry counts only while its time is the key's). */
   private readonly waitingByTime = new EventTimeHeap();
-  private waitingBytes = 0;
   /** Rows as of the last commit. */
   private committedRows: number;
   /** Rows as of the last commit plus this batch's new keys minus its removed ones. */
@@ -223,18 +232,14 @@ class LmdbStateStore<V> implements StateStore<V> {
     const pending = this.changed.get(key);
     if (pending !== undefined) return pending;
     if (this.removed.has(key)) return undefined;
-    const committed = this.committedBytes(key);
-    return committed === undefined ? undefined : this.options.codec.decode(unpackData(committed));
-  }
-
-  /** The stored bytes of `key` as of the last commit: from the waiting versions, else the copy (decode at once). */
-  private committedBytes(key: StateKey): Buffer | undefined {
     const waiting = this.waiting.get(key);
-    if (waiting !== undefined) return waiting ?? undefined;
+    // Decoded from the waiting data itself, as the memory provider hands out its live values: a caller that
+    // changes the value puts it, and its commit replaces this data.
+    if (waiting !== undefined) return waiting === null ? undefined : this.options.codec.decode(waiting.data);
     const bytes = this.copy.get(encodeStateKey(key));
     this.lastRead = key;
     this.lastReadExists = bytes !== undefined;
-    return bytes;
+    return bytes === undefined ? undefined : this.options.codec.decode(unpackData(bytes));
   }
 
   put(key: StateKey, value: V): void {
@@ -272,9 +277,9 @@ class LmdbStateStore<V> implements StateStore<V> {
       if (shadowed.has(key) || this.removed.has(key)) continue;
       yield [key, decode(unpackData(value))];
     }
-    for (const [key, bytes] of waiting) {
-      if (bytes === null || this.changed.has(key) || this.removed.has(key)) continue;
-      yield [key, decode(unpackData(bytes))];
+    for (const [key, value] of waiting) {
+      if (value === null || this.changed.has(key) || this.removed.has(key)) continue;
+      yield [key, decode(value.data)];
     }
     for (const key of pending) {
       const value = this.changed.get(key);
@@ -296,10 +301,10 @@ class LmdbStateStore<V> implements StateStore<V> {
     }
     const taken = new Set<StateKey>();
     for (const [time, key] of this.waitingByTime.popAtOrBelow(eventTimeMs)) {
-      const bytes = this.waiting.get(key);
-      if (!bytes || eventTimeOfPacked(bytes) !== time || this.changed.has(key) || this.removed.has(key) || taken.has(key)) continue;
+      const value = this.waiting.get(key);
+      if (!value || value.eventTimeMs !== time || this.changed.has(key) || this.removed.has(key) || taken.has(key)) continue;
       taken.add(key);
-      due.push([key, decode(unpackData(bytes))]);
+      due.push([key, decode(value.data)]);
     }
     for (const entry of this.changed) if (timeOf(entry[1]) <= eventTimeMs) due.push(entry);
     due.sort((a, b) => compareStateKeys(a[0], b[0]));
@@ -317,7 +322,8 @@ class LmdbStateStore<V> implements StateStore<V> {
     const files = await writeDeltas(storage, numPartitions, version, encoded, this.removed);
     injectFault('midStateCommit', version);
     for (const [key, data] of encoded) {
-      this.wait(key, packValue(data, eventTimeOf?.(this.changed.get(key)!)));
+      const time = eventTimeOf?.(this.changed.get(key)!);
+      this.wait(key, { data, eventTimeMs: time !== undefined && Number.isFinite(time) ? time : undefined });
     }
     for (const key of this.removed) this.wait(key, null);
     this.waitingVersions.push({ version, digest: digestOf(files) });
@@ -330,12 +336,9 @@ class LmdbStateStore<V> implements StateStore<V> {
     this.snapshots.committed(version);
   }
 
-  private wait(key: StateKey, bytes: Buffer | null): void {
-    const before = this.waiting.get(key);
-    this.waitingBytes += (bytes?.length ?? 0) - (before?.length ?? 0) + (before === undefined ? WAITING_ENTRY_OVERHEAD : 0);
-    this.waiting.set(key, bytes);
-    const time = bytes === null ? undefined : eventTimeOfPacked(bytes);
-    if (time !== undefined) this.waitingByTime.push(time, key);
+  private wait(key: StateKey, value: WaitingValue | null): void {
+    this.waiting.set(key, value);
+    if (value?.eventTimeMs !== undefined) this.waitingByTime.push(value.eventTimeMs, key);
   }
 
   /** Writes the waiting versions into the working copy, as one step its undo record can take back. */
@@ -344,12 +347,13 @@ class LmdbStateStore<V> implements StateStore<V> {
     // A snapshot being started reads the copy as of its version: it must have fixed its view first.
     await this.snapshots.beforeCommit();
     const changes: KeyChange[] = [];
-    for (const [key, bytes] of this.waiting) changes.push({ key: encodeStateKey(key), value: bytes });
+    for (const [key, value] of this.waiting) {
+      changes.push({ key: encodeStateKey(key), value: value === null ? null : packValue(value.data, value.eventTimeMs) });
+    }
     await this.copy.apply(this.waitingVersions, changes, true);
     this.waiting.clear();
     this.waitingByTime.clear();
     this.waitingVersions.length = 0;
-    this.waitingBytes = 0;
     this.lastRead = undefined;
   }
 
@@ -410,7 +414,7 @@ class LmdbStateStore<V> implements StateStore<V> {
       numRowsTotal: this.committedRows, numRowsUpdated: updated, numRowsRemoved: removed,
       // The heap holds the versions waiting for the copy. The keys are in LMDB's memory map, whose pages
       // the OS caches and reclaims (they count in the process's RSS as file pages, not here).
-      memoryUsedBytes: this.waitingBytes, diskBytesUsed: this.copy.diskBytes(), commitTimeMs: Math.round(commitTimeMs),
+      memoryUsedBytes: this.waiting.size * WAITING_ENTRY_BYTES, diskBytesUsed: this.copy.diskBytes(), commitTimeMs: Math.round(commitTimeMs),
     };
   }
 }
