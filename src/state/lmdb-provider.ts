@@ -10,6 +10,9 @@
  * the files when it is missing, from another history, or too far away.
  *
  * A batch's changes are held in memory until commit, so a batch that fails leaves the copy untouched.
+ * Committed versions then wait in memory too (their delta files are durable) and go into the copy
+ * together at snapshot versions, at close, or when many keys wait: LMDB's cost is per B-tree page a
+ * write touches, so the commit itself stays the delta files alone.
  */
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
