@@ -43,8 +43,12 @@ async function build(checkpoint: string, keys: number, provider: StateStoreProvi
 async function restart(checkpoint: string, keys: number, available: number, batchRows: number,
   provider: StateStoreProvider): Promise<void> {
   const commitMs: number[] = [];
-  // Each batch commits the store that next() gave after the previous commit, so that one is timed too.
+  // Each batch commits the store that next() gave after the previous commit, so that one is timed too;
+  // a store whose next() returns itself (the lmdb one) is wrapped once, not once more per batch.
+  const timedStores = new WeakSet<object>();
   const timedStore = <V>(store: StateStore<V>): StateStore<V> => {
+    if (timedStores.has(store)) return store;
+    timedStores.add(store);
     const commit = store.commit.bind(store);
     const next = store.next.bind(store);
     store.commit = async () => {

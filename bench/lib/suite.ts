@@ -19,6 +19,9 @@ export interface Sizes {
   readonly smallKeys: number;
   /** W6L: keys of state for the lmdb vs memory restart (the reason to switch providers is a large state). */
   readonly diskStateKeys: number;
+  /** W6S: the key counts whose state commit is compared (the large one: WEIR_BENCH_SCALE_KEYS). */
+  readonly smallScaleKeys: number;
+  readonly scaleKeys: number;
   /** W7: keys measured. */
   readonly memoryKeys: number;
   /**
@@ -43,12 +46,14 @@ export function sizesFor(quick: boolean): Sizes {
   return quick
     ? {
       reps: 1, rows: 300_000, chunk: 100_000, jsonBytes: 50e6, jsonFileBytes: 10e6, latencySeconds: 3,
-      restartKeys: 200_000, smallKeys: 10_000, diskStateKeys: 200_000, memoryKeys: 200_000, growthBatch: 2_000, growthBase: 5_000,
-      growthEventsPerSecond: 300, ysbEvents: 400_000, ysbEventsPerFile: 100_000, nexmarkBids: 200_000, smallFiles: 1_000, idleFiles: 5_000, idleSeconds: 2,
+      restartKeys: 200_000, smallKeys: 10_000, diskStateKeys: 200_000, smallScaleKeys: 100_000, scaleKeys: 1_000_000,
+      memoryKeys: 200_000, growthBatch: 2_000, growthBase: 5_000, growthEventsPerSecond: 300, ysbEvents: 400_000,
+      ysbEventsPerFile: 100_000, nexmarkBids: 200_000, smallFiles: 1_000, idleFiles: 5_000, idleSeconds: 2,
     }
     : {
       reps: 3, rows: 2_000_000, chunk: 100_000, jsonBytes: 1.05e9, jsonFileBytes: 50e6, latencySeconds: 6,
       restartKeys: 1_000_000, smallKeys: 10_000, diskStateKeys: Number(process.env['WEIR_BENCH_DISK_STATE_KEYS'] ?? 1_000_000),
+      smallScaleKeys: 1_000_000, scaleKeys: Number(process.env['WEIR_BENCH_SCALE_KEYS'] ?? 10_000_000),
       memoryKeys: 1_000_000, growthBatch: 10_000, growthBase: 150_000, growthEventsPerSecond: 1_000,
       ysbEvents: 2_000_000, ysbEventsPerFile: 200_000, nexmarkBids: 1_000_000, smallFiles: 3_000, idleFiles: 20_000, idleSeconds: 5,
     };

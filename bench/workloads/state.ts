@@ -11,9 +11,11 @@ import { median } from '../lib/measure.js';
 import { removeDir, tempDir } from '../lib/harness.js';
 import { figure, ResultRow } from '../lib/report.js';
 import { ChildMessage } from '../lib/state-query.js';
+import type { ScaleFigures } from '../state-scale.js';
 import { Suite, Workload } from '../lib/suite.js';
 
 const CHILD = fileURLToPath(new URL('../child.js', import.meta.url));
+const SCALE_CHILD = fileURLToPath(new URL('../state-scale.js', import.meta.url));
 /** Rows per batch after a restart: each batch changes this many keys. */
 const CHANGED_KEYS = 1000;
 const BATCHES_AFTER_RESTART = 20;
@@ -139,6 +141,48 @@ async function w6Lmdb(suite: Suite): Promise<ResultRow[]> {
   }];
 }
 
+/** Runs bench/state-scale.ts for `provider` up to each of `sizes`; one figure per size. */
+async function scale(provider: 'memory' | 'lmdb', sizes: readonly number[]): Promise<ScaleFigures[]> {
+  const folder = await tempDir('w6s');
+  const child = fork(SCALE_CHILD, [folder, provider, sizes.join(',')], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const figures: ScaleFigures[] = [];
+  child.on('message', (m: ScaleFigures) => figures.push(m));
+  try {
+    const [code] = await once(child, 'exit') as [number | null];
+    if (code !== 0 || figures.length !== sizes.length) throw new Error(`state-scale ${provider} exited with ${code}`);
+    return figures;
+  } finally {
+    await kill(child);
+    await removeDir(folder);
+  }
+}
+
+/**
+ * W6S: the state commit of a batch changing 10k random existing keys as the key count grows, through
+ * the StateStore API (a query would take hours to build 100M keys), with the process's memory and the
+ * bytes on disk at each size; the lmdb store side by side with the memory provider.
+ */
+async function w6Scale(suite: Suite): Promise<ResultRow[]> {
+  const { scaleKeys, smallScaleKeys } = suite.sizes;
+  const sizes = [smallScaleKeys, scaleKeys];
+  const [lmdbSmall, lmdbLarge] = await scale('lmdb', sizes);
+  const [memorySmall, memoryLarge] = await scale('memory', sizes);
+  const keysText = (n: number): string => `${n / 1e6}M`;
+  const describe = (f: ScaleFigures): string => `${keysText(f.keys)} keys: median ${f.commitMs.toFixed(0)} ms, mean ` +
+    `${f.meanCommitMs.toFixed(0)} ms, RSS ${f.rssAnonMb.toFixed(0)} MB anonymous + ${f.rssFileMb.toFixed(0)} MB file pages, ` +
+    `disk ${f.diskMb.toFixed(0)} MB`;
+  const ratio = lmdbLarge!.commitMs / lmdbSmall!.commitMs;
+  return [{
+    id: 'W6S', workload: `lmdb state commit, 10k random keys changed, ${keysText(scaleKeys)} vs ${keysText(smallScaleKeys)} keys`,
+    weir: figure(lmdbLarge!.commitMs, 'ms'), baseline: figure(lmdbSmall!.commitMs, 'ms'),
+    baselineName: `${keysText(smallScaleKeys)} keys`, ratio, goal: '≤ 1.5', met: ratio <= 1.5,
+    notes: [`median StateStore.commit() over 20 batches with the default snapshot interval (10): the lmdb store writes ` +
+      'its working copy at every 10th, so the mean shows that cost; lmdb ' + describe(lmdbSmall!) + '; ' + describe(lmdbLarge!) +
+      `; memory provider ${describe(memorySmall!)}; ${describe(memoryLarge!)} (WEIR_BENCH_SCALE_KEYS sets the large size)`],
+    details: { lmdb: [lmdbSmall, lmdbLarge], memory: [memorySmall, memoryLarge] },
+  }];
+}
+
 async function heapPerKey(mode: 'w7-weir' | 'w7-map', keys: number): Promise<number> {
   const child = spawnChild([mode, String(keys)], ['--expose-gc']);
   const exited = once(child, 'exit');
@@ -171,11 +215,12 @@ async function w7(suite: Suite): Promise<ResultRow> {
 }
 
 export const stateWorkloads: Workload = {
-  ids: ['W6', 'W6L', 'W7'],
+  ids: ['W6', 'W6L', 'W6S', 'W7'],
   async run(suite, only) {
     const rows: ResultRow[] = [];
     if (only('W6')) rows.push(...await w6(suite));
     if (only('W6L')) rows.push(...await w6Lmdb(suite));
+    if (only('W6S')) rows.push(...await w6Scale(suite));
     if (only('W7')) rows.push(await w7(suite));
     return rows;
   },

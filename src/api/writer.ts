@@ -43,7 +43,7 @@ const OUTPUT_MODES: readonly OutputMode[] = ['append', 'update', 'complete'];
 /** The writer's own options (Spark's query-level settings); every sink accepts them too. */
 const QUERY_OPTIONS = [
   'checkpointLocation', 'minBatchesToRetain', 'numStatePartitions', 'stateSnapshotInterval', 'multipleWatermarkPolicy',
-  'pollIntervalMs', 'stateStoreProvider', 'standby', 'leaseTimeoutMs', 'numWorkers',
+  'pollIntervalMs', 'stateStoreProvider', 'stateStore', 'standby', 'leaseTimeoutMs', 'numWorkers',
 ] as const;
 
 /** More threads than this is a typo, not a machine. */
@@ -208,7 +208,13 @@ export class DataStreamWriter {
   }
 
   private stateStoreProvider(options: Options): StateStoreProvider {
-    const name = options.string('stateStoreProvider');
+    // 'stateStore' is a shorter spelling of the same option.
+    const [long, short] = [options.string('stateStoreProvider'), options.string('stateStore')];
+    if (long !== undefined && short !== undefined && long !== short) {
+      throw new AnalysisError(`Options 'stateStoreProvider' ('${long}') and 'stateStore' ('${short}') name the same setting ` +
+        'with different values: keep one.', 'CONFLICTING_OPTIONS');
+    }
+    const name = long ?? short;
     if (this.providerInstance && name !== undefined) {
       throw new AnalysisError(`Both option 'stateStoreProvider' ('${name}') and stateStore(...) are set: keep one.`,
         'CONFLICTING_OPTIONS');

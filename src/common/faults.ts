@@ -11,7 +11,9 @@ export type FaultStep = 'afterOffsetWrite' | 'midSink' | 'afterSink' | 'afterSta
   /** Inside a disk state store's commit: its changelog written, its working copy not yet changed. */
   | 'midStateCommit'
   /** Inside a query's worker thread, as it starts a batch: the thread exits (the process lives on). */
-  | 'inWorker';
+  | 'inWorker'
+  /** Inside the lmdb working copy's own transaction: the changes written into it, the transaction not committed. */
+  | 'midWorkingCopyWrite';
 
 const spec = parseSpec(process.env['WEIR_FAULT']);
 

@@ -108,7 +108,7 @@ function formatted(tree: OperatorNode): string {
     if (s) {
       lines.push(`State (${s.operatorName}): rows total ${s.numRowsTotal}, updated ${s.numRowsUpdated}, removed ` +
         `${s.numRowsRemoved}, dropped by watermark ${s.numRowsDroppedByWatermark}, memory used ${s.memoryUsedBytes} bytes, ` +
-        `commit time ${s.commitTimeMs} ms`);
+        `on disk ${s.diskBytesUsed} bytes, commit time ${s.commitTimeMs} ms`);
     }
     return lines.join('\n');
   });

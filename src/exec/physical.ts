@@ -107,6 +107,8 @@ export interface StateOperatorProgress {
   readonly numRowsRemoved: number;
   readonly numRowsDroppedByWatermark: number;
   readonly memoryUsedBytes: number;
+  /** Bytes of state on local disk besides the checkpoint (the lmdb store's working copy); not a Spark field. */
+  readonly diskBytesUsed: number;
   readonly commitTimeMs: number;
 }
 

@@ -150,7 +150,7 @@ export abstract class StatefulBase<V> extends PhysicalOperator implements Statef
     return {
       operatorName: this.operatorName, numRowsTotal: rows.total, numRowsUpdated: rows.updated,
       numRowsRemoved: rows.removed, numRowsDroppedByWatermark: this.droppedByWatermark,
-      memoryUsedBytes: sum('memoryUsedBytes'), commitTimeMs: sum('commitTimeMs'),
+      memoryUsedBytes: sum('memoryUsedBytes'), diskBytesUsed: sum('diskBytesUsed'), commitTimeMs: sum('commitTimeMs'),
     };
   }
 

@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { ListenerBus, StreamingQueryListener } from '../engine/progress.js';
+import { ListenerBus, StreamingQueryListener, StreamingQueryProgress } from '../engine/progress.js';
 import { sinkRejectedRows, watermarkGapMs } from './query-view.js';
 import { SessionMonitor } from './session-monitor.js';
 
@@ -50,7 +50,7 @@ export class SessionMetrics {
         if (gap !== null) g.set(labels, gap / 1000);
       }
     });
-    const perOperator = (read: (op: { numRowsTotal: number; memoryUsedBytes: number }) => number) => (g: Gauge) => {
+    const perOperator = (read: (op: StreamingQueryProgress['stateOperators'][number]) => number) => (g: Gauge) => {
       for (const { labels, progress } of latest()) {
         progress.stateOperators.forEach((op, i) => g.set({ ...labels, operator: `${i}:${op.operatorName}` }, read(op)));
       }
@@ -59,6 +59,8 @@ export class SessionMetrics {
       perOperator((op) => op.numRowsTotal));
     gauge('weir_state_memory_bytes', 'Estimated memory of each stateful operator\'s state.', ['operator'],
       perOperator((op) => op.memoryUsedBytes));
+    gauge('weir_state_disk_bytes', 'Bytes of each stateful operator\'s state on local disk besides the checkpoint (lmdb working copy).',
+      ['operator'], perOperator((op) => op.diskBytesUsed));
     const perSource = (key: string) => (g: Gauge) => {
       for (const { labels, progress } of latest()) {
         progress.sources.forEach((s, i) => {

@@ -10,6 +10,9 @@
  * the files when it is missing, from another history, or too far away.
  *
  * A batch's changes are held in memory until commit, so a batch that fails leaves the copy untouched.
+ * Committed versions then wait in memory too (their delta files are durable) and go into the copy
+ * together at snapshot versions, at close, or when many keys wait: LMDB's cost is per B-tree page a
+ * write touches, so the commit itself stays the delta files alone.
  */
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -19,8 +22,9 @@ import { CheckpointStorage } from '../checkpoint/storage.js';
 import { CheckpointError, errorMessage, WeirError } from '../common/errors.js';
 import { injectFault } from '../common/faults.js';
 import { decodeStateKey, encodeStateKey } from './binary-keys.js';
-import { packValue, unpackValue } from './lmdb-value-format.js';
-import type { KeyChange, LmdbWorkingCopy } from './lmdb-working-copy.js';
+import { packValue, unpackData } from './lmdb-value-format.js';
+import type { KeyChange, LmdbWorkingCopy, VersionDigest } from './lmdb-working-copy.js';
+import { EventTimeHeap } from './event-time-heap.js';
 import { LmdbSnapshotSchedule } from './lmdb-snapshots.js';
 import {
   decodeRecords, DELTA_KIND, discardVersionsAfter, loadPartition, purgeStateFiles, refuseOldKeyFormat, writeDeltas,
@@ -96,7 +100,10 @@ async function catchUp<V>(copy: LmdbWorkingCopy, options: StateStoreOptions<V>):
   const common = Math.min(held, target);
   const sameHistory = held >= 0 && copy.digest(common) !== undefined
     && copy.digest(common) === (await readDelta(options.storage, options.numPartitions, common))?.digest;
-  if (sameHistory && held > target && await copy.rollBackTo(target)) return;
+  if (sameHistory && held > target) {
+    const at = await copy.rollBackTo(target);
+    if (at !== null && await replayDeltas(copy, options, at + 1, target)) return;
+  }
   if (sameHistory && held <= target && await replayDeltas(copy, options, held + 1, target)) return;
   await rebuild(copy, options);
 }
@@ -133,7 +140,7 @@ async function replayDeltas<V>(copy: LmdbWorkingCopy, options: StateStoreOptions
         else removed.add(record[0]);
       }
     });
-    await copy.apply(version, toChanges(state, removed, options), delta.digest, true);
+    await copy.apply([{ version, digest: delta.digest }], toChanges(state, removed, options), true);
   }
   return true;
 }
@@ -154,7 +161,7 @@ async function rebuild<V>(copy: LmdbWorkingCopy, options: StateStoreOptions<V>):
     refuseOldKeyFormat([format], state.size, options.storage, options.version);
     // Every partition but the last goes in without a version; the last one sets it, so a crash mid-way rebuilds again.
     const last = p === options.numPartitions - 1;
-    await copy.apply(last ? options.version : -1, toChanges(state, new Set(), options), last ? delta.digest : '', false);
+    await copy.apply(last ? [{ version: options.version, digest: delta.digest }] : [], toChanges(state, new Set(), options), false);
   }
 }
 
@@ -166,10 +173,41 @@ function* toChanges<V>(state: Map<StateKey, unknown>, removed: Set<StateKey>, op
   for (const key of removed) yield { key: encodeStateKey(key), value: null };
 }
 
+/**
+ * Committed versions wait in memory before they go into the working copy together: a key a batch
+ * changes again in the next ones is written to LMDB once, and most commits are the delta files alone.
+ * Applied at every snapshot version (the snapshot is read from the copy), at close, and when this many
+ * keys wait: a restart after a kill replays the waiting versions from their delta files, so this bounds
+ * that work (a batch changing more keys goes into the copy at its own commit).
+ */
+const MAX_WAITING_KEYS = 100_000;
+/** Estimated heap per waiting key (map entry, key, record, a small value), for memoryUsedBytes. */
+const WAITING_ENTRY_BYTES = 200;
+
+/**
+ * A waiting key's value as of its newest committed version: the codec's plain data (as in the delta
+ * file) and its event time. Packed for LMDB only when it goes into the copy, so a key changed in several
+ * batches is packed once.
+ */
+interface WaitingValue {
+  readonly data: unknown;
+  readonly eventTimeMs: number | undefined;
+}
+
 class LmdbStateStore<V> implements StateStore<V> {
   /** This batch's values by key (live objects the operator may still change in place until commit). */
   private readonly changed = new Map<StateKey, V>();
   private readonly removed = new Set<StateKey>();
+  /**
+   * Committed versions not yet in the working copy: each key's stored bytes as of the newest of them,
+   * null when removed. Reads look here before the copy.
+   */
+  private readonly waiting = new Map<StateKey, WaitingValue | null>();
+  private readonly waitingVersions: VersionDigest[] = [];
+  /** The waiting keys by event time (see EventTimeHeap: an entry counts only while its time is the key's). */
+  private readonly waitingByTime = new EventTimeHeap();
+  /** Rows as of the last commit. */
+  private committedRows: number;
   /** Rows as of the last commit plus this batch's new keys minus its removed ones. */
   private rows: number;
   private lastMetrics: StateStoreMetrics;
@@ -183,7 +221,8 @@ class LmdbStateStore<V> implements StateStore<V> {
   constructor(private readonly options: StateStoreOptions<V>, private readonly copy: LmdbWorkingCopy, copyPath: string,
     private readonly onClose: () => void) {
     this.currentVersion = options.version;
-    this.rows = copy.count;
+    this.committedRows = copy.count;
+    this.rows = this.committedRows;
     this.snapshots = new LmdbSnapshotSchedule(options.storage, copyPath, options.numPartitions, options.snapshotInterval);
     this.lastMetrics = this.measure(0, 0, 0);
   }
@@ -196,10 +235,14 @@ class LmdbStateStore<V> implements StateStore<V> {
     const pending = this.changed.get(key);
     if (pending !== undefined) return pending;
     if (this.removed.has(key)) return undefined;
+    const waiting = this.waiting.get(key);
+    // Decoded from the waiting data itself, as the memory provider hands out its live values: a caller that
+    // changes the value puts it, and its commit replaces this data.
+    if (waiting !== undefined) return waiting === null ? undefined : this.options.codec.decode(waiting.data);
     const bytes = this.copy.get(encodeStateKey(key));
     this.lastRead = key;
     this.lastReadExists = bytes !== undefined;
-    return bytes === undefined ? undefined : this.options.codec.decode(unpackValue(bytes).data);
+    return bytes === undefined ? undefined : this.options.codec.decode(unpackData(bytes));
   }
 
   put(key: StateKey, value: V): void {
@@ -211,6 +254,8 @@ class LmdbStateStore<V> implements StateStore<V> {
   }
 
   private committedHas(key: StateKey): boolean {
+    const waiting = this.waiting.get(key);
+    if (waiting !== undefined) return waiting !== null;
     return key === this.lastRead ? this.lastReadExists : this.copy.has(encodeStateKey(key));
   }
 
@@ -225,14 +270,19 @@ class LmdbStateStore<V> implements StateStore<V> {
 
   *entries(): IterableIterator<[StateKey, V]> {
     // Callers may put or remove keys they have been given (a join's eviction): each key comes once, as
-    // with a Map, because this batch's keys are fixed before the committed ones are read.
+    // with a Map, because this batch's keys and the waiting ones are fixed before the copy is read.
     const pending = [...this.changed.keys()];
-    const pendingKeys = new Set(pending);
+    const waiting = [...this.waiting];
+    const shadowed = new Set<StateKey>([...pending, ...this.waiting.keys()]);
     const decode = this.options.codec.decode;
     for (const { key: bytes, value } of this.copy.entries()) {
       const key = decodeStateKey(bytes);
-      if (pendingKeys.has(key) || this.removed.has(key)) continue;
-      yield [key, this.changed.get(key) ?? decode(unpackValue(value).data)];
+      if (shadowed.has(key) || this.removed.has(key)) continue;
+      yield [key, decode(unpackData(value))];
+    }
+    for (const [key, value] of waiting) {
+      if (value === null || this.changed.has(key) || this.removed.has(key)) continue;
+      yield [key, decode(value.data)];
     }
     for (const key of pending) {
       const value = this.changed.get(key);
@@ -244,11 +294,20 @@ class LmdbStateStore<V> implements StateStore<V> {
     const timeOf = this.options.eventTimeOf;
     if (!timeOf) throw new WeirError('STATE_NO_EVENT_TIME', 'removeAtOrBelow needs StateStoreOptions.eventTimeOf.');
     const due: [StateKey, V][] = [];
-    // Committed keys from the index (their current value may have changed in this batch), then this batch's.
+    const decode = this.options.codec.decode;
+    // Committed keys from the copy's index (unless a waiting version or this batch changed them), the
+    // waiting versions' keys by their own event time, then this batch's.
     for (const bytes of this.copy.keysAtOrBelow(eventTimeMs)) {
       const key = decodeStateKey(bytes);
-      if (this.changed.has(key) || this.removed.has(key)) continue;
+      if (this.changed.has(key) || this.removed.has(key) || this.waiting.has(key)) continue;
       due.push([key, this.get(key)!]);
+    }
+    const taken = new Set<StateKey>();
+    for (const [time, key] of this.waitingByTime.popAtOrBelow(eventTimeMs)) {
+      const value = this.waiting.get(key);
+      if (!value || value.eventTimeMs !== time || this.changed.has(key) || this.removed.has(key) || taken.has(key)) continue;
+      taken.add(key);
+      due.push([key, decode(value.data)]);
     }
     for (const entry of this.changed) if (timeOf(entry[1]) <= eventTimeMs) due.push(entry);
     due.sort((a, b) => compareStateKeys(a[0], b[0]));
@@ -261,20 +320,44 @@ class LmdbStateStore<V> implements StateStore<V> {
     const started = performance.now();
     const version = this.currentVersion + 1;
     const { storage, numPartitions, codec, eventTimeOf } = this.options;
-    const encoded = [...this.changed].map(([key, value]): [StateKey, unknown, number | undefined] =>
-      [key, codec.encode(value), eventTimeOf?.(value)]);
+    const encoded = [...this.changed].map(([key, value]): [StateKey, unknown] => [key, codec.encode(value)]);
     // The checkpoint first: once the copy says version N, the files of N exist to rebuild it anywhere.
-    const files = await writeDeltas(storage, numPartitions, version, encoded.map(([key, data]) => [key, data]), this.removed);
+    const files = await writeDeltas(storage, numPartitions, version, encoded, this.removed);
     injectFault('midStateCommit', version);
-    await this.snapshots.beforeCommit();
-    const changes: KeyChange[] = encoded.map(([key, data, time]) => ({ key: encodeStateKey(key), value: packValue(data, time) }));
-    for (const key of this.removed) changes.push({ key: encodeStateKey(key), value: null });
-    await this.copy.apply(version, changes, digestOf(files), true);
+    for (const [key, data] of encoded) {
+      const time = eventTimeOf?.(this.changed.get(key)!);
+      this.wait(key, { data, eventTimeMs: time !== undefined && Number.isFinite(time) ? time : undefined });
+    }
+    for (const key of this.removed) this.wait(key, null);
+    this.waitingVersions.push({ version, digest: digestOf(files) });
+    if ((version > 0 && version % this.options.snapshotInterval === 0) || this.waiting.size >= MAX_WAITING_KEYS) await this.applyWaiting();
+    this.committedRows = this.rows;
     this.lastMetrics = this.measure(this.changed.size, this.removed.size, performance.now() - started);
     this.discardChanges();
     this.currentVersion = version;
     this.currentStatus = 'committed';
     this.snapshots.committed(version);
+  }
+
+  private wait(key: StateKey, value: WaitingValue | null): void {
+    this.waiting.set(key, value);
+    if (value?.eventTimeMs !== undefined) this.waitingByTime.push(value.eventTimeMs, key);
+  }
+
+  /** Writes the waiting versions into the working copy, as one step its undo record can take back. */
+  private async applyWaiting(): Promise<void> {
+    if (this.waitingVersions.length === 0) return;
+    // A snapshot being started reads the copy as of its version: it must have fixed its view first.
+    await this.snapshots.beforeCommit();
+    const changes: KeyChange[] = [];
+    for (const [key, value] of this.waiting) {
+      changes.push({ key: encodeStateKey(key), value: value === null ? null : packValue(value.data, value.eventTimeMs) });
+    }
+    await this.copy.apply(this.waitingVersions, changes, true);
+    this.waiting.clear();
+    this.waitingByTime.clear();
+    this.waitingVersions.length = 0;
+    this.lastRead = undefined;
   }
 
   /** Discards this batch's uncommitted changes (the working copy holds only committed versions); nothing after a commit. */
@@ -294,8 +377,7 @@ class LmdbStateStore<V> implements StateStore<V> {
   private discardChanges(): void {
     this.changed.clear();
     this.removed.clear();
-    this.lastRead = undefined;
-    this.rows = this.copy.count;
+    this.rows = this.committedRows;
   }
 
   private updatable(operation: string): void {
@@ -314,12 +396,15 @@ class LmdbStateStore<V> implements StateStore<V> {
 
   async purgeBefore(version: number): Promise<void> {
     await this.snapshots.idle();
-    await purgeStateFiles(this.options.storage, this.options.numPartitions, version);
+    // The deltas of the versions still waiting are what a restart replays: kept whatever the retention says.
+    await purgeStateFiles(this.options.storage, this.options.numPartitions, Math.min(version, this.copy.version + 1));
     await this.copy.purgeBefore(version);
   }
 
   async close(): Promise<void> {
     try {
+      // Committed versions go into the copy, so the next open starts there instead of replaying them.
+      await this.applyWaiting();
       await this.snapshots.idle();
       await this.copy.close();
     } finally {
@@ -329,9 +414,10 @@ class LmdbStateStore<V> implements StateStore<V> {
 
   private measure(updated: number, removed: number, commitTimeMs: number): StateStoreMetrics {
     return {
-      numRowsTotal: this.copy.count, numRowsUpdated: updated, numRowsRemoved: removed,
-      // Only this batch's pending values are on the heap; the keys are in LMDB's memory map.
-      memoryUsedBytes: 0, commitTimeMs: Math.round(commitTimeMs),
+      numRowsTotal: this.committedRows, numRowsUpdated: updated, numRowsRemoved: removed,
+      // The heap holds the versions waiting for the copy. The keys are in LMDB's memory map, whose pages
+      // the OS caches and reclaims (they count in the process's RSS as file pages, not here).
+      memoryUsedBytes: this.waiting.size * WAITING_ENTRY_BYTES, diskBytesUsed: this.copy.diskBytes(), commitTimeMs: Math.round(commitTimeMs),
     };
   }
 }

@@ -8,11 +8,13 @@ import { FileSystemStorage } from '../checkpoint/fs-storage.js';
 import { StateStorePaths } from '../checkpoint/layout.js';
 import { errorMessage } from '../common/errors.js';
 import { decodeStateKey } from './binary-keys.js';
-import { unpackValue } from './lmdb-value-format.js';
+import { unpackData } from './lmdb-value-format.js';
 import { openWorkingCopyReader } from './lmdb-working-copy.js';
 import type { LmdbSnapshotJob, LmdbSnapshotReply } from './lmdb-snapshots.js';
-import { encodeSnapshot, StateRecord } from './state-files.js';
+import { SnapshotEncoder, StateRecord } from './state-files.js';
 import { partitionOf } from './state-store.js';
+
+const SNAPSHOT_CHUNK = 65_536;
 
 parentPort?.on('message', (job: LmdbSnapshotJob) => {
   void (async (): Promise<void> => {
@@ -24,12 +26,20 @@ parentPort?.on('message', (job: LmdbSnapshotJob) => {
       if (!pinned) return;
       const storage = new FileSystemStorage(job.storeRoot);
       for (let p = 0; p < job.numPartitions; p++) {
-        const records: StateRecord[] = [];
+        // In chunks: a partition of a large state as one array of records would take gigabytes of heap.
+        const snapshot = new SnapshotEncoder();
+        let chunk: StateRecord[] = [];
         for (const { key: bytes, value } of reader.entries()) {
           const key = decodeStateKey(bytes);
-          if (partitionOf(key, job.numPartitions) === p) records.push([key, unpackValue(value).data]);
+          if (partitionOf(key, job.numPartitions) !== p) continue;
+          chunk.push([key, unpackData(value)]);
+          if (chunk.length === SNAPSHOT_CHUNK) {
+            snapshot.add(chunk);
+            chunk = [];
+          }
         }
-        await storage.writeAtomic(StateStorePaths.snapshot(p, job.version), encodeSnapshot(records), { overwrite: true });
+        snapshot.add(chunk);
+        await storage.writeAtomic(StateStorePaths.snapshot(p, job.version), snapshot.finish(), { overwrite: true });
       }
       parentPort!.postMessage({ kind: 'done', error: null } satisfies LmdbSnapshotReply);
     } catch (err) {

@@ -146,7 +146,7 @@ class InMemoryStateStore<V> implements StateStore<V> {
 function measure(map: Map<StateKey, unknown>, updated: number, removed: number, commitTimeMs: number): StateStoreMetrics {
   return {
     numRowsTotal: map.size, numRowsUpdated: updated, numRowsRemoved: removed,
-    memoryUsedBytes: estimateMemory(map), commitTimeMs: Math.round(commitTimeMs),
+    memoryUsedBytes: estimateMemory(map), diskBytesUsed: 0, commitTimeMs: Math.round(commitTimeMs),
   };
 }
 

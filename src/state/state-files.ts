@@ -61,6 +61,40 @@ export function encodeSnapshot(records: readonly StateRecord[]): Buffer {
 }
 
 /**
+ * A snapshot's bytes built from records given in chunks, so a large state is never one array of
+ * records in memory: each chunk is packed on its own and the packed elements joined under one array header.
+ */
+export class SnapshotEncoder {
+  private readonly parts: Buffer[] = [];
+  private count = 0;
+
+  add(records: readonly StateRecord[]): void {
+    if (records.length === 0) return;
+    const packed = packer.pack(records);
+    this.parts.push(packed.subarray(arrayHeaderLength(records.length)));
+    this.count += records.length;
+  }
+
+  finish(): Buffer {
+    return encodeFile(SNAPSHOT_KIND, FORMAT_VERSION, Buffer.concat([arrayHeader(this.count), ...this.parts]));
+  }
+}
+
+/** MessagePack's array header: fixarray below 16 elements, array 16 below 65536, else array 32. */
+function arrayHeaderLength(count: number): number {
+  return count < 16 ? 1 : count < 0x10000 ? 3 : 5;
+}
+
+function arrayHeader(count: number): Buffer {
+  if (count < 16) return Buffer.of(0x90 | count);
+  if (count < 0x10000) return Buffer.of(0xdc, count >> 8, count & 0xff);
+  const header = Buffer.alloc(5);
+  header[0] = 0xdd;
+  header.writeUInt32BE(count, 1);
+  return header;
+}
+
+/**
  * Writes version `version`'s delta of every partition: `changed` as [key, encoded value], `removed` as
  * keys. Every partition gets a delta, empty or not, so a missing file is always detectable. Returns
  * the files' bytes by partition (a disk provider fingerprints its working copy with them).

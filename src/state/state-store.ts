@@ -35,7 +35,10 @@ export interface StateStoreMetrics {
   readonly numRowsTotal: number;
   readonly numRowsUpdated: number;
   readonly numRowsRemoved: number;
+  /** Heap the store holds (the in-memory provider: every key; the lmdb one: its pending changes and cache). */
   readonly memoryUsedBytes: number;
+  /** Bytes the store keeps on local disk besides the checkpoint's files (the lmdb working copy); 0 for the in-memory provider. */
+  readonly diskBytesUsed: number;
   readonly commitTimeMs: number;
 }
 

@@ -120,7 +120,7 @@ describe('operator metrics of a running query', () => {
     // formatted renders the same snapshot.
     const text = q.explain('formatted');
     assert.match(text, new RegExp(`\\(4\\) HashAggregate\\n[^]*Metrics \\(batch ${batchId}\\): rows in 3, rows out 3, time [0-9.]+ ms\\n` +
-      'State \\(stateStoreSave\\): rows total 4, updated 3, removed 0, dropped by watermark 0, memory used \\d+ bytes, commit time \\d+ ms'));
+      'State \\(stateStoreSave\\): rows total 4, updated 3, removed 0, dropped by watermark 0, memory used \\d+ bytes, on disk \\d+ bytes, commit time \\d+ ms'));
     assert.match(text, new RegExp(`\\(2\\) WholeStageCodegen\\n[^]*Metrics \\(batch ${batchId}\\): rows in 4, rows out 3,`));
   });
 

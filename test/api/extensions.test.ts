@@ -155,6 +155,10 @@ describe('state store providers', () => {
     const instance = countingProvider('unregistered');
     await countWords(new Weir(), (w) => w.stateStore(instance.provider), ['a']);
     assert.equal(instance.opened, 1);
+
+    // option('stateStore', name) is the same setting, spelled shorter.
+    await countWords(new Weir(), (w) => w.option('stateStore', 'test-counting'), ['a']);
+    assert.equal(byName.opened, 2);
   });
 
   test('an unknown name or two choices are refused', async () => {
@@ -163,6 +167,8 @@ describe('state store providers', () => {
       'UNKNOWN_STATE_STORE', /'memroy'/, /Did you mean 'memory'\?/);
     await refused(() => df.writeStream.format('memory').queryName('q').option('stateStoreProvider', 'memory')
       .stateStore(inMemoryStateProvider).start(), 'CONFLICTING_OPTIONS');
+    await refused(() => df.writeStream.format('memory').queryName('q').option('stateStoreProvider', 'memory')
+      .option('stateStore', 'lmdb').start(), 'CONFLICTING_OPTIONS', /'stateStoreProvider' \('memory'\) and 'stateStore' \('lmdb'\)/);
   });
 });
 

@@ -49,12 +49,23 @@ export interface MemoryQueryOptions {
   readonly options?: Record<string, string | number | boolean>;
 }
 
+/**
+ * The state store provider the helpers' queries use unless a test sets one: `WEIR_TEST_STATE_STORE`
+ * (npm test runs the stateful suites once more with it set to 'lmdb'), else the default.
+ */
+const TEST_STATE_STORE = process.env['WEIR_TEST_STATE_STORE'];
+
+function withTestStateStore(options: Record<string, string | number | boolean>): Record<string, string | number | boolean> {
+  return TEST_STATE_STORE === undefined || 'stateStoreProvider' in options
+    ? options : { ...options, stateStoreProvider: TEST_STATE_STORE };
+}
+
 /** Starts `df` into the memory sink named `name` with a temp checkpoint (unless one is given). */
 export async function startMemory(df: DataFrame, name: string, opts: MemoryQueryOptions = {}): Promise<StreamingQuery> {
   const writer = df.writeStream.format('memory').queryName(name).outputMode(opts.mode ?? 'append')
     .option('checkpointLocation', opts.checkpoint ?? await tempDir())
     .trigger(opts.trigger ?? { processingTime: 0 });
-  for (const [k, v] of Object.entries(opts.options ?? {})) writer.option(k, v);
+  for (const [k, v] of Object.entries(withTestStateStore(opts.options ?? {}))) writer.option(k, v);
   return writer.start();
 }
 
@@ -65,7 +76,7 @@ export async function startCollecting(df: DataFrame, batches: [number, Row[]][],
     .option('checkpointLocation', opts.checkpoint ?? await tempDir())
     .trigger(opts.trigger ?? { processingTime: 0 })
     .foreachBatch((rows, batchId) => { batches.push([batchId, rows]); });
-  for (const [k, v] of Object.entries(opts.options ?? {})) writer.option(k, v);
+  for (const [k, v] of Object.entries(withTestStateStore(opts.options ?? {}))) writer.option(k, v);
   return writer.start();
 }
 

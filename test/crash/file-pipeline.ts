@@ -15,8 +15,13 @@ export const PIPELINE_KINDS: readonly PipelineKind[] = ['stateless', 'windowed',
 
 /** The fault steps of the batch protocol (WEIR_FAULT=<step>@<batch>); the child SIGKILLs itself there. */
 export const FAULT_STEPS = ['afterOffsetWrite', 'midSink', 'afterSink', 'midCommit'] as const;
-/** The lmdb state store adds a step inside its own commit (changelog written, working copy not yet). */
-export const LMDB_FAULT_STEPS = [...FAULT_STEPS, 'midStateCommit'] as const;
+/**
+ * The lmdb state store adds steps inside its own commit: its changelog written, the working copy not yet;
+ * and inside the working copy's LMDB transaction, which its store runs at every snapshot version (so the
+ * pipelines snapshot every STATE_SNAPSHOT_INTERVAL batches, and the last step falls on such a batch).
+ */
+export const LMDB_FAULT_STEPS = [...FAULT_STEPS, 'midStateCommit', 'midWorkingCopyWrite'] as const;
+export const STATE_SNAPSHOT_INTERVAL = 2;
 
 /** The state store providers the stateful pipelines run with (option 'stateStoreProvider'). */
 export type StateProviderName = 'memory' | 'lmdb';
@@ -87,7 +92,8 @@ async function startPipeline(kind: PipelineKind, folders: PipelineFolders, provi
           col('lid').equalTo(col('rid')).and(col('lts').equalTo(col('rts'))))
         .filter(col('lid').geq(0));
   const writer = query.writeStream.format('json').outputMode('append')
-    .option('checkpointLocation', folders.checkpoint).option('stateStoreProvider', provider).trigger({ availableNow: true });
+    .option('checkpointLocation', folders.checkpoint).option('stateStoreProvider', provider)
+    .option('stateSnapshotInterval', STATE_SNAPSHOT_INTERVAL).trigger({ availableNow: true });
   const started = await (numWorkers === undefined ? writer : writer.option('numWorkers', numWorkers)).start(folders.output);
   await started.awaitTermination();
 }

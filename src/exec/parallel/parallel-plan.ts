@@ -20,6 +20,7 @@ import {
 import { PhysicalPlan } from '../planner.js';
 import { BatchPart, OperatorFigures, WorkerSetup } from './messages.js';
 import { parallelShape, ParallelShape } from './plan-shape.js';
+import { sumStateProgress } from './state-figures.js';
 import { decodeRows, encodeRows, transferList } from './row-columns.js';
 import { WorkerPool } from './worker-pool.js';
 
@@ -177,21 +178,12 @@ class ParallelRun implements ParallelPhysicalPlan {
   /** Commits every worker's stores; their figures as of this commit become the state progress. */
   async commitState(): Promise<void> {
     const parts = await this.workers.all({ type: 'commit' }) as StateOperatorProgress[];
-    this.lastState = sumState(parts);
+    this.lastState = sumStateProgress(parts);
   }
 
   async close(): Promise<void> {
     await this.pool?.terminate();
   }
-}
-
-function sumState(parts: readonly StateOperatorProgress[]): StateOperatorProgress {
-  const sum = (field: Exclude<keyof StateOperatorProgress, 'operatorName'>): number => parts.reduce((n, s) => n + s[field], 0);
-  return {
-    operatorName: parts[0]!.operatorName, numRowsTotal: sum('numRowsTotal'), numRowsUpdated: sum('numRowsUpdated'),
-    numRowsRemoved: sum('numRowsRemoved'), numRowsDroppedByWatermark: sum('numRowsDroppedByWatermark'),
-    memoryUsedBytes: sum('memoryUsedBytes'), commitTimeMs: Math.max(...parts.map((s) => s.commitTimeMs)),
-  };
 }
 
 /** One operator of the plan as progress and explain show it when the workers run it: its figures summed over them. */

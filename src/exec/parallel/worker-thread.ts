@@ -17,6 +17,7 @@ import { keyPart } from '../state-keys.js';
 import {
   BatchPart, BatchTask, errorData, ExchangeMessage, FromWorker, OperatorFigures, rebuiltError, ToWorker, WorkerRequest, WorkerSetup,
 } from './messages.js';
+import { sumStateProgress } from './state-figures.js';
 import { RemoteStorage, SinglePartitionView, StorageResult } from './partition-storage.js';
 import { fromData } from './plan-shape.js';
 import { decodeRows, encodeRows, transferList } from './row-columns.js';
@@ -162,13 +163,7 @@ function figuresOf(root: PhysicalOperator): OperatorFigures[] {
 function stateProgress(): StateOperatorProgress | null {
   const parts = [...reducePlans.values()].map((plan) => plan.stateful[0]!.progress());
   if (parts.length === 0) return null;
-  const sum = (field: 'numRowsTotal' | 'numRowsUpdated' | 'numRowsRemoved' | 'numRowsDroppedByWatermark' | 'memoryUsedBytes' |
-    'commitTimeMs'): number => parts.reduce((n, s) => n + s[field], 0);
-  return {
-    operatorName: parts[0]!.operatorName, numRowsTotal: sum('numRowsTotal'), numRowsUpdated: sum('numRowsUpdated'),
-    numRowsRemoved: sum('numRowsRemoved'), numRowsDroppedByWatermark: sum('numRowsDroppedByWatermark'),
-    memoryUsedBytes: sum('memoryUsedBytes'), commitTimeMs: Math.max(...parts.map((s) => s.commitTimeMs)),
-  };
+  return sumStateProgress(parts);
 }
 
 const statefulOps = (): StatefulOperator[] => [...reducePlans.values()].map((plan) => plan.stateful[0]!);

@@ -83,7 +83,9 @@ function createCharts(container) {
       total: sumOps(p, 'numRowsTotal'), updated: sumOps(p, 'numRowsUpdated'), removed: sumOps(p, 'numRowsRemoved'),
       'dropped by watermark': sumOps(p, 'numRowsDroppedByWatermark'),
     })),
-    createChart(container, 'State memory (bytes)', (p) => (!stateful(p) ? {} : { memory: sumOps(p, 'memoryUsedBytes') })),
+    createChart(container, 'State memory and disk (bytes)', (p) => (!stateful(p) ? {} : {
+      memory: sumOps(p, 'memoryUsedBytes'), disk: sumOps(p, 'diskBytesUsed'),
+    })),
     createChart(container, 'Source lag (records)', (p) => Object.fromEntries(p.sources.flatMap((s, i) => {
       const lag = s.metrics.lag ?? s.metrics.backlog;
       return typeof lag === 'number' ? [[`${i}: ${s.description}`, lag]] : [];
