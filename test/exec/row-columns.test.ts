@@ -1,6 +1,7 @@
 /** Rows as columns between threads: every value comes back as it went, whatever the column holds. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Decimal } from '../../src/common/decimal.js';
 import { Row } from '../../src/common/schema.js';
 import { decodeRows, encodeRows, transferList } from '../../src/exec/parallel/row-columns.js';
 
@@ -29,6 +30,13 @@ test('nested, binary and mixed columns go as values; a missing field reads null'
     { w: { start: 3, end: 4 }, x: null, m: 'text' },
     { w: null, x: null, m: [1, 2] },
   ]);
+});
+
+test('a decimal column comes back as decimals, exactly (structured clone alone would leave plain objects)', () => {
+  const big = Decimal.parse('12345678901234567890123456.7890')!;
+  const back = roundTrip([{ d: big }, { d: null }, { d: Decimal.parse('-0.10')! }], ['d']);
+  assert.ok(back[0]!['d'] instanceof Decimal && back[2]!['d'] instanceof Decimal);
+  assert.deepEqual(back.map((r) => (r['d'] === null ? null : String(r['d']))), ['12345678901234567890123456.7890', null, '-0.10']);
 });
 
 test("a field named like an Object.prototype member is read as the row's own, never inherited", () => {

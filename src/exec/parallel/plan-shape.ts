@@ -6,10 +6,12 @@
  * once per owned partition. The cut plans cross to the workers as plain data: a plan holding a
  * JavaScript function cannot, and runs on one thread.
  */
-import { Row, Schema } from '../../common/schema.js';
+import { isDecimalType } from '../../common/decimal-type.js';
+import { DataType, Row, Schema } from '../../common/schema.js';
+import { hasDecimals } from '../../codec/json-values.js';
 import { schemaOf } from '../../plan/analyzer.js';
 import { Expr, stripAlias } from '../../plan/expressions.js';
-import { isStreaming, LogicalPlan } from '../../plan/logical.js';
+import { isStreaming, LogicalPlan, planChildren } from '../../plan/logical.js';
 
 /** A plan cut for the workers; every part is structured-clone data. */
 export interface ParallelShape {
@@ -32,6 +34,8 @@ const USER_CALLS = { mapRows: 'map()', flatMapRows: 'flatMap()', filterRows: 'fi
 
 /** The plan cut for the workers, or why it runs on one thread. */
 export function parallelShape(plan: LogicalPlan): ShapeResult {
+  const decimals = decimalRefusal(plan);
+  if (decimals) return { refused: decimals };
   let top: LogicalPlan = plan;
   while (ABOVE_STATE.has(top.kind)) top = (top as { child: LogicalPlan }).child;
   if (top.kind !== 'aggregate') {
@@ -44,6 +48,7 @@ export function parallelShape(plan: LogicalPlan): ShapeResult {
   const refused = mapSideRefusal(top.child);
   if (refused) return { refused };
   const exchangeSchema = schemaOf(top.child);
+  if (exchangeSchema.some((f) => nestedDecimal(f.type))) return { refused: NESTED_DECIMAL };
   const exchanged: LogicalPlan = { kind: 'stream', input: { description: 'Exchange', schema: exchangeSchema, create: unreadable } };
   // The aggregation takes its late and eviction watermarks from the watermark below it, which is on the map side.
   const watermark = findWatermark(top.child);
@@ -80,6 +85,28 @@ function mapSideRefusal(plan: LogicalPlan): string | null {
   const refused = visit(plan);
   if (refused) return refused;
   return streams === 1 ? null : 'the plan reads several streams';
+}
+
+const NESTED_DECIMAL = 'a decimal inside a struct, array or map does not cross threads yet';
+
+/**
+ * Why decimals keep a plan on one thread, or null. Rows cross threads as columns, where a top-level
+ * decimal column keeps its class; a decimal nested in another value, or in a static table's rows
+ * (structured clone), would arrive as a plain object.
+ */
+function decimalRefusal(plan: LogicalPlan): string | null {
+  const visit = (node: LogicalPlan): string | null => {
+    if (node.kind === 'relation') {
+      return (node.input.schema ?? []).some((f) => hasDecimals(f.type)) ? 'a static table with decimal columns is not sent to worker threads yet' : null;
+    }
+    if (node.kind === 'stream') return node.input.schema.some((f) => nestedDecimal(f.type)) ? NESTED_DECIMAL : null;
+    return planChildren(node).map(visit).find((r) => r !== null) ?? null;
+  };
+  return visit(plan) ?? (schemaOf(plan).some((f) => nestedDecimal(f.type)) ? NESTED_DECIMAL : null);
+}
+
+function nestedDecimal(t: DataType): boolean {
+  return !isDecimalType(t) && hasDecimals(t);
 }
 
 /** The plan's watermark node (a plan run on workers reads one stream, so it has at most one). */

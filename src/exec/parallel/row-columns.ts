@@ -3,15 +3,18 @@
  * costs ~3.7 µs per `{ ts, key, value }` row; a column of numbers in a Float64Array and a column of
  * strings as one joined string with end offsets cost ~0.6 µs per row, encode and decode included
  * (bench/candidates/thread-transfer.mjs). Columns the two kinds do not fit (nested values, binary,
- * mixed) go as plain value arrays, which structured clone copies as before.
+ * mixed) go as plain value arrays, which structured clone copies as before. A decimal column goes as its
+ * unscaled bigints and scales: structured clone keeps a bigint but not the Decimal class.
  */
 import { literalKeyCode } from '../../codec/fields.js';
+import { Decimal } from '../../common/decimal.js';
 import { Row, Value } from '../../common/schema.js';
 
 export type EncodedColumn =
   | { readonly kind: 'number'; readonly data: Float64Array; readonly nulls: Uint8Array | null }
   | { readonly kind: 'string'; readonly text: string; readonly ends: Uint32Array; readonly nulls: Uint8Array | null }
   | { readonly kind: 'boolean'; readonly data: Uint8Array }
+  | { readonly kind: 'decimal'; readonly unscaled: (bigint | null)[]; readonly scales: Uint8Array }
   | { readonly kind: 'values'; readonly values: Value[] };
 
 /** Rows of named columns; `names` in the order a decoded row holds its fields. */
@@ -38,6 +41,7 @@ function encodeColumn(rows: readonly Row[], name: string): EncodedColumn {
   let numbers = 0;
   let strings = 0;
   let booleans = 0;
+  let decimals = 0;
   let nulls = 0;
   for (let i = 0; i < n; i++) {
     const v = column[i];
@@ -45,6 +49,17 @@ function encodeColumn(rows: readonly Row[], name: string): EncodedColumn {
     else if (typeof v === 'number') numbers++;
     else if (typeof v === 'string') strings++;
     else if (typeof v === 'boolean') booleans++;
+    else if (v instanceof Decimal) decimals++;
+  }
+  if (decimals + nulls === n && decimals > 0) {
+    const unscaled = new Array<bigint | null>(n);
+    const scales = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      const v = column[i];
+      unscaled[i] = v instanceof Decimal ? v.unscaled : null;
+      scales[i] = v instanceof Decimal ? v.scale : 0;
+    }
+    return { kind: 'decimal', unscaled, scales };
   }
   if (numbers + nulls === n && numbers > 0) {
     const data = new Float64Array(n);
@@ -102,8 +117,8 @@ export function transferList(encoded: EncodedRows): ArrayBuffer[] {
     } else if (c.kind === 'string') {
       buffers.push(c.ends.buffer as ArrayBuffer);
       if (c.nulls) buffers.push(c.nulls.buffer as ArrayBuffer);
-    } else if (c.kind === 'boolean') {
-      buffers.push(c.data.buffer as ArrayBuffer);
+    } else if (c.kind === 'boolean' || c.kind === 'decimal') {
+      buffers.push((c.kind === 'boolean' ? c.data : c.scales).buffer as ArrayBuffer);
     }
   }
   return buffers;
@@ -127,6 +142,8 @@ function columnValues(c: EncodedColumn, count: number): Value[] {
     case 'boolean':
       for (let i = 0; i < count; i++) out[i] = c.data[i] === BOOLEAN_NULL ? null : c.data[i] === 1;
       return out;
+    case 'decimal':
+      return c.unscaled.map((u, i) => (u === null ? null : new Decimal(u, c.scales[i]!)));
     case 'values':
       return c.values;
   }
