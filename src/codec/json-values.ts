@@ -58,8 +58,13 @@ export function withTextValues(v: Value, t: DataType): Value {
 }
 
 
-/** JSON.stringify's replacer for what JSON lacks: non-finite doubles become the strings `NaN`, `Infinity`, `-Infinity`. */
+/**
+ * JSON.stringify's replacer for what JSON lacks: non-finite doubles become the strings `NaN`, `Infinity`,
+ * `-Infinity`, and a bigint its digits (JSON.stringify throws on one, which must not turn a report of
+ * a bad row into a crash).
+ */
 export function nonFiniteAsText(_key: string, v: unknown): unknown {
+  if (typeof v === 'bigint') return v.toString();
   return typeof v === 'number' && !Number.isFinite(v) ? String(v) : v;
 }
 

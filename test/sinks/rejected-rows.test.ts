@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { col, ConnectorError, pow, StreamingQueryException, Weir } from '../../src/index.js';
 import type { DataFrame, Row, StreamingQueryProgress } from '../../src/index.js';
+import { rowJson } from '../../src/sinks/rejected-rows.js';
 import { removeTempDirs, tempDir } from '../api/helpers.js';
 import { isPoison, POISON_OUTPUT_SCHEMA, PoisonRecord, runPoisonChild, toTimestampRow, writePoisonInput, YEAR_10000_SECS } from './poison-child.js';
 
@@ -145,4 +146,8 @@ test('json writes NaN and the infinities a query computes as the strings Spark w
   await query.stop();
   const part = (await readdir(out)).find((f) => f.startsWith('part-'))!;
   assert.equal(await readFile(join(out, part), 'utf8'), '{"d":"NaN"}\n{"d":"Infinity"}\n{"d":4}\n');
+});
+
+test('a rejected row holding a bigint (a map() that returned one) is reported, not turned into a JSON crash', () => {
+  assert.equal(rowJson({ id: 9007199254740993n, x: Number.NaN }), '{"id":"9007199254740993","x":"NaN"}');
 });
