@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { FileSystemStorage } from '../../src/checkpoint/fs-storage.js';
 import { PrefixedStorage } from '../../src/checkpoint/prefixed-storage.js';
@@ -103,6 +103,75 @@ describe('http source with its ingest log on JetStream (option wal)', { skip: na
       assert.match(JSON.stringify(refused.body), /taken over by run r2/);
     } finally {
       await a.source.stop();
+    }
+  });
+
+  /** GET /health of an instance: null while nothing listens there. */
+  async function health(url: string): Promise<{ status: number; body: { standby?: boolean; committed?: number } } | null> {
+    const res = await fetch(`${url}/health`).catch(() => null);
+    return res === null ? null : { status: res.status, body: await res.json() as { standby?: boolean; committed?: number } };
+  }
+
+  test('a standby\'s source accepts into the replicated log without reading it; at takeover the same source reads, ' +
+    'on the same port', async () => {
+    const wal = walUrl();
+    const active = await instance(wal);
+    const folder = await tempFolder();
+    folders.push(folder);
+    const context = {
+      storage: new PrefixedStorage(new FileSystemStorage(folder), 'sources/0'), queryId: 'q', notifyDataAvailable: () => {},
+    };
+    const standby = makeSource({ port: 0, wal, maxBacklogRecords: 2 });
+    try {
+      await standby.acceptWhileStandby(context);
+      const url = `http://127.0.0.1:${standby.port}`;
+      assert.deepEqual((await health(url))?.body, { status: 'ok', walEnd: 0, committed: 0, backlog: 0, standby: true });
+      const first = await post(url, jsonLines(records(0, 2)), { 'idempotency-key': 's0' });
+      assert.deepEqual(first.body, { offsets: { start: 0, end: 1 } });
+      // The key holds across instances, whichever got the request first.
+      assert.deepEqual((await post(active.url, jsonLines(records(0, 2)), { 'idempotency-key': 's0' })).body,
+        { offsets: { start: 0, end: 1 }, duplicate: true });
+      assert.deepEqual((await post(url, jsonLines(records(2, 1)), { 'idempotency-key': 's1' })).body, { offsets: { start: 1, end: 2 } });
+      // Its backlog limit counts what the active query has not committed: full now.
+      assert.equal((await post(url, jsonLines(records(3, 1)), { 'idempotency-key': 's2' })).status, 429);
+      // The active instance reads what the standby accepted.
+      const end = await active.source.latestOffset(null);
+      assert.deepEqual(end, { end: 2 });
+      assert.deepEqual(await active.source.getBatch(null, end!), records(0, 3));
+      await active.source.commit(end!);
+      // The standby learns the commit from the log (it reads it every second) and takes requests again.
+      while ((await health(url))?.body.committed !== 2) await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual((await post(url, jsonLines(records(3, 1)), { 'idempotency-key': 's2' })).body, { offsets: { start: 2, end: 3 } });
+      // A standby writes nothing into its checkpoint folder.
+      assert.deepEqual(await readdir(folder), []);
+      const port = standby.port;
+      await standby.open(context);
+      assert.equal(standby.port, port, 'the port stays open across the takeover');
+      assert.equal((await health(url))?.body.standby, undefined);
+      const next = await standby.latestOffset(end);
+      assert.deepEqual(next, { end: 3 });
+      assert.deepEqual(await standby.getBatch(end, next!), records(3, 1));
+    } finally {
+      await standby.stop();
+      await active.source.stop();
+    }
+  });
+
+  test('with the local WAL a standby does not listen: that WAL would be in its own folder, which nobody else reads', async () => {
+    const folder = await tempFolder();
+    folders.push(folder);
+    const context = {
+      storage: new PrefixedStorage(new FileSystemStorage(folder), 'sources/0'), queryId: 'q', notifyDataAvailable: () => {},
+    };
+    const source = makeSource({ port: 0 });
+    try {
+      await source.acceptWhileStandby(context);
+      assert.throws(() => source.port, (err: unknown) => err instanceof WeirError && err.code === 'NOT_STARTED');
+      assert.deepEqual(await readdir(folder), []);
+      await source.open(context);
+      assert.equal((await post(`http://127.0.0.1:${source.port}`, jsonLines(records(0, 1)))).status, 200);
+    } finally {
+      await source.stop();
     }
   });
 
