@@ -7,7 +7,13 @@ import { AnalysisError, CheckpointError, WeirError } from '../../src/common/erro
 import { connectJetStream, JetStreamHandle } from '../../src/connectors/nats/client.js';
 import '../../src/connectors/builtin.js';
 import { HttpSource } from '../../src/connectors/http/source.js';
+import { join } from 'node:path';
+import { Row, toSchema } from '../../src/common/schema.js';
+import { FailoverChild } from './failover-child.js';
+import { freePort, mulberry32, testSeed } from './harness.js';
+import { startHttpFailoverChild } from './http-failover-child.js';
 import { jsonLines, makeSource, post, records, tempFolder } from './http-helpers.js';
+import { streamRows } from './nats-output.js';
 import { service } from './services.js';
 
 const nats = service('WEIR_TEST_NATS_URL');
@@ -24,6 +30,8 @@ describe('http source with its ingest log on JetStream (option wal)', { skip: na
   let hosts = '';
   let admin: JetStreamHandle;
   const streams: string[] = [];
+  /** Checkpoints on JetStream: a key-value bucket and an object store each. */
+  const buckets: string[] = [];
   const folders: string[] = [];
   let n = 0;
 
@@ -34,13 +42,17 @@ describe('http source with its ingest log on JetStream (option wal)', { skip: na
 
   after(async () => {
     for (const s of streams) await admin.jsm.streams.delete(s).catch(() => false);
+    for (const b of buckets) {
+      await admin.jsm.streams.delete(`KV_weir_${b}`).catch(() => false);
+      await admin.jsm.streams.delete(`OBJ_weir_${b}`).catch(() => false);
+    }
     await admin.nc.close();
     for (const f of folders) await rm(f, { recursive: true, force: true });
   });
 
-  function walUrl(): string {
-    const name = `http${process.pid}_${n++}`;
-    streams.push(`WEIR_INGEST_${name}`);
+  /** A new log, or the one named `name`. */
+  function walUrl(name = `http${process.pid}_${n++}`): string {
+    if (!streams.includes(`WEIR_INGEST_${name}`)) streams.push(`WEIR_INGEST_${name}`);
     return `nats://${hosts}/${name}`;
   }
 
@@ -172,6 +184,97 @@ describe('http source with its ingest log on JetStream (option wal)', { skip: na
       assert.equal((await post(`http://127.0.0.1:${source.port}`, jsonLines(records(0, 1)))).status, 200);
     } finally {
       await source.stop();
+    }
+  });
+
+  test('a standby instance accepts with keys while the active runs, which reads it all once; the active is SIGKILLed and ' +
+    'the standby takes over on the port it listened on: every acknowledged record is in the output once', { timeout: 180_000 }, async (t) => {
+    const seed = testSeed(t);
+    const random = mulberry32(seed);
+    const name = `hsb${process.pid}_${n++}`;
+    buckets.push(name);
+    const output = `WEIR_HSB_${process.pid}_${n}`;
+    const subject = `weirhsb.${process.pid}.${n++}`;
+    streams.push(output);
+    await admin.jsm.streams.add({ name: output, subjects: [subject], num_replicas: 3 });
+    const root = await tempFolder();
+    folders.push(root);
+    const start = async (machine: string): Promise<{ child: FailoverChild; url: string; folder: string }> => {
+      const port = await freePort();
+      const folder = join(root, machine);
+      const child = startHttpFailoverChild({ checkpoint: `nats://${hosts}/${name}`, wal: walUrl(name), port, natsUrl: nats.url(),
+        outputSubject: subject, leaseTimeoutMs: 1_000, workDir: folder });
+      return { child, url: `http://127.0.0.1:${port}`, folder };
+    };
+    const word = (i: number): string => ['a', 'b', 'c'][i % 3]!;
+    const body = (i: number): string => jsonLines([{ word: word(i), n: i }]);
+    /** Update mode: a word's last row is its total so far; waits until they count `records`, then compares. */
+    const expectTotals = async (records: number, instances: readonly FailoverChild[]): Promise<void> => {
+      const schema = toSchema('word STRING, records LONG, total LONG');
+      const expected = ['a', 'b', 'c'].map((w) => {
+        const ns = Array.from({ length: records }, (_, i) => i).filter((i) => word(i) === w);
+        return { word: w, records: ns.length, total: ns.reduce((x, y) => x + y, 0) };
+      });
+      for (;;) {
+        const last = new Map<string, Row>();
+        for (const row of await streamRows(nats.url(), admin, output, schema)) last.set(String(row['word']), row);
+        const totals = [...last.values()].sort((x, y) => String(x['word']).localeCompare(String(y['word'])));
+        if (totals.reduce((x, r) => x + Number(r['records']), 0) >= records) return assert.deepEqual(totals, expected, `seed ${seed}`);
+        if (instances.every((i) => i.process.exitCode !== null || i.process.signalCode !== null)) {
+          assert.fail(`every instance ended before the output was complete: ${(await Promise.all(instances.map(async (i) => (await i.exited).stderr))).join(' | ')}`);
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    const active = await start('m0');
+    let standby = active;
+    try {
+      await active.child.active;
+      standby = await start('m1');
+      // The standby listens while it waits: GET /health says so.
+      while ((await health(standby.url))?.body.standby !== true) {
+        if (standby.child.process.exitCode !== null) assert.fail(`the standby ended: ${(await standby.child.exited).stderr}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      // Phase 1: requests to either instance at random, each retried once on the other (a repeat, ingested once).
+      const FIRST = 30;
+      for (let i = 0; i < FIRST; i++) {
+        const [to, other] = random() < 0.5 ? [standby, active] : [active, standby];
+        const reply = await post(to.url, body(i), { 'idempotency-key': `r${i}` });
+        assert.equal(reply.status, 200, JSON.stringify(reply.body));
+        assert.equal((await post(other.url, body(i), { 'idempotency-key': `r${i}` })).body.duplicate, true);
+      }
+      await expectTotals(FIRST, [active.child]);
+      // Phase 2: a client posts to the standby only, through the kill of the active and the takeover: its port never
+      // refuses a connection. A 503 (no quorum in time) is retried with the same key, as a client would.
+      let sent = FIRST;
+      let tookOver = false;
+      let afterTakeover = 0;
+      const client = (async (): Promise<void> => {
+        while (!tookOver || afterTakeover < 10) {
+          const reply = await post(standby.url, body(sent), { 'idempotency-key': `r${sent}` });
+          if (reply.status !== 503) {
+            assert.equal(reply.status, 200, JSON.stringify(reply.body));
+            sent++;
+            if (tookOver) afterTakeover++;
+          }
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      })();
+      client.catch(() => undefined); // awaited below; a failure before then must not go unhandled
+      await new Promise((r) => setTimeout(r, 100 + Math.floor(random() * 400)));
+      active.child.process.kill('SIGKILL');
+      await active.child.exited;
+      await rm(active.folder, { recursive: true, force: true });
+      const takeoverMs = await standby.child.active;
+      tookOver = true;
+      await client;
+      assert.ok(takeoverMs > 0, 'the standby waited for the lease');
+      await expectTotals(sent, [standby.child]);
+      t.diagnostic(`seed ${seed}: ${sent} requests, takeover after ${takeoverMs} ms`);
+    } finally {
+      active.child.process.kill('SIGKILL');
+      standby.child.process.kill('SIGKILL');
     }
   });
 

@@ -257,8 +257,8 @@ describe('JetStream checkpoint storage', { skip: nats.skip }, () => {
     try {
       await active.child.active;
       standby = await start();
-      // A request is sent until acknowledged, each time to either instance (only the active listens; the standby
-      // refuses the connection until it takes over). The same key and body each time: the log keeps it once.
+      // A request is sent until acknowledged, each time to either instance (both accept; a killed one, or a new
+      // standby not yet listening, refuses the connection). The same key and body each time: the log keeps it once.
       const deliver = async (first: number, size: number): Promise<void> => {
         const body = jsonLines(Array.from({ length: size }, (_, j) => ({ word: word(first + j), n: first + j })));
         for (;;) {
