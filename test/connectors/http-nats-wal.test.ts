@@ -169,6 +169,37 @@ describe('http source with its ingest log on JetStream (option wal)', { skip: na
     }
   });
 
+  test('a standby whose port is taken on its machine (by the active instance) warns and listens once it takes over', async () => {
+    const wal = walUrl();
+    const active = await instance(wal);
+    const folder = await tempFolder();
+    folders.push(folder);
+    const context = {
+      storage: new PrefixedStorage(new FileSystemStorage(folder), 'sources/0'), queryId: 'q', notifyDataAvailable: () => {},
+    };
+    const port = active.source.port;
+    const standby = makeSource({ port, wal });
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => { warnings.push(w); };
+    process.on('warning', onWarning);
+    try {
+      await standby.acceptWhileStandby(context);
+      assert.throws(() => standby.port, (err: unknown) => err instanceof WeirError && err.code === 'NOT_STARTED');
+      while (warnings.length === 0) await new Promise((r) => setImmediate(r));
+      assert.equal((warnings[0] as Error & { code?: string }).code, 'WEIR_HTTP_STANDBY_PORT');
+      assert.match(warnings[0]!.message, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: the port is in use`));
+      assert.equal((await post(active.url, jsonLines(records(0, 1)))).status, 200);
+      await active.source.stop();
+      await standby.open(context);
+      assert.equal(standby.port, port);
+      assert.deepEqual(await standby.latestOffset(null), { end: 1 });
+    } finally {
+      process.off('warning', onWarning);
+      await standby.stop();
+      await active.source.stop();
+    }
+  });
+
   test('with the local WAL a standby does not listen: that WAL would be in its own folder, which nobody else reads', async () => {
     const folder = await tempFolder();
     folders.push(folder);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { AnalysisError, CheckpointError } from '../../common/errors.js';
+import { AnalysisError, CheckpointError, ConnectorError } from '../../common/errors.js';
 import { Row, Schema } from '../../common/schema.js';
 import { hasDecimals, withDecimalsRevived } from '../../codec/json-values.js';
 import { IngestLog, openIngestLog } from '../../sources/ingest-log.js';
@@ -133,11 +133,24 @@ export class HttpSource implements Source {
    * A standby's source accepts requests into a replicated log (option `wal`), which the active instance reads;
    * it reads nothing itself. With the local WAL it does not listen: that WAL would be in this instance's folder,
    * which the active never reads and a lost machine takes with it. Until open(), it learns every second from
-   * the log how far the active query got, for its backlog limit and GET /health.
+   * the log how far the active query got, for its backlog limit and GET /health. A port taken on this machine
+   * (the active instance runs here too) is waited for: it listens at takeover, as the local WAL does.
    */
   async acceptWhileStandby(context: SourceContext): Promise<void> {
     if (this.walUrl === undefined) return;
-    const wal = await this.listen(context);
+    let wal: IngestLog;
+    try {
+      wal = await this.listen(context);
+    } catch (err) {
+      const inUse = err instanceof ConnectorError && err.code === 'HTTP_LISTEN' &&
+        (err.cause as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE';
+      if (!inUse) throw err;
+      const { host, port } = this.settings;
+      process.emitWarning(`The http source of this standby cannot listen on ${host}:${port}: the port is in use (by the ` +
+        'active instance on this machine, say). It listens once it takes over; give it a port of its own to take ' +
+        'requests while it waits.', { code: 'WEIR_HTTP_STANDBY_PORT' });
+      return;
+    }
     this.standbyRefresh = setInterval(() => {
       this.refreshing ??= wal.refresh()
         .then(() => { this.committedEnd = Math.max(this.committedEnd, wal.first); })
