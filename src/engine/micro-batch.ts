@@ -15,7 +15,7 @@ import { PhysicalPlan } from '../exec/planner.js';
 import { isParallelPlan } from '../exec/parallel/parallel-plan.js';
 import { StreamInput } from '../plan/logical.js';
 import { Sink } from '../sinks/sink.js';
-import { Offset, sameOffset, Source } from '../sources/source.js';
+import { Offset, sameOffset, Source, SourceContext } from '../sources/source.js';
 import { StateStoreProvider } from '../state/state-store.js';
 import { LogRetention } from './log-retention.js';
 import { ListenerBus, OperatorProgress, SourceProgress, StreamingQueryProgress, StreamingQueryStatus, TakeoverReport } from './progress.js';
@@ -107,26 +107,33 @@ export class MicroBatchExecution {
         id: this.id, runId: this.runId, name: settings.name, timestamp: new Date().toISOString(), followedBatchId: batchId, stateRows,
       }),
     }) : null;
-    try {
-      this.lock = await settings.storage.lock({ queryId: this.id, runId: this.runId }, settings.lockOptions);
-    } finally {
-      await follower?.stop();
-    }
-    const lockedAt = performance.now();
     const openings: StateOpening[] = [];
     let recovery: Recovery;
+    let lockedAt: number;
+    const contexts: SourceContext[] = [];
     try {
-      recovery = await this.recover();
-      for (const [i, leaf] of leaves.entries()) {
-        const source = leaf.create();
-        const pushdown = settings.plan.pushdown[i];
-        if (pushdown && (pushdown.columns !== null || pushdown.filter !== null)) source.pushDown?.(pushdown);
-        this.sources.push(source);
-        await source.open({
-          storage: new PrefixedStorage(settings.storage, CheckpointPaths.source(i)), queryId: this.id,
-          notifyDataAvailable: () => this.lifecycle.dataArrived(),
-        });
+      try {
+        // Sources are made before the wait: a standby's may take input while it waits (see acceptWhileStandby).
+        for (const [i, leaf] of leaves.entries()) {
+          const source = leaf.create();
+          const pushdown = settings.plan.pushdown[i];
+          if (pushdown && (pushdown.columns !== null || pushdown.filter !== null)) source.pushDown?.(pushdown);
+          this.sources.push(source);
+          contexts.push({
+            storage: new PrefixedStorage(settings.storage, CheckpointPaths.source(i)), queryId: this.id,
+            notifyDataAvailable: () => this.lifecycle.dataArrived(),
+          });
+        }
+        if (settings.lockOptions.standby) {
+          for (const [i, source] of this.sources.entries()) await source.acceptWhileStandby?.(contexts[i]!);
+        }
+        this.lock = await settings.storage.lock({ queryId: this.id, runId: this.runId }, settings.lockOptions);
+      } finally {
+        await follower?.stop();
       }
+      lockedAt = performance.now();
+      recovery = await this.recover();
+      for (const [i, source] of this.sources.entries()) await source.open(contexts[i]!);
       await settings.sink.open({
         queryId: this.id, queryName: settings.name, schema: settings.plan.schema, outputMode: settings.outputMode,
         keyColumns: settings.keyColumns,

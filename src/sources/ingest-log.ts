@@ -14,7 +14,7 @@ export interface IngestLog {
   readonly description: string;
   /** The position after the last durable entry known to this process (see {@link refresh}). */
   readonly end: number;
-  /** The first position still held (older ones were discarded after their batches committed). */
+  /** The first position still held (older ones were discarded after their batches committed), as of {@link refresh}. */
   readonly first: number;
   readonly bytes: number;
   /** Records accepted but not yet durable (waiting for the next write). */
@@ -26,7 +26,10 @@ export interface IngestLog {
   lookup(key: string): Promise<AppendResult | undefined>;
   /** Appends one request's rows; resolves once they are durable, with their positions. */
   append(rows: readonly Row[], requestKey: RequestKey | null): Promise<AppendResult>;
-  /** Learns the entries other processes appended (a shared log); a log only this process writes knows them. */
+  /**
+   * Learns the entries other processes appended and discarded (a shared log); a log only this process writes
+   * knows them.
+   */
   refresh(): Promise<void>;
   /** The rows at positions [from, to). */
   read(from: number, to: number): Promise<Row[]>;

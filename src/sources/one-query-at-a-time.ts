@@ -18,6 +18,7 @@ export function oneQueryAtATime(source: Source): () => Source {
     return {
       description: source.description,
       schema: source.schema,
+      ...(source.acceptWhileStandby ? { acceptWhileStandby: (context) => source.acceptWhileStandby!(context) } : {}),
       open: (context) => source.open(context),
       latestOffset: (start) => source.latestOffset(start),
       getBatch: (start, end) => source.getBatch(start, end),

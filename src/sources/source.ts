@@ -29,6 +29,15 @@ export interface Source {
    * ScanPushdown); a source may use it to read less, or ignore it.
    */
   pushDown?(pushdown: ScanPushdown): void;
+  /**
+   * Optional, for a query started as a standby (option `standby`), called once while it waits for the active
+   * instance's lease: a source that can take input without reading it (e.g. accept requests into a log every
+   * instance shares, which only the active one reads) starts doing so; one that cannot (its log would live in
+   * this instance's own folder, lost with it) does nothing. Until `open` it must not read its input, move a
+   * position or write `context.storage`. At takeover `open` is called on the same object with the same
+   * context, and continues from what this started (a listening port stays open).
+   */
+  acceptWhileStandby?(context: SourceContext): Promise<void>;
   /** Called once before the first batch; recover durable state from `context.storage` here. */
   open(context: SourceContext): Promise<void>;
   /**

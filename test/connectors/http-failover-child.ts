@@ -1,7 +1,7 @@
 /**
  * One instance of a replicated ingest query for the machine-loss test: HTTP ingest with its log on a
- * JetStream stream -> count and sum per word (update mode) -> NATS, checkpoint on JetStream. Prints
- * `active <takeoverMs>` once it holds the lease (its HTTP port listens from then on).
+ * JetStream stream -> count and sum per word (update mode) -> NATS, checkpoint on JetStream. Its HTTP port
+ * listens while it waits as a standby too; prints `active <takeoverMs>` once it holds the lease.
  */
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -16,21 +16,19 @@ import { dumpState, inspectCheckpoint } from '../../src/cli/inspect.js';
 import { encodeFile } from '../../src/checkpoint/file-format.js';
 import { decodeRecords, encodeDelta } from '../../src/state/state-files.js';
 import { FileSystemStorage } from '../../src/checkpoint/fs-storage.js';
-import { MemoryStorage } from '../../src/checkpoint/memory-storage.js';
 import { PrefixedStorage } from '../../src/checkpoint/prefixed-storage.js';
 import { openCheckpointStorage } from '../../src/checkpoint/registry.js';
 import { FileExistsError } from '../../src/checkpoint/storage.js';
-import { Options } from '../../src/common/options.js';
 import { Row, Schema, toSchema, WINDOW_TYPE } from '../../src/common/schema.js';
 import { connectJetStream, JetStreamHandle } from '../../src/connectors/nats/client.js';
 import { fileKey } from '../../src/connectors/nats/checkpoint-keys.js';
 import { JetStreamStorage } from '../../src/connectors/nats/jetstream-storage.js';
-import { NatsSource } from '../../src/connectors/nats/source.js';
 import { FailoverChild, FailoverConfig, startFailoverChild } from './failover-child.js';
 import { startHttpFailoverChild } from './http-failover-child.js';
 import { jsonLines, makeSource, post, records, Reply } from './http-helpers.js';
 import { mulberry32, testSeed } from './harness.js';
 import { crashInput, expectedCounts } from './pipeline-child.js';
+import { streamRows } from './nats-output.js';
 import { service } from './services.js';
 
 const nats = service('WEIR_TEST_NATS_URL');
@@ -185,15 +183,8 @@ describe('JetStream checkpoint storage', { skip: nats.skip }, () => {
   }
 
   /** Every row of the output stream, in order. */
-  async function outputRows(stream: string, schema: Schema): Promise<Row[]> {
-    const reader = new NatsSource({ format: 'nats', options: new Options({ url, stream }, 'nats source'), schema, path: null });
-    await reader.open({ storage: new MemoryStorage(), queryId: 'q', notifyDataAvailable: () => {} });
-    try {
-      const last = (await admin.jsm.streams.info(stream)).state.last_seq;
-      return last === 0 ? [] : await reader.getBatch(null, { [stream]: last });
-    } finally {
-      await reader.stop();
-    }
+  function outputRows(stream: string, schema: Schema): Promise<Row[]> {
+    return streamRows(url, admin, stream, schema);
   }
 
   /**
@@ -266,8 +257,8 @@ describe('JetStream checkpoint storage', { skip: nats.skip }, () => {
     try {
       await active.child.active;
       standby = await start();
-      // A request is sent until acknowledged, each time to either instance (only the active listens; the standby
-      // refuses the connection until it takes over). The same key and body each time: the log keeps it once.
+      // A request is sent until acknowledged, each time to either instance (both accept; a killed one, or a new
+      // standby not yet listening, refuses the connection). The same key and body each time: the log keeps it once.
       const deliver = async (first: number, size: number): Promise<void> => {
         const body = jsonLines(Array.from({ length: size }, (_, j) => ({ word: word(first + j), n: first + j })));
         for (;;) {

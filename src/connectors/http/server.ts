@@ -36,6 +36,8 @@ export interface IngestBackend {
   backlog(): number;
   /** Records committed by the query (the start of the backlog). */
   committed(): number;
+  /** A standby's source: it accepts into a shared log that the active instance reads (said by GET /health). */
+  standby(): boolean;
   /** How long a client refused with 429 should wait before `records` more fit, in whole seconds. */
   retryAfterSeconds(records: number): number;
 }
@@ -68,7 +70,7 @@ type Body = { readonly kind: 'ok'; readonly data: Buffer } | { readonly kind: 't
  * The HTTP side of the ingest source (node:http, no framework):
  *   POST /ingest (or /)  JSON lines or a JSON array -> 200 {"offsets": {"start", "end"}} once durable;
  *                        a retry with a known Idempotency-Key gets its first offsets with "duplicate": true
- *   GET /health          -> 200 {status, walEnd, committed, backlog} (503 when the WAL failed or stopping)
+ *   GET /health          -> 200 {status, walEnd, committed, backlog, standby?} (503 when the WAL failed or stopping)
  * Refusals: 400 malformed (with the line) or two Idempotency-Key headers, 401 bad or missing bearer
  * token, 408 headers or request too slow (node's, by the timeouts), 413 body too large or holding more
  * records than maxBacklogRecords, 415 content type, 422 idempotency key reused for another body,
@@ -193,6 +195,7 @@ export class IngestServer {
     const status = failure ? 'failed' : this.stopping ? 'stopping' : 'ok';
     reply(res, status === 'ok' ? 200 : 503, {
       status, walEnd: wal.end, committed: this.backend.committed(), backlog: this.backend.backlog(),
+      ...(this.backend.standby() ? { standby: true } : {}),
       ...(failure ? { error: failure.message } : {}),
     });
   }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { AnalysisError, CheckpointError } from '../../common/errors.js';
+import { AnalysisError, CheckpointError, ConnectorError } from '../../common/errors.js';
 import { Row, Schema } from '../../common/schema.js';
 import { hasDecimals, withDecimalsRevived } from '../../codec/json-values.js';
 import { IngestLog, openIngestLog } from '../../sources/ingest-log.js';
@@ -21,6 +21,8 @@ export interface HttpIngestStats extends WalStats, ConnectionStats {
 interface HttpOffset { readonly end: number }
 
 const MiB = 1024 * 1024;
+/** How often a standby's source reads how far the active query got through the shared log. */
+const STANDBY_REFRESH_MS = 1_000;
 
 /**
  * `format('http')`: an HTTP ingest source with a durable write-ahead log. Clients POST records (JSON
@@ -42,7 +44,8 @@ const MiB = 1024 * 1024;
  *
  * Option `wal` puts the log elsewhere, by URL (see sources/ingest-log.ts): `nats://host:port,…/<name>`
  * keeps it on a replicated JetStream stream, where a request is acknowledged once a quorum of the
- * servers has it (see the nats connector's ingest-log.ts for what positions and keys mean there).
+ * servers has it (see the nats connector's ingest-log.ts for what positions and keys mean there). Such a log
+ * is shared by every instance of the query, so a standby listens and accepts too (see acceptWhileStandby).
  */
 export class HttpSource implements Source {
   readonly description = 'HttpIngestSource';
@@ -64,6 +67,9 @@ export class HttpSource implements Source {
   private lastRange: { from: number; to: number; identity: string } | null = null;
   /** The source's checkpoint folder, for messages. */
   private folder = 'the checkpoint';
+  /** Set while a standby accepts (see acceptWhileStandby): its look at how far the active query got. */
+  private standbyRefresh: NodeJS.Timeout | null = null;
+  private refreshing: Promise<void> | null = null;
 
   constructor(spec: SourceSpec) {
     if (!spec.schema) {
@@ -123,7 +129,45 @@ export class HttpSource implements Source {
     return { ...wal.stats, ...this.connectionStats(), walEnd: wal.end, committed: this.committedEnd, backlog: this.backlog() };
   }
 
+  /**
+   * A standby's source accepts requests into a replicated log (option `wal`), which the active instance reads;
+   * it reads nothing itself. With the local WAL it does not listen: that WAL would be in this instance's folder,
+   * which the active never reads and a lost machine takes with it. Until open(), it learns every second from
+   * the log how far the active query got, for its backlog limit and GET /health. A port taken on this machine
+   * (the active instance runs here too) is waited for: it listens at takeover, as the local WAL does.
+   */
+  async acceptWhileStandby(context: SourceContext): Promise<void> {
+    if (this.walUrl === undefined) return;
+    let wal: IngestLog;
+    try {
+      wal = await this.listen(context);
+    } catch (err) {
+      const inUse = err instanceof ConnectorError && err.code === 'HTTP_LISTEN' &&
+        (err.cause as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE';
+      if (!inUse) throw err;
+      const { host, port } = this.settings;
+      process.emitWarning(`The http source of this standby cannot listen on ${host}:${port}: the port is in use (by the ` +
+        'active instance on this machine, say). It listens once it takes over; give it a port of its own to take ' +
+        'requests while it waits.', { code: 'WEIR_HTTP_STANDBY_PORT' });
+      return;
+    }
+    this.standbyRefresh = setInterval(() => {
+      this.refreshing ??= wal.refresh()
+        .then(() => { this.committedEnd = Math.max(this.committedEnd, wal.first); })
+        .catch(() => undefined) // the cluster may be away for a while: the next tick asks again, appends say so themselves
+        .finally(() => { this.refreshing = null; });
+    }, STANDBY_REFRESH_MS);
+    this.standbyRefresh.unref();
+  }
+
+  /** Opens the log and the server, or (after acceptWhileStandby, at takeover) goes on with those it has. */
   async open(context: SourceContext): Promise<void> {
+    this.endStandby();
+    await this.refreshing;
+    if (this.wal === null) await this.listen(context);
+  }
+
+  private async listen(context: SourceContext): Promise<IngestLog> {
     this.folder = context.storage.description;
     const logOptions = { storage: context.storage, keys: this.keyLimits, onDurable: context.notifyDataAvailable };
     const wal = this.walUrl === undefined
@@ -136,6 +180,7 @@ export class HttpSource implements Source {
         wal,
         backlog: () => this.backlog(),
         committed: () => this.committedEnd,
+        standby: () => this.standbyRefresh !== null,
         fenced: () => context.storage.fenceError?.() ?? null,
         retryAfterSeconds: (records) => this.retryAfterSeconds(records),
       });
@@ -144,6 +189,12 @@ export class HttpSource implements Source {
       this.wal = null;
       throw err;
     }
+    return wal;
+  }
+
+  private endStandby(): void {
+    if (this.standbyRefresh !== null) clearInterval(this.standbyRefresh);
+    this.standbyRefresh = null;
   }
 
   async latestOffset(start: Offset | null): Promise<Offset | null> {
@@ -215,6 +266,8 @@ export class HttpSource implements Source {
 
   /** Stops listening (requests still sending bodies are cut off, queued ones answered), then closes the WAL. */
   async stop(): Promise<void> {
+    this.endStandby();
+    await this.refreshing;
     const server = this.server;
     this.server = null;
     await server?.close();

@@ -136,6 +136,7 @@ export class JetStreamIngestLog implements IngestLog {
     const info = await retryTransient(() => this.handle.jsm.streams.info(this.stream))
       .catch((err: unknown) => { throw this.unavailable('read the stream\'s end', err); });
     this.knownEnd = Math.max(this.knownEnd, info.state.last_seq);
+    this.forgetBefore(info.state.first_seq - 1);
   }
 
   async read(from: number, to: number): Promise<Row[]> {
@@ -158,11 +159,16 @@ export class JetStreamIngestLog implements IngestLog {
 
   /** Removes the messages before `position` (their ids stay in the stream's duplicate window). */
   async discardBefore(position: number): Promise<void> {
-    for (const p of this.tail.keys()) if (p < position) this.tail.delete(p);
-    if (position <= this.firstPosition) return;
+    if (position <= this.firstPosition) return this.forgetBefore(position);
     await retryTransient(() => this.handle.jsm.streams.purge(this.stream, { seq: position + 1 }))
       .catch((err: unknown) => { throw this.unavailable(`discard positions before ${position}`, err); });
-    this.firstPosition = position;
+    this.forgetBefore(position);
+  }
+
+  /** The stream starts at `position` (this process or another discarded what was before): cached rows before it go too. */
+  private forgetBefore(position: number): void {
+    for (const p of this.tail.keys()) if (p < position) this.tail.delete(p);
+    this.firstPosition = Math.max(this.firstPosition, position);
   }
 
   async close(): Promise<void> {
