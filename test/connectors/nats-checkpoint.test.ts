@@ -446,6 +446,8 @@ describe('JetStream checkpoint storage', { skip: nats.skip }, () => {
       const next = new JetStreamStorage(where);
       try {
         const lock = await first.lock({ queryId: 'q', runId: 'r1' }, { leaseTimeoutMs: 60_000 });
+        // The holder's sweep runs in the background from the lock on: let it end before an orphan exists.
+        assert.equal(await first.orphanSweep(), 0, 'the first holder found none');
         const objects = await new Objm(admin.js).open(`weir_${where.split('/').pop()!}`);
         const kept = encodeDelta([['k', 1]]);
         await first.writeAtomic('state/0/0/1.delta', kept, { overwrite: true });
@@ -454,7 +456,6 @@ describe('JetStream checkpoint storage', { skip: nats.skip }, () => {
         await objects.putBlob({ name: orphan }, encodeDelta([['k', 2]]));
         // A file replaced: its writer deletes the old object itself (not an orphan).
         await first.writeAtomic('state/0/0/1.delta', kept, { overwrite: true });
-        assert.equal(await first.orphanSweep(), 0, 'the first holder found none');
         await lock.release();
         const names = async (): Promise<string[]> => (await objects.list()).filter((o) => !o.deleted).map((o) => o.name).sort();
         assert.equal((await names()).length, 2);
