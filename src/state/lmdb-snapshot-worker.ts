@@ -9,7 +9,7 @@ import { StateStorePaths } from '../checkpoint/layout.js';
 import { errorMessage } from '../common/errors.js';
 import { decodeStateKey } from './binary-keys.js';
 import { unpackData } from './lmdb-value-format.js';
-import { openWorkingCopyReader } from './lmdb-working-copy.js';
+import { openWorkingCopyReader, WorkingCopyReader } from './lmdb-working-copy.js';
 import type { LmdbSnapshotJob, LmdbSnapshotReply } from './lmdb-snapshots.js';
 import { SnapshotEncoder, StateRecord } from './state-files.js';
 import { partitionOf } from './state-store.js';
@@ -18,12 +18,17 @@ const SNAPSHOT_CHUNK = 65_536;
 
 parentPort?.on('message', (job: LmdbSnapshotJob) => {
   void (async (): Promise<void> => {
-    let reader: ReturnType<typeof openWorkingCopyReader> | null = null;
+    let reader: WorkingCopyReader | null = null;
+    let outcome: LmdbSnapshotReply | null = null;
     try {
       reader = openWorkingCopyReader(job.copyPath);
-      const pinned = reader.version === job.version;
-      parentPort!.postMessage({ kind: 'pinned', written: pinned } satisfies LmdbSnapshotReply);
-      if (!pinned) return;
+      if (reader.version !== job.version) {
+        await closeQuietly(reader);
+        reader = null;
+        parentPort!.postMessage({ kind: 'pinned', written: false } satisfies LmdbSnapshotReply);
+        return;
+      }
+      parentPort!.postMessage({ kind: 'pinned', written: true } satisfies LmdbSnapshotReply);
       const storage = new FileSystemStorage(job.storeRoot);
       for (let p = 0; p < job.numPartitions; p++) {
         // In chunks: a partition of a large state as one array of records would take gigabytes of heap.
@@ -41,11 +46,19 @@ parentPort?.on('message', (job: LmdbSnapshotJob) => {
         snapshot.add(chunk);
         await storage.writeAtomic(StateStorePaths.snapshot(p, job.version), snapshot.finish(), { overwrite: true });
       }
-      parentPort!.postMessage({ kind: 'done', error: null } satisfies LmdbSnapshotReply);
+      outcome = { kind: 'done', error: null };
     } catch (err) {
-      parentPort!.postMessage({ kind: 'done', error: errorMessage(err) } satisfies LmdbSnapshotReply);
+      outcome = { kind: 'done', error: errorMessage(err) };
     } finally {
-      await reader?.close();
+      // Closed before the store hears anything that lets it close the environment: LMDB's environment is
+      // shared by the process's threads, and a close racing this thread's crashes the process.
+      if (reader !== null) await closeQuietly(reader);
+      if (outcome !== null) parentPort!.postMessage(outcome);
     }
   })();
 });
+
+/** A failed close of a read view loses nothing (it wrote nothing); the snapshot's own outcome is what counts. */
+async function closeQuietly(reader: WorkingCopyReader): Promise<void> {
+  await reader.close().catch(() => undefined);
+}
