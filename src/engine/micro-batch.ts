@@ -378,13 +378,21 @@ export class MicroBatchExecution {
     for (const [i, source] of this.sources.entries()) {
       const start = this.committedOffsets[i] ?? null;
       const end = entry.sources[i] ?? null;
-      const empty = end === null || sameOffset(start, end);
-      if (!empty && i === 0 && parallel !== null && source.splitRead) split = await source.splitRead(start, end, parallel.numWorkers);
-      const rows = empty || split !== null ? [] : await source.getBatch(start, end);
+      let rows: Row[] = [];
+      let splits = false;
+      if (end !== null && !sameOffset(start, end)) {
+        // A plan on workers has one source (several streams run on one thread): the workers read it if it can split its read.
+        if (i === 0 && parallel !== null && source.splitRead) {
+          split = await source.splitRead(start, end, parallel.numWorkers);
+          splits = true;
+        } else {
+          rows = await source.getBatch(start, end);
+        }
+      }
       inputs.push(rows);
       sourceProgress.push({
         description: source.description, startOffset: start, endOffset: end, numInputRows: rows.length,
-        inputRowsPerSecond: 0, processedRowsPerSecond: 0, metrics: split !== null ? {} : source.metrics?.(end) ?? {},
+        inputRowsPerSecond: 0, processedRowsPerSecond: 0, metrics: splits ? {} : source.metrics?.(end) ?? {},
       });
     }
     durations['getBatch'] = performance.now() - t;
