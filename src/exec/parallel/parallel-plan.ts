@@ -119,7 +119,7 @@ class ParallelRun implements ParallelPhysicalPlan {
   }
 
   private startPool(storage: CheckpointStorage | null, numPartitions: number): void {
-    const numWorkers = Math.max(1, this.options.numWorkers);
+    const { numWorkers } = this;
     const setups: WorkerSetup[] = Array.from({ length: numWorkers }, (_, workerIndex) => ({
       workerIndex, numWorkers, numPartitions, shape: this.shape, stateDescription: storage?.description ?? this.options.label,
     }));
