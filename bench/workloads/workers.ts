@@ -88,7 +88,7 @@ export const workerWorkloads: Workload = {
           [`W2's input and query (rows made on the main thread, sent to the workers as columns)`, ...check('w2 numWorkers 2', 'w2 numWorkers 1')],
           { numWorkers1: w2.b, numWorkers2: w2.a }),
         row('WORKERS W3', 'W3 on 2 worker threads vs 1 thread', w3.b, w3.a, 'B/s',
-          [`${(files.bytes / MB).toFixed(0)} MB in ${files.files.length} files; the file source parses on the main thread`,
+          [`${(files.bytes / MB).toFixed(0)} MB in ${files.files.length} files; each worker reads and parses its share of a batch's files`,
             ...check('w3 numWorkers 2', 'w3 numWorkers 1')],
           { numWorkers1: w3.b, numWorkers2: w3.a }),
       ];

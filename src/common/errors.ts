@@ -32,12 +32,15 @@ export class CheckpointError extends WeirError {
 export class MalformedRecordError extends WeirError {
   readonly file: string;
   readonly line: number;
+  /** What is wrong with the record, without where it is. */
+  readonly reason: string;
   constructor(file: string, line: number, reason: string) {
     super('MALFORMED_RECORD', `Malformed record in ${file} at line ${line}: ${reason}. ` +
       `Fix the record, or read with option mode 'PERMISSIVE' (keeps it in _corrupt_record) or 'DROPMALFORMED'` +
       ` (optionally with badRecordsPath to keep a copy).`);
     this.file = file;
     this.line = line;
+    this.reason = reason;
   }
 }
 

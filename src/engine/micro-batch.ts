@@ -15,7 +15,7 @@ import { PhysicalPlan } from '../exec/planner.js';
 import { isParallelPlan } from '../exec/parallel/parallel-plan.js';
 import { StreamInput } from '../plan/logical.js';
 import { Sink } from '../sinks/sink.js';
-import { Offset, sameOffset, Source, SourceContext } from '../sources/source.js';
+import { Offset, sameOffset, Source, SourceContext, SplitRead } from '../sources/source.js';
 import { StateStoreProvider } from '../state/state-store.js';
 import { LogRetention } from './log-retention.js';
 import { ListenerBus, OperatorProgress, SourceProgress, StreamingQueryProgress, StreamingQueryStatus, TakeoverReport } from './progress.js';
@@ -380,15 +380,28 @@ export class MicroBatchExecution {
     const { settings } = this;
     const inputs: Row[][] = [];
     const sourceProgress: SourceProgress[] = [];
+    const parallel = isParallelPlan(settings.plan) && settings.plan.readsOnWorkers ? settings.plan : null;
+    /** The plan's input read by its worker threads instead of here, when its source can split its read. */
+    let split: SplitRead | null = null;
     let t = performance.now();
     for (const [i, source] of this.sources.entries()) {
       const start = this.committedOffsets[i] ?? null;
       const end = entry.sources[i] ?? null;
-      const rows = end === null || sameOffset(start, end) ? [] : await source.getBatch(start, end);
+      let rows: Row[] = [];
+      let splits = false;
+      if (end !== null && !sameOffset(start, end)) {
+        // A plan on workers has one source (several streams run on one thread): the workers read it if it can split its read.
+        if (i === 0 && parallel !== null && source.splitRead) {
+          split = await source.splitRead(start, end, parallel.numWorkers);
+          splits = true;
+        } else {
+          rows = await source.getBatch(start, end);
+        }
+      }
       inputs.push(rows);
       sourceProgress.push({
         description: source.description, startOffset: start, endOffset: end, numInputRows: rows.length,
-        inputRowsPerSecond: 0, processedRowsPerSecond: 0, metrics: source.metrics?.(end) ?? {},
+        inputRowsPerSecond: 0, processedRowsPerSecond: 0, metrics: splits ? {} : source.metrics?.(end) ?? {},
       });
     }
     durations['getBatch'] = performance.now() - t;
@@ -399,7 +412,16 @@ export class MicroBatchExecution {
       batchTimestampMs: entry.batchTimestampMs, streaming: true,
       outputMode: settings.outputMode, inputs, eventTimes,
     };
-    const output = isParallelPlan(settings.plan) ? await settings.plan.run(ctx) : settings.plan.root.execute(ctx);
+    let output: Row[];
+    if (isParallelPlan(settings.plan)) {
+      const result = await settings.plan.run(ctx, split);
+      output = result.rows;
+      if (split !== null) {
+        sourceProgress[0] = { ...sourceProgress[0]!, numInputRows: result.inputRows, metrics: this.sources[0]!.metrics?.(entry.sources[0] ?? null) ?? {} };
+      }
+    } else {
+      output = settings.plan.root.execute(ctx);
+    }
     durations['execution'] = performance.now() - t;
     await walWritten;
     const digest = await batchDigest(entry, this.sources, this.committedOffsets);

@@ -54,6 +54,12 @@ export interface Source {
    * Omitted by sources whose offsets name their content for good (stream sequence numbers).
    */
   inputIdentity?(start: Offset | null, end: Offset): Promise<string>;
+  /**
+   * The read of (start, end] split into `parts` parts that other threads read (a query on worker
+   * threads): the same rows as `getBatch`, in the same order when the parts' rows are put one after
+   * the other. Omitted by sources whose reads cannot leave the thread that owns them.
+   */
+  splitRead?(start: Offset | null, end: Offset, parts: number): Promise<SplitRead>;
   /** Batches up to `end` are committed: data up to it may be discarded. */
   commit(end: Offset): Promise<void>;
   /**
@@ -90,3 +96,22 @@ export interface SourceSpec {
 export function sameOffset(a: Offset | null, b: Offset | null): boolean {
   return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 }
+
+/**
+ * A batch's read in parts that any thread can do. A part is structured-clone data; the thread reading
+ * it loads `readerModule` (a module URL) and calls its export `readPart(part)`, a {@link PartReader}.
+ */
+export interface SplitRead {
+  readonly readerModule: string;
+  /** In batch order: part i's rows come before part i + 1's. */
+  readonly parts: readonly unknown[];
+  /**
+   * Called on the reading query's thread with each part's summary, in part order, once every part was
+   * read: checks the read as a whole (throws the error `getBatch` would have thrown) and does what
+   * `getBatch` does besides returning rows (bad-records files, metrics).
+   */
+  complete(summaries: readonly unknown[]): Promise<void>;
+}
+
+/** What a `readerModule` exports as `readPart`: a part's rows and a summary (structured-clone data) for `complete`. */
+export type PartReader = (part: unknown) => Promise<{ rows: Row[]; summary: unknown }>;

@@ -4,7 +4,7 @@ import { nullRow } from '../../codec/fields.js';
 import { JsonRowReader } from '../../codec/json-rows.js';
 import { compileTextConverter } from '../../codec/text-rows.js';
 import { ProblemSlot } from '../../codec/value-problems.js';
-import { forEachLine, readWholeFile } from './lines.js';
+import { forEachLine, LineRange, readWholeFile } from './lines.js';
 import { RowCollector } from './records.js';
 
 export type FileFormat = 'json' | 'csv' | 'text';
@@ -31,11 +31,25 @@ export interface FormatSettings {
   readonly keep?: ((row: Row) => boolean) | null;
 }
 
+/** How much of a file a read covered. */
+export interface ReadExtent {
+  /** Bytes read (see {@link forEachLine} for a range). */
+  readonly bytes: number;
+  /** Lines read, for the formats read line by line; null for csv (read whole, never by range). */
+  readonly lines: number | null;
+}
+
 /**
- * Reads one file's records into `out` and resolves to the number of bytes read; with `length`, only
- * the file's first `length` bytes (the prefix a streaming source admitted).
+ * Reads one file's records into `out`; with `length`, only the file's first `length` bytes (the prefix
+ * a streaming source admitted); with `range` too, only the lines that start in it (json and text only:
+ * a csv record may span lines). Line numbers given to `out` then count from the range's first line.
  */
-export type FileReader = (path: string, out: RowCollector, length?: number) => Promise<number>;
+export type FileReader = (path: string, out: RowCollector, length?: number, range?: LineRange) => Promise<ReadExtent>;
+
+/** Whether a format's files can be split into line ranges read apart. */
+export function readsByLine(format: FileFormat): boolean {
+  return format !== 'csv';
+}
 
 /** A reader for a format and schema; converters are compiled here, once. */
 export function fileReader(settings: FormatSettings): FileReader {
@@ -50,26 +64,31 @@ function jsonReader(schema: Schema, corruptColumn: string | null, unread: Readon
   keep: ((row: Row) => boolean) | null): FileReader {
   const reader = new JsonRowReader(schema, corruptColumn, unread);
   const blank = (): Row => nullRow(schema);
-  return (path, out, length) => {
+  return async (path, out, length, range) => {
     const rows = out.rows;
-    return forEachLine(path, (line, lineNumber) => {
+    let lines = 0;
+    const bytes = await forEachLine(path, (line, lineNumber) => {
+      lines = lineNumber;
       if (line.length === 0) return;
       const row = reader.readText(line);
       if (reader.problem === null) {
         if (keep === null || keep(row)) rows.push(row);
       }
       else if (line.trim() !== '') out.malformed(path, lineNumber, reader.problem, line, row, blank);
-    }, length);
+    }, length, range);
+    return { bytes, lines };
   };
 }
 
 /** Text: one row per line (empty lines included), the line in the schema's single string column. */
 function textReader(column: string): FileReader {
-  return (path, out, length) => {
+  return async (path, out, length, range) => {
     const rows = out.rows;
-    return forEachLine(path, (line) => {
+    const before = rows.length;
+    const bytes = await forEachLine(path, (line) => {
       rows.push({ [column]: line });
-    }, length);
+    }, length, range);
+    return { bytes, lines: rows.length - before };
   };
 }
 
@@ -169,7 +188,8 @@ function csvReader(schema: Schema, corruptColumn: string | null, csv: CsvSetting
   const dataColumns = schema.filter((f) => f.name !== corruptColumn).length;
   const positional = columnIndexes(schema, corruptColumn, null);
   const blank = (): Row => nullRow(schema);
-  return async (path, out, length) => {
+  return async (path, out, length, range) => {
+    if (range !== undefined) throw new Error('a csv file is read whole: its records may span lines');
     const data = await readWholeFile(path, length);
     const lines = new LineCounter(data);
     const slot: ProblemSlot = { problem: null };
@@ -202,6 +222,6 @@ function csvReader(schema: Schema, corruptColumn: string | null, csv: CsvSetting
         rows.push(row);
       }
     }, (start, end, reason) => bad(start, end, reason, null));
-    return data.length;
+    return { bytes: data.length, lines: null };
   };
 }

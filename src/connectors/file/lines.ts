@@ -6,6 +6,12 @@ const CHUNK_BYTES = 8 << 20;
 /** Bytes per read at least when the length is not known up front (a file that grows while it is read). */
 const MIN_CHUNK_BYTES = 64 << 10;
 
+/** The lines of a file one reader takes: those whose first byte is at or after `from` and before `to`. */
+export interface LineRange {
+  readonly from: number;
+  readonly to: number;
+}
+
 /**
  * Calls `onLine(text, lineNumber)` for every line of a file (1-based numbers; `\r\n` and `\n` both
  * end a line; a UTF-8 byte order mark is dropped) and resolves to the number of bytes read. With
@@ -13,43 +19,73 @@ const MIN_CHUNK_BYTES = 64 << 10;
  * reads the prefix it admitted. Reads in chunks sized to the file (up to 8 MiB), the next chunk in
  * flight while the current one is split, so a file of any size streams through bounded memory and a
  * small file costs one small buffer.
+ *
+ * With `range` (and `length`), only the lines starting in the range, numbered from 1 within it: ranges
+ * that cut a file anywhere give every line to exactly one of them, so threads can share a file. It
+ * then resolves to `length` once its last line is read whole, or to where the file ended if it ended
+ * before that.
  */
 export async function forEachLine(path: string, onLine: (line: string, lineNumber: number) => void,
-  length?: number): Promise<number> {
+  length?: number, range?: LineRange): Promise<number> {
   const handle = await openInput(path);
   let pending: Promise<{ bytesRead: number }> | null = null;
   try {
     const expected = length ?? await handle.stat().then((s) => s.size, (err: unknown) => { throw readError(path, err); });
-    const chunk = Math.min(CHUNK_BYTES, length === undefined ? Math.max(expected, MIN_CHUNK_BYTES) : Math.max(expected, 1));
+    // A range starts one byte early: a line starts at `from` exactly when the byte before it ends a line.
+    const start = range === undefined || range.from === 0 ? 0 : range.from - 1;
+    const chunk = Math.min(CHUNK_BYTES, length === undefined ? Math.max(expected, MIN_CHUNK_BYTES)
+      : Math.max(Math.min(expected - start, range === undefined ? expected : range.to - start + 4096), 1));
     // The second buffer only exists for files longer than one chunk.
     const buffers: Buffer[] = [Buffer.allocUnsafe(chunk)];
     let current = 0;
     let bytes = 0;
     /** The next read, from where the previous one ended; null once `length` bytes are in. */
     const read = (index: number): Promise<{ bytesRead: number }> | null => {
-      const want = length === undefined ? chunk : Math.min(chunk, length - bytes);
+      const want = length === undefined ? chunk : Math.min(chunk, length - start - bytes);
       if (want <= 0) return null;
       const buffer = (buffers[index] ??= Buffer.allocUnsafe(chunk));
-      return handle.read(buffer, 0, want, null).catch((err: unknown) => { throw readError(path, err); });
+      return handle.read(buffer, 0, want, start + bytes).catch((err: unknown) => { throw readError(path, err); });
     };
     pending = read(0);
     let carry: Buffer | null = null;
     let lineNumber = 0;
+    /** Before the range's first line: the bytes up to the first line break are another range's. */
+    let skipping = start > 0;
+    /** Past the range's last line break: nothing more is read. */
+    let ended = false;
     const emit = (line: string): void => {
       lineNumber++;
       if (line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
-      if (lineNumber === 1 && line.charCodeAt(0) === 0xfeff) line = line.slice(1);
+      if (lineNumber === 1 && start === 0 && line.charCodeAt(0) === 0xfeff) line = line.slice(1);
       onLine(line, lineNumber);
     };
-    while (pending !== null) {
+    while (pending !== null && !ended) {
       const { bytesRead } = await pending;
       pending = null;
       if (bytesRead === 0) break;
+      const at = start + bytes;
       bytes += bytesRead;
-      const data = buffers[current]!.subarray(0, bytesRead);
+      let data = buffers[current]!.subarray(0, bytesRead);
       current = 1 - current;
-      pending = read(current);
       let from = 0;
+      if (skipping) {
+        const newline = data.indexOf(10);
+        if (newline < 0) {
+          pending = read(current);
+          continue;
+        }
+        skipping = false;
+        from = newline + 1;
+      }
+      if (range !== undefined && at + data.length >= range.to) {
+        // The range's last line is the one that holds byte to - 1: it ends at the first line break from there.
+        const last = data.indexOf(10, Math.max(from === 0 ? 0 : from - 1, range.to - 1 - at));
+        if (last >= 0) {
+          data = data.subarray(0, last + 1);
+          ended = true;
+        }
+      }
+      if (!ended) pending = read(current);
       if (carry !== null) {
         const newline = data.indexOf(10);
         if (newline < 0) {
@@ -75,7 +111,7 @@ export async function forEachLine(path: string, onLine: (line: string, lineNumbe
       if (from < data.length) carry = Buffer.from(data.subarray(from));
     }
     if (carry !== null) emit(carry.toString('utf8'));
-    return bytes;
+    return ended ? expected : start + bytes;
   } finally {
     await pending?.catch(() => undefined);
     await handle.close();

@@ -2,15 +2,16 @@ import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CheckpointStorage } from '../../checkpoint/storage.js';
-import { AnalysisError, CheckpointError, ConnectorError } from '../../common/errors.js';
+import { AnalysisError, CheckpointError, ConnectorError, MalformedRecordError } from '../../common/errors.js';
 import { mapInBatches } from '../../common/parallel.js';
 import { Row, Schema } from '../../common/schema.js';
-import { Offset, ScanPushdown, Source, SourceContext, SourceSpec } from '../../sources/source.js';
-import { FileFormat, FileReader, fileReader } from './formats.js';
+import { Offset, ScanPushdown, Source, SourceContext, SourceSpec, SplitRead } from '../../sources/source.js';
+import { FileFormat, FileReader, fileReader, FormatSettings, readsByLine } from './formats.js';
 import { UnseenFiles } from './discovery.js';
 import { InputFile, InputFiles } from './paths.js';
-import { RowCollector, writeBadRecords } from './records.js';
+import { BadRecord, RowCollector, writeBadRecords } from './records.js';
 import { SeenFilesLog } from './seen-log.js';
+import { FilePart, mergeSummaries, PartSummary, splitFiles } from './split-read.js';
 import { corruptColumnOf, FileSettings, fileSettings } from './settings.js';
 
 /** A file source's offset: how many entries of its seen-files log (groups of admitted files) are covered. */
@@ -37,6 +38,7 @@ export class FileSource implements Source {
   private readonly maxFilesPerTrigger: number | undefined;
   private readonly compactInterval: number;
   private readonly unseen: UnseenFiles;
+  private format: FormatSettings;
   private read: FileReader;
   private log: SeenFilesLog | null = null;
   private storage: CheckpointStorage | null = null;
@@ -52,7 +54,9 @@ export class FileSource implements Source {
     this.maxFilesPerTrigger = spec.options.integer('maxFilesPerTrigger', undefined, 1);
     this.compactInterval = spec.options.integer('compactInterval', 10, 1);
     this.unseen = UnseenFiles.of(this.files, spec.options.integer('relistIntervalMs', 60_000, 0));
-    this.read = fileReader({ ...this.settings, schema: this.schema, corruptColumn: corruptColumnOf(this.schema, this.settings) });
+    // Only the reader's settings: they cross to the threads of a split read as plain data.
+    this.format = { format, csv: this.settings.csv, schema: this.schema, corruptColumn: corruptColumnOf(this.schema, this.settings) };
+    this.read = fileReader(this.format);
     this.description = `FileSource[${this.settings.path}]`;
   }
 
@@ -65,7 +69,10 @@ export class FileSource implements Source {
     const corruptColumn = corruptColumnOf(this.schema, this.settings);
     if (this.settings.format !== 'json' || corruptColumn !== null) return;
     const unreadColumns = new Set(columns === null ? [] : this.schema.map((f) => f.name).filter((name) => !columns.has(name)));
-    this.read = fileReader({ ...this.settings, schema: this.schema, corruptColumn, unreadColumns, keep: filter });
+    // The pruned columns cross to a split read's threads with the format; the filter, a function, does not
+    // (there the plan's own filter, which stays above the scan, drops those rows).
+    this.format = { ...this.format, unreadColumns };
+    this.read = fileReader({ ...this.format, keep: filter });
   }
 
   async open(context: SourceContext): Promise<void> {
@@ -96,24 +103,59 @@ export class FileSource implements Source {
   }
 
   async getBatch(start: Offset | null, end: Offset): Promise<Row[]> {
+    const { from, to, files } = await this.batchFiles(start, end);
+    const out = new RowCollector({ mode: this.settings.mode, corruptColumn: this.format.corruptColumn, keepBadRecords: this.keepsBadRecords });
+    for (const file of files) {
+      const { bytes } = await this.read(file.path, out, file.size);
+      if (bytes !== file.size) throw this.fileChanged(file, `it has only ${bytes} bytes`, `Restore its first ${file.size} bytes`);
+    }
+    await this.finishBatch(from, to, files.length, out.badRecords, out.malformedCount);
+    return out.rows;
+  }
+
+  /** The batch's files in parts read by other threads, by the same reader and policy as {@link getBatch}. */
+  async splitRead(start: Offset | null, end: Offset, parts: number): Promise<SplitRead> {
+    const { from, to, files } = await this.batchFiles(start, end);
+    const split = splitFiles(files, parts, readsByLine(this.format.format));
+    const { mode } = this.settings;
+    return {
+      readerModule: new URL('./split-read.js', import.meta.url).href,
+      parts: split.map((pieces): FilePart => ({ format: this.format, mode, keepBadRecords: this.keepsBadRecords, pieces })),
+      complete: async (summaries) => {
+        const merged = mergeSummaries(split, summaries as readonly PartSummary[]);
+        const { failure } = merged;
+        if (failure?.kind === 'malformed') throw new MalformedRecordError(failure.path, failure.line, failure.reason);
+        if (failure?.kind === 'error') throw new ConnectorError(failure.code, failure.message);
+        if (failure?.kind === 'short') {
+          const file = files.find((f) => f.path === failure.path)!;
+          throw this.fileChanged(file, `it has only ${failure.bytes} bytes`, `Restore its first ${file.size} bytes`);
+        }
+        await this.finishBatch(from, to, files.length, merged.badRecords, merged.malformed);
+      },
+    };
+  }
+
+  /** The files logged for (start, end], each checked to be the file admitted. */
+  private async batchFiles(start: Offset | null, end: Offset): Promise<{ from: number; to: number; files: readonly InputFile[] }> {
     const log = this.openLog();
     const from = this.positionOf(start);
     const to = this.positionOf(end);
     const files = log.filesBetween(from, to);
-    const { badRecordsPath } = this.settings;
-    const out = new RowCollector({
-      mode: this.settings.mode, corruptColumn: corruptColumnOf(this.schema, this.settings), keepBadRecords: badRecordsPath !== null,
-    });
     await mapInBatches(files, 64, (file) => this.checkSameFile(file));
-    for (const file of files) {
-      const bytes = await this.read(file.path, out, file.size);
-      if (bytes !== file.size) throw this.fileChanged(file, `it has only ${bytes} bytes`, `Restore its first ${file.size} bytes`);
-    }
+    return { from, to, files };
+  }
+
+  private get keepsBadRecords(): boolean {
+    return this.settings.badRecordsPath !== null;
+  }
+
+  /** After a batch's files were read: its bad-records file, its metrics. */
+  private async finishBatch(from: number, to: number, files: number, badRecords: readonly BadRecord[], malformed: number): Promise<void> {
+    const { badRecordsPath } = this.settings;
     if (badRecordsPath !== null) {
-      await writeBadRecords(join(badRecordsPath, this.queryId), `${this.badRecordsTag()}_${from + 1}-${to}.json`, out.badRecords);
+      await writeBadRecords(join(badRecordsPath, this.queryId), `${this.badRecordsTag()}_${from + 1}-${to}.json`, badRecords);
     }
-    this.lastBatch = { end: to, files: files.length, malformed: out.malformedCount };
-    return out.rows;
+    this.lastBatch = { end: to, files, malformed };
   }
 
   /** The files the range admitted: after a restored checkpoint, the same log offsets can list others. */

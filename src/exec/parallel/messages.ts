@@ -31,9 +31,11 @@ export interface BatchTask {
   readonly previousWatermarkMs: number;
   readonly batchTimestampMs: number;
   readonly outputMode: OutputMode;
-  /** This worker's slice of the batch's input, in input order. */
-  readonly input: EncodedRows;
+  /** This worker's slice of the batch's input, in input order; or the part of the source's split read it reads itself. */
+  readonly input: BatchInput;
 }
+
+export type BatchInput = EncodedRows | { readonly readerModule: string; readonly part: unknown };
 
 /** One worker's part of a batch. */
 export interface BatchPart {
@@ -42,6 +44,8 @@ export interface BatchPart {
   readonly eventTimes: readonly EventTimeStats[];
   /** Rows in and out and time of each operator of the whole plan, children first (the map side's, then the reduce side's). */
   readonly operators: readonly OperatorFigures[];
+  /** When the worker read its input: how many rows, and the reader's summary for the source's `complete`. */
+  readonly read?: { readonly rows: number; readonly summary: unknown };
 }
 
 export interface OperatorFigures { rowsIn: number; rowsOut: number; timeMs: number }

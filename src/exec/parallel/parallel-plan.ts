@@ -12,13 +12,14 @@ import { OutputMode } from '../../common/output-mode.js';
 import { Row } from '../../common/schema.js';
 import { nameOf } from '../../plan/analyzer.js';
 import { LogicalPlan } from '../../plan/logical.js';
+import { SplitRead } from '../../sources/source.js';
 import { inMemoryStateProvider } from '../../state/memory-provider.js';
 import { StateStoreProvider } from '../../state/state-store.js';
 import {
   emptyEventTimeStats, ExecContext, OperatorMetrics, PhysicalOperator, StatefulOperator, StateOperatorProgress, StateOpening, StateSetup,
 } from '../physical.js';
 import { PhysicalPlan } from '../planner.js';
-import { BatchPart, OperatorFigures, WorkerSetup } from './messages.js';
+import { BatchInput, BatchPart, OperatorFigures, WorkerSetup } from './messages.js';
 import { parallelShape, ParallelShape } from './plan-shape.js';
 import { sumStateProgress } from './state-figures.js';
 import { decodeRows, encodeRows, transferList } from './row-columns.js';
@@ -26,8 +27,15 @@ import { WorkerPool } from './worker-pool.js';
 
 /** A physical plan that may run its batches on worker threads. */
 export interface ParallelPhysicalPlan extends PhysicalPlan {
-  /** Runs one batch: on the workers when they run the query, else on this thread as `root.execute`. */
-  run(ctx: ExecContext): Promise<Row[]>;
+  /** Whether the workers run the query now, so its source may be read by them ({@link run}'s `split`). */
+  readonly readsOnWorkers: boolean;
+  readonly numWorkers: number;
+  /**
+   * Runs one batch: on the workers when they run the query, else on this thread as `root.execute`.
+   * With `split`, the workers read the input themselves, worker w the read's part w (`ctx.inputs[0]`
+   * is then unused). Resolves to the output and the number of input rows.
+   */
+  run(ctx: ExecContext, split: SplitRead | null): Promise<{ rows: Row[]; inputRows: number }>;
   /** Ends the worker threads (the query stopped or failed). */
   close(): Promise<void>;
   /** How the query runs, for explain and progress: the workers, or why one thread. */
@@ -57,6 +65,8 @@ class ParallelRun implements ParallelPhysicalPlan {
   private lastState: StateOperatorProgress | null = null;
   private numPartitions = 1;
   private note: string;
+  /** Where the last batch's input was read: by the workers when the source splits its read (json, csv, text files). */
+  private inputNote: string | null = null;
 
   constructor(private readonly single: PhysicalPlan, private readonly shape: ParallelShape, private readonly options: ParallelOptions) {
     this.schema = single.schema;
@@ -88,7 +98,7 @@ class ParallelRun implements ParallelPhysicalPlan {
     if (!this.active) return `one thread (${this.note})`;
     const exchange = this.shape.reduceSide === null ? 'no exchange (stateless)'
       : `exchange by hash of [${this.shape.exchangeKeys.map(nameOf).join(', ')}] into ${this.numPartitions} state partition(s)`;
-    return `${this.options.numWorkers} worker threads, ${exchange}`;
+    return `${this.options.numWorkers} worker threads, ${exchange}${this.inputNote === null ? '' : `, ${this.inputNote}`}`;
   }
 
   /** Opens the state on the workers or on this thread, as the checkpoint's state is partitioned. */
@@ -113,7 +123,7 @@ class ParallelRun implements ParallelPhysicalPlan {
   }
 
   private startPool(storage: CheckpointStorage | null, numPartitions: number): void {
-    const numWorkers = Math.max(1, this.options.numWorkers);
+    const { numWorkers } = this;
     const setups: WorkerSetup[] = Array.from({ length: numWorkers }, (_, workerIndex) => ({
       workerIndex, numWorkers, numPartitions, shape: this.shape, stateDescription: storage?.description ?? this.options.label,
     }));
@@ -124,21 +134,36 @@ class ParallelRun implements ParallelPhysicalPlan {
     return this.pool!;
   }
 
-  async run(ctx: ExecContext): Promise<Row[]> {
-    if (!this.active) return this.single.root.execute(ctx);
+  get readsOnWorkers(): boolean {
+    return this.active;
+  }
+
+  get numWorkers(): number {
+    return Math.max(1, this.options.numWorkers);
+  }
+
+  async run(ctx: ExecContext, split: SplitRead | null): Promise<{ rows: Row[]; inputRows: number }> {
+    if (!this.active) {
+      const rows = this.single.root.execute(ctx);
+      return { rows, inputRows: ctx.inputs[0]?.length ?? 0 };
+    }
     if (!this.pool) this.startPool(null, 1);
     const input = ctx.inputs[0] ?? [];
     const pool = this.pool!;
     const n = pool.size;
     const per = Math.ceil(input.length / n);
     const names = this.leaves[0]!.schema!.map((f) => f.name);
+    this.inputNote = split !== null ? 'the input read by the workers' : 'the input read on this thread';
     const parts = await Promise.all(Array.from({ length: n }, (_, w) => {
-      const encoded = encodeRows(input.slice(w * per, (w + 1) * per), names);
+      const encoded = split === null ? encodeRows(input.slice(w * per, (w + 1) * per), names) : null;
+      const source: BatchInput = encoded ?? { readerModule: split!.readerModule, part: split!.parts[w] };
       return pool.request(w, { type: 'batch', batch: {
         batchId: ctx.batchId, watermarkMs: ctx.watermarkMs, previousWatermarkMs: ctx.previousWatermarkMs, batchTimestampMs: ctx.batchTimestampMs,
-        outputMode: ctx.outputMode as OutputMode, input: encoded,
-      } }, transferList(encoded)) as Promise<BatchPart>;
+        outputMode: ctx.outputMode as OutputMode, input: source,
+      } }, encoded === null ? [] : transferList(encoded)) as Promise<BatchPart>;
     }));
+    // The read as a whole is checked before any output is used: it fails the batch as the one-thread read would.
+    await split?.complete(parts.map((p) => p.read?.summary));
     // Event times: each watermark's figures over all slices, merged in worker order.
     ctx.eventTimes.forEach((stats, i) => {
       for (const part of parts) {
@@ -153,7 +178,7 @@ class ParallelRun implements ParallelPhysicalPlan {
     const outputs = parts.flatMap((p) => p.outputs).sort((a, b) => a.partition - b.partition);
     const rows = outputs.length === 1 ? decodeRows(outputs[0]!.rows) : outputs.flatMap((o) => decodeRows(o.rows));
     this.report(ctx.batchId, parts.map((p) => p.operators));
-    return rows;
+    return { rows, inputRows: split === null ? input.length : parts.reduce((sum, p) => sum + (p.read?.rows ?? 0), 0) };
   }
 
   /** Sets each mirrored operator's figures to the workers' sums (time: summed over the threads). */

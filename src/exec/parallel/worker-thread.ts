@@ -6,6 +6,7 @@
 import { MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { faultDue } from '../../common/faults.js';
 import { Row } from '../../common/schema.js';
+import { PartReader } from '../../sources/source.js';
 import { inMemoryStateProvider } from '../../state/memory-provider.js';
 import { partitionOf } from '../../state/state-store.js';
 import { compileExpression } from '../compile.js';
@@ -20,7 +21,7 @@ import {
 import { sumStateProgress } from './state-figures.js';
 import { RemoteStorage, SinglePartitionView, StorageResult } from './partition-storage.js';
 import { fromData } from './plan-shape.js';
-import { decodeRows, encodeRows, transferList } from './row-columns.js';
+import { decodeRows, EncodedRows, encodeRows, transferList } from './row-columns.js';
 
 const setup = (workerData as { setup: WorkerSetup }).setup;
 const peers = (workerData as { peers: (MessagePort | null)[] }).peers;
@@ -93,12 +94,14 @@ function contextOf(task: BatchTask, input: readonly Row[]): ExecContext {
 
 async function runBatch(task: BatchTask): Promise<{ part: BatchPart; transfer: ArrayBuffer[] }> {
   if (faultDue('inWorker', task.batchId) && workerIndex === numWorkers - 1) process.exit(70);
-  const mapCtx = contextOf(task, decodeRows(task.input));
+  const read = 'readerModule' in task.input ? await readInput(task.input.readerModule, task.input.part) : null;
+  const mapCtx = contextOf(task, read === null ? decodeRows(task.input as EncodedRows) : read.rows);
+  const readSummary = read === null ? {} : { read: { rows: read.rows.length, summary: read.summary } };
   const mapped = mapPlan.root.execute(mapCtx);
   const eventTimes: EventTimeStats[] = mapCtx.eventTimes;
   if (shape.reduceSide === null) {
     const rows = encodeRows(mapped, mapPlan.schema.map((f) => f.name));
-    return { part: { outputs: [{ partition: workerIndex, rows }], eventTimes, operators: figuresOf(mapPlan.root) },
+    return { part: { outputs: [{ partition: workerIndex, rows }], eventTimes, operators: figuresOf(mapPlan.root), ...readSummary },
       transfer: transferList(rows) };
   }
   // Split by owner, keeping input order within each; a worker's own share never leaves it.
@@ -145,7 +148,23 @@ async function runBatch(task: BatchTask): Promise<{ part: BatchPart; transfer: A
       sum.timeMs += f.timeMs;
     });
   }
-  return { part: { outputs, eventTimes, operators }, transfer };
+  return { part: { outputs, eventTimes, operators, ...readSummary }, transfer };
+}
+
+/** Readers of split source reads, by module: loaded once per thread. */
+const partReaders = new Map<string, Promise<PartReader>>();
+
+/** Reads this worker's part of the source's split read with the reader the source named. */
+async function readInput(readerModule: string, part: unknown): Promise<{ rows: Row[]; summary: unknown }> {
+  let reader = partReaders.get(readerModule);
+  if (reader === undefined) {
+    reader = import(readerModule).then((m: { readPart?: PartReader }) => {
+      if (typeof m.readPart !== 'function') throw new Error(`module ${readerModule} has no readPart export: it cannot read a split source`);
+      return m.readPart;
+    });
+    partReaders.set(readerModule, reader);
+  }
+  return (await reader)(part);
 }
 
 /** The last batch's figures of `root`'s operators, children first. */
