@@ -183,4 +183,17 @@ describe('the file source read by the workers', () => {
     assert.deepEqual(two.badRecords, one.badRecords, `seed ${seed}`);
     assert.deepEqual(two.progress, one.progress, `seed ${seed}`);
   });
+
+  test('json with the scan pushed down (unread columns, a filter): the same rows per batch for 1 and 2 workers', async (t) => {
+    const seed = testSeed(t);
+    const folder = await writeJsonFiles(seed);
+    const schema = 'ts TIMESTAMP, key STRING, amount LONG, note STRING';
+    // Reads two columns, filters on one: the scan prunes `note` and tests the filter as it reads.
+    const positive = (df: DataFrame): DataFrame => df.filter(col('amount').gt(0)).select(col('key'), col('amount'));
+    const one = await runOn(1, folder, 'json', schema, { mode: 'DROPMALFORMED' }, positive);
+    const two = await runOn(2, folder, 'json', schema, { mode: 'DROPMALFORMED' }, positive);
+    assert.match(two.explain, /the input read by the workers/);
+    assert.ok(one.output.some(([, rows]) => rows.length > 0), `seed ${seed}: no output`);
+    assert.deepEqual(two.output, one.output, `seed ${seed}`);
+  });
 });
