@@ -224,22 +224,32 @@ describe('chained stateful operators in SQL', () => {
   });
 });
 
+/** Counts per 5-second window, then per 10-second window of those windows (Spark's window over window_time). */
+function windowsOfWindows(df: DataFrame): DataFrame {
+  return df.withWatermark('eventTime', '0 seconds')
+    .groupBy(window(col('eventTime'), '5 seconds').as('window')).agg(count('*').as('count'))
+    .groupBy(window(col('window'), '10 seconds')).agg(count('*').as('count'), sum('count').as('sum'))
+    .select(col('window.start').as('start'), col('count'), col('sum'));
+}
+
+/** Adds rows, runs one trigger-once query on the checkpoint, and gives its batches (a run per call, as a restart). */
+function onceOn(query: DataFrame, checkpoint: string, input: { addData(rows: Row[]): void }) {
+  return async (rows: Row[]): Promise<[number, Row[]][]> => {
+    const batches: [number, Row[]][] = [];
+    input.addData(rows);
+    const q = await startCollecting(query, batches, { checkpoint, trigger: { once: true } });
+    await q.awaitTermination();
+    return batches;
+  };
+}
+
 describe('chained stateful operators across a restart', () => {
   test('the first batch after a restart drops late rows by the watermark of the batch before it, as Spark 3.5', async () => {
     const checkpoint = await tempDir();
     const weir = new Weir();
     const { input, df } = intStream(weir);
-    const query = df.withWatermark('eventTime', '0 seconds')
-      .groupBy(window(col('eventTime'), '5 seconds').as('window')).agg(count('*').as('count'))
-      .groupBy(window(col('window'), '10 seconds')).agg(count('*').as('count'), sum('count').as('sum'))
-      .select(col('window.start').as('start'), col('count'), col('sum'));
-    const once = async (rows: Row[]): Promise<[number, Row[]][]> => {
-      const batches: [number, Row[]][] = [];
-      input.addData(rows);
-      const q = await startCollecting(query, batches, { checkpoint, trigger: { once: true } });
-      await q.awaitTermination();
-      return batches;
-    };
+    const query = windowsOfWindows(df);
+    const once = onceOn(query, checkpoint, input);
     assert.deepEqual(await once(range(10, 21)), [[0, []]]);
     // Batch 1 runs with watermark 21, but the batch before it ran with 0: 12 and 13 are not late yet,
     // join [10, 15) in the batch that evicts it, and both windows reach the second aggregation.
@@ -260,17 +270,8 @@ describe('chained stateful operators: a batch re-run after a crash', () => {
     const checkpoint = await tempDir();
     const weir = new Weir();
     const { input, df } = intStream(weir);
-    const query = df.withWatermark('eventTime', '0 seconds')
-      .groupBy(window(col('eventTime'), '5 seconds').as('window')).agg(count('*').as('count'))
-      .groupBy(window(col('window'), '10 seconds')).agg(count('*').as('count'), sum('count').as('sum'))
-      .select(col('window.start').as('start'), col('count'), col('sum'));
-    const once = async (rows: Row[]): Promise<[number, Row[]][]> => {
-      const batches: [number, Row[]][] = [];
-      input.addData(rows);
-      const q = await startCollecting(query, batches, { checkpoint, trigger: { once: true } });
-      await q.awaitTermination();
-      return batches;
-    };
+    const query = windowsOfWindows(df);
+    const once = onceOn(query, checkpoint, input);
     await once(range(10, 21));
     const first = await once([{ value: 12 }, { value: 13 }]);
     assert.deepEqual(first, [[1, [{ start: sec(10), count: 2, sum: 12 }]]]);

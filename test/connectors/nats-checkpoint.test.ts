@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,7 +25,7 @@ import { JetStreamStorage } from '../../src/connectors/nats/jetstream-storage.js
 import { FailoverChild, FailoverConfig, startFailoverChild } from './failover-child.js';
 import { startHttpFailoverChild } from './http-failover-child.js';
 import { jsonLines, makeSource, post, records, Reply } from './http-helpers.js';
-import { mulberry32, testSeed } from './harness.js';
+import { freePort, mulberry32, testSeed } from './harness.js';
 import { crashInput, expectedCounts } from './pipeline-child.js';
 import { streamRows } from './nats-output.js';
 import { service } from './services.js';
@@ -618,17 +617,6 @@ describe('JetStream checkpoint storage', { skip: nats.skip }, () => {
   });
 });
 
-/** A TCP port nothing listens on now (the instance that gets it binds it a moment later). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Every file of the checkpoint with its bytes, to compare before and after. */
 async function snapshot(storage: JetStreamStorage): Promise<Record<string, string>> {
