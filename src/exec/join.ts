@@ -16,7 +16,8 @@ import { compileExpression, CompiledExpr } from './compile.js';
 import { ExecContext, PhysicalOperator } from './physical.js';
 import { StatefulBase, StateRowCounts } from './stateful-base.js';
 import { stateKeyOf } from './state-keys.js';
-import { ownValue, setField } from '../codec/fields.js';
+import { fieldReadCode, ownValue } from '../codec/fields.js';
+import { rowLiteralCode } from '../codec/row-literal.js';
 
 export interface JoinSpec {
   readonly type: JoinType;
@@ -39,7 +40,7 @@ export class JoinRows {
   private readonly leftOnly: CompiledExpr | null;
   private readonly rightOnly: CompiledExpr | null;
   private readonly bothSides: CompiledExpr | null;
-  private readonly parts: readonly { readonly name: string; readonly from: Side | 'key' }[];
+  private readonly build: (l: Row | null, r: Row | null) => Row;
 
   constructor(readonly spec: JoinSpec) {
     const { analysis, left, right, using } = spec;
@@ -48,10 +49,7 @@ export class JoinRows {
     this.leftOnly = analysis.leftOnly ? compileExpression(analysis.leftOnly, left) : null;
     this.rightOnly = analysis.rightOnly ? compileExpression(analysis.rightOnly, right) : null;
     this.bothSides = analysis.bothSides ? compileExpression(analysis.bothSides, [...left, ...right]) : null;
-    const fromLeft = new Set(left.map((f) => f.name));
-    this.parts = spec.output.map((f) => ({
-      name: f.name, from: using?.includes(f.name) ? 'key' : fromLeft.has(f.name) ? 'left' : 'right',
-    }));
+    this.build = compileCombine(spec.output, new Set(left.map((f) => f.name)), using ?? []);
   }
 
   /** The bucket of a row; undefined when a key compared with `=` is null (it equals nothing; `<=>` keys match nulls). */
@@ -85,13 +83,24 @@ export class JoinRows {
   /** The output row of a pair, or of one side padded with nulls. */
   combine(l: Row | null, r: Row | null): Row {
     if (this.spec.type === 'semi' || this.spec.type === 'anti') return l!;
-    const out: Row = {};
-    for (const { name, from } of this.parts) {
-      const source = from === 'left' ? l : from === 'right' ? r : (l ?? r);
-      setField(out, name, source ? ownValue(source, name) ?? null : null);
-    }
-    return out;
+    return this.build(l, r);
   }
+}
+
+/**
+ * The output row of a pair as one compiled object literal (the rows of one join share a hidden class,
+ * measured cheaper than setting fields one by one): a `using` column from whichever side is there, the
+ * others from their own side, null for a missing side.
+ */
+function compileCombine(output: Schema, leftNames: ReadonlySet<string>, using: readonly string[]): (l: Row | null, r: Row | null) => Row {
+  const lines: string[] = [];
+  output.forEach((f, i) => {
+    const from = (side: string): string => `(${side} === null ? undefined : ${fieldReadCode(side, f.name)})`;
+    const read = using.includes(f.name) ? `(l !== null ? ${from('l')} : ${from('r')})` : from(leftNames.has(f.name) ? 'l' : 'r');
+    lines.push(`const c${i} = ${read} ?? null;`);
+  });
+  lines.push(`return ${rowLiteralCode(output, null)};`);
+  return new Function(`return function combineJoinRow(l, r) {\n${lines.join('\n')}\n};`)() as (l: Row | null, r: Row | null) => Row;
 }
 
 const padsLeft = (type: JoinType): boolean => type === 'left' || type === 'full';
