@@ -2,27 +2,25 @@ import { BatchLog, LogCodec } from '../checkpoint/batch-log.js';
 import { CheckpointStorage } from '../checkpoint/storage.js';
 import { QueryRecoveredEvent, StreamingQueryProgress } from '../engine/progress.js';
 
-const progressCodec: LogCodec<StreamingQueryProgress> = {
-  kind: 'progress',
-  version: 1,
-  encode: (progress) => JSON.stringify(progress),
-  decode(body) {
-    const progress = JSON.parse(body) as Partial<StreamingQueryProgress>;
-    if (typeof progress.batchId !== 'number' || typeof progress.durationMs !== 'object') throw new Error('not a progress record');
-    return progress as StreamingQueryProgress;
-  },
-};
+/** A codec of JSON records of one kind; `check` refuses a body that is not one (a foreign or corrupt file). */
+function jsonCodec<T>(kind: string, check: (record: Partial<T>) => boolean, what: string): LogCodec<T> {
+  return {
+    kind,
+    version: 1,
+    encode: (record) => JSON.stringify(record),
+    decode(body) {
+      const record = JSON.parse(body) as Partial<T>;
+      if (!check(record)) throw new Error(`not a ${what}`);
+      return record as T;
+    },
+  };
+}
 
-const recoveryCodec: LogCodec<QueryRecoveredEvent> = {
-  kind: 'recovery',
-  version: 1,
-  encode: (event) => JSON.stringify(event),
-  decode(body) {
-    const event = JSON.parse(body) as Partial<QueryRecoveredEvent>;
-    if (typeof event.nextBatchId !== 'number' || typeof event.recoveryMs !== 'number') throw new Error('not a recovery event');
-    return event as QueryRecoveredEvent;
-  },
-};
+const progressCodec = jsonCodec<StreamingQueryProgress>('progress',
+  (p) => typeof p.batchId === 'number' && typeof p.durationMs === 'object', 'progress record');
+
+const recoveryCodec = jsonCodec<QueryRecoveredEvent>('recovery',
+  (e) => typeof e.nextBatchId === 'number' && typeof e.recoveryMs === 'number', 'recovery event');
 
 /**
  * The last `keep` progress records and recovery events of a query, kept in its checkpoint under
