@@ -11,9 +11,9 @@ import { Weir } from '../../src/index.js';
 import type { DataFrame } from '../../src/index.js';
 import { EVENT_SCHEMA, JsonFiles, writeEventFiles } from '../lib/data.js';
 import { HandWindowAggregator, WindowResult } from '../lib/hand-agg.js';
-import { removeDir, startToFiles, tempDir } from '../lib/harness.js';
+import { removeDir, tempDir, timedRunToFiles } from '../lib/harness.js';
 import { eachLineOf } from '../lib/lines.js';
-import { alternate, flushDisk, median, timeWithCpu } from '../lib/measure.js';
+import { alternate, flushDisk, median } from '../lib/measure.js';
 import { WATERMARK_MS, windowedCounts, WINDOW_MS } from '../lib/queries.js';
 import { rate, ResultRow } from '../lib/report.js';
 import { Workload } from '../lib/suite.js';
@@ -35,20 +35,7 @@ async function weirOverFiles(files: JsonFiles): Promise<{ seconds: number; cpuSe
   const weir = new Weir();
   const df = jsonFileStream(weir, files.dir);
   if (!df) return null;
-  let outputRows = 0;
-  weir.streams.addListener({ onQueryProgress: (e) => { outputRows += e.progress.sink.numOutputRows; } });
-  const [checkpoint, out] = [await tempDir('w3-checkpoint'), await tempDir('w3-out')];
-  try {
-    const timed = await timeWithCpu(async () => {
-      const query = await startToFiles(windowedCounts(df), checkpoint, out);
-      await query.processAllAvailable();
-      return query;
-    });
-    await timed.result.stop();
-    return { seconds: timed.seconds, cpuSeconds: timed.cpuSeconds, outputRows };
-  } finally {
-    await Promise.all([removeDir(checkpoint), removeDir(out)]);
-  }
+  return timedRunToFiles(weir, 'w3', () => windowedCounts(df));
 }
 
 interface EventLine { ts: string; key: string; value: number }

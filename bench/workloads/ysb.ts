@@ -9,7 +9,7 @@
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Weir } from '../../src/index.js';
-import { removeDir, startToFiles, tempDir } from '../lib/harness.js';
+import { removeDir, tempDir, timedRunToFiles } from '../lib/harness.js';
 import { eachLineOf } from '../lib/lines.js';
 import { alternate, flushDisk, median, timeWithCpu } from '../lib/measure.js';
 import { rate } from '../lib/report.js';
@@ -24,21 +24,9 @@ interface Run { readonly seconds: number; readonly cpuSeconds: number; readonly 
 
 async function weirRun(files: YsbFiles): Promise<Run> {
   const weir = new Weir();
-  let outputRows = 0;
-  weir.streams.addListener({ onQueryProgress: (e) => { outputRows += e.progress.sink.numOutputRows; } });
-  const [checkpoint, out] = [await tempDir('ysb-checkpoint'), await tempDir('ysb-out')];
-  try {
-    const timed = await timeWithCpu(async () => {
-      const events = weir.readStream.format('json').schema(YSB_SCHEMA).option('maxFilesPerTrigger', 1).load(files.dir);
-      const query = await startToFiles(ysbQuery(events, weir.createDataFrame(campaignTable(), CAMPAIGN_SCHEMA)), checkpoint, out);
-      await query.processAllAvailable();
-      return query;
-    });
-    await timed.result.stop();
-    return { seconds: timed.seconds, cpuSeconds: timed.cpuSeconds, outputRows };
-  } finally {
-    await Promise.all([removeDir(checkpoint), removeDir(out)]);
-  }
+  return timedRunToFiles(weir, 'ysb', () => ysbQuery(
+    weir.readStream.format('json').schema(YSB_SCHEMA).option('maxFilesPerTrigger', 1).load(files.dir),
+    weir.createDataFrame(campaignTable(), CAMPAIGN_SCHEMA)));
 }
 
 async function handRun(files: YsbFiles): Promise<Run> {
