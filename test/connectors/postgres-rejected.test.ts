@@ -9,14 +9,14 @@ import assert from 'node:assert/strict';
 import { cp, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import pg from 'pg';
+import { after, describe, test } from 'node:test';
 import { CheckpointError, ConnectorError, StreamingQueryException, Weir } from '../../src/index.js';
 import { Options } from '../../src/common/options.js';
 import { Row, Schema } from '../../src/common/schema.js';
 import { OutputMode } from '../../src/common/output-mode.js';
 import { PostgresSink } from '../../src/connectors/postgres/sink.js';
 import { isPoison, runPoisonChild, writePoisonInput } from '../sinks/poison-child.js';
+import { postgresTables } from './postgres-tables.js';
 import { service } from './services.js';
 
 const postgres = service('WEIR_TEST_PG_URL');
@@ -27,29 +27,13 @@ const WORDS: Schema = [
 ];
 
 describe('postgres sink: rejected rows, restored checkpoints, long names', { skip: postgres.skip }, () => {
-  let url = '';
-  let admin: pg.Client;
-  const tables: string[] = [];
+  const db = postgresTables(postgres, 'weir_r');
+  const tableName = (): string => db.tableName();
   const folders: string[] = [];
-  let seq = 0;
-
-  before(async () => {
-    url = postgres.url();
-    admin = new pg.Client({ connectionString: url });
-    await admin.connect();
-  });
 
   after(async () => {
-    for (const t of tables) await admin?.query(`DROP TABLE IF EXISTS "${t}"`);
-    await admin?.end();
     for (const f of folders) await rm(f, { recursive: true, force: true });
   });
-
-  function tableName(): string {
-    const name = `weir_r_${process.pid}_${Date.now().toString(36)}_${seq++}`;
-    tables.push(name);
-    return name;
-  }
 
   async function folder(): Promise<string> {
     const f = await mkdtemp(join(tmpdir(), 'weir-pg-rejected-'));
@@ -59,13 +43,13 @@ describe('postgres sink: rejected rows, restored checkpoints, long names', { ski
 
   async function openSink(table: string, schema: Schema, mode: OutputMode, opts: Record<string, string> = {},
     keyColumns: string[] = []): Promise<PostgresSink> {
-    const sink = new PostgresSink({ format: 'postgres', options: new Options({ url, table, ...opts }, 'postgres sink'), path: null });
+    const sink = new PostgresSink({ format: 'postgres', options: new Options({ url: db.url, table, ...opts }, 'postgres sink'), path: null });
     await sink.open({ queryId: `q-${table}`, queryName: null, schema, outputMode: mode, keyColumns });
     return sink;
   }
 
   async function query(sql: string): Promise<Row[]> {
-    return (await admin.query(sql)).rows as Row[];
+    return (await db.admin.query(sql)).rows as Row[];
   }
 
   test('text holding U+0000: refused naming row, column and both options; with deadLetterTable recorded once, the rest written', async () => {
@@ -136,7 +120,7 @@ describe('postgres sink: rejected rows, restored checkpoints, long names', { ski
 
   test('a CHECK constraint refusing rows: with deadLetterTable the refused rows are found and recorded, the others written', async () => {
     const [table, dead] = [tableName(), tableName()];
-    await admin.query(`CREATE TABLE "${table}" (word text, n bigint CHECK (n >= 0))`);
+    await db.admin.query(`CREATE TABLE "${table}" (word text, n bigint CHECK (n >= 0))`);
     const rows: Row[] = Array.from({ length: 50 }, (_, i) => ({ word: `w${i}`, n: i % 17 === 5 ? -i : i }));
     const sink = await openSink(table, WORDS, 'append', { deadLetterTable: dead });
     try {
@@ -173,7 +157,7 @@ describe('postgres sink: rejected rows, restored checkpoints, long names', { ski
     const table = tableName();
     const sink = await openSink(table, WORDS, 'append', { createTable: 'true' });
     try {
-      await admin.query('INSERT INTO weir_batches (query_id, batch_id, committed_at) VALUES ($1, 0, now())', [`q-${table}`]);
+      await db.admin.query('INSERT INTO weir_batches (query_id, batch_id, committed_at) VALUES ($1, 0, now())', [`q-${table}`]);
       await sink.addBatch(0, [{ word: 'a', n: 1 }], 'digest-0');
       await sink.addBatch(1, [{ word: 'b', n: 2 }], 'digest-1');
       await assert.rejects(sink.addBatch(1, [{ word: 'c', n: 3 }], 'other-digest'), (err: unknown) =>
@@ -193,7 +177,7 @@ describe('postgres sink: rejected rows, restored checkpoints, long names', { ski
     };
     const process = async (): Promise<void> => {
       const q = await new Weir().readStream.format('json').schema('word STRING, n LONG').load(input).writeStream.format('postgres')
-        .option('url', url).option('table', table).option('createTable', true).option('checkpointLocation', checkpoint)
+        .option('url', db.url).option('table', table).option('createTable', true).option('checkpointLocation', checkpoint)
         .trigger({ availableNow: true }).start();
       await q.awaitTermination();
     };
@@ -221,7 +205,7 @@ describe('postgres sink: rejected rows, restored checkpoints, long names', { ski
       const root = await folder();
       const config = {
         input: join(root, 'input'), checkpoint: join(root, 'checkpoint'),
-        sink: { format: 'postgres' as const, url, table, deadLetterTable: dead },
+        sink: { format: 'postgres' as const, url: db.url, table, deadLetterTable: dead },
       };
       const files = await writePoisonInput(config.input);
       assert.equal(await runPoisonChild(config, 'midSink@1'), 'SIGKILL');
