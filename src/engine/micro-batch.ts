@@ -7,6 +7,7 @@ import { CheckpointLock, CheckpointStorage, LockOptions } from '../checkpoint/st
 import { descriptorShortage } from '../common/descriptor-shortage.js';
 import { CheckpointError, errorMessage, StreamingQueryException, WeirError } from '../common/errors.js';
 import { injectFault } from '../common/faults.js';
+import { withinTime } from '../common/within-time.js';
 import { OutputMode } from '../common/output-mode.js';
 import { Row } from '../common/schema.js';
 import { OperatorNode, operatorTree } from '../exec/explain.js';
@@ -25,6 +26,9 @@ import { StandbyFollower } from './standby-follower.js';
 import { ResolvedTrigger } from './trigger.js';
 import { WatermarkPosition, WatermarkTracker } from './watermark-tracker.js';
 import { batchDigest } from './batch-digest.js';
+
+/** How long each step of releasing a stopping query (a source, the sink, the lock…) may take before it is given up. */
+const RELEASE_STEP_TIMEOUT_MS = 30_000;
 
 export interface EngineSettings {
   readonly name: string | null;
@@ -466,10 +470,15 @@ export class MicroBatchExecution {
   /** Stops the sources, the sink and the state stores and releases the lock; returns what failed, each named. */
   private async release(): Promise<string[]> {
     const failures: string[] = [];
+    // Each step is bounded: a server lost while stopping must not keep the query from ending (its batches are committed).
     const attempt = async (what: string, fn: () => Promise<void>): Promise<void> => {
-      try { await fn(); } catch (err) { failures.push(`${what}: ${errorMessage(err)}`); }
+      try {
+        await withinTime(fn, RELEASE_STEP_TIMEOUT_MS, 'a server it talks to may be unreachable');
+      } catch (err) {
+        failures.push(`${what}: ${errorMessage(err)}`);
+      }
     };
-    await this.retention.settled();
+    await attempt('finishing the retention of old batches', () => this.retention.settled());
     for (const source of this.sources) await attempt(`stopping source ${source.description}`, () => source.stop());
     await attempt(`stopping sink ${this.settings.sink.description}`, () => this.settings.sink.stop());
     for (const op of this.openedOperators) {

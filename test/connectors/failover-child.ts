@@ -30,6 +30,8 @@ export interface FailoverChild {
   line(pattern: RegExp): Promise<RegExpExecArray>;
   /** Resolves when the process ends: exit code, signal, stderr. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
+  /** What the instance printed so far (the ends of its stdout and stderr), for a failure's message. */
+  said(): string;
 }
 
 export function startFailoverChild(config: FailoverConfig, fault?: string): FailoverChild {
@@ -64,7 +66,8 @@ export function spawnInstance(script: string, config: object, fault?: string): F
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) => {
     child.on('exit', (code, signal) => resolve({ code, signal, stderr }));
   });
-  return { process: child, active, line, exited };
+  const said = (): string => `stdout: ${stdout.slice(-3000)}\nstderr: ${stderr.slice(-3000)}`;
+  return { process: child, active, line, exited, said };
 }
 
 async function main(config: FailoverConfig): Promise<void> {
@@ -91,6 +94,11 @@ async function main(config: FailoverConfig): Promise<void> {
     .option('minBatchesToRetain', 3).option('stateSnapshotInterval', 3)
     .option('leaseTimeoutMs', config.leaseTimeoutMs)
     .trigger(config.availableNow ? { availableNow: true } : { processingTime: 50 }).start();
+  // A test that waited too long asks where the query is (SIGUSR2) before it fails, so its message says.
+  process.on('SIGUSR2', () => {
+    const where = { status: query.status, lastBatch: query.lastProgress?.batchId ?? null, resources: process.getActiveResourcesInfo() };
+    process.stdout.write(`status ${JSON.stringify(where)}\n`);
+  });
   await awaitEnd(query);
 }
 

@@ -31,6 +31,8 @@ import { streamRows } from './nats-output.js';
 import { service } from './services.js';
 
 const nats = service('WEIR_TEST_NATS_URL');
+/** How long the store-fault test waits for the cluster or the query before it reports what it saw. */
+const CLUSTER_WAIT_MS = 120_000;
 const SERVICES_SCRIPT = fileURLToPath(new URL('../../../scripts/services.sh', import.meta.url));
 
 describe('JetStream checkpoint storage', { skip: nats.skip }, () => {
@@ -352,9 +354,11 @@ describe('JetStream checkpoint storage', { skip: nats.skip }, () => {
 
   /** Servers a test stopped: started again after it, even when it failed or timed out midway. */
   const stoppedNodes = new Set<string>();
-  after(async () => {
+  function startStoppedNodes(): void {
     for (const node of stoppedNodes) execFileSync('bash', [SERVICES_SCRIPT, 'nats-start', node], { stdio: 'ignore' });
-  });
+    stoppedNodes.clear();
+  }
+  after(startStoppedNodes);
 
   function stopNode(node: string): void {
     stoppedNodes.add(node);
@@ -372,12 +376,31 @@ describe('JetStream checkpoint storage', { skip: nats.skip }, () => {
 
   /** Waits until every replica of `stream` is online and current (after a server came back, it catches up first). */
   async function replicasCurrent(stream: string): Promise<ClusterInfo> {
+    const deadline = Date.now() + CLUSTER_WAIT_MS;
+    let cluster: ClusterInfo | undefined;
     for (;;) {
       // Right after a server loss the cluster may briefly answer that it has no such stream.
-      const cluster = await admin.jsm.streams.info(stream).then((i) => i.cluster, () => undefined);
+      cluster = await admin.jsm.streams.info(stream).then((i) => i.cluster, () => undefined);
       const replicas = cluster?.replicas ?? [];
       if (cluster?.leader && replicas.length === 2 && replicas.every((r) => r.current && !r.offline)) return cluster;
+      if (Date.now() > deadline) assert.fail(`stream ${stream}'s replicas are not all current: ${JSON.stringify(cluster)}`);
       await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  /**
+   * Polls `done` until it holds; past `CLUSTER_WAIT_MS`, asks the instance where it is and fails with what
+   * it said, so a stall is reported with its cause instead of running into the test's timeout.
+   */
+  async function waitUntil(done: () => Promise<boolean>, what: string, child: FailoverChild): Promise<void> {
+    const deadline = Date.now() + CLUSTER_WAIT_MS;
+    while (!await done()) {
+      if (Date.now() > deadline) {
+        child.process.kill('SIGUSR2');
+        await new Promise((r) => setTimeout(r, 1_000));
+        assert.fail(`${what}: not within ${CLUSTER_WAIT_MS / 1000} s; the instance's ${child.said()}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
     }
   }
 
@@ -403,7 +426,7 @@ describe('JetStream checkpoint storage', { skip: nats.skip }, () => {
         const bucketStream = `KV_weir_${run.config.checkpoint.split('/').pop()!}`;
         const running = (): boolean => query.process.exitCode === null;
         for (const [i, role] of (['leader', 'follower'] as const).entries()) {
-          while (await lastCommitted(storage) < 1 + 4 * i && running()) await new Promise((r) => setTimeout(r, 50));
+          await waitUntil(async () => !running() || await lastCommitted(storage) >= 1 + 4 * i, `batch ${1 + 4 * i} committed`, query);
           const cluster = await replicasCurrent(bucketStream);
           const name = role === 'leader' ? cluster.leader : cluster.replicas?.[0]?.name;
           const node = /^weir-([123])$/.exec(name ?? '')?.[1];
@@ -412,7 +435,8 @@ describe('JetStream checkpoint storage', { skip: nats.skip }, () => {
           stopNode(node);
           // The query goes on with two of three servers; wait until it committed another batch.
           const committed = await lastCommitted(storage);
-          while (await lastCommitted(storage) <= committed && running()) await new Promise((r) => setTimeout(r, 50));
+          await waitUntil(async () => !running() || await lastCommitted(storage) > committed,
+            `a batch after ${committed} committed with server ${name} stopped`, query);
           await startNodes([node], bucketStream);
         }
         const ended = await query.exited;
@@ -439,6 +463,8 @@ describe('JetStream checkpoint storage', { skip: nats.skip }, () => {
           (err: unknown) => err instanceof CheckpointError && err.code === 'CHECKPOINT_NOT_EMPTY');
       } finally {
         query.process.kill('SIGKILL');
+        // A failed run must not leave a server stopped for the tests after it.
+        startStoppedNodes();
         await storage.close();
         await rm(run.root, { recursive: true, force: true });
       }
@@ -617,6 +643,7 @@ describe('JetStream checkpoint storage', { skip: nats.skip }, () => {
       const rows = await source.getBatch(null, end!);
       assert.deepEqual(rows.map((r) => r['n']).sort((a, b) => Number(a) - Number(b)), records(0, 16).map((r) => r['n']));
     } finally {
+      startStoppedNodes();
       await source.stop();
       await rm(folder, { recursive: true, force: true });
     }

@@ -144,4 +144,31 @@ describe('releasing a query', () => {
     assert.match(query.exception.message, /releasing its resources failed: stopping sink StopFailsSink: the connection pool would not close/);
     await assert.rejects(query.awaitTermination(), /StopFailsSink/);
   });
+
+  test('a release step that never ends (a lost server) is given up after its time, naming the step; the query ends', async (t) => {
+    let stopCalled = (): void => {};
+    const sinkStopping = new Promise<void>((resolve) => { stopCalled = resolve; });
+    registerSink('stop-hangs', () => ({
+      description: 'StopHangsSink', supportedModes: ['append'],
+      open: async () => undefined, addBatch: async () => undefined,
+      stop: () => {
+        stopCalled();
+        return new Promise<void>(() => {});
+      },
+    }));
+    const weir = new Weir();
+    const input = weir.memoryStream('n LONG');
+    const query = await input.toDF().writeStream.format('stop-hangs').option('checkpointLocation', await tempDir()).start();
+    input.addData([{ n: 1 }]);
+    await query.processAllAvailable();
+    // Mocked timers: the step's time limit passes at once, however long it is.
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const stopping = query.stop();
+    await sinkStopping;
+    t.mock.timers.tick(60_000);
+    await stopping;
+    const message = query.exception?.message ?? '';
+    assert.match(message, /releasing its resources failed: stopping sink StopHangsSink: no answer within \d+ s/);
+    assert.doesNotMatch(message, /lock/, 'the steps after it still ran');
+  });
 });

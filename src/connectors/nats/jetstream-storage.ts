@@ -2,13 +2,13 @@ import { createHash, randomUUID } from 'node:crypto';
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import type { StoredMsg } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import type { KV } from '@nats-io/kv';
-import { Objm } from '@nats-io/obj';
-import type { ObjectStore } from '@nats-io/obj';
+import { Base64UrlPaddedCodec, Objm } from '@nats-io/obj';
+import type { ObjectInfo, ObjectStore } from '@nats-io/obj';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import type { MsgHdrs } from '@nats-io/transport-node';
 import { CheckpointLock, CheckpointStorage, FileExistsError, LockOptions, LockOwner } from '../../checkpoint/storage.js';
 import { CheckpointError, errorMessage } from '../../common/errors.js';
+import { withinTime } from '../../common/within-time.js';
 import { childNames, fileKey, LEASE_KEY } from './checkpoint-keys.js';
 import { JetStreamLocation, parseJetStreamLocation } from './checkpoint-location.js';
 import { connectJetStream, JetStreamHandle } from './client.js';
@@ -20,7 +20,7 @@ const INLINE_LIMIT = 256 * 1024;
 const RETRY_FOR_MS = 60_000;
 /**
  * How long one attempt may go unanswered before it is abandoned and tried again. Requests have their own
- * timeout, but listings and object reads run on consumers, which wait for a server that may be gone.
+ * timeout; an attempt of several requests, or the orphan sweep's listing (a consumer), is bounded here.
  */
 const ATTEMPT_TIMEOUT_MS = 15_000;
 /** The pause after a failed attempt doubles from this up to MAX_BACKOFF_MS. */
@@ -33,10 +33,11 @@ const OPERATION_HEADER = 'KV-Operation';
 
 interface Buckets {
   readonly handle: JetStreamHandle;
-  readonly kv: KV;
   readonly objects: ObjectStore;
   readonly stream: string;
   readonly subjectPrefix: string;
+  /** The object store's bucket name (its stream is `OBJ_<name>`). */
+  readonly objectBucket: string;
 }
 
 /** The write this process may make: its lease's epoch and the stream sequence it last wrote. */
@@ -80,7 +81,7 @@ export class JetStreamStorage implements CheckpointStorage, LeaseStore {
     if (msg === null) return null;
     const objectName = msg.header?.get(OBJECT_HEADER);
     if (!objectName) return Buffer.from(msg.data);
-    const data = await this.retrying(`read ${this.locate(path)}`, (abandoned) => readObject(b.objects, objectName, abandoned));
+    const data = await this.retrying(`read ${this.locate(path)}`, () => readObject(b, objectName));
     const where = this.locate(path);
     if (data === null) {
       throw new CheckpointError('CHECKPOINT_CORRUPT', where, `${where} names the object '${objectName}', which the ` +
@@ -317,30 +318,34 @@ export class JetStreamStorage implements CheckpointStorage, LeaseStore {
     return op === 'DEL' || op === 'PURGE' ? null : msg;
   }
 
+  /**
+   * The keys under `prefix`, from the stream's subject index: a request its leader answers. (A listing through
+   * a consumer, as the key-value client's own, waits on the server the cluster placed that consumer on, which
+   * may be a stopped one: with one of three servers down, a third of such listings ran into their timeout.)
+   * A key whose last message is a deletion marker (its purge did not follow) is not listed.
+   */
   private async keysUnder(prefix: string): Promise<string[]> {
     const b = await this.open();
-    return this.retrying(`list ${this.locate(prefix)}`, async (abandoned) => {
-      const keys: string[] = [];
-      const iterator = await b.kv.keys(`${prefix}.>`);
-      // The listing's consumer lives on one server: if that one goes away, stop it and list again.
-      abandoned.addEventListener('abort', () => iterator.stop(), { once: true });
-      for await (const k of iterator) keys.push(k);
-      return keys;
-    });
+    const where = this.locate(prefix);
+    const subjects = await this.retrying(`list ${where}`, async () =>
+      Object.keys((await b.handle.jsm.streams.info(b.stream, { subjects_filter: `${b.subjectPrefix}${prefix}.>` })).state.subjects ?? {}));
+    const keys = subjects.map((subject) => subject.slice(b.subjectPrefix.length));
+    const live = await Promise.all(keys.map(async (key) => (await this.lastMessage(b, key, prefix)) !== null));
+    return keys.filter((_, i) => live[i]);
   }
 
   /**
    * Runs `attempt` until it succeeds, retrying with growing pauses what goes away by itself in a cluster
    * (no answer, a stream without leader) for {@link RETRY_FOR_MS}. An attempt unanswered for
-   * {@link ATTEMPT_TIMEOUT_MS} is abandoned (its signal aborts, so it can stop its consumer) and counts as
-   * failed: no operation waits forever on a server that went away.
+   * {@link ATTEMPT_TIMEOUT_MS} is abandoned and counts as failed: no operation waits forever on a server
+   * that went away.
    */
-  private async retrying<T>(what: string, attempt: (abandoned: AbortSignal) => Promise<T>): Promise<T> {
+  private async retrying<T>(what: string, attempt: () => Promise<T>): Promise<T> {
     const deadline = Date.now() + RETRY_FOR_MS;
     let backoff = FIRST_BACKOFF_MS;
     for (let attempts = 1; ; attempts++) {
       try {
-        return await withinTime(attempt, ATTEMPT_TIMEOUT_MS);
+        return await withinTime(attempt, ATTEMPT_TIMEOUT_MS, 'the server that held the request may be down');
       } catch (err) {
         if (isWrongLastSequence(err)) throw err; // a refused condition: the caller decides
         if (err instanceof JetStreamApiError && err.code !== JetStreamApiCodes.StreamNotFound && err.status !== 503) {
@@ -370,12 +375,12 @@ export class JetStreamStorage implements CheckpointStorage, LeaseStore {
       const replicas = this.location.replicas ?? ((handle.nc.info?.connect_urls?.length ?? 1) >= 3 ? 3 : 1);
       const stream = `KV_${bucket}`;
       const kvm = new Kvm(handle.js);
-      const kv = await this.retrying('open the key-value bucket', async () => (await exists(handle, stream))
+      await this.retrying('open the key-value bucket', async () => (await exists(handle, stream))
         ? kvm.open(bucket) : kvm.create(bucket, { replicas, history: 1, allow_direct: false }));
       const objm = new Objm(handle.js);
       const objects = await this.retrying('open the object store', async () => (await exists(handle, `OBJ_${bucket}`))
         ? objm.open(bucket) : objm.create(bucket, { replicas }));
-      return { handle, kv, objects, stream, subjectPrefix: `$KV.${bucket}.` };
+      return { handle, objects, stream, subjectPrefix: `$KV.${bucket}.`, objectBucket: bucket };
     } catch (err) {
       await handle.nc.close();
       throw err;
@@ -393,39 +398,28 @@ async function exists(handle: JetStreamHandle, stream: string): Promise<boolean>
   }
 }
 
-/** `attempt`, failed with a timeout error (and its signal aborted) when it has not settled within `ms`. */
-async function withinTime<T>(attempt: (abandoned: AbortSignal) => Promise<T>, ms: number): Promise<T> {
-  const abandon = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      abandon.abort();
-      reject(new Error(`no answer within ${ms / 1000} s (the server that held the request may be down)`));
-    }, ms);
-  });
-  const running = attempt(abandon.signal);
-  running.catch(() => undefined); // once abandoned, its late failure is nobody's concern
-  try {
-    return await Promise.race([running, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** An object's bytes (null when absent); the read's consumer is cancelled when the attempt is abandoned. */
-async function readObject(objects: ObjectStore, name: string, abandoned: AbortSignal): Promise<Uint8Array | null> {
-  const result = await objects.get(name);
-  if (result === null) return null;
-  const reader = result.data.getReader();
-  abandoned.addEventListener('abort', () => void reader.cancel().catch(() => undefined), { once: true });
+/**
+ * An object's bytes (null when absent or deleted), by requests the stream's leader answers: its description,
+ * then each chunk by subject. The object store's own reader runs a consumer, which the cluster may place on
+ * a stopped server (see keysUnder). The caller checks the bytes against the entry's SHA-256.
+ */
+async function readObject(b: Buckets, name: string): Promise<Uint8Array | null> {
+  const stream = `OBJ_${b.objectBucket}`;
+  const jsm = b.handle.jsm;
+  const meta = await jsm.streams.getMessage(stream, { last_by_subj: `$O.${b.objectBucket}.M.${Base64UrlPaddedCodec.encode(name)}` });
+  if (meta === null) return null;
+  const info = meta.json<ObjectInfo>();
+  if (info.deleted) return null;
   const chunks: Uint8Array[] = [];
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
+  let seq = 0;
+  for (let i = 0; i < info.chunks; i++) {
+    // The server's message-get takes a subject to find the next message on from a sequence (next_by_subj).
+    const next = { seq: seq + 1, next_by_subj: `$O.${b.objectBucket}.C.${info.nuid}` };
+    const chunk = await jsm.streams.getMessage(stream, next);
+    if (chunk === null) return null;
+    chunks.push(chunk.data);
+    seq = chunk.seq;
   }
-  const failure = await result.error;
-  if (failure) throw failure;
   return Buffer.concat(chunks);
 }
 
