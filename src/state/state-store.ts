@@ -61,6 +61,12 @@ export interface StateStore<V> {
   readonly version: number;
   readonly status: StateStoreStatus;
   readonly size: number;
+  /**
+   * True when get() returns the very object put() stored, and the stores of later versions (next())
+   * keep holding it until it is removed or the store aborts: a caller may then index the values itself
+   * across batches (the in-memory store). False or absent: get() may return a copy read from disk.
+   */
+  readonly liveValues?: boolean;
   get(key: StateKey): V | undefined;
   /** Fails unless updating. */
   put(key: StateKey, value: V): void;
