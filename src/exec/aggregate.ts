@@ -110,14 +110,14 @@ export function describeAggregate(spec: AggregateSpec): string {
  * marks a hit's first change in the batch. The tree is the operator's group index when the store's
  * values are live (it then lasts across batches), a batch-local cache otherwise.
  */
-function cachedLookup(locals: readonly string[], lookup: string, touchCode: (key: string) => string): string {
+function cachedLookup(locals: readonly string[], lookup: string, touchCode: (key: string, held: boolean) => string): string {
   const lines = ['let m = st.cache, next;'];
   for (const v of locals.slice(0, -1)) {
     lines.push(`next = m.get(${v}); if (next === undefined) { next = new Map(); m.set(${v}, next); } m = next;`);
   }
   const last = locals[locals.length - 1]!;
   lines.push(`const leaf = m.get(${last});`, `if (leaf === undefined) {\n${lookup}\nm.set(${last}, { key, entry: e });\n}`,
-    `else { e = leaf.entry; ${touchCode('leaf.key')} }`);
+    `else { e = leaf.entry; ${touchCode('leaf.key', true)} }`);
   return lines.join('\n');
 }
 
@@ -180,7 +180,8 @@ export class AggregateExec extends StatefulBase<GroupEntry> {
 
   override async open(setup: StateSetup): Promise<StateOpening> {
     const opening = await super.open(setup);
-    this.groupIndex = this.usesGroupTree && this.store.liveValues ? this.indexGroups() : null;
+    const live = this.store.liveValues === true && this.store.markChanged !== undefined;
+    this.groupIndex = this.usesGroupTree && live ? this.indexGroups() : null;
     return opening;
   }
 
@@ -221,8 +222,9 @@ export class AggregateExec extends StatefulBase<GroupEntry> {
             : this.eventTimeIsWindowColumn ? `(${groups[this.eventTimeIndex]!} === null ? null : ${groups[this.eventTimeIndex]!}.end)`
               : groups[this.eventTimeIndex]!;
         // A group's first change in a batch puts it (the store encodes it at commit) and, in update mode, emits it.
-        const touch = (key: string): string =>
-          `if (e[${touchSlot}] !== batch) { e[${touchSlot}] = batch; store.put(${key}, e); st.touched.push(${key}); }`;
+        // `held`: the entry came from the group index, so the store holds it since an earlier batch.
+        const touch = (key: string, held = false): string => `if (e[${touchSlot}] !== batch) { e[${touchSlot}] = batch; ` +
+          `${held ? `if (st.indexed) store.markChanged(${key}, e); else ` : ''}store.put(${key}, e); st.touched.push(${key}); }`;
         const lookup = [
           `const key = ${keyCode(groupLocals)};`,
           // A group the complete index lacks is not in the store either.

@@ -70,6 +70,12 @@ export interface StateStore<V> {
   get(key: StateKey): V | undefined;
   /** Fails unless updating. */
   put(key: StateKey, value: V): void;
+  /**
+   * Optional, in a store with live values: records that `value`, held under `key` since an earlier
+   * batch, changed in place (it is written at commit as put() values are), without the lookups put()
+   * makes. Call it at most once per key and batch, and not for a key put() in this batch. Fails unless updating.
+   */
+  markChanged?(key: StateKey, value: V): void;
   /** Fails unless updating. */
   remove(key: StateKey): void;
   entries(): IterableIterator<[StateKey, V]>;
