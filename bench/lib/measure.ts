@@ -57,16 +57,38 @@ export function flushDisk(): void {
 
 let ticksPerSecond: number | null = null;
 
+/** The fields of a /proc stat file from field 3 (state) on, and the clock ticks per second they count in. */
+function procStat(path: string): { fields: string[]; ticksPerSecond: number } {
+  const stat = readFileSync(path, 'utf8');
+  // Fields after the command's closing parenthesis start at field 3.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  return { fields, ticksPerSecond };
+}
+
 /** Seconds of CPU (user + system) used by children this process has waited for; 0 where /proc is missing. */
 function reapedChildrenCpuSeconds(): number {
   try {
-    const stat = readFileSync('/proc/self/stat', 'utf8');
-    // Fields after the command's closing parenthesis start at field 3 (state); cutime and cstime are 16 and 17.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-    return (Number(fields[13]) + Number(fields[14])) / ticksPerSecond;
+    const { fields, ticksPerSecond: hz } = procStat('/proc/self/stat');
+    // cutime and cstime are fields 16 and 17.
+    return (Number(fields[13]) + Number(fields[14])) / hz;
   } catch {
     return 0;
+  }
+}
+
+/**
+ * CPU seconds (user + system) of the calling thread so far; null where /proc/thread-self is missing.
+ * A batch loop's wall clock on a quiet machine is bounded by its main thread's share, which a busy
+ * machine does not change the way it changes the wall clock.
+ */
+export function threadCpuSeconds(): number | null {
+  try {
+    const { fields, ticksPerSecond: hz } = procStat('/proc/thread-self/stat');
+    // utime and stime are fields 14 and 15.
+    return (Number(fields[11]) + Number(fields[12])) / hz;
+  } catch {
+    return null;
   }
 }
 

@@ -3,7 +3,7 @@ import { col, count, sum, window, Weir } from '../../src/index.js';
 import type { DataFrame, StreamingQuery, StreamingQueryProgress } from '../../src/index.js';
 import { Row } from '../../src/common/schema.js';
 import { EventRow } from './data.js';
-import { processTreeCpuSeconds } from './measure.js';
+import { processTreeCpuSeconds, threadCpuSeconds } from './measure.js';
 import { generatorStream, rowsFrom } from './gen-source.js';
 
 /** W1's stateless query: keep about half the rows, project three columns, one computed. */
@@ -33,6 +33,8 @@ export interface BacklogRun {
   readonly ms: number;
   /** CPU seconds of the process tree over the same span (see processTreeCpuSeconds). */
   readonly cpuSeconds: number;
+  /** CPU seconds of the main thread alone over the same span (null without /proc). */
+  readonly mainThreadCpuSeconds: number | null;
   readonly outputRows: number;
   readonly progress: readonly StreamingQueryProgress[];
 }
@@ -50,11 +52,15 @@ export async function timeBacklog(rows: readonly Row[], schema: string, chunk: n
   weir.streams.addListener({ onQueryProgress: (e) => { progress.push(e.progress); } });
   const query = await start(generatorStream(weir, schema, control), weir);
   try {
-    const [started, cpu] = [performance.now(), processTreeCpuSeconds()];
+    const [started, cpu, mainCpu] = [performance.now(), processTreeCpuSeconds(), threadCpuSeconds()];
     control.available = rows.length;
     await query.processAllAvailable();
     const ms = performance.now() - started;
-    return { ms, cpuSeconds: processTreeCpuSeconds() - cpu, outputRows: progress.reduce((n, p) => n + p.sink.numOutputRows, 0), progress };
+    const mainNow = threadCpuSeconds();
+    return {
+      ms, cpuSeconds: processTreeCpuSeconds() - cpu, mainThreadCpuSeconds: mainCpu === null || mainNow === null ? null : mainNow - mainCpu,
+      outputRows: progress.reduce((n, p) => n + p.sink.numOutputRows, 0), progress,
+    };
   } finally {
     await query.stop();
   }

@@ -5,8 +5,8 @@ import { AggregateFunction, Expr, stripAlias } from '../plan/expressions.js';
 import { StateKey, StateValueCodec } from '../state/state-store.js';
 import { aggregateImpl, AggregateImpl, GroupEntry } from './aggregate-functions.js';
 import { compileRowLoop } from './compile.js';
-import { ExecContext, PhysicalOperator } from './physical.js';
-import { jsonCodec, StatefulBase } from './stateful-base.js';
+import { ExecContext, PhysicalOperator, StateOpening, StateSetup } from './physical.js';
+import { jsonCodec, sortByKey, StatefulBase } from './stateful-base.js';
 import { KEY_PART_PARAM, keyCode, keyPart } from './state-keys.js';
 
 /** The analyzed parts of `groupBy(...).agg(...)` that the aggregation operators share. */
@@ -104,22 +104,36 @@ export function describeAggregate(spec: AggregateSpec): string {
 
 /**
  * With several grouping values, the state key is their encoded text, and building plus hashing a new
- * string per row dominated the loop. A batch-local tree of Maps keyed by the values themselves
- * (whose hashes V8 caches on the input's strings) finds a group's entry without it, so the joined
- * key is built once per group and batch. `lookup` sets `e` from the state store on a miss.
+ * string per row dominated the loop. A tree of Maps keyed by the values themselves (whose hashes V8
+ * caches on the input's strings) finds a group's entry and its key without it, so the joined key is
+ * built once per group. `lookup` defines `key` and sets `e` from the state store on a miss; `touchCode`
+ * marks a hit's first change in the batch. The tree is the operator's group index when the store's
+ * values are live (it then lasts across batches), a batch-local cache otherwise.
  */
-function cachedLookup(locals: readonly string[], lookup: string): string {
+function cachedLookup(locals: readonly string[], lookup: string, touchCode: (key: string, held: boolean) => string): string {
   const lines = ['let m = st.cache, next;'];
   for (const v of locals.slice(0, -1)) {
     lines.push(`next = m.get(${v}); if (next === undefined) { next = new Map(); m.set(${v}, next); } m = next;`);
   }
   const last = locals[locals.length - 1]!;
-  lines.push(`e = m.get(${last});`, `if (e === undefined) {\n${lookup}\nm.set(${last}, e);\n}`);
+  lines.push(`const leaf = m.get(${last});`, `if (leaf === undefined) {\n${lookup}\nm.set(${last}, { key, entry: e });\n}`,
+    `else { e = leaf.entry; ${touchCode('leaf.key', true)} }`);
   return lines.join('\n');
 }
 
 type AggregateLoop = (rows: readonly Row[], ctx: ExecContext, store: unknown, st: LoopStats, kp: typeof keyPart) => void;
-interface LoopStats { dropped: number; touched: StateKey[]; dropLate: boolean; lateMs: number; cache: Map<unknown, unknown> }
+interface LoopStats {
+  dropped: number; touched: StateKey[]; dropLate: boolean; lateMs: number; cache: GroupTree;
+  /** The cache is the group index, which holds every entry of the store. */
+  indexed: boolean;
+}
+/** Maps of grouping values, one level per group (the event-time group first), whose leaves are the entries. */
+type GroupTree = Map<unknown, unknown>;
+/** A leaf of the group tree: an entry and its state key. */
+interface GroupLeaf { readonly key: StateKey; readonly entry: GroupEntry }
+
+/** Grouping value types that are JavaScript primitives, so a Map finds a group by them (objects compare by identity). */
+const PRIMITIVE_GROUP_TYPES: ReadonlySet<unknown> = new Set(['string', 'integer', 'long', 'double', 'boolean', 'timestamp', 'date']);
 
 /**
  * Hash aggregation over fixed or event-time windows (tumbling or sliding), keeping each group's
@@ -136,6 +150,15 @@ export class AggregateExec extends StatefulBase<GroupEntry> {
   private readonly eventTimeIndex: number;
   /** The event-time group is a window column (grouping by a previous aggregation's window): its time is its end. */
   private readonly eventTimeIsWindowColumn: boolean;
+  /** The order of the group tree's levels: the event-time group first, so a closed window is one branch. */
+  private readonly treeLevels: readonly number[];
+  /** Every group can be a Map key (several groups, all primitive values): the loop finds entries through a tree. */
+  private readonly usesGroupTree: boolean;
+  /**
+   * The group tree over every entry of the store, kept across batches while the store's values are
+   * live (see cachedLookup); null: a batch-local cache, and eviction scans the store.
+   */
+  private groupIndex: GroupTree | null = null;
 
   constructor(child: PhysicalOperator, private readonly spec: AggregateSpec) {
     const eventTimeIndex = spec.groups.findIndex((g) => fieldFor(g, spec.input).eventTimeDelayMs !== undefined);
@@ -148,7 +171,39 @@ export class AggregateExec extends StatefulBase<GroupEntry> {
       isWindowType(typeOf(spec.groups[eventTimeIndex]!, spec.input));
     const window = this.windowIndex >= 0 ? spec.groups[this.windowIndex] : undefined;
     this.windowSizeMs = window?.kind === 'window' ? window.sizeMs : 0;
+    const groupIndexes = spec.groups.map((_, i) => i);
+    this.treeLevels = eventTimeIndex >= 0 ? [eventTimeIndex, ...groupIndexes.filter((i) => i !== eventTimeIndex)] : groupIndexes;
+    this.usesGroupTree = spec.groups.length > 1 &&
+      spec.groups.every((g, i) => i === this.windowIndex || PRIMITIVE_GROUP_TYPES.has(typeOf(g, spec.input)));
     this.loop = this.compileLoop(window?.kind === 'window' ? window : undefined);
+  }
+
+  override async open(setup: StateSetup): Promise<StateOpening> {
+    const opening = await super.open(setup);
+    const live = this.store.liveValues === true && this.store.markChanged !== undefined;
+    this.groupIndex = this.usesGroupTree && live ? this.indexGroups() : null;
+    return opening;
+  }
+
+  override async abort(): Promise<void> {
+    this.groupIndex = null;
+    await super.abort();
+  }
+
+  /** The group tree of the entries the store opened with (later entries join it as the loop creates them). */
+  private indexGroups(): GroupTree {
+    const root: GroupTree = new Map();
+    const last = this.treeLevels[this.treeLevels.length - 1]!;
+    for (const [key, e] of this.store.entries()) {
+      let m = root;
+      for (const level of this.treeLevels.slice(0, -1)) {
+        let next = m.get(e[level]) as GroupTree | undefined;
+        if (next === undefined) m.set(e[level], next = new Map());
+        m = next;
+      }
+      m.set(e[last], { key, entry: e } satisfies GroupLeaf);
+    }
+    return root;
   }
 
   private compileLoop(window: Extract<Expr, { kind: 'window' }> | undefined): AggregateLoop {
@@ -166,16 +221,21 @@ export class AggregateExec extends StatefulBase<GroupEntry> {
           : this.eventTimeIndex === this.windowIndex ? `ws + ${this.windowSizeMs}`
             : this.eventTimeIsWindowColumn ? `(${groups[this.eventTimeIndex]!} === null ? null : ${groups[this.eventTimeIndex]!}.end)`
               : groups[this.eventTimeIndex]!;
+        // A group's first change in a batch puts it (the store encodes it at commit) and, in update mode, emits it.
+        // `held`: the entry came from the group index, so the store holds it since an earlier batch.
+        const touch = (key: string, held = false): string => `if (e[${touchSlot}] !== batch) { e[${touchSlot}] = batch; ` +
+          `${held ? `if (st.indexed) store.markChanged(${key}, e); else ` : ''}store.put(${key}, e); st.touched.push(${key}); }`;
         const lookup = [
           `const key = ${keyCode(groupLocals)};`,
-          'e = store.get(key);',
+          // A group the complete index lacks is not in the store either.
+          'e = st.indexed ? undefined : store.get(key);',
           `if (e === undefined) { e = [${[...groupLocals, initCode(layout), 'batch'].join(', ')}]; store.put(key, e); st.touched.push(key); }`,
-          `else if (e[${touchSlot}] !== batch) { e[${touchSlot}] = batch; store.put(key, e); st.touched.push(key); }`,
+          `else ${touch('key')}`,
         ].join('\n');
         const merge = [
           eventTime ? `if (dropLate && ${eventTime} !== null && ${eventTime} <= wm) { st.dropped++; continue; }` : '',
           'let e;',
-          groupLocals.length === 1 ? lookup : cachedLookup(groupLocals, lookup),
+          groupLocals.length === 1 ? lookup : cachedLookup(this.treeLevels.map((i) => groupLocals[i]!), lookup, touch),
           updateCode(layout, aggInputs),
         ].join('\n');
         if (!window) return merge;
@@ -198,7 +258,9 @@ export class AggregateExec extends StatefulBase<GroupEntry> {
   protected run([rows]: readonly Row[][], ctx: ExecContext): Row[] {
     const lateDropping = ctx.streaming && this.evictsByWatermark(ctx.outputMode);
     const { lateMs, evictMs } = this.operatorWatermarks(ctx);
-    const st: LoopStats = { dropped: 0, touched: [], dropLate: lateDropping, lateMs, cache: new Map() };
+    const st: LoopStats = {
+      dropped: 0, touched: [], dropLate: lateDropping, lateMs, cache: this.groupIndex ?? new Map(), indexed: this.groupIndex !== null,
+    };
     this.loop(rows!, ctx, this.store, st, keyPart);
     this.droppedByWatermark = st.dropped;
     if (!ctx.streaming || ctx.outputMode === 'complete') return [...this.store.entries()].map(([, e]) => this.toRow(e));
@@ -213,12 +275,34 @@ export class AggregateExec extends StatefulBase<GroupEntry> {
     return out;
   }
 
+  /**
+   * A closed window's groups are one branch of the group index (its first level is the event-time
+   * group), taken whole instead of scanning every entry of the store.
+   */
+  protected override dueByIndex(watermarkMs: number): [StateKey, GroupEntry][] | null {
+    const index = this.groupIndex;
+    if (index === null) return null;
+    const due: [StateKey, GroupEntry][] = [];
+    const nGroups = this.spec.groups.length;
+    for (const [value, branch] of index) {
+      if (this.groupEventTime(value) > watermarkMs) continue;
+      index.delete(value);
+      for (const leaf of leaves(branch as GroupTree, nGroups - 1)) due.push([leaf.key, leaf.entry]);
+    }
+    return sortByKey(due);
+  }
+
   protected override stateEventTime(): (e: GroupEntry) => number {
     return (e) => this.eventTimeOf(e);
   }
 
   private eventTimeOf(e: GroupEntry): number {
-    const v = e[this.eventTimeIndex] as number | { readonly end: number } | null;
+    return this.groupEventTime(e[this.eventTimeIndex]);
+  }
+
+  /** The event time of the event-time group's value `v` (a window's start, a window, or a timestamp). */
+  private groupEventTime(value: unknown): number {
+    const v = value as number | { readonly end: number } | null;
     if (v === null) return Infinity;
     if (typeof v === 'object') return v.end;
     return this.eventTimeIndex === this.windowIndex ? v + this.windowSizeMs : v;
@@ -237,4 +321,13 @@ export class AggregateExec extends StatefulBase<GroupEntry> {
     });
     return row;
   }
+}
+
+/** The leaves under `tree`, which has `depth` levels of Maps. */
+function* leaves(tree: GroupTree, depth: number): Generator<GroupLeaf> {
+  if (depth === 1) {
+    yield* tree.values() as IterableIterator<GroupLeaf>;
+    return;
+  }
+  for (const branch of tree.values()) yield* leaves(branch as GroupTree, depth - 1);
 }

@@ -183,7 +183,7 @@ export abstract class StatefulBase<V> extends PhysicalOperator implements Statef
   protected dueEntries(store: StateStore<V>, due: (value: V) => boolean): [StateKey, V][] {
     const found: [StateKey, V][] = [];
     for (const entry of store.entries()) if (due(entry[1])) found.push(entry);
-    return found.sort((a, b) => compareStateKeys(a[0], b[0]));
+    return sortByKey(found);
   }
 
   /** Removes every entry whose event time is at or below the watermark; returns them. */
@@ -194,10 +194,31 @@ export abstract class StatefulBase<V> extends PhysicalOperator implements Statef
     const store = this.store;
     // A store with an event-time index removes exactly the due entries, in key order, without a scan.
     if (store.removeAtOrBelow && this.hasEventTime && this.stateEventTime()) return store.removeAtOrBelow(watermarkMs).map(([, value]) => value);
-    const evicted = this.dueEntries(store, (value) => eventTimeOf(value) <= watermarkMs);
-    for (const [key] of evicted) this.store.remove(key);
+    const evicted = this.dueByIndex(watermarkMs) ?? this.dueEntries(store, (value) => eventTimeOf(value) <= watermarkMs);
+    for (const [key] of evicted) store.remove(key);
     return evicted.map(([, value]) => value);
   }
+
+  /**
+   * The entries at or below the watermark, in key order, taken from an index the operator keeps of its
+   * state by event time (and dropped from it); null: the operator keeps none, and eviction scans the store.
+   */
+  protected dueByIndex(_watermarkMs: number): [StateKey, V][] | null {
+    return null;
+  }
+}
+
+/** Units from which UTF-16 order differs from UTF-8 order (surrogates sort below U+E000 in UTF-16, above it in UTF-8). */
+const HIGH_UNIT = /[\uD800-\uFFFF]/;
+
+/**
+ * `entries` sorted by key in {@link compareStateKeys} order. Distinct string keys with no unit from
+ * U+D800 up (the usual case) sort by JavaScript's own comparison, which gives that order at a test per
+ * key instead of two per comparison.
+ */
+export function sortByKey<T extends readonly [StateKey, ...unknown[]]>(entries: T[]): T[] {
+  const plainText = entries.every(([key]) => typeof key === 'string' && !HIGH_UNIT.test(key));
+  return entries.sort(plainText ? (a, b) => ((a[0] as string) < (b[0] as string) ? -1 : 1) : (a, b) => compareStateKeys(a[0], b[0]));
 }
 
 /** True when `op`'s rows come from a stateful operator (it is one, or one is below it). */

@@ -42,7 +42,11 @@ class LoadedState<V> {
 }
 
 class InMemoryStateStore<V> implements StateStore<V> {
-  private readonly changed = new Set<StateKey>();
+  readonly liveValues = true;
+  /** The keys put in this batch with their values, so the commit encodes them without looking each up again. */
+  private readonly changed = new Map<StateKey, V>();
+  /** Values changed in place (markChanged): a list, since the caller marks each key once; the commit skips those removed since. */
+  private readonly marked: [StateKey, V][] = [];
   private readonly removed = new Set<StateKey>();
   private currentStatus: StateStoreStatus = 'updating';
   /** The commit in flight or done (abort waits for it); null until commit() is called. */
@@ -60,8 +64,14 @@ class InMemoryStateStore<V> implements StateStore<V> {
   put(key: StateKey, value: V): void {
     this.updatable('put');
     this.loaded.map.set(key, value);
-    this.changed.add(key);
-    this.removed.delete(key);
+    this.changed.set(key, value);
+    // Removals come after the puts in most batches (eviction follows the merge): skip the lookup then.
+    if (this.removed.size > 0) this.removed.delete(key);
+  }
+
+  markChanged(key: StateKey, value: V): void {
+    this.updatable('markChanged');
+    this.marked.push([key, value]);
   }
 
   remove(key: StateKey): void {
@@ -88,9 +98,11 @@ class InMemoryStateStore<V> implements StateStore<V> {
     const version = this.version + 1;
     const { map, options } = this.loaded;
     const { numPartitions, codec, storage } = options;
-    const changed = [...this.changed].map((key): [StateKey, unknown] => [key, codec.encode(map.get(key)!)]);
+    const changed: [StateKey, unknown][] = [];
+    for (const [key, value] of this.marked) if (!this.removed.has(key)) changed.push([key, codec.encode(value)]);
+    for (const [key, value] of this.changed) changed.push([key, codec.encode(value)]);
     await writeDeltas(storage, numPartitions, version, changed, this.removed);
-    this.loaded.lastMetrics = measure(map, this.changed.size, this.removed.size, performance.now() - started);
+    this.loaded.lastMetrics = measure(map, changed.length, this.removed.size, performance.now() - started);
     this.loaded.snapshots.committed(version);
   }
 

@@ -61,9 +61,21 @@ export interface StateStore<V> {
   readonly version: number;
   readonly status: StateStoreStatus;
   readonly size: number;
+  /**
+   * True when get() returns the very object put() stored, and the stores of later versions (next())
+   * keep holding it until it is removed or the store aborts: a caller may then index the values itself
+   * across batches (the in-memory store). False or absent: get() may return a copy read from disk.
+   */
+  readonly liveValues?: boolean;
   get(key: StateKey): V | undefined;
   /** Fails unless updating. */
   put(key: StateKey, value: V): void;
+  /**
+   * Optional, in a store with live values: records that `value`, held under `key` since an earlier
+   * batch, changed in place (it is written at commit as put() values are), without the lookups put()
+   * makes. Call it at most once per key and batch, and not for a key put() in this batch. Fails unless updating.
+   */
+  markChanged?(key: StateKey, value: V): void;
   /** Fails unless updating. */
   remove(key: StateKey): void;
   entries(): IterableIterator<[StateKey, V]>;

@@ -124,3 +124,30 @@ test('lifecycle: abort while a commit is in flight waits for it; a commit that s
   assert.equal(store.status, 'committed');
   assert.deepEqual(Object.fromEntries((await open(storage, 0)).entries()), { a: 1 });
 });
+
+test('markChanged writes a value changed in place at commit; a key marked and then removed is written as removed', async () => {
+  const storage = new MemoryStorage();
+  const arrays = { encode: (v: number[]): unknown => v, decode: (d: unknown): number[] => d as number[] };
+  const openArrays = (version: number): Promise<StateStore<number[]>> =>
+    inMemoryStateProvider.open({ storage, numPartitions: 4, version, codec: arrays, snapshotInterval: 1000 });
+  const first = await openArrays(-1);
+  assert.equal(first.liveValues, true);
+  for (const key of ['a', 'b', 'c']) first.put(key, [1]);
+  await first.commit();
+  const second = first.next();
+  const a = second.get('a')!;
+  assert.equal(a, first.get('a'), 'the next version holds the same live value');
+  a[0] = 2;
+  second.markChanged!('a', a);
+  const b = second.get('b')!;
+  b[0] = 3;
+  second.markChanged!('b', b);
+  second.remove('b');
+  await second.commit();
+  assert.equal(second.metrics().numRowsUpdated, 1);
+  assert.equal(second.metrics().numRowsRemoved, 1);
+  assert.throws(() => second.markChanged!('a', a), (err: Error & { code?: string }) =>
+    err.code === 'STATE_STORE_LIFECYCLE' && /Cannot markChanged/.test(err.message));
+  const reopened = await openArrays(1);
+  assert.deepEqual([...reopened.entries()].sort((x, y) => compareStateKeys(x[0], y[0])), [['a', [2]], ['c', [1]]]);
+});
