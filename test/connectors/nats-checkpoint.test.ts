@@ -589,7 +589,8 @@ describe('JetStream checkpoint storage', { skip: nats.skip }, () => {
           assert.equal(takeover.warm, false, `${mismatch}: the warm copy was used`);
           assert.match(takeover.coldReason ?? '', mismatch === 'ahead' ? /ahead of the last committed batch/ : /not the file the warm copy applied/);
           assert.equal(takeover.fromBatch, mismatch === 'ahead' ? last - 1 : last);
-          assert.equal((await standby.exited).code, 0);
+          const ended = await standby.exited;
+          assert.equal(ended.code, 0, `${mismatch}: the standby ended with ${ended.code}: ${ended.stderr.slice(-3000)}`);
           assert.deepEqual(await outputLines(run.outputStream), expectedCounts());
           t.diagnostic(`${mismatch}: ${JSON.stringify(takeover)}`);
         } finally {
