@@ -120,7 +120,7 @@ async function latencyRows(suite: Suite, cluster: Cluster): Promise<ResultRow[]>
     const p50: number[] = [];
     const p99: number[] = [];
     for (let i = 0; i < suite.sizes.reps; i++) {
-      const latencies = await latencyRun(suite.sizes.latencySeconds,
+      const { latencies } = await latencyRun(suite.sizes.latencySeconds,
         (df, checkpoint, out) => startToFiles(windowedCounts(df), location?.() ?? checkpoint, out), { logLevel: 'silent' });
       p50.push(percentile(latencies, 0.5));
       p99.push(percentile(latencies, 0.99));
