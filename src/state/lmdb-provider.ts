@@ -6,8 +6,9 @@
  * changelog checkpointing), with snapshots rebuilt from them in the background. The keys themselves
  * live in a local LMDB working copy (lmdb-working-copy.ts) that is caught up to the version asked for
  * on open: already there (a restart: milliseconds), one step back with its undo record (a re-run of a
- * batch whose state commit landed before `commits/N`), forward by replaying deltas, or rebuilt from
- * the files when it is missing, from another history, or too far away.
+ * batch whose state commit landed before `commits/N`), forward by replaying deltas (into memory, as the
+ * versions that were waiting before a kill), or rebuilt from the files when it is missing, from another
+ * history, or too far away.
  *
  * A batch's changes are held in memory until commit, so a batch that fails leaves the copy untouched.
  * Committed versions then wait in memory too (their delta files are durable) and go into the copy
@@ -66,15 +67,16 @@ export function createLmdbStateStoreProvider(config: LmdbStateStoreConfig = {}):
         throw new CheckpointError('STATE_WORKING_COPY', path, `The lmdb state working copy ${path} cannot be opened ` +
           `(${errorMessage(err)}). Delete that folder: it is rebuilt from the checkpoint's state files.`, { cause: err });
       }
+      let waiting: WaitingVersions;
       try {
         await discardVersionsAfter(options.storage, options.numPartitions, options.version);
-        await catchUp(copy, options);
+        waiting = await catchUp(copy, options);
       } catch (err) {
         await copy.close();
         throw err;
       }
       openCopies.add(path);
-      return new LmdbStateStore(options, copy, path, () => openCopies.delete(path));
+      return new LmdbStateStore(options, copy, path, waiting, () => openCopies.delete(path));
     },
   };
 }
@@ -88,13 +90,16 @@ function workingCopyPath(storage: CheckpointStorage, config: LmdbStateStoreConfi
   return nodePath.join(config.localDir ?? nodePath.join(tmpdir(), 'weir-lmdb-state'), name);
 }
 
-/** Moves the working copy to `options.version` by the cheapest way its history allows. */
-async function catchUp<V>(copy: LmdbWorkingCopy, options: StateStoreOptions<V>): Promise<void> {
+/**
+ * Moves the working copy towards `options.version` by the cheapest way its history allows; returns the
+ * versions replayed from their delta files that the store keeps waiting in memory on top of the copy.
+ */
+async function catchUp<V>(copy: LmdbWorkingCopy, options: StateStoreOptions<V>): Promise<WaitingVersions> {
   const target = options.version;
   const held = copy.version;
   if (target < 0) {
     if (held >= 0) await copy.clear();
-    return;
+    return noWaitingVersions();
   }
   // The copy belongs to this checkpoint only if it agrees on the newest version both have.
   const common = Math.min(held, target);
@@ -102,10 +107,13 @@ async function catchUp<V>(copy: LmdbWorkingCopy, options: StateStoreOptions<V>):
     && copy.digest(common) === (await readDelta(options.storage, options.numPartitions, common))?.digest;
   if (sameHistory && held > target) {
     const at = await copy.rollBackTo(target);
-    if (at !== null && await replayDeltas(copy, options, at + 1, target)) return;
+    const replayed = at === null ? null : await replayDeltas(copy, options, at + 1, target);
+    if (replayed !== null) return replayed;
   }
-  if (sameHistory && held <= target && await replayDeltas(copy, options, held + 1, target)) return;
+  const replayed = sameHistory && held <= target ? await replayDeltas(copy, options, held + 1, target) : null;
+  if (replayed !== null) return replayed;
   await rebuild(copy, options);
+  return noWaitingVersions();
 }
 
 interface DeltaVersion { readonly files: Buffer[]; readonly digest: string }
@@ -127,22 +135,29 @@ function digestOf(files: readonly Buffer[]): string {
   return hash.digest('hex');
 }
 
-/** Applies versions `from`..`to` from their delta files; false when one is gone (retention), so a rebuild is due. */
-async function replayDeltas<V>(copy: LmdbWorkingCopy, options: StateStoreOptions<V>, from: number, to: number): Promise<boolean> {
+/**
+ * Reads versions `from`..`to` from their delta files, merged by key; null when one is gone (retention),
+ * so a rebuild is due. They stay in memory, as the waiting versions they were before the process stopped
+ * (a restart after a kill writes nothing into LMDB), except that every MAX_WAITING_KEYS keys go into the copy.
+ */
+async function replayDeltas<V>(copy: LmdbWorkingCopy, options: StateStoreOptions<V>, from: number, to: number):
+  Promise<WaitingVersions | null> {
+  let waiting = noWaitingVersions();
   for (let version = from; version <= to; version++) {
     const delta = await readDelta(options.storage, options.numPartitions, version);
-    if (delta === null) return false;
-    const state = new Map<StateKey, unknown>();
-    const removed = new Set<StateKey>();
+    if (delta === null) return null;
     delta.files.forEach((data, p) => {
       for (const record of decodeRecords(data, DELTA_KIND, options.storage.locate(StateStorePaths.delta(p, version))).records) {
-        if (record.length === 2) state.set(record[0], record[1]);
-        else removed.add(record[0]);
+        waiting.keys.set(record[0], record.length === 2 ? waitingValue(record[1], options) : null);
       }
     });
-    await copy.apply([{ version, digest: delta.digest }], toChanges(state, removed, options), true);
+    waiting.versions.push({ version, digest: delta.digest });
+    if (waiting.keys.size >= MAX_WAITING_KEYS) {
+      await copy.apply(waiting.versions, toKeyChanges(waiting.keys), true);
+      waiting = noWaitingVersions();
+    }
   }
-  return true;
+  return waiting;
 }
 
 /** Rebuilds the copy from the checkpoint's snapshot and deltas, one partition in memory at a time. */
@@ -161,16 +176,15 @@ async function rebuild<V>(copy: LmdbWorkingCopy, options: StateStoreOptions<V>):
     refuseOldKeyFormat([format], state.size, options.storage, options.version);
     // Every partition but the last goes in without a version; the last one sets it, so a crash mid-way rebuilds again.
     const last = p === options.numPartitions - 1;
-    await copy.apply(last ? [{ version: options.version, digest: delta.digest }] : [], toChanges(state, new Set(), options), false);
+    await copy.apply(last ? [{ version: options.version, digest: delta.digest }] : [], toChanges(state, options), false);
   }
 }
 
-function* toChanges<V>(state: Map<StateKey, unknown>, removed: Set<StateKey>, options: StateStoreOptions<V>): Generator<KeyChange> {
+function* toChanges<V>(state: Map<StateKey, unknown>, options: StateStoreOptions<V>): Generator<KeyChange> {
   const timeOf = options.eventTimeOf;
   for (const [key, data] of state) {
     yield { key: encodeStateKey(key), value: packValue(data, timeOf?.(options.codec.decode(data))) };
   }
-  for (const key of removed) yield { key: encodeStateKey(key), value: null };
 }
 
 /**
@@ -194,16 +208,37 @@ interface WaitingValue {
   readonly eventTimeMs: number | undefined;
 }
 
+function waitingValue<V>(data: unknown, options: StateStoreOptions<V>, value?: V): WaitingValue {
+  const timeOf = options.eventTimeOf;
+  const time = timeOf?.(value ?? options.codec.decode(data));
+  return { data, eventTimeMs: time !== undefined && Number.isFinite(time) ? time : undefined };
+}
+
+/** Committed versions not yet in the working copy: each key as of the newest of them, null when removed. */
+interface WaitingVersions {
+  readonly keys: Map<StateKey, WaitingValue | null>;
+  readonly versions: VersionDigest[];
+}
+
+function noWaitingVersions(): WaitingVersions {
+  return { keys: new Map(), versions: [] };
+}
+
+function toKeyChanges(waiting: ReadonlyMap<StateKey, WaitingValue | null>): KeyChange[] {
+  const changes: KeyChange[] = [];
+  for (const [key, value] of waiting) {
+    changes.push({ key: encodeStateKey(key), value: value === null ? null : packValue(value.data, value.eventTimeMs) });
+  }
+  return changes;
+}
+
 class LmdbStateStore<V> implements StateStore<V> {
   /** This batch's values by key (live objects the operator may still change in place until commit). */
   private readonly changed = new Map<StateKey, V>();
   private readonly removed = new Set<StateKey>();
-  /**
-   * Committed versions not yet in the working copy: each key's stored bytes as of the newest of them,
-   * null when removed. Reads look here before the copy.
-   */
-  private readonly waiting = new Map<StateKey, WaitingValue | null>();
-  private readonly waitingVersions: VersionDigest[] = [];
+  /** Committed versions not yet in the working copy (see WaitingVersions). Reads look here before the copy. */
+  private readonly waiting: Map<StateKey, WaitingValue | null>;
+  private readonly waitingVersions: VersionDigest[];
   /** The waiting keys by event time (see EventTimeHeap: an entry counts only while its time is the key's). */
   private readonly waitingByTime = new EventTimeHeap();
   /** Rows as of the last commit. */
@@ -219,9 +254,18 @@ class LmdbStateStore<V> implements StateStore<V> {
   private currentStatus: StateStoreStatus = 'updating';
 
   constructor(private readonly options: StateStoreOptions<V>, private readonly copy: LmdbWorkingCopy, copyPath: string,
-    private readonly onClose: () => void) {
+    waiting: WaitingVersions, private readonly onClose: () => void) {
     this.currentVersion = options.version;
-    this.committedRows = copy.count;
+    this.waiting = waiting.keys;
+    this.waitingVersions = waiting.versions;
+    let rows = copy.count;
+    for (const [key, value] of this.waiting) {
+      if (value?.eventTimeMs !== undefined) this.waitingByTime.push(value.eventTimeMs, key);
+      const inCopy = copy.has(encodeStateKey(key));
+      if (value === null && inCopy) rows--;
+      if (value !== null && !inCopy) rows++;
+    }
+    this.committedRows = rows;
     this.rows = this.committedRows;
     this.snapshots = new LmdbSnapshotSchedule(options.storage, copyPath, options.numPartitions, options.snapshotInterval);
     this.lastMetrics = this.measure(0, 0, 0);
@@ -319,15 +363,12 @@ class LmdbStateStore<V> implements StateStore<V> {
     this.updatable('commit');
     const started = performance.now();
     const version = this.currentVersion + 1;
-    const { storage, numPartitions, codec, eventTimeOf } = this.options;
+    const { storage, numPartitions, codec } = this.options;
     const encoded = [...this.changed].map(([key, value]): [StateKey, unknown] => [key, codec.encode(value)]);
     // The checkpoint first: once the copy says version N, the files of N exist to rebuild it anywhere.
     const files = await writeDeltas(storage, numPartitions, version, encoded, this.removed);
     injectFault('midStateCommit', version);
-    for (const [key, data] of encoded) {
-      const time = eventTimeOf?.(this.changed.get(key)!);
-      this.wait(key, { data, eventTimeMs: time !== undefined && Number.isFinite(time) ? time : undefined });
-    }
+    for (const [key, data] of encoded) this.wait(key, waitingValue(data, this.options, this.changed.get(key)));
     for (const key of this.removed) this.wait(key, null);
     this.waitingVersions.push({ version, digest: digestOf(files) });
     if ((version > 0 && version % this.options.snapshotInterval === 0) || this.waiting.size >= MAX_WAITING_KEYS) await this.applyWaiting();
@@ -349,11 +390,7 @@ class LmdbStateStore<V> implements StateStore<V> {
     if (this.waitingVersions.length === 0) return;
     // A snapshot being started reads the copy as of its version: it must have fixed its view first.
     await this.snapshots.beforeCommit();
-    const changes: KeyChange[] = [];
-    for (const [key, value] of this.waiting) {
-      changes.push({ key: encodeStateKey(key), value: value === null ? null : packValue(value.data, value.eventTimeMs) });
-    }
-    await this.copy.apply(this.waitingVersions, changes, true);
+    await this.copy.apply(this.waitingVersions, toKeyChanges(this.waiting), true);
     this.waiting.clear();
     this.waitingByTime.clear();
     this.waitingVersions.length = 0;
