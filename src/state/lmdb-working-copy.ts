@@ -17,7 +17,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, rmSy
 import * as nodePath from 'node:path';
 import { Database, open, RootDatabase, RootDatabaseOptionsWithPath } from 'lmdb';
 import { injectFault } from '../common/faults.js';
-import { readOrderedDouble, writeOrderedDouble } from './binary-keys.js';
+import { asBuffer, readOrderedDouble, writeOrderedDouble } from './binary-keys.js';
 import { eventTimeOfPacked, valuePacker } from './lmdb-value-format.js';
 
 /** A key's new stored bytes (see lmdb-value-format.ts), or null when the key is removed. */
@@ -106,7 +106,8 @@ export class LmdbWorkingCopy {
 
   /** Keys whose event time is at or below `eventTimeMs`, from the index (not a scan of all keys). */
   *keysAtOrBelow(eventTimeMs: number): Generator<Buffer> {
-    for (const indexKey of this.byEventTime.getKeys({ snapshot: true })) {
+    for (const bytes of this.byEventTime.getKeys({ snapshot: true })) {
+      const indexKey = asBuffer(bytes);
       if (readOrderedDouble(indexKey, 0) > eventTimeMs) return;
       yield indexKey.subarray(8);
     }
