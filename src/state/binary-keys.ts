@@ -67,11 +67,16 @@ export function writeOrderedDouble(out: Buffer, offset: number, value: number): 
   else for (let i = offset; i < offset + 8; i++) out[i] = ~(out[i] ?? 0) & 0xff;
 }
 
+/** Where readOrderedDouble undoes the flips: reused, since a Buffer per call (a slice of the key) cost more than the read. */
+const orderedDouble = Buffer.alloc(8);
+
 export function readOrderedDouble(bytes: Buffer, offset: number): number {
-  const copy = Buffer.from(bytes.subarray(offset, offset + 8));
-  if (((copy[0] ?? 0) & 0x80) !== 0) copy[0] = (copy[0] ?? 0) & 0x7f;
-  else for (let i = 0; i < 8; i++) copy[i] = ~(copy[i] ?? 0) & 0xff;
-  return copy.readDoubleBE(0);
+  const positive = ((bytes[offset] ?? 0) & 0x80) !== 0;
+  for (let i = 0; i < 8; i++) {
+    const byte = bytes[offset + i] ?? 0;
+    orderedDouble[i] = positive ? (i === 0 ? byte & 0x7f : byte) : ~byte & 0xff;
+  }
+  return orderedDouble.readDoubleBE(0);
 }
 
 function checkSize(encoded: Buffer, key: string): Buffer {

@@ -335,28 +335,38 @@ class LmdbStateStore<V> implements StateStore<V> {
   }
 
   removeAtOrBelow(eventTimeMs: number): [StateKey, V][] {
+    this.updatable('remove');
     const timeOf = this.options.eventTimeOf;
     if (!timeOf) throw new WeirError('STATE_NO_EVENT_TIME', 'removeAtOrBelow needs StateStoreOptions.eventTimeOf.');
     const due: [StateKey, V][] = [];
     const decode = this.options.codec.decode;
-    // Committed keys from the copy's index (unless a waiting version or this batch changed them), the
-    // waiting versions' keys by their own event time, then this batch's.
+    // Committed keys from the copy's index (unless a waiting version or this batch changed them), read
+    // by the key bytes the index holds, and the waiting versions' keys by their own event time: each is
+    // removed as found, being known to be committed. Then this batch's.
     for (const bytes of this.copy.keysAtOrBelow(eventTimeMs)) {
       const key = decodeStateKey(bytes);
       if (this.changed.has(key) || this.removed.has(key) || this.waiting.has(key)) continue;
-      due.push([key, this.get(key)!]);
+      due.push([key, decode(unpackData(this.copy.get(bytes)!))]);
+      this.removeCommitted(key);
     }
-    const taken = new Set<StateKey>();
     for (const [time, key] of this.waitingByTime.popAtOrBelow(eventTimeMs)) {
       const value = this.waiting.get(key);
-      if (!value || value.eventTimeMs !== time || this.changed.has(key) || this.removed.has(key) || taken.has(key)) continue;
-      taken.add(key);
+      if (!value || value.eventTimeMs !== time || this.changed.has(key) || this.removed.has(key)) continue;
       due.push([key, decode(value.data)]);
+      this.removeCommitted(key);
     }
-    for (const entry of this.changed) if (timeOf(entry[1]) <= eventTimeMs) due.push(entry);
-    due.sort((a, b) => compareStateKeys(a[0], b[0]));
-    for (const [key] of due) this.remove(key);
-    return due;
+    const changedDue = [...this.changed].filter((entry) => timeOf(entry[1]) <= eventTimeMs);
+    for (const entry of changedDue) {
+      due.push(entry);
+      this.remove(entry[0]);
+    }
+    return due.sort((a, b) => compareStateKeys(a[0], b[0]));
+  }
+
+  /** Removes a key this batch has not changed and the committed state holds. */
+  private removeCommitted(key: StateKey): void {
+    this.removed.add(key);
+    this.rows--;
   }
 
   async commit(): Promise<void> {

@@ -15,6 +15,7 @@ import { PrefixedStorage } from '../../src/checkpoint/prefixed-storage.js';
 import { CheckpointStorage } from '../../src/checkpoint/storage.js';
 import { createLmdbStateStoreProvider } from '../../src/state/lmdb-provider.js';
 import { inMemoryStateProvider } from '../../src/state/memory-provider.js';
+import { encodeUndoRecord, UndoEntry, undoRecordEntries, undoRecordPreviousVersion } from '../../src/state/lmdb-undo-record.js';
 import { encodeSnapshot, SnapshotEncoder, StateRecord } from '../../src/state/state-files.js';
 import { StateStore, StateStoreOptions } from '../../src/state/state-store.js';
 
@@ -283,4 +284,13 @@ test('a working copy that must be rebuilt from a checkpoint missing a state file
   await storage.delete('0/1.delta');
   await assert.rejects(provider.open(options(storage, 2)), (err: Error & { code?: string }) =>
     err.code === 'STATE_MISSING' && err.message.includes(join('state', '0', '0', '1.delta')));
+});
+
+test('an undo record gives back its previous version and every key\'s previous bytes, absent and empty ones included', () => {
+  const entries: UndoEntry[] = [[Buffer.from('sa'), Buffer.from([1, 2, 3])], [Buffer.from('sb')], [Buffer.from('sc'), Buffer.alloc(0)],
+    [Buffer.alloc(1970, 0x61), Buffer.alloc(70_000, 7)]];
+  const record = encodeUndoRecord(41, entries);
+  assert.equal(undoRecordPreviousVersion(record), 41);
+  assert.deepEqual([...undoRecordEntries(record)], entries);
+  assert.deepEqual([...undoRecordEntries(encodeUndoRecord(-1, []))], []);
 });
