@@ -225,6 +225,8 @@ export class LmdbWorkingCopy {
 /** A read-only view of a working copy, fixed at the version it held when opened (one LMDB read transaction). */
 export interface WorkingCopyReader {
   readonly version: number;
+  /** Keys held at that version. */
+  readonly count: number;
   entries(): Iterable<{ key: Buffer; value: Buffer }>;
   close(): Promise<void>;
 }
@@ -239,6 +241,7 @@ export function openWorkingCopyReader(path: string): WorkingCopyReader {
   const meta = root.openDB<number, string>({ name: 'meta', keyEncoding: 'ordered-binary', encoding: 'msgpack' });
   return {
     version: meta.get(VERSION, { transaction }) ?? -1,
+    count: meta.get(COUNT, { transaction }) ?? 0,
     entries: () => state.getRange({ transaction }),
     async close() {
       transaction.done();
