@@ -252,20 +252,15 @@ class LmdbStateStore<V> implements StateStore<V> {
   private lastRead: StateKey | undefined;
   private lastReadExists = false;
   private currentStatus: StateStoreStatus = 'updating';
+  /** Whether this batch was handed a waiting version's data, which it may have changed in place (see lend). */
+  private lentWaiting = false;
 
   constructor(private readonly options: StateStoreOptions<V>, private readonly copy: LmdbWorkingCopy, copyPath: string,
     waiting: WaitingVersions, private readonly onClose: () => void) {
     this.currentVersion = options.version;
-    this.waiting = waiting.keys;
-    this.waitingVersions = waiting.versions;
-    let rows = copy.count;
-    for (const [key, value] of this.waiting) {
-      if (value?.eventTimeMs !== undefined) this.waitingByTime.push(value.eventTimeMs, key);
-      const inCopy = copy.has(encodeStateKey(key));
-      if (value === null && inCopy) rows--;
-      if (value !== null && !inCopy) rows++;
-    }
-    this.committedRows = rows;
+    this.waiting = new Map();
+    this.waitingVersions = [];
+    this.committedRows = copy.count + this.track(waiting);
     this.rows = this.committedRows;
     this.snapshots = new LmdbSnapshotSchedule(options.storage, copyPath, options.numPartitions, options.snapshotInterval);
     this.lastMetrics = this.measure(0, 0, 0);
@@ -280,9 +275,7 @@ class LmdbStateStore<V> implements StateStore<V> {
     if (pending !== undefined) return pending;
     if (this.removed.has(key)) return undefined;
     const waiting = this.waiting.get(key);
-    // Decoded from the waiting data itself, as the memory provider hands out its live values: a caller that
-    // changes the value puts it, and its commit replaces this data.
-    if (waiting !== undefined) return waiting === null ? undefined : this.options.codec.decode(waiting.data);
+    if (waiting !== undefined) return waiting === null ? undefined : this.lend(waiting);
     const bytes = this.copy.get(encodeStateKey(key));
     this.lastRead = key;
     this.lastReadExists = bytes !== undefined;
@@ -326,7 +319,7 @@ class LmdbStateStore<V> implements StateStore<V> {
     }
     for (const [key, value] of waiting) {
       if (value === null || this.changed.has(key) || this.removed.has(key)) continue;
-      yield [key, decode(value.data)];
+      yield [key, this.lend(value)];
     }
     for (const key of pending) {
       const value = this.changed.get(key);
@@ -352,7 +345,7 @@ class LmdbStateStore<V> implements StateStore<V> {
     for (const [time, key] of this.waitingByTime.popAtOrBelow(eventTimeMs)) {
       const value = this.waiting.get(key);
       if (!value || value.eventTimeMs !== time || this.changed.has(key) || this.removed.has(key)) continue;
-      due.push([key, decode(value.data)]);
+      due.push([key, this.lend(value)]);
       this.removeCommitted(key);
     }
     const changedDue = [...this.changed].filter((entry) => timeOf(entry[1]) <= eventTimeMs);
@@ -361,6 +354,16 @@ class LmdbStateStore<V> implements StateStore<V> {
       this.remove(entry[0]);
     }
     return due.sort((a, b) => compareStateKeys(a[0], b[0]));
+  }
+
+  /**
+   * A waiting key's value decoded from its data itself, as the memory provider hands out its live values
+   * (a copy per read would cost every batch): a caller that changes the value puts it, and the commit
+   * replaces the data. An abort cannot trust the data then (see abort).
+   */
+  private lend(value: WaitingValue): V {
+    this.lentWaiting = true;
+    return this.options.codec.decode(value.data);
   }
 
   /** Removes a key this batch has not changed and the committed state holds. */
@@ -385,9 +388,23 @@ class LmdbStateStore<V> implements StateStore<V> {
     this.committedRows = this.rows;
     this.lastMetrics = this.measure(this.changed.size, this.removed.size, performance.now() - started);
     this.discardChanges();
+    this.lentWaiting = false;
     this.currentVersion = version;
     this.currentStatus = 'committed';
     this.snapshots.committed(version);
+  }
+
+  /** Takes `replayed` as waiting versions; returns how many rows they add to the copy's. */
+  private track(replayed: WaitingVersions): number {
+    let rows = 0;
+    for (const [key, value] of replayed.keys) {
+      this.wait(key, value);
+      const inCopy = this.copy.has(encodeStateKey(key));
+      if (value === null && inCopy) rows--;
+      if (value !== null && !inCopy) rows++;
+    }
+    this.waitingVersions.push(...replayed.versions);
+    return rows;
   }
 
   private wait(key: StateKey, value: WaitingValue | null): void {
@@ -412,6 +429,25 @@ class LmdbStateStore<V> implements StateStore<V> {
     if (this.currentStatus !== 'updating') return;
     this.discardChanges();
     this.currentStatus = 'aborted';
+    // Values lent from the waiting versions may have been changed in place by the aborted batch: read
+    // those versions again from their delta files, so this store and the copy it writes at close hold
+    // the committed state.
+    if (this.lentWaiting && this.waitingVersions.length > 0) await this.reloadWaiting();
+  }
+
+  private async reloadWaiting(): Promise<void> {
+    const from = this.waitingVersions[0]!.version;
+    const reloaded = await replayDeltas(this.copy, this.options, from, this.currentVersion);
+    if (reloaded === null) {
+      const where = this.options.storage.locate(StateStorePaths.delta(0, from));
+      throw new CheckpointError('STATE_MISSING', where, `The state files of versions ${from}..${this.currentVersion} ` +
+        `(${where} and its siblings) were deleted while the lmdb store still needed them. Restart the query: the ` +
+        'working copy is caught up from the files that remain, or rebuilt.');
+    }
+    this.waiting.clear();
+    this.waitingByTime.clear();
+    this.waitingVersions.length = 0;
+    this.track(reloaded);
   }
 
   /** The store of the following batch: this one, taking changes again (the working copy advanced in place). */
