@@ -38,7 +38,7 @@ export function encodeStateKey(key: StateKey): Buffer {
 }
 
 export function decodeStateKey(bytes: Uint8Array): StateKey {
-  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const buffer = asBuffer(bytes);
   switch (buffer[0]) {
     case NULL: return null;
     case FALSE: return false;
@@ -50,6 +50,15 @@ export function decodeStateKey(bytes: Uint8Array): StateKey {
   }
 }
 
+/**
+ * `bytes` as a Buffer. A small Uint8Array (LMDB hands out keys as such) lives on V8's heap, and taking
+ * its `.buffer` moves it off the heap first: copying it is several times cheaper (measured: 0.2 vs
+ * 1.8 µs a key, which made the snapshot of a working copy mostly key decoding).
+ */
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes);
+}
+
 /** 8 bytes whose unsigned byte order is the numeric order of `value` (NaN after +Infinity). */
 export function writeOrderedDouble(out: Buffer, offset: number, value: number): void {
   const canonical = Number.isNaN(value) ? NaN : value === 0 ? 0 : value;
@@ -58,11 +67,16 @@ export function writeOrderedDouble(out: Buffer, offset: number, value: number): 
   else for (let i = offset; i < offset + 8; i++) out[i] = ~(out[i] ?? 0) & 0xff;
 }
 
+/** Where readOrderedDouble undoes the flips: reused, since a Buffer per call (a slice of the key) cost more than the read. */
+const orderedDouble = Buffer.alloc(8);
+
 export function readOrderedDouble(bytes: Buffer, offset: number): number {
-  const copy = Buffer.from(bytes.subarray(offset, offset + 8));
-  if (((copy[0] ?? 0) & 0x80) !== 0) copy[0] = (copy[0] ?? 0) & 0x7f;
-  else for (let i = 0; i < 8; i++) copy[i] = ~(copy[i] ?? 0) & 0xff;
-  return copy.readDoubleBE(0);
+  const positive = ((bytes[offset] ?? 0) & 0x80) !== 0;
+  for (let i = 0; i < 8; i++) {
+    const byte = bytes[offset + i] ?? 0;
+    orderedDouble[i] = positive ? (i === 0 ? byte & 0x7f : byte) : ~byte & 0xff;
+  }
+  return orderedDouble.readDoubleBE(0);
 }
 
 function checkSize(encoded: Buffer, key: string): Buffer {

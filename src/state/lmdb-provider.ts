@@ -6,8 +6,9 @@
  * changelog checkpointing), with snapshots rebuilt from them in the background. The keys themselves
  * live in a local LMDB working copy (lmdb-working-copy.ts) that is caught up to the version asked for
  * on open: already there (a restart: milliseconds), one step back with its undo record (a re-run of a
- * batch whose state commit landed before `commits/N`), forward by replaying deltas, or rebuilt from
- * the files when it is missing, from another history, or too far away.
+ * batch whose state commit landed before `commits/N`), forward by replaying deltas (into memory, as the
+ * versions that were waiting before a kill), or rebuilt from the files when it is missing, from another
+ * history, or too far away.
  *
  * A batch's changes are held in memory until commit, so a batch that fails leaves the copy untouched.
  * Committed versions then wait in memory too (their delta files are durable) and go into the copy
@@ -66,15 +67,16 @@ export function createLmdbStateStoreProvider(config: LmdbStateStoreConfig = {}):
         throw new CheckpointError('STATE_WORKING_COPY', path, `The lmdb state working copy ${path} cannot be opened ` +
           `(${errorMessage(err)}). Delete that folder: it is rebuilt from the checkpoint's state files.`, { cause: err });
       }
+      let waiting: WaitingVersions;
       try {
         await discardVersionsAfter(options.storage, options.numPartitions, options.version);
-        await catchUp(copy, options);
+        waiting = await catchUp(copy, options);
       } catch (err) {
         await copy.close();
         throw err;
       }
       openCopies.add(path);
-      return new LmdbStateStore(options, copy, path, () => openCopies.delete(path));
+      return new LmdbStateStore(options, copy, path, waiting, () => openCopies.delete(path));
     },
   };
 }
@@ -88,13 +90,16 @@ function workingCopyPath(storage: CheckpointStorage, config: LmdbStateStoreConfi
   return nodePath.join(config.localDir ?? nodePath.join(tmpdir(), 'weir-lmdb-state'), name);
 }
 
-/** Moves the working copy to `options.version` by the cheapest way its history allows. */
-async function catchUp<V>(copy: LmdbWorkingCopy, options: StateStoreOptions<V>): Promise<void> {
+/**
+ * Moves the working copy towards `options.version` by the cheapest way its history allows; returns the
+ * versions replayed from their delta files that the store keeps waiting in memory on top of the copy.
+ */
+async function catchUp<V>(copy: LmdbWorkingCopy, options: StateStoreOptions<V>): Promise<WaitingVersions> {
   const target = options.version;
   const held = copy.version;
   if (target < 0) {
     if (held >= 0) await copy.clear();
-    return;
+    return noWaitingVersions();
   }
   // The copy belongs to this checkpoint only if it agrees on the newest version both have.
   const common = Math.min(held, target);
@@ -102,10 +107,13 @@ async function catchUp<V>(copy: LmdbWorkingCopy, options: StateStoreOptions<V>):
     && copy.digest(common) === (await readDelta(options.storage, options.numPartitions, common))?.digest;
   if (sameHistory && held > target) {
     const at = await copy.rollBackTo(target);
-    if (at !== null && await replayDeltas(copy, options, at + 1, target)) return;
+    const replayed = at === null ? null : await replayDeltas(copy, options, at + 1, target);
+    if (replayed !== null) return replayed;
   }
-  if (sameHistory && held <= target && await replayDeltas(copy, options, held + 1, target)) return;
+  const replayed = sameHistory && held <= target ? await replayDeltas(copy, options, held + 1, target) : null;
+  if (replayed !== null) return replayed;
   await rebuild(copy, options);
+  return noWaitingVersions();
 }
 
 interface DeltaVersion { readonly files: Buffer[]; readonly digest: string }
@@ -127,22 +135,29 @@ function digestOf(files: readonly Buffer[]): string {
   return hash.digest('hex');
 }
 
-/** Applies versions `from`..`to` from their delta files; false when one is gone (retention), so a rebuild is due. */
-async function replayDeltas<V>(copy: LmdbWorkingCopy, options: StateStoreOptions<V>, from: number, to: number): Promise<boolean> {
+/**
+ * Reads versions `from`..`to` from their delta files, merged by key; null when one is gone (retention),
+ * so a rebuild is due. They stay in memory, as the waiting versions they were before the process stopped
+ * (a restart after a kill writes nothing into LMDB), except that every MAX_WAITING_KEYS keys go into the copy.
+ */
+async function replayDeltas<V>(copy: LmdbWorkingCopy, options: StateStoreOptions<V>, from: number, to: number):
+  Promise<WaitingVersions | null> {
+  let waiting = noWaitingVersions();
   for (let version = from; version <= to; version++) {
     const delta = await readDelta(options.storage, options.numPartitions, version);
-    if (delta === null) return false;
-    const state = new Map<StateKey, unknown>();
-    const removed = new Set<StateKey>();
+    if (delta === null) return null;
     delta.files.forEach((data, p) => {
       for (const record of decodeRecords(data, DELTA_KIND, options.storage.locate(StateStorePaths.delta(p, version))).records) {
-        if (record.length === 2) state.set(record[0], record[1]);
-        else removed.add(record[0]);
+        waiting.keys.set(record[0], record.length === 2 ? waitingValue(record[1], options) : null);
       }
     });
-    await copy.apply([{ version, digest: delta.digest }], toChanges(state, removed, options), true);
+    waiting.versions.push({ version, digest: delta.digest });
+    if (waiting.keys.size >= MAX_WAITING_KEYS) {
+      await copy.apply(waiting.versions, toKeyChanges(waiting.keys), true);
+      waiting = noWaitingVersions();
+    }
   }
-  return true;
+  return waiting;
 }
 
 /** Rebuilds the copy from the checkpoint's snapshot and deltas, one partition in memory at a time. */
@@ -161,16 +176,15 @@ async function rebuild<V>(copy: LmdbWorkingCopy, options: StateStoreOptions<V>):
     refuseOldKeyFormat([format], state.size, options.storage, options.version);
     // Every partition but the last goes in without a version; the last one sets it, so a crash mid-way rebuilds again.
     const last = p === options.numPartitions - 1;
-    await copy.apply(last ? [{ version: options.version, digest: delta.digest }] : [], toChanges(state, new Set(), options), false);
+    await copy.apply(last ? [{ version: options.version, digest: delta.digest }] : [], toChanges(state, options), false);
   }
 }
 
-function* toChanges<V>(state: Map<StateKey, unknown>, removed: Set<StateKey>, options: StateStoreOptions<V>): Generator<KeyChange> {
+function* toChanges<V>(state: Map<StateKey, unknown>, options: StateStoreOptions<V>): Generator<KeyChange> {
   const timeOf = options.eventTimeOf;
   for (const [key, data] of state) {
     yield { key: encodeStateKey(key), value: packValue(data, timeOf?.(options.codec.decode(data))) };
   }
-  for (const key of removed) yield { key: encodeStateKey(key), value: null };
 }
 
 /**
@@ -194,16 +208,37 @@ interface WaitingValue {
   readonly eventTimeMs: number | undefined;
 }
 
+function waitingValue<V>(data: unknown, options: StateStoreOptions<V>, value?: V): WaitingValue {
+  const timeOf = options.eventTimeOf;
+  const time = timeOf?.(value ?? options.codec.decode(data));
+  return { data, eventTimeMs: time !== undefined && Number.isFinite(time) ? time : undefined };
+}
+
+/** Committed versions not yet in the working copy: each key as of the newest of them, null when removed. */
+interface WaitingVersions {
+  readonly keys: Map<StateKey, WaitingValue | null>;
+  readonly versions: VersionDigest[];
+}
+
+function noWaitingVersions(): WaitingVersions {
+  return { keys: new Map(), versions: [] };
+}
+
+function toKeyChanges(waiting: ReadonlyMap<StateKey, WaitingValue | null>): KeyChange[] {
+  const changes: KeyChange[] = [];
+  for (const [key, value] of waiting) {
+    changes.push({ key: encodeStateKey(key), value: value === null ? null : packValue(value.data, value.eventTimeMs) });
+  }
+  return changes;
+}
+
 class LmdbStateStore<V> implements StateStore<V> {
   /** This batch's values by key (live objects the operator may still change in place until commit). */
   private readonly changed = new Map<StateKey, V>();
   private readonly removed = new Set<StateKey>();
-  /**
-   * Committed versions not yet in the working copy: each key's stored bytes as of the newest of them,
-   * null when removed. Reads look here before the copy.
-   */
-  private readonly waiting = new Map<StateKey, WaitingValue | null>();
-  private readonly waitingVersions: VersionDigest[] = [];
+  /** Committed versions not yet in the working copy (see WaitingVersions). Reads look here before the copy. */
+  private readonly waiting: Map<StateKey, WaitingValue | null>;
+  private readonly waitingVersions: VersionDigest[];
   /** The waiting keys by event time (see EventTimeHeap: an entry counts only while its time is the key's). */
   private readonly waitingByTime = new EventTimeHeap();
   /** Rows as of the last commit. */
@@ -217,11 +252,15 @@ class LmdbStateStore<V> implements StateStore<V> {
   private lastRead: StateKey | undefined;
   private lastReadExists = false;
   private currentStatus: StateStoreStatus = 'updating';
+  /** Whether this batch was handed a waiting version's data, which it may have changed in place (see lend). */
+  private lentWaiting = false;
 
   constructor(private readonly options: StateStoreOptions<V>, private readonly copy: LmdbWorkingCopy, copyPath: string,
-    private readonly onClose: () => void) {
+    waiting: WaitingVersions, private readonly onClose: () => void) {
     this.currentVersion = options.version;
-    this.committedRows = copy.count;
+    this.waiting = new Map();
+    this.waitingVersions = [];
+    this.committedRows = copy.count + this.track(waiting);
     this.rows = this.committedRows;
     this.snapshots = new LmdbSnapshotSchedule(options.storage, copyPath, options.numPartitions, options.snapshotInterval);
     this.lastMetrics = this.measure(0, 0, 0);
@@ -236,9 +275,7 @@ class LmdbStateStore<V> implements StateStore<V> {
     if (pending !== undefined) return pending;
     if (this.removed.has(key)) return undefined;
     const waiting = this.waiting.get(key);
-    // Decoded from the waiting data itself, as the memory provider hands out its live values: a caller that
-    // changes the value puts it, and its commit replaces this data.
-    if (waiting !== undefined) return waiting === null ? undefined : this.options.codec.decode(waiting.data);
+    if (waiting !== undefined) return waiting === null ? undefined : this.lend(waiting);
     const bytes = this.copy.get(encodeStateKey(key));
     this.lastRead = key;
     this.lastReadExists = bytes !== undefined;
@@ -282,7 +319,7 @@ class LmdbStateStore<V> implements StateStore<V> {
     }
     for (const [key, value] of waiting) {
       if (value === null || this.changed.has(key) || this.removed.has(key)) continue;
-      yield [key, decode(value.data)];
+      yield [key, this.lend(value)];
     }
     for (const key of pending) {
       const value = this.changed.get(key);
@@ -291,52 +328,83 @@ class LmdbStateStore<V> implements StateStore<V> {
   }
 
   removeAtOrBelow(eventTimeMs: number): [StateKey, V][] {
+    this.updatable('remove');
     const timeOf = this.options.eventTimeOf;
     if (!timeOf) throw new WeirError('STATE_NO_EVENT_TIME', 'removeAtOrBelow needs StateStoreOptions.eventTimeOf.');
     const due: [StateKey, V][] = [];
     const decode = this.options.codec.decode;
-    // Committed keys from the copy's index (unless a waiting version or this batch changed them), the
-    // waiting versions' keys by their own event time, then this batch's.
+    // Committed keys from the copy's index (unless a waiting version or this batch changed them), read
+    // by the key bytes the index holds, and the waiting versions' keys by their own event time: each is
+    // removed as found, being known to be committed. Then this batch's.
     for (const bytes of this.copy.keysAtOrBelow(eventTimeMs)) {
       const key = decodeStateKey(bytes);
       if (this.changed.has(key) || this.removed.has(key) || this.waiting.has(key)) continue;
-      due.push([key, this.get(key)!]);
+      due.push([key, decode(unpackData(this.copy.get(bytes)!))]);
+      this.removeCommitted(key);
     }
-    const taken = new Set<StateKey>();
     for (const [time, key] of this.waitingByTime.popAtOrBelow(eventTimeMs)) {
       const value = this.waiting.get(key);
-      if (!value || value.eventTimeMs !== time || this.changed.has(key) || this.removed.has(key) || taken.has(key)) continue;
-      taken.add(key);
-      due.push([key, decode(value.data)]);
+      if (!value || value.eventTimeMs !== time || this.changed.has(key) || this.removed.has(key)) continue;
+      due.push([key, this.lend(value)]);
+      this.removeCommitted(key);
     }
-    for (const entry of this.changed) if (timeOf(entry[1]) <= eventTimeMs) due.push(entry);
-    due.sort((a, b) => compareStateKeys(a[0], b[0]));
-    for (const [key] of due) this.remove(key);
-    return due;
+    const changedDue = [...this.changed].filter((entry) => timeOf(entry[1]) <= eventTimeMs);
+    for (const entry of changedDue) {
+      due.push(entry);
+      this.remove(entry[0]);
+    }
+    return due.sort((a, b) => compareStateKeys(a[0], b[0]));
+  }
+
+  /**
+   * A waiting key's value decoded from its data itself, as the memory provider hands out its live values
+   * (a copy per read would cost every batch): a caller that changes the value puts it, and the commit
+   * replaces the data. An abort cannot trust the data then (see abort).
+   */
+  private lend(value: WaitingValue): V {
+    this.lentWaiting = true;
+    return this.options.codec.decode(value.data);
+  }
+
+  /** Removes a key this batch has not changed and the committed state holds. */
+  private removeCommitted(key: StateKey): void {
+    this.removed.add(key);
+    this.rows--;
   }
 
   async commit(): Promise<void> {
     this.updatable('commit');
     const started = performance.now();
     const version = this.currentVersion + 1;
-    const { storage, numPartitions, codec, eventTimeOf } = this.options;
+    const { storage, numPartitions, codec } = this.options;
     const encoded = [...this.changed].map(([key, value]): [StateKey, unknown] => [key, codec.encode(value)]);
     // The checkpoint first: once the copy says version N, the files of N exist to rebuild it anywhere.
     const files = await writeDeltas(storage, numPartitions, version, encoded, this.removed);
     injectFault('midStateCommit', version);
-    for (const [key, data] of encoded) {
-      const time = eventTimeOf?.(this.changed.get(key)!);
-      this.wait(key, { data, eventTimeMs: time !== undefined && Number.isFinite(time) ? time : undefined });
-    }
+    for (const [key, data] of encoded) this.wait(key, waitingValue(data, this.options, this.changed.get(key)));
     for (const key of this.removed) this.wait(key, null);
     this.waitingVersions.push({ version, digest: digestOf(files) });
     if ((version > 0 && version % this.options.snapshotInterval === 0) || this.waiting.size >= MAX_WAITING_KEYS) await this.applyWaiting();
     this.committedRows = this.rows;
     this.lastMetrics = this.measure(this.changed.size, this.removed.size, performance.now() - started);
     this.discardChanges();
+    this.lentWaiting = false;
     this.currentVersion = version;
     this.currentStatus = 'committed';
     this.snapshots.committed(version);
+  }
+
+  /** Takes `replayed` as waiting versions; returns how many rows they add to the copy's. */
+  private track(replayed: WaitingVersions): number {
+    let rows = 0;
+    for (const [key, value] of replayed.keys) {
+      this.wait(key, value);
+      const inCopy = this.copy.has(encodeStateKey(key));
+      if (value === null && inCopy) rows--;
+      if (value !== null && !inCopy) rows++;
+    }
+    this.waitingVersions.push(...replayed.versions);
+    return rows;
   }
 
   private wait(key: StateKey, value: WaitingValue | null): void {
@@ -349,11 +417,7 @@ class LmdbStateStore<V> implements StateStore<V> {
     if (this.waitingVersions.length === 0) return;
     // A snapshot being started reads the copy as of its version: it must have fixed its view first.
     await this.snapshots.beforeCommit();
-    const changes: KeyChange[] = [];
-    for (const [key, value] of this.waiting) {
-      changes.push({ key: encodeStateKey(key), value: value === null ? null : packValue(value.data, value.eventTimeMs) });
-    }
-    await this.copy.apply(this.waitingVersions, changes, true);
+    await this.copy.apply(this.waitingVersions, toKeyChanges(this.waiting), true);
     this.waiting.clear();
     this.waitingByTime.clear();
     this.waitingVersions.length = 0;
@@ -365,6 +429,25 @@ class LmdbStateStore<V> implements StateStore<V> {
     if (this.currentStatus !== 'updating') return;
     this.discardChanges();
     this.currentStatus = 'aborted';
+    // Values lent from the waiting versions may have been changed in place by the aborted batch: read
+    // those versions again from their delta files, so this store and the copy it writes at close hold
+    // the committed state.
+    if (this.lentWaiting && this.waitingVersions.length > 0) await this.reloadWaiting();
+  }
+
+  private async reloadWaiting(): Promise<void> {
+    const from = this.waitingVersions[0]!.version;
+    const reloaded = await replayDeltas(this.copy, this.options, from, this.currentVersion);
+    if (reloaded === null) {
+      const where = this.options.storage.locate(StateStorePaths.delta(0, from));
+      throw new CheckpointError('STATE_MISSING', where, `The state files of versions ${from}..${this.currentVersion} ` +
+        `(${where} and its siblings) were deleted while the lmdb store still needed them. Restart the query: the ` +
+        'working copy is caught up from the files that remain, or rebuilt.');
+    }
+    this.waiting.clear();
+    this.waitingByTime.clear();
+    this.waitingVersions.length = 0;
+    this.track(reloaded);
   }
 
   /** The store of the following batch: this one, taking changes again (the working copy advanced in place). */

@@ -16,6 +16,28 @@ import { partitionOf } from './state-store.js';
 
 const SNAPSHOT_CHUNK = 65_536;
 
+/** Above this many keys, the snapshot reads the copy once per partition (see below). */
+const ONE_READ_MAX_KEYS = 2_000_000;
+
+/** One partition's snapshot, encoded in chunks: a partition of a large state as one array of records would take gigabytes of heap. */
+class PartitionSnapshot {
+  private readonly encoder = new SnapshotEncoder();
+  private chunk: StateRecord[] = [];
+
+  add(record: StateRecord): void {
+    this.chunk.push(record);
+    if (this.chunk.length === SNAPSHOT_CHUNK) {
+      this.encoder.add(this.chunk);
+      this.chunk = [];
+    }
+  }
+
+  finish(): Buffer {
+    this.encoder.add(this.chunk);
+    return this.encoder.finish();
+  }
+}
+
 parentPort?.on('message', (job: LmdbSnapshotJob) => {
   void (async (): Promise<void> => {
     let reader: WorkingCopyReader | null = null;
@@ -30,21 +52,18 @@ parentPort?.on('message', (job: LmdbSnapshotJob) => {
       }
       parentPort!.postMessage({ kind: 'pinned', written: true } satisfies LmdbSnapshotReply);
       const storage = new FileSystemStorage(job.storeRoot);
-      for (let p = 0; p < job.numPartitions; p++) {
-        // In chunks: a partition of a large state as one array of records would take gigabytes of heap.
-        const snapshot = new SnapshotEncoder();
-        let chunk: StateRecord[] = [];
+      // All partitions in one read of the copy while their encoded records fit in memory together (a
+      // read costs more than the encoding); a larger state is read once per partition, one in memory at a time.
+      const perRead = reader.count <= ONE_READ_MAX_KEYS ? job.numPartitions : 1;
+      for (let first = 0; first < job.numPartitions; first += perRead) {
+        const partitions = Array.from({ length: perRead }, () => new PartitionSnapshot());
         for (const { key: bytes, value } of reader.entries()) {
           const key = decodeStateKey(bytes);
-          if (partitionOf(key, job.numPartitions) !== p) continue;
-          chunk.push([key, unpackData(value)]);
-          if (chunk.length === SNAPSHOT_CHUNK) {
-            snapshot.add(chunk);
-            chunk = [];
-          }
+          partitions[partitionOf(key, job.numPartitions) - first]?.add([key, unpackData(value)]);
         }
-        snapshot.add(chunk);
-        await storage.writeAtomic(StateStorePaths.snapshot(p, job.version), snapshot.finish(), { overwrite: true });
+        for (const [i, partition] of partitions.entries()) {
+          await storage.writeAtomic(StateStorePaths.snapshot(first + i, job.version), partition.finish(), { overwrite: true });
+        }
       }
       outcome = { kind: 'done', error: null };
     } catch (err) {

@@ -4,6 +4,7 @@
  * place so that keeping the event-time index up to date reads it without decoding the data.
  */
 import { Packr } from 'msgpackr';
+import { asBuffer } from './binary-keys.js';
 import './decimal-extension.js';
 
 // Plain MessagePack, as in the checkpoint's state files.
@@ -31,7 +32,7 @@ export function packValue(data: unknown, eventTimeMs: number | undefined): Buffe
 /** The event time a stored value expires by; undefined when it never expires. */
 export function eventTimeOfPacked(bytes: Uint8Array): number | undefined {
   if (bytes[0] !== WITH_EVENT_TIME) return undefined;
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).readDoubleLE(1);
+  return asBuffer(bytes).readDoubleLE(1);
 }
 
 export function unpackData(bytes: Uint8Array): unknown {

@@ -17,8 +17,9 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, rmSy
 import * as nodePath from 'node:path';
 import { Database, open, RootDatabase, RootDatabaseOptionsWithPath } from 'lmdb';
 import { injectFault } from '../common/faults.js';
-import { readOrderedDouble, writeOrderedDouble } from './binary-keys.js';
-import { eventTimeOfPacked, valuePacker } from './lmdb-value-format.js';
+import { asBuffer, readOrderedDouble, writeOrderedDouble } from './binary-keys.js';
+import { encodeUndoRecord, UndoEntry, undoRecordEntries, undoRecordPreviousVersion } from './lmdb-undo-record.js';
+import { eventTimeOfPacked } from './lmdb-value-format.js';
 
 /** A key's new stored bytes (see lmdb-value-format.ts), or null when the key is removed. */
 export interface KeyChange {
@@ -32,13 +33,14 @@ export interface VersionDigest {
   readonly digest: string;
 }
 
-type UndoRecord = [Buffer, Buffer] | [Buffer];
-
 const VERSION = 'version';
 const COUNT = 'count';
 const FORMAT = 'format';
-/** 2: values carry their event time in a fixed header (lmdb-value-format.ts); a copy of another format is rebuilt. */
-const COPY_FORMAT = 2;
+/**
+ * 2: values carry their event time in a fixed header (lmdb-value-format.ts); 3: binary undo records
+ * (lmdb-undo-record.ts). A copy of another format is rebuilt.
+ */
+const COPY_FORMAT = 3;
 const MARK = Buffer.of(1);
 /** Present while the copy may hold writes not yet on disk: the boot id of the system that wrote them. */
 const UNSYNCED_MARKER = 'unsynced-since-boot';
@@ -106,7 +108,8 @@ export class LmdbWorkingCopy {
 
   /** Keys whose event time is at or below `eventTimeMs`, from the index (not a scan of all keys). */
   *keysAtOrBelow(eventTimeMs: number): Generator<Buffer> {
-    for (const indexKey of this.byEventTime.getKeys({ snapshot: true })) {
+    for (const bytes of this.byEventTime.getKeys({ snapshot: true })) {
+      const indexKey = asBuffer(bytes);
       if (readOrderedDouble(indexKey, 0) > eventTimeMs) return;
       yield indexKey.subarray(8);
     }
@@ -125,7 +128,7 @@ export class LmdbWorkingCopy {
     // No version: the changes go in and the copy's version stays (a rebuild in parts sets it with its last).
     const last = versions[versions.length - 1];
     await this.root.transaction(() => {
-      const undo: UndoRecord[] = [];
+      const undo: UndoEntry[] = [];
       let count = this.count;
       for (const { key, value } of changes) {
         const old = this.state.getBinary(key);
@@ -137,7 +140,7 @@ export class LmdbWorkingCopy {
       if (last !== undefined) injectFault('midWorkingCopyWrite', last.version);
       this.meta.put(COUNT, count);
       if (last === undefined) return;
-      if (undoable) this.undo.put(last.version, valuePacker.pack([this.version, undo]));
+      if (undoable) this.undo.put(last.version, encodeUndoRecord(this.version, undo));
       for (const { version, digest } of versions) this.digests.put(version, digest);
       this.meta.put(VERSION, last.version);
     });
@@ -155,12 +158,12 @@ export class LmdbWorkingCopy {
       const record = this.undo.getBinary(at);
       if (record === undefined) return null;
       steps.push(at);
-      at = (valuePacker.unpack(record) as [number, UndoRecord[]])[0];
+      at = undoRecordPreviousVersion(record);
     }
     await this.root.transaction(() => {
       let count = this.count;
       for (const step of steps) {
-        const [, undo] = valuePacker.unpack(this.undo.getBinary(step)!) as [number, UndoRecord[]];
+        const undo = [...undoRecordEntries(this.undo.getBinary(step)!)];
         for (let i = undo.length - 1; i >= 0; i--) {
           const [key, previous] = undo[i]!;
           const current = this.state.getBinary(key);
@@ -222,6 +225,8 @@ export class LmdbWorkingCopy {
 /** A read-only view of a working copy, fixed at the version it held when opened (one LMDB read transaction). */
 export interface WorkingCopyReader {
   readonly version: number;
+  /** Keys held at that version. */
+  readonly count: number;
   entries(): Iterable<{ key: Buffer; value: Buffer }>;
   close(): Promise<void>;
 }
@@ -236,6 +241,7 @@ export function openWorkingCopyReader(path: string): WorkingCopyReader {
   const meta = root.openDB<number, string>({ name: 'meta', keyEncoding: 'ordered-binary', encoding: 'msgpack' });
   return {
     version: meta.get(VERSION, { transaction }) ?? -1,
+    count: meta.get(COUNT, { transaction }) ?? 0,
     entries: () => state.getRange({ transaction }),
     async close() {
       transaction.done();

@@ -4,7 +4,7 @@
  * due keys. The contract it shares with the memory provider is in state-store-contract.test.ts.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -15,6 +15,7 @@ import { PrefixedStorage } from '../../src/checkpoint/prefixed-storage.js';
 import { CheckpointStorage } from '../../src/checkpoint/storage.js';
 import { createLmdbStateStoreProvider } from '../../src/state/lmdb-provider.js';
 import { inMemoryStateProvider } from '../../src/state/memory-provider.js';
+import { encodeUndoRecord, UndoEntry, undoRecordEntries, undoRecordPreviousVersion } from '../../src/state/lmdb-undo-record.js';
 import { encodeSnapshot, SnapshotEncoder, StateRecord } from '../../src/state/state-files.js';
 import { StateStore, StateStoreOptions } from '../../src/state/state-store.js';
 
@@ -144,6 +145,41 @@ test('eviction reads only the due keys from the event-time index, this batch\'s 
   await back.close();
 });
 
+test('a restart after a kill keeps the versions that were waiting in memory, read back from their deltas', async () => {
+  const local = folder();
+  const storage = (root: string): CheckpointStorage => new PrefixedStorage(new FileSystemStorage(root), 'state/0');
+  const provider = createLmdbStateStoreProvider();
+  let store = await provider.open(options(storage(local), -1));
+  await commitVersions(store, 2);
+  await store.close(); // the working copy holds version 2
+  store = await provider.open(options(storage(local), 2));
+  store.put('new', [5, 1]);
+  store.put('k1', [3, 7]);
+  store.remove('k2');
+  store = await commitNext(store);
+  store.put('late', [500, 1]);
+  store.remove('new'); // put in version 3, removed in 4: no row
+  store = await commitNext(store);
+  // What a SIGKILL leaves: the files as they are, versions 3 and 4 only in their delta files.
+  const killed = folder();
+  await cp(local, killed, { recursive: true });
+  await store.close();
+
+  const restarted = await provider.open(options(storage(killed), 4));
+  const expected = { k0: [0, 2], k1: [3, 7], late: [500, 1] };
+  assert.deepEqual(Object.fromEntries(restarted.entries()), expected);
+  assert.equal(restarted.size, 3);
+  assert.ok(restarted.metrics().memoryUsedBytes > 0, 'versions 3 and 4 wait in memory rather than being written into LMDB at open');
+  assert.deepEqual(restarted.removeAtOrBelow!(3), [['k0', [0, 2]], ['k1', [3, 7]]]);
+  const next = await commitNext(restarted);
+  assert.equal(next.size, 1);
+  await next.close(); // the waiting versions and version 5 go into the copy
+  const reopened = await provider.open(options(storage(killed), 5));
+  assert.deepEqual(Object.fromEntries(reopened.entries()), { late: [500, 1] });
+  assert.equal(reopened.metrics().memoryUsedBytes, 0);
+  await reopened.close();
+});
+
 test('abort discards the batch\'s changes', async () => {
   const storage = new MemoryStorage();
   let store = await createLmdbStateStoreProvider({ localDir: folder() }).open(options(storage, -1));
@@ -248,4 +284,13 @@ test('a working copy that must be rebuilt from a checkpoint missing a state file
   await storage.delete('0/1.delta');
   await assert.rejects(provider.open(options(storage, 2)), (err: Error & { code?: string }) =>
     err.code === 'STATE_MISSING' && err.message.includes(join('state', '0', '0', '1.delta')));
+});
+
+test('an undo record gives back its previous version and every key\'s previous bytes, absent and empty ones included', () => {
+  const entries: UndoEntry[] = [[Buffer.from('sa'), Buffer.from([1, 2, 3])], [Buffer.from('sb')], [Buffer.from('sc'), Buffer.alloc(0)],
+    [Buffer.alloc(1970, 0x61), Buffer.alloc(70_000, 7)]];
+  const record = encodeUndoRecord(41, entries);
+  assert.equal(undoRecordPreviousVersion(record), 41);
+  assert.deepEqual([...undoRecordEntries(record)], entries);
+  assert.deepEqual([...undoRecordEntries(encodeUndoRecord(-1, []))], []);
 });
