@@ -20,7 +20,7 @@ const INLINE_LIMIT = 256 * 1024;
 const RETRY_FOR_MS = 60_000;
 /**
  * How long one attempt may go unanswered before it is abandoned and tried again. Requests have their own
- * timeout; an attempt of several requests, or the orphan sweep's listing (a consumer), is bounded here.
+ * timeout; an attempt of several requests is bounded here.
  */
 const ATTEMPT_TIMEOUT_MS = 15_000;
 /** The pause after a failed attempt doubles from this up to MAX_BACKOFF_MS. */
@@ -180,16 +180,16 @@ export class JetStreamStorage implements CheckpointStorage, LeaseStore {
 
   private async sweepOrphans(): Promise<number> {
     const b = await this.open();
-    const objects = await this.retrying('list the object store', () => b.objects.list());
+    const names = await this.retrying('list the object store', () => liveObjectNames(b));
     let deleted = 0;
-    for (const object of objects) {
-      const at = object.name.lastIndexOf('@');
-      if (object.deleted || at < 0 || this.pendingObjects.has(object.name)) continue;
-      const entry = await this.lastMessage(b, object.name.slice(0, at), object.name.slice(0, at));
-      if (entry?.header?.get(OBJECT_HEADER) === object.name) continue;
+    for (const name of names) {
+      const at = name.lastIndexOf('@');
+      if (at < 0 || this.pendingObjects.has(name)) continue;
+      const entry = await this.lastMessage(b, name.slice(0, at), name.slice(0, at));
+      if (entry?.header?.get(OBJECT_HEADER) === name) continue;
       this.throwIfFenced();
       // Retention may have deleted it meanwhile: then it is gone all the same.
-      if (await b.objects.delete(object.name).then(() => true, () => false)) deleted++;
+      if (await b.objects.delete(name).then(() => true, () => false)) deleted++;
     }
     return deleted;
   }
@@ -398,24 +398,38 @@ async function exists(handle: JetStreamHandle, stream: string): Promise<boolean>
   }
 }
 
-/**
- * An object's bytes (null when absent or deleted), by requests the stream's leader answers: its description,
- * then each chunk by subject. The object store's own reader runs a consumer, which the cluster may place on
- * a stopped server (see keysUnder). The caller checks the bytes against the entry's SHA-256.
+/*
+ * Objects are read by requests the stream's leader answers (their description by subject, then each chunk):
+ * the object store's own reader and listing run a consumer, which the cluster may place on a stopped server
+ * (see keysUnder). The caller checks an object's bytes against its entry's SHA-256.
  */
+
+/** The description of the object whose description subject is `subject`; null when absent or deleted. */
+async function liveObjectInfo(b: Buckets, subject: string): Promise<ObjectInfo | null> {
+  const meta = await b.handle.jsm.streams.getMessage(`OBJ_${b.objectBucket}`, { last_by_subj: subject });
+  const info = meta?.json<ObjectInfo>() ?? null;
+  return info === null || info.deleted ? null : info;
+}
+
+/** The names of every object the store holds (deleted ones excepted). */
+async function liveObjectNames(b: Buckets): Promise<string[]> {
+  const filter = `$O.${b.objectBucket}.M.>`;
+  const { state } = await b.handle.jsm.streams.info(`OBJ_${b.objectBucket}`, { subjects_filter: filter });
+  const infos = await Promise.all(Object.keys(state.subjects ?? {}).map((subject) => liveObjectInfo(b, subject)));
+  return infos.flatMap((info) => (info === null ? [] : [info.name]));
+}
+
+/** An object's bytes; null when absent or deleted. */
 async function readObject(b: Buckets, name: string): Promise<Uint8Array | null> {
+  const info = await liveObjectInfo(b, `$O.${b.objectBucket}.M.${Base64UrlPaddedCodec.encode(name)}`);
+  if (info === null) return null;
   const stream = `OBJ_${b.objectBucket}`;
-  const jsm = b.handle.jsm;
-  const meta = await jsm.streams.getMessage(stream, { last_by_subj: `$O.${b.objectBucket}.M.${Base64UrlPaddedCodec.encode(name)}` });
-  if (meta === null) return null;
-  const info = meta.json<ObjectInfo>();
-  if (info.deleted) return null;
   const chunks: Uint8Array[] = [];
   let seq = 0;
   for (let i = 0; i < info.chunks; i++) {
     // The server's message-get takes a subject to find the next message on from a sequence (next_by_subj).
     const next = { seq: seq + 1, next_by_subj: `$O.${b.objectBucket}.C.${info.nuid}` };
-    const chunk = await jsm.streams.getMessage(stream, next);
+    const chunk = await b.handle.jsm.streams.getMessage(stream, next);
     if (chunk === null) return null;
     chunks.push(chunk.data);
     seq = chunk.seq;
