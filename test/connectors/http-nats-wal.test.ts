@@ -9,6 +9,7 @@ import '../../src/connectors/builtin.js';
 import { HttpSource } from '../../src/connectors/http/source.js';
 import { join } from 'node:path';
 import { Row, toSchema } from '../../src/common/schema.js';
+import type { SourceContext } from '../../src/sources/source.js';
 import { FailoverChild } from './failover-child.js';
 import { freePort, mulberry32, testSeed } from './harness.js';
 import { startHttpFailoverChild } from './http-failover-child.js';
@@ -56,13 +57,19 @@ describe('http source with its ingest log on JetStream (option wal)', { skip: na
     return `nats://${hosts}/${name}`;
   }
 
-  async function instance(wal: string, storage?: FileSystemStorage): Promise<{ source: HttpSource; url: string }> {
+  /** A source's checkpoint folder (removed after the tests) and the context that opens a source over it. */
+  async function sourceFolder(storage?: FileSystemStorage): Promise<{ folder: string; context: SourceContext }> {
     const folder = await tempFolder();
     folders.push(folder);
-    const source = makeSource({ port: 0, wal });
-    await source.open({
+    const context = {
       storage: new PrefixedStorage(storage ?? new FileSystemStorage(folder), 'sources/0'), queryId: 'q', notifyDataAvailable: () => {},
-    });
+    };
+    return { folder, context };
+  }
+
+  async function instance(wal: string, storage?: FileSystemStorage): Promise<{ source: HttpSource; url: string }> {
+    const source = makeSource({ port: 0, wal });
+    await source.open((await sourceFolder(storage)).context);
     return { source, url: `http://127.0.0.1:${source.port}` };
   }
 
@@ -128,11 +135,7 @@ describe('http source with its ingest log on JetStream (option wal)', { skip: na
     'on the same port', async () => {
     const wal = walUrl();
     const active = await instance(wal);
-    const folder = await tempFolder();
-    folders.push(folder);
-    const context = {
-      storage: new PrefixedStorage(new FileSystemStorage(folder), 'sources/0'), queryId: 'q', notifyDataAvailable: () => {},
-    };
+    const { folder, context } = await sourceFolder();
     const standby = makeSource({ port: 0, wal, maxBacklogRecords: 2 });
     try {
       await standby.acceptWhileStandby(context);
@@ -172,11 +175,7 @@ describe('http source with its ingest log on JetStream (option wal)', { skip: na
   test('a standby whose port is taken on its machine (by the active instance) warns and listens once it takes over', async () => {
     const wal = walUrl();
     const active = await instance(wal);
-    const folder = await tempFolder();
-    folders.push(folder);
-    const context = {
-      storage: new PrefixedStorage(new FileSystemStorage(folder), 'sources/0'), queryId: 'q', notifyDataAvailable: () => {},
-    };
+    const { context } = await sourceFolder();
     const port = active.source.port;
     const standby = makeSource({ port, wal });
     const warnings: Error[] = [];
@@ -201,11 +200,7 @@ describe('http source with its ingest log on JetStream (option wal)', { skip: na
   });
 
   test('with the local WAL a standby does not listen: that WAL would be in its own folder, which nobody else reads', async () => {
-    const folder = await tempFolder();
-    folders.push(folder);
-    const context = {
-      storage: new PrefixedStorage(new FileSystemStorage(folder), 'sources/0'), queryId: 'q', notifyDataAvailable: () => {},
-    };
+    const { folder, context } = await sourceFolder();
     const source = makeSource({ port: 0 });
     try {
       await source.acceptWhileStandby(context);
