@@ -17,7 +17,7 @@ import { createLmdbStateStoreProvider } from '../../src/state/lmdb-provider.js';
 import { inMemoryStateProvider } from '../../src/state/memory-provider.js';
 import { encodeUndoRecord, UndoEntry, undoRecordEntries, undoRecordPreviousVersion } from '../../src/state/lmdb-undo-record.js';
 import { encodeSnapshot, SnapshotEncoder, StateRecord } from '../../src/state/state-files.js';
-import { StateStore, StateStoreOptions } from '../../src/state/state-store.js';
+import { StateStore, StateStoreOptions, StateStoreProvider } from '../../src/state/state-store.js';
 
 /** Commits and goes on with the store of the next batch, as the engine does (a committed store takes no changes). */
 async function commitNext<V>(store: StateStore<V>): Promise<StateStore<V>> {
@@ -37,6 +37,16 @@ const codec = { encode: (v: Entry): unknown => v, decode: (d: unknown): Entry =>
 
 function options(storage: CheckpointStorage, version: number): StateStoreOptions<Entry> {
   return { storage, numPartitions: 3, version, codec, snapshotInterval: 1000, eventTimeOf: (v) => v[0] };
+}
+
+/** A new lmdb store over a fresh folder's `state/0`, at version -1. */
+async function newStore(overrides: Partial<StateStoreOptions<Entry>> = {}): Promise<{
+  local: string; storage: CheckpointStorage; provider: StateStoreProvider; store: StateStore<Entry>;
+}> {
+  const local = folder();
+  const storage = new PrefixedStorage(new FileSystemStorage(local), 'state/0');
+  const provider = createLmdbStateStoreProvider();
+  return { local, storage, provider, store: await provider.open({ ...options(storage, -1), ...overrides }) };
 }
 
 /** Commits versions 0..last, version v setting key `k<v>` to [v * 10, v] and k0's count to v. */
@@ -195,10 +205,9 @@ test('abort discards the batch\'s changes', async () => {
 });
 
 test('errors name what is wrong: a second open, a corrupt working copy, a key too long for LMDB', async () => {
-  const local = folder();
-  const storage = new PrefixedStorage(new FileSystemStorage(local), 'state/0');
-  const provider = createLmdbStateStoreProvider();
-  let store = await provider.open(options(storage, -1));
+  const opened = await newStore();
+  const { local, storage, provider } = opened;
+  let { store } = opened;
   await assert.rejects(provider.open(options(storage, -1)), (err: Error & { code?: string }) =>
     err.code === 'STATE_STORE_IN_USE' && err.message.includes(join('state', '0', '.lmdb')));
   assert.throws(() => store.put('x'.repeat(3000), [1, 1]), (err: Error & { code?: string }) =>
@@ -210,10 +219,7 @@ test('errors name what is wrong: a second open, a corrupt working copy, a key to
 });
 
 test('a working copy written without sync in an earlier boot of the system is rebuilt from the checkpoint, not trusted', async () => {
-  const local = folder();
-  const storage = new PrefixedStorage(new FileSystemStorage(local), 'state/0');
-  const provider = createLmdbStateStoreProvider();
-  const store = await provider.open(options(storage, -1));
+  const { local, storage, provider, store } = await newStore();
   await commitVersions(store, 3);
   const copy = join(local, 'state', '0', '.lmdb');
   const marker = await readFile(join(copy, 'unsynced-since-boot'), 'utf8').catch(() => null);
@@ -246,10 +252,7 @@ test('a checkpoint switches provider in either direction: both read and write th
 });
 
 test('snapshots are written from the working copy as of their version, while the store goes on committing', async () => {
-  const local = folder();
-  const storage = new PrefixedStorage(new FileSystemStorage(local), 'state/0');
-  const provider = createLmdbStateStoreProvider();
-  let store = await provider.open({ ...options(storage, -1), snapshotInterval: 2 });
+  const { local, storage, store } = await newStore({ snapshotInterval: 2 });
   await commitVersions(store, 4); // the snapshot of 2 is read while 3 and 4 commit
   await store.close(); // waits for the snapshot
   assert.ok(await storage.read('0/2.snapshot'), 'the snapshot of version 2 was written');
@@ -274,10 +277,7 @@ test('a snapshot encoded in chunks (as the lmdb store writes them) has the bytes
 });
 
 test('a working copy that must be rebuilt from a checkpoint missing a state file names that file', async () => {
-  const local = folder();
-  const storage = new PrefixedStorage(new FileSystemStorage(local), 'state/0');
-  const provider = createLmdbStateStoreProvider();
-  const store = await provider.open(options(storage, -1));
+  const { local, storage, provider, store } = await newStore();
   await commitVersions(store, 2);
   await store.close();
   await rm(join(local, 'state', '0', '.lmdb'), { recursive: true });
