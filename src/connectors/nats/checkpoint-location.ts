@@ -19,6 +19,11 @@ export interface JetStreamLocation {
 
 const KNOWN_PARAMETERS = ['replicas', 'creds', 'token'];
 
+/** The replicas to create a location's streams with: its `replicas`, else 3 on a cluster of three servers or more, else 1. */
+export function replicasFor(location: JetStreamLocation, connectUrls: readonly string[] | undefined): number {
+  return location.replicas ?? ((connectUrls?.length ?? 1) >= 3 ? 3 : 1);
+}
+
 /** `what` names the option in messages. */
 export function parseJetStreamLocation(raw: string, what = 'checkpointLocation'): JetStreamLocation {
   const m = /^nats:\/\/(?:([^@/?#]*)@)?([^/?#]+)\/([^/?#]*)\/?(?:\?([^#]*))?$/i.exec(raw);

@@ -4,7 +4,7 @@ import { headers as natsHeaders, nanos } from '@nats-io/transport-node';
 import { ConnectorError, errorMessage, WeirError } from '../../common/errors.js';
 import { Row } from '../../common/schema.js';
 import { AppendResult, IngestLog, IngestLogOptions, IngestLogStats, RequestKey } from '../../sources/ingest-log.js';
-import { parseJetStreamLocation } from './checkpoint-location.js';
+import { parseJetStreamLocation, replicasFor } from './checkpoint-location.js';
 import { connectJetStream, isTransientNatsFailure, JetStreamHandle, retryTransient } from './client.js';
 
 const DIGEST_HEADER = 'Weir-Body-Digest';
@@ -56,7 +56,7 @@ export class JetStreamIngestLog implements IngestLog {
     const subject = `weir.ingest.${location.name}`;
     const log = new JetStreamIngestLog(handle, stream, subject, location.display, options);
     try {
-      const replicas = location.replicas ?? ((handle.nc.info?.connect_urls?.length ?? 1) >= 3 ? 3 : 1);
+      const replicas = replicasFor(location, handle.nc.info?.connect_urls);
       const info = await retryTransient(async () => {
         try {
           return await handle.jsm.streams.info(stream);

@@ -10,7 +10,7 @@ import { CheckpointLock, CheckpointStorage, FileExistsError, LockOptions, LockOw
 import { CheckpointError, errorMessage } from '../../common/errors.js';
 import { withinTime } from '../../common/within-time.js';
 import { childNames, fileKey, LEASE_KEY } from './checkpoint-keys.js';
-import { JetStreamLocation, parseJetStreamLocation } from './checkpoint-location.js';
+import { JetStreamLocation, parseJetStreamLocation, replicasFor } from './checkpoint-location.js';
 import { connectJetStream, JetStreamHandle } from './client.js';
 import { acquireLease, LeaseRecord, LeaseStore, StoredLease } from './lease.js';
 
@@ -372,7 +372,7 @@ export class JetStreamStorage implements CheckpointStorage, LeaseStore {
     const handle = await connectJetStream(servers, 'JetStream checkpoint', { ...auth, maxReconnectAttempts: -1 });
     try {
       const bucket = `weir_${name}`;
-      const replicas = this.location.replicas ?? ((handle.nc.info?.connect_urls?.length ?? 1) >= 3 ? 3 : 1);
+      const replicas = replicasFor(this.location, handle.nc.info?.connect_urls);
       const stream = `KV_${bucket}`;
       const kvm = new Kvm(handle.js);
       await this.retrying('open the key-value bucket', async () => (await exists(handle, stream))
