@@ -1,4 +1,4 @@
-import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
+import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import type { PubAck } from '@nats-io/jetstream';
 import { headers as natsHeaders, nanos } from '@nats-io/transport-node';
 import { ConnectorError, errorMessage, WeirError } from '../../common/errors.js';
@@ -6,6 +6,7 @@ import { Row } from '../../common/schema.js';
 import { AppendResult, IngestLog, IngestLogOptions, IngestLogStats, RequestKey } from '../../sources/ingest-log.js';
 import { parseJetStreamLocation, replicasFor } from './checkpoint-location.js';
 import { connectJetStream, isTransientNatsFailure, JetStreamHandle, retryTransient } from './client.js';
+import { readSequenceRange } from './range-read.js';
 
 const DIGEST_HEADER = 'Weir-Body-Digest';
 /**
@@ -205,26 +206,14 @@ export class JetStreamIngestLog implements IngestLog {
       throw new ConnectorError('WAL_DATA_LOSS', `A batch reads ingest log positions from ${from}, but ${this.description} ` +
         `starts at ${this.firstPosition}: those requests were discarded. Start the query with a new checkpointLocation and a new log name.`);
     }
-    const info = await this.handle.jsm.consumers.add(this.stream, {
-      ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from + 1,
-      inactive_threshold: nanos(60_000), mem_storage: true,
+    const out: Uint8Array[] = [];
+    await readSequenceRange(this.handle, this.stream, from, to, undefined, (msg) => {
+      // Messages are never removed from the middle: the sequence is the position.
+      if (msg.seq !== from + out.length + 1) throw new Error(`expected message ${from + out.length + 1}, got ${msg.seq}`);
+      out.push(msg.data);
     });
-    try {
-      const consumer = await this.handle.js.consumers.get(this.stream, info.name);
-      const out: Uint8Array[] = [];
-      if (info.num_pending === 0) throw new Error(`no message at position ${from} although the stream was said to hold it`);
-      const batch = await consumer.fetch({ max_messages: Math.min(to - from, info.num_pending), expires: 5_000 });
-      for await (const msg of batch) {
-        // Messages are never removed from the middle: the sequence is the position.
-        if (msg.seq !== from + out.length + 1) throw new Error(`expected message ${from + out.length + 1}, got ${msg.seq}`);
-        out.push(msg.data);
-        if (out.length >= to - from) break;
-      }
-      if (out.length === 0) throw new Error(`no message at position ${from} although the stream holds it`);
-      return out;
-    } finally {
-      await this.handle.jsm.consumers.delete(this.stream, info.name).catch(() => false);
-    }
+    if (out.length === 0) throw new Error(`no message at position ${from} although the stream holds it`);
+    return out;
   }
 
   /** A failure as the error to answer with: weir's own (e.g. data loss) as it is, the cluster's as unavailable. */

@@ -1,4 +1,3 @@
-import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import type { JsMsg } from '@nats-io/jetstream';
 import { decodeFile, encodeFile } from '../../checkpoint/file-format.js';
 import { CheckpointStorage } from '../../checkpoint/storage.js';
@@ -8,13 +7,10 @@ import { Row, Schema } from '../../common/schema.js';
 import { Offset, Source, SourceContext, SourceSpec } from '../../sources/source.js';
 import { connectJetStream, JetStreamHandle, natsFailure, natsServers, retryTransient, streamInfo } from './client.js';
 import { CORRUPT_RECORD, MessageDecoder } from './decode.js';
+import { readSequenceRange } from './range-read.js';
 import { SourcePaths } from '../../checkpoint/layout.js';
 
 export type ReadMode = 'PERMISSIVE' | 'DROPMALFORMED' | 'FAILFAST';
-/** Messages asked for per pull request. */
-const FETCH_CHUNK = 1000;
-/** A reader consumer left behind by a crashed process is removed by the server after this long (ns). */
-const CONSUMER_INACTIVE_NS = 60_000_000_000;
 
 /**
  * `format('nats')` source: reads a JetStream stream by stream sequence numbers. Its offset is
@@ -113,46 +109,9 @@ export class NatsSource implements Source {
   }
 
   private async readRange(handle: JetStreamHandle, from: number, to: number): Promise<Row[]> {
-    let consumerName: string | null = null;
-    try {
-      // An ephemeral consumer starting at the range: its pending count says how many messages exist,
-      // so each pull asks for no more than are there and never waits for new ones.
-      const info = await handle.jsm.consumers.add(this.stream, {
-        ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from + 1,
-        inactive_threshold: CONSUMER_INACTIVE_NS, mem_storage: true,
-        ...(this.subject ? { filter_subject: this.subject } : {}),
-      });
-      consumerName = info.name;
-      const consumer = await handle.js.consumers.get(this.stream, info.name);
-      const rows: Row[] = [];
-      let pending = info.num_pending;
-      let last = from;
-      while (pending > 0 && last < to) {
-        const batch = await consumer.fetch({ max_messages: Math.min(pending, to - last, FETCH_CHUNK) });
-        let received = 0;
-        for await (const msg of batch) {
-          received++;
-          if (msg.seq > to) {
-            last = to;
-            break;
-          }
-          this.decode(msg, rows);
-          last = msg.seq;
-          pending = msg.info.pending;
-          if (last >= to || pending === 0) break;
-        }
-        if (received === 0) {
-          // Nothing came although the count said so: either messages were removed meanwhile (what is left is
-          // read), or the stream's leader changed under the fetch (then the range is read again).
-          const { state } = await handle.jsm.streams.info(this.stream);
-          if (state.first_seq > last + 1 || state.last_seq <= last) break;
-          throw new Error(`a fetch from sequence ${last + 1} returned nothing although the stream holds it`);
-        }
-      }
-      return rows;
-    } finally {
-      if (consumerName !== null) await handle.jsm.consumers.delete(this.stream, consumerName).catch(() => false);
-    }
+    const rows: Row[] = [];
+    await readSequenceRange(handle, this.stream, from, to, this.subject, (msg) => this.decode(msg, rows));
+    return rows;
   }
 
   async commit(): Promise<void> {
