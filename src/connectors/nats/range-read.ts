@@ -11,8 +11,9 @@ const CONSUMER_INACTIVE_NS = 60_000_000_000;
  * Hands `onMessage` the messages of `stream` with sequences in (from, to], in order (with `filterSubject`,
  * only that subject's), through an ephemeral consumer starting there: its pending count says how many
  * messages exist, so each pull asks for no more than are there and never waits for new ones. Messages
- * removed from the head meanwhile end the read early (the caller judges what is missing); a pull that
- * gets nothing although the stream holds the range (its leader changed) fails, to be read again whole.
+ * removed from the head meanwhile end the read early (the caller judges what is missing); a read that
+ * ends short of what the stream's leader holds (a leader change, a lagging replica) fails, to be read
+ * again whole.
  */
 export async function readSequenceRange(handle: JetStreamHandle, stream: string, from: number, to: number,
   filterSubject: string | undefined, onMessage: (msg: JsMsg) => void): Promise<void> {
@@ -39,6 +40,17 @@ export async function readSequenceRange(handle: JetStreamHandle, stream: string,
         const { state } = await handle.jsm.streams.info(stream);
         if (state.first_seq > last + 1 || state.last_seq <= last) return;
         throw new Error(`a fetch from sequence ${last + 1} returned nothing although the stream holds it`);
+      }
+    }
+    // The consumer reads its own server's replica, which may lag (a server catching up after a restart) and
+    // then reports nothing pending too early: the stream's leader says whether the range really ended.
+    if (last < to) {
+      // The server's message-get takes a subject to find the next message on from a sequence (next_by_subj).
+      const query = { seq: last + 1, next_by_subj: filterSubject ?? '>' };
+      const next = await handle.jsm.streams.getMessage(stream, query);
+      if (next !== null && next.seq <= to) {
+        throw new Error(`the read ended at sequence ${last}, but the stream's leader holds sequence ${next.seq} of the range ` +
+          `(the reading server's copy lags behind)`);
       }
     }
   } finally {
