@@ -52,9 +52,11 @@ export const NATS_RETRY_MS = 60_000;
  */
 /** JetStream's error code for a stream whose replicas have no leader yet (just created, or after a server loss). */
 const STREAM_OFFLINE = 10118;
+/** ...and for a consumer the cluster placed on a server that is down: a new one is placed again. */
+const CONSUMER_OFFLINE = 10119;
 
 export function isTransientNatsFailure(err: unknown): boolean {
-  if (err instanceof JetStreamApiError) return err.status === 503 || err.code === STREAM_OFFLINE;
+  if (err instanceof JetStreamApiError) return err.status === 503 || err.code === STREAM_OFFLINE || err.code === CONSUMER_OFFLINE;
   return !(err instanceof WeirError);
 }
 
