@@ -100,15 +100,16 @@ class CodeBuilder {
       }
       case 'call': {
         const fn = SCALAR_FUNCTIONS[expr.fn]!;
-        const args = expr.args.map((a) => {
+        const types = expr.args.map((a) => typeOf(a, schema));
+        const argTypes = types.map((t) => argumentType(expr.fn, t));
+        const args = expr.args.map((a, i) => {
           const v = this.emit(a, schema, row, out);
-          const t = typeOf(a, schema);
-          if (argumentType(expr.fn, t) === t) return v;
+          if (argTypes[i] === types[i]) return v;
           const d = this.temp();
           out.push(`const ${d} = ${v} === null ? null : ${v}.toNumber();`);
           return d;
         });
-        const code = fn.emit(args, expr.args.map((a) => argumentType(expr.fn, typeOf(a, schema))));
+        const code = fn.emit(args, argTypes);
         if (fn.handlesNull || args.length === 0) return `(${code})`;
         return `(${args.map((a) => `${a} === null`).join(' || ')} ? null : ${code})`;
       }
