@@ -80,7 +80,8 @@ export function hasDecimals(t: DataType): boolean {
 export function valueJson(v: Value, t: DataType): string {
   if (!hasDecimals(t)) return JSON.stringify(withTextValues(v, t), nonFiniteAsText);
   if (v === null || v === undefined) return 'null';
-  if (typeof t === 'string') return isDecimalType(t) ? String(v) : JSON.stringify(withTextValues(v, t), nonFiniteAsText);
+  // An atomic type holding decimals is a decimal type.
+  if (typeof t === 'string') return String(v);
   if (t.kind === 'array') return `[${(v as readonly Value[]).map((e) => valueJson(e, t.element)).join(',')}]`;
   const obj = v as Record<string, Value>;
   const members = t.kind === 'map'

@@ -92,23 +92,22 @@ export class Decimal {
 
   /** Java BigDecimal's toString, which Spark's cast to string uses: plain, or `1.5E-7` below 10^-6. */
   toString(): string {
-    const negative = this.unscaled < 0n;
-    const digits = (negative ? -this.unscaled : this.unscaled).toString();
-    const sign = negative ? '-' : '';
-    if (this.scale === 0) return sign + digits;
+    const [sign, digits] = this.signAndDigits();
     const adjusted = digits.length - 1 - this.scale;
-    if (adjusted >= -6) return this.toPlainString();
+    if (adjusted >= -6) return plainText(sign, digits, this.scale);
     return `${sign}${digits[0]}${digits.length > 1 ? `.${digits.slice(1)}` : ''}E${adjusted}`;
   }
 
   /** The digits without an exponent (`0.0000001`), as Spark's show() prints a decimal. */
   toPlainString(): string {
+    const [sign, digits] = this.signAndDigits();
+    return plainText(sign, digits, this.scale);
+  }
+
+  /** The sign (`-` or nothing) and the digits of the unscaled value. */
+  private signAndDigits(): [string, string] {
     const negative = this.unscaled < 0n;
-    const digits = (negative ? -this.unscaled : this.unscaled).toString();
-    const sign = negative ? '-' : '';
-    if (this.scale === 0) return sign + digits;
-    const point = digits.length - this.scale;
-    return point > 0 ? `${sign}${digits.slice(0, point)}.${digits.slice(point)}` : `${sign}0.${'0'.repeat(-point)}${digits}`;
+    return [negative ? '-' : '', (negative ? -this.unscaled : this.unscaled).toString()];
   }
 
   /** JSON writes a decimal as its exact text (a JSON string inside nested values; sinks write top-level columns as numbers). */
@@ -128,6 +127,13 @@ export class Decimal {
 }
 
 export const MAX_PRECISION = 38;
+
+/** A decimal's text without an exponent, from its sign, unscaled digits and scale. */
+function plainText(sign: string, digits: string, scale: number): string {
+  if (scale === 0) return sign + digits;
+  const point = digits.length - scale;
+  return point > 0 ? `${sign}${digits.slice(0, point)}.${digits.slice(point)}` : `${sign}0.${'0'.repeat(-point)}${digits}`;
+}
 
 const DECIMAL_SYNTAX = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d{1,9}))?$/;
 

@@ -1,4 +1,4 @@
-import { Decimal, decimalArithmetic as decimalArithmeticOf, pow10 } from '../common/decimal.js';
+import { Decimal, decimalArithmetic, pow10 } from '../common/decimal.js';
 import { arithmeticType, decimalParams, DecimalType, isDecimalType, LONG_DECIMAL, sumType, avgType } from '../common/decimal-type.js';
 import { DataType, Value } from '../common/schema.js';
 import { AggregateFunction } from '../plan/expressions.js';
@@ -138,7 +138,7 @@ function decimalSum(input: DecimalType, withCount: boolean): AggregateImpl {
 function decimalAverage(input: DecimalType, sum: Decimal | null, count: number): Decimal | null {
   if (sum === null || count === 0) return null;
   const quotientType = decimalParams(arithmeticType('/', sumType(input), LONG_DECIMAL));
-  const quotient = decimalArithmeticOf('/', sum, Decimal.ofInteger(count), quotientType.precision, quotientType.scale);
+  const quotient = decimalArithmetic('/', sum, Decimal.ofInteger(count), quotientType.precision, quotientType.scale);
   const { precision, scale } = decimalParams(avgType(input));
   return quotient === null ? null : quotient.toPrecision(precision, scale);
 }

@@ -193,10 +193,11 @@ export class AggregateExec extends StatefulBase<GroupEntry> {
   /** The group tree of the entries the store opened with (later entries join it as the loop creates them). */
   private indexGroups(): GroupTree {
     const root: GroupTree = new Map();
+    const branchLevels = this.treeLevels.slice(0, -1);
     const last = this.treeLevels[this.treeLevels.length - 1]!;
     for (const [key, e] of this.store.entries()) {
       let m = root;
-      for (const level of this.treeLevels.slice(0, -1)) {
+      for (const level of branchLevels) {
         let next = m.get(e[level]) as GroupTree | undefined;
         if (next === undefined) m.set(e[level], next = new Map());
         m = next;

@@ -100,15 +100,16 @@ class CodeBuilder {
       }
       case 'call': {
         const fn = SCALAR_FUNCTIONS[expr.fn]!;
-        const args = expr.args.map((a) => {
+        const types = expr.args.map((a) => typeOf(a, schema));
+        const argTypes = types.map((t) => argumentType(expr.fn, t));
+        const args = expr.args.map((a, i) => {
           const v = this.emit(a, schema, row, out);
-          const t = typeOf(a, schema);
-          if (argumentType(expr.fn, t) === t) return v;
+          if (argTypes[i] === types[i]) return v;
           const d = this.temp();
           out.push(`const ${d} = ${v} === null ? null : ${v}.toNumber();`);
           return d;
         });
-        const code = fn.emit(args, expr.args.map((a) => argumentType(expr.fn, typeOf(a, schema))));
+        const code = fn.emit(args, argTypes);
         if (fn.handlesNull || args.length === 0) return `(${code})`;
         return `(${args.map((a) => `${a} === null`).join(' || ')} ? null : ${code})`;
       }
@@ -177,8 +178,7 @@ class CodeBuilder {
       const r = this.emit(expr.right, schema, row, out);
       const num = (v: string, t: typeof lt): string => (isDecimalType(t) ? `${v}.toNumber()` : v);
       if (expr.op === '<=>') return `(${l} === null || ${r} === null ? ${l} === ${r} : ${num(l, lt)} === ${num(r, rt)})`;
-      const op = expr.op === '=' ? '===' : expr.op === '!=' ? '!==' : expr.op;
-      const value = `${num(l, lt)} ${op} ${num(r, rt)}`;
+      const value = `${num(l, lt)} ${jsOperator(expr.op)} ${num(r, rt)}`;
       return `(${nulls(l, r)} : ${expr.op === '/' || expr.op === '%' ? `${num(r, rt)} === 0 ? null : ${value}` : value})`;
     }
     const l = this.asDecimal(expr.left, schema, row, out);
@@ -191,10 +191,7 @@ class CodeBuilder {
         return `(${nulls(l, r)} : rt.decimalArithmetic('${expr.op}', ${l}, ${r}, ${precision}, ${scale}))`;
       }
       case '<=>': return `(${l} === null || ${r} === null ? ${l} === ${r} : ${l}.compare(${r}) === 0)`;
-      default: {
-        const op = expr.op === '=' ? '===' : expr.op === '!=' ? '!==' : expr.op;
-        return `(${nulls(l, r)} : ${l}.compare(${r}) ${op} 0)`;
-      }
+      default: return `(${nulls(l, r)} : ${l}.compare(${r}) ${jsOperator(expr.op)} 0)`;
     }
   }
 
@@ -289,6 +286,11 @@ export function compileRowLoop<F>(params: readonly string[], inputs: readonly Ex
   const source = `return function compiledRowLoop(rows, ${params.join(', ')}) {\n${prologue}\n` +
     `for (let i = 0, n = rows.length; i < n; i++) {\nconst r = rows[i];\n${lines.join('\n')}\n${body(values)}\n}\n};`;
   return new Function('k', 'rt', source)(b.constants, runtime) as F;
+}
+
+/** JavaScript's operator for a binary operator on two non-null values (`=` is `===`). */
+function jsOperator(op: string): string {
+  return op === '=' ? '===' : op === '!=' ? '!==' : op;
 }
 
 /** Code for Spark's equality of two non-null values: JavaScript's, except that NaN equals NaN. */

@@ -339,7 +339,7 @@ function unionType(a: DataType, b: DataType): DataType {
 function widestDecimal(types: readonly DataType[]): DecimalType | undefined {
   let wide: DecimalType | undefined;
   for (const t of types) {
-    const d = isDecimalType(t) ? t : t === 'integer' ? INT_DECIMAL : t === 'long' ? LONG_DECIMAL : undefined;
+    const d = isDecimalType(t) ? t : integralDecimal(t);
     if (d === undefined) return undefined;
     wide = wide === undefined ? d : widerDecimal(wide, d);
   }
@@ -353,6 +353,11 @@ export function decimalOperandType(e: Expr, t: DataType): DecimalType | undefine
   if (inner.kind === 'literal' && typeof inner.value === 'number' && Number.isSafeInteger(inner.value)) {
     return integerLiteralType(inner.value);
   }
+  return integralDecimal(t);
+}
+
+/** The decimal type an int or long widens to when it meets a decimal (Spark's IntDecimal, LongDecimal); undefined for other types. */
+function integralDecimal(t: DataType): DecimalType | undefined {
   return t === 'integer' ? INT_DECIMAL : t === 'long' ? LONG_DECIMAL : undefined;
 }
 

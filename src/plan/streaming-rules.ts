@@ -55,15 +55,16 @@ export function checkStreamingPlan(plan: LogicalPlan, mode: OutputMode): void {
  */
 function checkChainedOperators(nodes: readonly LogicalPlan[], mode: OutputMode): void {
   for (const node of nodes) {
-    const below = planChildren(node).flatMap((c) => postOrder(c));
-    if (node.kind === 'watermark' && below.some((n) => n.kind === 'watermark')) {
+    // The subtree below is walked only for the nodes a rule concerns (one walk per node would be quadratic).
+    const below = (): LogicalPlan[] => planChildren(node).flatMap((c) => postOrder(c));
+    if (node.kind === 'watermark' && below().some((n) => n.kind === 'watermark')) {
       throw new AnalysisError(`withWatermark('${node.column}') is applied to rows that already have an event-time ` +
         'watermark (a withWatermark below it, possibly before a stateful operator). Redefining the watermark is not ' +
         'supported (as in Spark 3.5): declare it once, on the input, and let weir carry it through the operators.',
       'UNSUPPORTED_OPERATION');
     }
     if (mode === 'append' || !isChainedStateful(node)) continue;
-    const aggregate = below.find((n) => n.kind === 'aggregate' && isStreaming(n));
+    const aggregate = below().find((n) => n.kind === 'aggregate' && isStreaming(n));
     if (!aggregate) continue;
     const what = node.kind === 'aggregate' ? 'Multiple streaming aggregations are'
       : node.kind === 'join' ? 'A stream-stream join after a streaming aggregation is'

@@ -112,9 +112,11 @@ function nestedDecimal(t: DataType): boolean {
 /** The plan's watermark node (a plan run on workers reads one stream, so it has at most one). */
 function findWatermark(plan: LogicalPlan): Extract<LogicalPlan, { kind: 'watermark' }> | null {
   if (plan.kind === 'watermark') return plan;
-  if (plan.kind === 'stream' || plan.kind === 'relation') return null;
-  if (plan.kind === 'union' || plan.kind === 'join') return findWatermark(plan.left) ?? findWatermark(plan.right);
-  return findWatermark(plan.child);
+  for (const child of planChildren(plan)) {
+    const found = findWatermark(child);
+    if (found) return found;
+  }
+  return null;
 }
 
 function unreadable(): never {
