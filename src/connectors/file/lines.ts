@@ -32,7 +32,8 @@ export async function forEachLine(path: string, onLine: (line: string, lineNumbe
   try {
     const expected = length ?? await handle.stat().then((s) => s.size, (err: unknown) => { throw readError(path, err); });
     // A range starts one byte early: a line starts at `from` exactly when the byte before it ends a line.
-    const start = range === undefined || range.from === 0 ? 0 : range.from - 1;
+    const first = range?.from ?? 0;
+    const start = first === 0 ? 0 : first - 1;
     const chunk = Math.min(CHUNK_BYTES, length === undefined ? Math.max(expected, MIN_CHUNK_BYTES)
       : Math.max(Math.min(expected - start, range === undefined ? expected : range.to - start + 4096), 1));
     // The second buffer only exists for files longer than one chunk.
@@ -50,13 +51,13 @@ export async function forEachLine(path: string, onLine: (line: string, lineNumbe
     let carry: Buffer | null = null;
     let lineNumber = 0;
     /** Before the range's first line: the bytes up to the first line break are another range's. */
-    let skipping = start > 0;
+    let skipping = first > 0;
     /** Past the range's last line break: nothing more is read. */
     let ended = false;
     const emit = (line: string): void => {
       lineNumber++;
       if (line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
-      if (lineNumber === 1 && start === 0 && line.charCodeAt(0) === 0xfeff) line = line.slice(1);
+      if (lineNumber === 1 && first === 0 && line.charCodeAt(0) === 0xfeff) line = line.slice(1);
       onLine(line, lineNumber);
     };
     while (pending !== null && !ended) {
