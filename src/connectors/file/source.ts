@@ -66,8 +66,7 @@ export class FileSource implements Source {
    * the record's fit to the whole schema decides what that column holds.
    */
   pushDown({ columns, filter }: ScanPushdown): void {
-    const corruptColumn = corruptColumnOf(this.schema, this.settings);
-    if (this.settings.format !== 'json' || corruptColumn !== null) return;
+    if (this.settings.format !== 'json' || this.format.corruptColumn !== null) return;
     const unreadColumns = new Set(columns === null ? [] : this.schema.map((f) => f.name).filter((name) => !columns.has(name)));
     // The pruned columns cross to a split read's threads with the format; the filter, a function, does not
     // (there the plan's own filter, which stays above the scan, drops those rows).
