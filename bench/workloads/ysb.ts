@@ -6,11 +6,10 @@
  * CPU second of the whole process tree (user + system), i.e. per core used, set beside the published
  * per-core figures and a hand-written loop doing the same work without durability.
  */
-import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Weir } from '../../src/index.js';
 import { removeDir, tempDir, timedRunToFiles } from '../lib/harness.js';
-import { eachLineOf } from '../lib/lines.js';
+import { eachLineOf, handBatchesOverFiles } from '../lib/lines.js';
 import { alternate, flushDisk, median, timeWithCpu } from '../lib/measure.js';
 import { rate } from '../lib/report.js';
 import { Workload } from '../lib/suite.js';
@@ -34,15 +33,8 @@ async function handRun(files: YsbFiles): Promise<Run> {
   try {
     const timed = await timeWithCpu(async () => {
       const hand = new HandYsb(campaignTable());
-      let outputRows = 0;
-      for (const file of files.files) {
-        await eachLineOf(file, hand.take);
-        const lines: string[] = [];
-        hand.endBatch((row: CampaignCount) => { lines.push(JSON.stringify(row)); });
-        outputRows += lines.length;
-        if (lines.length > 0) await appendFile(join(out, 'results.json'), `${lines.join('\n')}\n`);
-      }
-      return outputRows;
+      return handBatchesOverFiles(files.files, hand.take, (emit: (row: CampaignCount) => void) => hand.endBatch(emit),
+        join(out, 'results.json'));
     });
     return { seconds: timed.seconds, cpuSeconds: timed.cpuSeconds, outputRows: timed.result };
   } finally {
