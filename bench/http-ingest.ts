@@ -32,7 +32,8 @@ export interface HttpIngestRow {
   readonly vsSerial: number;
 }
 
-const CONCURRENCIES = [1, 8, 64];
+/** Concurrent clients measured, one run each (the replicated workload deletes one stream per run). */
+export const CONCURRENCIES = [1, 8, 64];
 const RECORDS_PER_REQUEST = 100;
 const SCHEMA = 'ts TIMESTAMP, user STRING, amount DOUBLE, n LONG';
 

@@ -67,19 +67,36 @@ export async function writeEventFiles(dir: string, totalBytes: number, fileBytes
   let row = 0;
   while (bytes < totalBytes) {
     const file = join(dir, `events-${String(files.length).padStart(5, '0')}.json`);
-    const out = createWriteStream(file);
-    let inFile = 0;
-    while (inFile < fileBytes && bytes + inFile < totalBytes) {
-      const lines: string[] = [];
-      for (let n = 0; n < 10_000; n++) lines.push(eventLine(eventAt(row++)));
-      const block = `${lines.join('\n')}\n`;
-      inFile += block.length; // ASCII: characters are bytes
-      if (!out.write(block)) await once(out, 'drain');
-    }
-    out.end();
-    await once(out, 'close');
+    const room = Math.min(fileBytes, totalBytes - bytes);
+    bytes += await writeTextFile(file, (function* () {
+      for (let inFile = 0; inFile < room;) {
+        const block = linesBlock(row, row + 10_000, (n) => eventLine(eventAt(n)));
+        row += 10_000;
+        inFile += block.length;
+        yield block;
+      }
+    })());
     files.push(file);
-    bytes += inFile;
   }
   return { dir, files, bytes, rows: row };
+}
+
+/** Lines `from` to `to` (exclusive) of a JSON-lines file, each ended by a newline. */
+export function linesBlock(from: number, to: number, lineAt: (n: number) => string): string {
+  const lines: string[] = [];
+  for (let n = from; n < to; n++) lines.push(lineAt(n));
+  return `${lines.join('\n')}\n`;
+}
+
+/** Writes `blocks` of ASCII text to `file`, waiting whenever the stream is full; returns the bytes written. */
+export async function writeTextFile(file: string, blocks: Iterable<string>): Promise<number> {
+  const out = createWriteStream(file);
+  let bytes = 0;
+  for (const block of blocks) {
+    bytes += block.length; // ASCII: characters are bytes
+    if (!out.write(block)) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'close');
+  return bytes;
 }

@@ -1,5 +1,6 @@
 /** The baselines' file reading: what a Node engineer writes to stream a JSON-lines file line by line. */
 import { createReadStream } from 'node:fs';
+import { appendFile } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 
 /** Streams `file` in 1 MB chunks and calls `take` with every non-empty line. */
@@ -17,4 +18,21 @@ export async function eachLineOf(file: string, take: (line: string) => void): Pr
   }
   carry += decoder.end();
   if (carry.trim().length > 0) take(carry);
+}
+
+/**
+ * The baselines' batch loop: a batch per file, every line of it to `take`, then the rows `endBatch`
+ * emits appended to `outFile` as JSON lines. Returns the rows written.
+ */
+export async function handBatchesOverFiles<R>(files: readonly string[], take: (line: string) => void,
+  endBatch: (emit: (row: R) => void) => void, outFile: string): Promise<number> {
+  let outputRows = 0;
+  for (const file of files) {
+    await eachLineOf(file, take);
+    const lines: string[] = [];
+    endBatch((row) => { lines.push(JSON.stringify(row)); });
+    outputRows += lines.length;
+    if (lines.length > 0) await appendFile(outFile, `${lines.join('\n')}\n`);
+  }
+  return outputRows;
 }

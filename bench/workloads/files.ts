@@ -3,7 +3,6 @@
  * hand-written line reader + JSON.parse + Map; and the same aggregation in DuckDB as the batch
  * engine a user might pick instead. The files are generated once into os.tmpdir() and deleted after.
  */
-import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { AnalysisError } from '../../src/common/errors.js';
@@ -12,7 +11,7 @@ import type { DataFrame } from '../../src/index.js';
 import { EVENT_SCHEMA, JsonFiles, writeEventFiles } from '../lib/data.js';
 import { HandWindowAggregator, WindowResult } from '../lib/hand-agg.js';
 import { removeDir, tempDir, timedRunToFiles } from '../lib/harness.js';
-import { eachLineOf } from '../lib/lines.js';
+import { handBatchesOverFiles } from '../lib/lines.js';
 import { alternate, flushDisk, median } from '../lib/measure.js';
 import { WATERMARK_MS, windowedCounts, WINDOW_MS } from '../lib/queries.js';
 import { rate, ResultRow } from '../lib/report.js';
@@ -50,14 +49,8 @@ async function handOverFiles(files: JsonFiles): Promise<{ seconds: number; outpu
       const e = JSON.parse(line) as EventLine;
       agg.add(Date.parse(e.ts), e.key, e.value);
     };
-    let outputRows = 0;
-    for (const file of files.files) {
-      await eachLineOf(file, take);
-      const lines: string[] = [];
-      agg.endBatch((row: WindowResult) => { lines.push(JSON.stringify(row)); });
-      outputRows += lines.length;
-      if (lines.length > 0) await appendFile(join(out, 'results.json'), `${lines.join('\n')}\n`);
-    }
+    const outputRows = await handBatchesOverFiles(files.files, take, (emit: (row: WindowResult) => void) => agg.endBatch(emit),
+      join(out, 'results.json'));
     return { seconds: (performance.now() - started) / 1000, outputRows };
   } finally {
     await removeDir(out);

@@ -5,7 +5,7 @@
  */
 import '../../src/connectors/builtin.js';
 import { connectJetStream } from '../../src/connectors/nats/client.js';
-import { runHttpIngestBench } from '../http-ingest.js';
+import { CONCURRENCIES, runHttpIngestBench } from '../http-ingest.js';
 import { rate } from '../lib/report.js';
 import { Workload } from '../lib/suite.js';
 
@@ -27,7 +27,7 @@ export const replicatedIngestWorkloads: Workload = {
       replicated = await runHttpIngestBench({ quick: suite.quick, wal: (c) => `${url}/${name}_c${c}?replicas=3` });
     } finally {
       const admin = await connectJetStream([url], 'bench');
-      for (const c of [1, 8, 64]) await admin.jsm.streams.delete(`WEIR_INGEST_${name}_c${c}`).catch(() => false);
+      for (const c of CONCURRENCIES) await admin.jsm.streams.delete(`WEIR_INGEST_${name}_c${c}`).catch(() => false);
       await admin.nc.close();
     }
     return replicated.map((r) => {

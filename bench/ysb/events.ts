@@ -5,10 +5,8 @@
  * ad_type are drawn uniformly from its lists, and user/page ids are random UUIDs. Event i is a pure
  * function of i, so weir and the hand-written loop read the same bytes.
  */
-import { createWriteStream } from 'node:fs';
-import { once } from 'node:events';
 import { join } from 'node:path';
-import { EPOCH, mix } from '../lib/data.js';
+import { EPOCH, linesBlock, mix, writeTextFile } from '../lib/data.js';
 
 export const CAMPAIGNS = 100;
 export const ADS_PER_CAMPAIGN = 10;
@@ -74,17 +72,10 @@ export async function writeYsbFiles(dir: string, events: number, perFile: number
   let bytes = 0;
   for (let first = 0; first < events; first += perFile) {
     const file = join(dir, `ysb-${String(files.length).padStart(5, '0')}.json`);
-    const out = createWriteStream(file);
     const last = Math.min(events, first + perFile);
-    for (let i = first; i < last; i += 10_000) {
-      const lines: string[] = [];
-      for (let n = i; n < Math.min(last, i + 10_000); n++) lines.push(ysbEventLine(n, ads));
-      const block = `${lines.join('\n')}\n`;
-      bytes += block.length; // ASCII: characters are bytes
-      if (!out.write(block)) await once(out, 'drain');
-    }
-    out.end();
-    await once(out, 'close');
+    bytes += await writeTextFile(file, (function* () {
+      for (let i = first; i < last; i += 10_000) yield linesBlock(i, Math.min(last, i + 10_000), (n) => ysbEventLine(n, ads));
+    })());
     files.push(file);
   }
   return { dir, files, events, bytes };

@@ -5,6 +5,7 @@
  */
 import { addExtension } from 'msgpackr';
 import { Decimal } from '../common/decimal.js';
+import { asBuffer } from './binary-keys.js';
 
 const DECIMAL_EXTENSION_TYPE = 1;
 
@@ -13,7 +14,7 @@ addExtension({
   type: DECIMAL_EXTENSION_TYPE,
   pack: (d: Decimal) => Buffer.from(d.toString(), 'utf8'),
   unpack: (bytes: Uint8Array) => {
-    const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+    const text = asBuffer(bytes).toString('utf8');
     const d = Decimal.parse(text);
     if (d === null) throw new Error(`A decimal in the state is not a number: '${text}'.`);
     return d;

@@ -418,9 +418,7 @@ class LmdbStateStore<V> implements StateStore<V> {
     // A snapshot being started reads the copy as of its version: it must have fixed its view first.
     await this.snapshots.beforeCommit();
     await this.copy.apply(this.waitingVersions, toKeyChanges(this.waiting), true);
-    this.waiting.clear();
-    this.waitingByTime.clear();
-    this.waitingVersions.length = 0;
+    this.forgetWaiting();
     this.lastRead = undefined;
   }
 
@@ -444,10 +442,14 @@ class LmdbStateStore<V> implements StateStore<V> {
         `(${where} and its siblings) were deleted while the lmdb store still needed them. Restart the query: the ` +
         'working copy is caught up from the files that remain, or rebuilt.');
     }
+    this.forgetWaiting();
+    this.track(reloaded);
+  }
+
+  private forgetWaiting(): void {
     this.waiting.clear();
     this.waitingByTime.clear();
     this.waitingVersions.length = 0;
-    this.track(reloaded);
   }
 
   /** The store of the following batch: this one, taking changes again (the working copy advanced in place). */

@@ -66,8 +66,7 @@ export class FileSource implements Source {
    * the record's fit to the whole schema decides what that column holds.
    */
   pushDown({ columns, filter }: ScanPushdown): void {
-    const corruptColumn = corruptColumnOf(this.schema, this.settings);
-    if (this.settings.format !== 'json' || corruptColumn !== null) return;
+    if (this.settings.format !== 'json' || this.format.corruptColumn !== null) return;
     const unreadColumns = new Set(columns === null ? [] : this.schema.map((f) => f.name).filter((name) => !columns.has(name)));
     // The pruned columns cross to a split read's threads with the format; the filter, a function, does not
     // (there the plan's own filter, which stays above the scan, drops those rows).
@@ -107,7 +106,7 @@ export class FileSource implements Source {
     const out = new RowCollector({ mode: this.settings.mode, corruptColumn: this.format.corruptColumn, keepBadRecords: this.keepsBadRecords });
     for (const file of files) {
       const { bytes } = await this.read(file.path, out, file.size);
-      if (bytes !== file.size) throw this.fileChanged(file, `it has only ${bytes} bytes`, `Restore its first ${file.size} bytes`);
+      if (bytes !== file.size) throw this.fileShort(file, bytes);
     }
     await this.finishBatch(from, to, files.length, out.badRecords, out.malformedCount);
     return out.rows;
@@ -128,7 +127,7 @@ export class FileSource implements Source {
         if (failure?.kind === 'error') throw new ConnectorError(failure.code, failure.message);
         if (failure?.kind === 'short') {
           const file = files.find((f) => f.path === failure.path)!;
-          throw this.fileChanged(file, `it has only ${failure.bytes} bytes`, `Restore its first ${file.size} bytes`);
+          throw this.fileShort(file, failure.bytes);
         }
         await this.finishBatch(from, to, files.length, merged.badRecords, merged.malformed);
       },
@@ -191,6 +190,11 @@ export class FileSource implements Source {
     if (now.size < file.size) {
       throw this.fileChanged(file, `it was truncated to ${now.size} bytes`, `Restore its first ${file.size} bytes`);
     }
+  }
+
+  /** A read of `file` ended at `bytes`, before the size it was admitted with. */
+  private fileShort(file: InputFile, bytes: number): ConnectorError {
+    return this.fileChanged(file, `it has only ${bytes} bytes`, `Restore its first ${file.size} bytes`);
   }
 
   private fileChanged(file: InputFile, what: string, remedy: string): ConnectorError {

@@ -7,8 +7,7 @@
  * source's own reader and malformed-record policy; what needs the whole batch (line numbers past a
  * cut, the first failure, bad-records files) is settled by {@link mergeSummaries} on the query's thread.
  */
-import { MalformedRecordError } from '../../common/errors.js';
-import { Row } from '../../common/schema.js';
+import { errorMessage, MalformedRecordError } from '../../common/errors.js';
 import { PartReader } from '../../sources/source.js';
 import { fileReader, FormatSettings } from './formats.js';
 import { LineRange } from './lines.js';
@@ -89,6 +88,7 @@ export const readPart: PartReader = async (data) => {
   }
   const out = new RowCollector({ mode: part.mode, corruptColumn: part.format.corruptColumn, keepBadRecords: part.keepBadRecords });
   const pieces: PieceSummary[] = [];
+  let failed = false;
   for (const piece of part.pieces) {
     const badBefore = out.badRecords.length;
     try {
@@ -99,14 +99,14 @@ export const readPart: PartReader = async (data) => {
       const failure: PieceFailure = err instanceof MalformedRecordError
         ? { kind: 'malformed', line: err.line, reason: err.reason }
         : { kind: 'error', code: (err as { code?: unknown }).code === undefined ? 'FILE_READ' : String((err as { code: unknown }).code),
-          message: err instanceof Error ? err.message : String(err) };
+          message: errorMessage(err) };
       pieces.push({ bytes: 0, lines: null, badRecords: out.badRecords.length - badBefore, failure });
-      const summary: PartSummary = { pieces, badRecords: out.badRecords, malformed: out.malformedCount };
-      return { rows: [] as Row[], summary };
+      failed = true;
+      break;
     }
   }
   const summary: PartSummary = { pieces, badRecords: out.badRecords, malformed: out.malformedCount };
-  return { rows: out.rows, summary };
+  return { rows: failed ? [] : out.rows, summary };
 };
 
 /** The first reason the batch's read failed, in batch order, as the one-thread read would have met it. */
